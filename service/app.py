@@ -1,0 +1,34 @@
+"""The Starlette application: routes, the API's error shape for unknown routes, and shutdown."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.api import errors, renderplus
+from service.core.manager import Manager
+from shared.recipe import Recipe
+
+
+async def _bad_route(request: Request, exc: Exception) -> Response:
+    return errors.error(404, errors.BAD_ROUTE, f"Bad Route for {request.method}", f"Bad route: {request.url.path}")
+
+
+def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], recipe: Recipe | None = None) -> Starlette:
+    """The service's ASGI app; ``stop`` ends the server, ``recipe`` starts rendering as soon as it is up."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if recipe is not None:
+            manager.start(recipe)
+        yield
+        await manager.shutdown()
+
+    app = Starlette(routes=renderplus.routes, exception_handlers={404: _bad_route, 405: _bad_route}, lifespan=lifespan)
+    app.state.manager = manager
+    app.state.stop = stop
+    return app

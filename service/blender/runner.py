@@ -1,0 +1,267 @@
+"""Runs inside Blender: renders the jobs it is given and reports each step as an event line on stdout.
+
+Usage: ``blender -b -P runner.py -- --job TASKS.json`` (a JSON list of tasks), ``-- --stdin`` (one JSON
+command a line: ``{"cmd": "job", "task": {...}}`` or ``{"cmd": "quit"}``), or ``-- --inspect FILE.blend``.
+A task is ``{"job": <recipe job>, "size": [w, h], "percentage": p, "ignore_border": bool}``.
+This is the only module of the service that imports bpy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import bpy  # noqa: E402
+
+from shared.events import Event, Kind  # noqa: E402
+from shared.recipe import split_data_path  # noqa: E402
+
+EEVEE_IDS = ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")
+GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
+MEDIA_TYPES = {"FFMPEG": "VIDEO", "OPEN_EXR_MULTILAYER": "MULTI_LAYER_IMAGE"}
+_current_job: int | None = None
+
+
+class JobError(Exception):
+    """A job that cannot render as asked; ``name`` is the missing thing, if that is the cause."""
+
+    def __init__(self, message: str, name: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+
+
+def emit(kind: str, **data: Any) -> None:
+    sys.stdout.write(Event(kind, _current_job, data).to_line() + "\n")
+    sys.stdout.flush()
+
+
+@bpy.app.handlers.persistent
+def _on_frame_start(scene: Any, *_: Any) -> None:
+    emit(Kind.FRAME_STARTED, frame=scene.frame_current)
+
+
+@bpy.app.handlers.persistent
+def _on_stats(stats: Any, *_: Any) -> None:
+    if isinstance(stats, str):  # Blender 4.x and later; 3.x prints Fra: lines instead
+        emit(Kind.STATS, text=stats)
+
+
+@bpy.app.handlers.persistent
+def _on_write(scene: Any, *_: Any) -> None:
+    emit(Kind.FRAME_SAVED, frame=scene.frame_current, path=scene.render.frame_path(frame=scene.frame_current))
+
+
+def load(blend_file: str) -> None:
+    path = os.path.abspath(blend_file)
+    if not os.path.isfile(path):
+        raise JobError(f"Blend file not found: {path}", path)
+    try:
+        bpy.ops.wm.open_mainfile(filepath=path, load_ui=False)
+    except RuntimeError as exc:
+        raise JobError(f"Cannot open blend file {path}: {exc}", path) from exc
+
+
+def _get(collection: Any, name: str, what: str, where: str) -> Any:
+    item = collection.get(name)
+    if item is None:
+        raise JobError(f"{what} '{name}' not found in {where}", name)
+    return item
+
+
+def set_engine(scene: Any, engine: str) -> None:
+    candidates = EEVEE_IDS if engine in EEVEE_IDS else (engine,)
+    for identifier in candidates:
+        try:
+            scene.render.engine = identifier
+            return
+        except TypeError:
+            continue
+    raise JobError(f"Render engine {engine} is not available in Blender {bpy.app.version_string}", engine)
+
+
+def use_gpu(scene: Any) -> None:
+    """Render Cycles on every CUDA/OptiX/HIP/Metal/oneAPI device found, else on the CPU with a message."""
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    for backend in GPU_BACKENDS:
+        try:
+            prefs.compute_device_type = backend
+        except TypeError:
+            continue
+        prefs.get_devices()
+        devices = [d for d in prefs.devices if d.type == backend]
+        if devices:
+            for device in prefs.devices:
+                device.use = device.type == backend
+            scene.cycles.device = "GPU"
+            emit(Kind.MESSAGE, text=f"Rendering on {backend}: {', '.join(d.name for d in devices)}")
+            return
+    scene.cycles.device = "CPU"
+    emit(Kind.MESSAGE, text="No GPU found for Cycles (CUDA, OptiX, HIP, Metal, oneAPI); rendering on the CPU")
+
+
+def set_format(settings: Any, file_format: str) -> None:
+    try:
+        if hasattr(settings, "media_type"):  # Blender 5.0 and later
+            settings.media_type = MEDIA_TYPES.get(file_format, "IMAGE")
+        settings.file_format = file_format
+    except TypeError as exc:
+        raise JobError(f"Output format {file_format} is not available in this Blender", file_format) from exc
+
+
+def apply_override(scene: Any, path: str, value: Any) -> None:
+    root, steps = split_data_path(path)
+    target = scene if root == "scene" else getattr(bpy.data, root.split(".")[2], None)
+    if target is None:
+        raise JobError(f"Custom override {path}: {root} does not exist", root)
+    where = root
+    try:
+        for kind, step in steps[:-1]:
+            if kind == "attr":
+                if not hasattr(target, step):
+                    raise JobError(f"Custom override {path}: {where} has no property '{step}'", str(step))
+                target = getattr(target, str(step))
+            else:
+                target = target[step]
+            where += f".{step}" if kind == "attr" else f"[{step!r}]"
+        kind, step = steps[-1]
+        if kind == "attr":
+            if not hasattr(target, step):
+                raise JobError(f"Custom override {path}: {where} has no property '{step}'", str(step))
+            setattr(target, str(step), value)
+        else:
+            target[step] = value
+    except (KeyError, IndexError) as exc:
+        raise JobError(f"Custom override {path}: {where} has no item {exc}", str(exc)) from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise JobError(f"Custom override {path}: {exc}") from exc
+
+
+def prepare(task: dict[str, Any]) -> tuple[Any, list[int]]:
+    """Apply a job's overrides to its scene; return the scene and the frames to render."""
+    job = task["job"]
+    where = os.path.basename(bpy.data.filepath)
+    scene = _get(bpy.data.scenes, job["scene"], "Scene", where) if job["scene"] else bpy.context.scene
+    where = f"scene '{scene.name}'"
+    render = scene.render
+    if job["layer"]:
+        layer = _get(scene.view_layers, job["layer"], "View layer", where)
+        for other in scene.view_layers:
+            other.use = other == layer
+    if job["camera"]:
+        camera = _get(scene.objects, job["camera"], "Camera", where)
+        if camera.type != "CAMERA":
+            raise JobError(f"Object '{camera.name}' in {where} is not a camera", camera.name)
+        scene.camera = camera
+    if job["world"]:
+        scene.world = _get(bpy.data.worlds, job["world"], "World", os.path.basename(bpy.data.filepath))
+    if job["engine"]:
+        set_engine(scene, job["engine"])
+    if job["threads"]:
+        render.threads_mode = "FIXED"
+        render.threads = job["threads"]
+    render.resolution_x, render.resolution_y = task["size"]
+    render.resolution_percentage = task["percentage"]
+    section = job["section"]
+    if task["ignore_border"]:
+        render.use_border = False
+    elif section["enabled"]:
+        render.use_border = True
+        render.border_min_x, render.border_max_x = section["x"], section["x"] + section["width"]
+        render.border_min_y, render.border_max_y = section["y"], section["y"] + section["height"]
+    if render.engine == "CYCLES":
+        if job["cycles"]["samples"]:
+            scene.cycles.samples = job["cycles"]["samples"]
+        if job["cycles"]["device"] == "CPU":
+            scene.cycles.device = "CPU"
+        elif job["cycles"]["device"] == "GPU":
+            use_gpu(scene)
+    if job["format"]:
+        set_format(render.image_settings, job["format"])
+    if job["output"]:
+        render.filepath = job["output"]
+    if job["animated"]:
+        scene.frame_start, scene.frame_end = job["frame_start"], job["frame_end"]
+    else:
+        scene.frame_start = scene.frame_end = job["frame_still"]
+    for override in job["custom_overrides"]:
+        if override.get("enabled", True):
+            apply_override(scene, override["path"], override["value"])
+    return scene, list(range(scene.frame_start, scene.frame_end + 1, max(scene.frame_step, 1)))
+
+
+def run_job(task: dict[str, Any]) -> None:
+    """Render one job; a still renders as a one-frame animation, so # in the output path pads as with -f."""
+    global _current_job
+    _current_job = task["job"]["id"]
+    try:
+        if task.get("reload", True) or os.path.abspath(bpy.data.filepath) != os.path.abspath(task["job"]["blend_file"]):
+            load(task["job"]["blend_file"])
+        scene, frames = prepare(task)
+        outputs = list(dict.fromkeys(scene.render.frame_path(frame=f) for f in frames))
+        emit(Kind.JOB_STARTED, engine=scene.render.engine, frames=frames, outputs=outputs)
+        try:
+            bpy.ops.render.render(animation=True, scene=scene.name)
+        except RuntimeError as exc:
+            raise JobError(str(exc).removeprefix("Error: ").strip()) from exc
+        emit(Kind.JOB_DONE)
+    except JobError as exc:
+        emit(Kind.JOB_ERROR, message=str(exc), name=exc.name)
+    except Exception:  # noqa: BLE001 - any Python error inside Blender fails this job only
+        emit(Kind.JOB_ERROR, message="Python error inside Blender:\n" + traceback.format_exc(), name="")
+    finally:
+        _current_job = None
+
+
+def inspect(blend_file: str) -> None:
+    """Report the scenes, cameras, view layers and worlds of a file."""
+    try:
+        load(blend_file)
+    except JobError as exc:
+        emit(Kind.JOB_ERROR, message=str(exc), name=exc.name)
+        return
+    scenes = {
+        s.name: {
+            "cameras": [o.name for o in s.objects if o.type == "CAMERA"],
+            "view_layers": [v.name for v in s.view_layers],
+            "camera": s.camera.name if s.camera else "",
+            "world": s.world.name if s.world else "",
+            "output": bpy.path.abspath(s.render.filepath),
+        }
+        for s in bpy.data.scenes
+    }
+    emit(
+        Kind.INSPECTED, file=os.path.abspath(blend_file), scenes=scenes, active_scene=bpy.context.scene.name,
+        worlds=[w.name for w in bpy.data.worlds],
+    )
+
+
+def main(argv: list[str]) -> None:
+    args = argv[argv.index("--") + 1:] if "--" in argv else []
+    handlers = bpy.app.handlers
+    handlers.render_pre.append(_on_frame_start)
+    handlers.render_stats.append(_on_stats)
+    handlers.render_write.append(_on_write)
+    if args[:1] == ["--inspect"]:
+        for path in args[1:]:
+            inspect(path)
+    elif args[:1] == ["--job"]:
+        for task in json.loads(Path(args[1]).read_text(encoding="utf-8")):
+            run_job(task)
+    elif args[:1] == ["--stdin"]:
+        for line in sys.stdin:
+            command = json.loads(line)
+            if command["cmd"] == "quit":
+                break
+            run_job(command["task"])
+    else:
+        raise SystemExit("runner.py needs --job FILE, --stdin or --inspect FILE after --")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

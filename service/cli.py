@@ -1,0 +1,197 @@
+"""The command line of the Render+ batch server, plus --host and --data-dir."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shlex
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from service import __version__
+from service.blender.command import render_command, task
+from service.client import ServiceError, call
+from service.core import check
+from service.core.manager import Manager
+from service.poll import batch_view, job_line, stats_view
+from service.server import serve
+from shared import recipe as recipes
+from shared.events import Event, JobStatus, Kind
+
+DEFAULT_PORT = 7777
+POLL_INTERVAL = 0.5
+
+
+def default_data_dir() -> Path:
+    if os.environ.get("SHEPHERD_DATA_DIR"):
+        return Path(os.environ["SHEPHERD_DATA_DIR"])
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "shepherd"
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or not 1024 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number above 1024")
+    return int(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m service", description="Shepherd batch rendering server.")
+    p.add_argument("--recipe", type=Path, help="A JSON file containing a batch list.")
+    p.add_argument("--dry", action="store_true", help="Dry Run (only print stats and commands).")
+    p.add_argument("--check", action="store_true", help="Check if commands and files are OK.")
+    p.add_argument("--serve", action="store_true", help="Start the server (the default without other actions).")
+    p.add_argument("--port", type=port_number, default=DEFAULT_PORT, metavar="(>1024)",
+                   help=f"Change port to use when running server. Default is {DEFAULT_PORT}")
+    p.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1, this machine only).")
+    p.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                   help="Folder for temporary files and logs (default $XDG_DATA_HOME/shepherd).")
+    p.add_argument("--poll", action="store_true", help="Poll a running batch.")
+    p.add_argument("--poll-job", "--poll_job", type=int, metavar="POLL_JOB", help="Poll a specific render job")
+    p.add_argument("--cancel", action="store_true", help="Cancel the running batch.")
+    p.add_argument("--cancel-job", action="store_true", help="Cancel the current render job.")
+    p.add_argument("--stop", action="store_true", help="Stop the server.")
+    p.add_argument("--print-stats", action="store_true", help="Print batch stats after finishing.")
+    p.add_argument("--no-cleanup", action="store_true", help="Don't clean up temp folder after running.")
+    p.add_argument("--write-log", action="store_true", help="Write a log in the logs folder.")
+    p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
+    return p
+
+
+def setup_logging(data_dir: Path, write_log: bool) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if write_log:
+        logs = data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(logs / time.strftime("renderplus_%d-%m-%Y-%H-%M-%S.log")))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", handlers=handlers)
+
+
+def load_recipe(path: Path) -> recipes.Recipe:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SystemExit(f"Cannot read the recipe {path}: {exc.strerror or exc}") from exc
+    try:
+        recipe = recipes.loads(text)
+    except recipes.RecipeError as exc:
+        raise SystemExit(f"Invalid recipe {path}: {exc}") from exc
+    recipes.absolute_blend_files(recipe, str(path.resolve().parent))
+    return recipe
+
+
+def dry_run(recipe: recipes.Recipe, data_dir: Path) -> int:
+    """Print stats and the exact Blender command of each enabled job; the task files they read are kept."""
+    (data_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="dry-", dir=data_dir / "tmp"))
+    enabled = [j for j in recipe.jobs if j.enabled]
+    frames = sum(j.frame_end - j.frame_start + 1 if j.animated else 1 for j in enabled)
+    print(f"Batch {recipe.name}: {len(recipe.jobs)} jobs, {len(enabled)} enabled, "
+          f"{len(recipe.jobs) - len(enabled)} disabled, {frames} frames (at frame step 1)")
+    for job in enabled:
+        width, height, percentage = recipe.effective_size(job)
+        span = f"frames {job.frame_start}-{job.frame_end}" if job.animated else f"frame {job.frame_still}"
+        print(f"job {job.id} '{job.name}': {span} at {width}x{height} {percentage}%")
+        tasks_file = folder / f"job-{job.id}.json"
+        tasks_file.write_text(recipes.json.dumps([task(recipe, job)]), encoding="utf-8")
+        print("  " + shlex.join(render_command(recipe.blender_bin, tasks_file)))
+    print(f"(task files kept in {folder})")
+    return 0
+
+
+def run_check(recipe: recipes.Recipe) -> int:
+    notes, problems = check.check(recipe)
+    for line in notes:
+        print(line)
+    for line in problems:
+        print(f"problem: {line}")
+    print(f"{len(problems)} problems found" if problems else "All checks passed")
+    return 1 if problems else 0
+
+
+async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: bool) -> int:
+    """Render the batch here, printing each job's outcome; Ctrl-C cancels it. Non-zero if a job failed."""
+
+    def show(event: Event) -> None:
+        if event.kind == Kind.JOB_STATUS and manager.batch and (job := manager.batch.job(event.job or 0)):
+            print(job_line(job.to_dict(), job.name), flush=True)
+            if event.data["status"] == JobStatus.FAILED:
+                for message in job.messages:
+                    print(f"  {message}", flush=True)
+
+    manager.listeners.append(show)
+    batch = manager.start(recipe)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: loop.create_task(manager.cancel()))
+    await manager.wait()
+    for message in batch.messages:
+        print(f"! {message}")
+    if print_stats:
+        print(stats_view(batch.to_dict()))
+    if batch.failed_jobs:
+        print(f"{len(batch.failed_jobs)} of the batch's jobs failed", file=sys.stderr)
+        return 1
+    return 0 if batch.status == "FINISHED" else 1
+
+
+def follow(url: str, job_id: int | None) -> int:
+    """Redraw the batch (or one job) until it ends."""
+    tty, last = sys.stdout.isatty(), None
+    while True:
+        batch = call(url, "GET", "/batch")
+        if job_id is None:
+            view = batch_view(batch, call(url, "GET", "/batch/name")["name"])
+        else:
+            job = call(url, "GET", f"/batch/jobs/{job_id}")
+            view = "\n".join([job_line(job), *(f"! {m}" for m in job["messages"])])
+        if view != last:
+            print("\033[H\033[J" + view if tty else view + "\n", flush=True)
+            last = view
+        if batch["status"] not in ("WAITING", "RUNNING"):
+            return 0
+        time.sleep(POLL_INTERVAL)
+
+
+def client_action(args: argparse.Namespace) -> int:
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    url = f"http://{host}:{args.port}"
+    if args.poll or args.poll_job is not None:
+        return follow(url, args.poll_job)
+    if args.cancel:
+        call(url, "DELETE", "/batch")
+        print("Batch cancelled")
+    elif args.cancel_job:
+        call(url, "DELETE", "/batch/jobs/current")
+        print("Current job cancelled")
+    elif args.stop:
+        call(url, "DELETE", "/server")
+        print("Server stopping")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.poll or args.poll_job is not None or args.cancel or args.cancel_job or args.stop:
+            return client_action(args)
+    except ServiceError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    recipe = load_recipe(args.recipe) if args.recipe else None
+    if args.dry or args.check:
+        if recipe is None:
+            print("--dry and --check need --recipe FILE", file=sys.stderr)
+            return 2
+        return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(args.data_dir, args.write_log)
+    manager = Manager(args.data_dir, cleanup=not args.no_cleanup)
+    if recipe is not None and not args.serve:
+        return asyncio.run(run_foreground(manager, recipe, args.print_stats))
+    asyncio.run(serve(manager, args.host, args.port, recipe))
+    return 0

@@ -1,0 +1,177 @@
+"""Batch and job state, the one place their status changes; events from the runner are applied here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.blender.stats import parse_stats
+from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.recipe import Recipe
+
+KNOWN_ENGINES = ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")
+ENGINE_FIELDS = ("frame", "mem", "elapsed", "samples_done", "samples_todo")
+
+_JOB_MOVES = {
+    JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED},
+    JobStatus.RUNNING: {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELLED},
+}
+_BATCH_MOVES = {
+    BatchStatus.WAITING: {BatchStatus.RUNNING, BatchStatus.CANCELLED},
+    BatchStatus.RUNNING: {BatchStatus.FINISHED, BatchStatus.CANCELLED},
+}
+
+
+class StateError(RuntimeError):
+    """A status change the state machine does not allow."""
+
+
+@dataclass
+class Times:
+    started: float | None = None
+    finished: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        rendertime = self.finished - self.started if self.started and self.finished else None
+        return {"started": self.started, "finished": self.finished, "rendertime": rendertime}
+
+
+@dataclass
+class JobState:
+    id: int
+    name: str
+    status: str
+    times: Times = field(default_factory=Times)
+    messages: list[str] = field(default_factory=list)
+    engine: str | None = None
+    data: dict[str, str] | None = None
+    frames: list[int] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    saved: dict[int, str] = field(default_factory=dict)
+    done: bool = False
+    error: str | None = None
+
+    def move(self, status: str) -> None:
+        if status not in _JOB_MOVES.get(self.status, set()):
+            raise StateError(f"job {self.id} cannot go from {self.status} to {status}")
+        self.status = status
+        now = time.time()
+        if status == JobStatus.RUNNING:
+            self.times.started = now
+        else:
+            self.times.finished = now
+
+    @property
+    def progress(self) -> float:
+        if self.status == JobStatus.FINISHED:
+            return 100.0
+        if not self.frames:
+            return 0.0
+        fraction = 0.0
+        if self.data and self.data.get("samples_todo") not in (None, "0"):
+            fraction = int(self.data.get("samples_done", "0")) / int(self.data["samples_todo"])
+        return round(min(100.0, 100.0 * (len(self.saved) + min(fraction, 1.0)) / len(self.frames)), 2)
+
+    def apply(self, event: Event) -> None:
+        """Fold one runner event into this job."""
+        d = event.data
+        if event.kind == Kind.JOB_STARTED:
+            self.engine = d["engine"] if d["engine"] in KNOWN_ENGINES else "NON_COMPATIBLE"
+            self.frames, self.outputs = list(d["frames"]), list(d["outputs"])
+            self.data = dict.fromkeys(ENGINE_FIELDS, "")
+        elif event.kind == Kind.FRAME_STARTED and self.data is not None:
+            self.data.update(frame=str(d["frame"]), samples_done="", samples_todo="")
+        elif event.kind == Kind.STATS:
+            self.apply_stats(d["text"])
+        elif event.kind == Kind.FRAME_SAVED:
+            self.saved[int(d["frame"])] = d["path"]
+            if self.data is not None:
+                self.data.update(samples_done="", samples_todo="")
+        elif event.kind == Kind.JOB_DONE:
+            self.done = True
+        elif event.kind == Kind.JOB_ERROR:
+            self.error = d["message"]
+            self.messages.append(d["message"])
+        elif event.kind == Kind.MESSAGE:
+            self.messages.append(d["text"])
+
+    def apply_stats(self, text: str) -> None:
+        if self.data is None:
+            return
+        values = parse_stats(text)
+        values.pop("remaining", None)
+        self.data.update(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "times": self.times.to_dict(),
+            "messages": list(self.messages),
+            "progress": self.progress,
+            "engine": {"type": self.engine, "data": dict(self.data) if self.data is not None else None},
+        }
+
+
+@dataclass
+class BatchState:
+    recipe: Recipe
+    status: str = BatchStatus.WAITING
+    times: Times = field(default_factory=Times)
+    messages: list[str] = field(default_factory=list)
+    jobs: list[JobState] = field(default_factory=list)
+    current_job: int | None = None
+
+    @classmethod
+    def from_recipe(cls, recipe: Recipe) -> BatchState:
+        jobs = [JobState(j.id, j.name, JobStatus.QUEUED if j.enabled else JobStatus.DISABLED) for j in recipe.jobs]
+        return cls(recipe, jobs=jobs)
+
+    def job(self, job_id: int) -> JobState | None:
+        return next((j for j in self.jobs if j.id == job_id), None)
+
+    def move(self, status: str) -> None:
+        if status not in _BATCH_MOVES.get(self.status, set()):
+            raise StateError(f"batch cannot go from {self.status} to {status}")
+        self.status = status
+        if status == BatchStatus.RUNNING:
+            self.times.started = time.time()
+        else:
+            self.times.finished = time.time()
+            self.current_job = None
+            for job in self.jobs:
+                if job.status == JobStatus.QUEUED:
+                    job.move(JobStatus.CANCELLED)
+
+    @property
+    def active(self) -> bool:
+        return self.status in (BatchStatus.WAITING, BatchStatus.RUNNING)
+
+    @property
+    def failed_jobs(self) -> list[JobState]:
+        return [j for j in self.jobs if j.status == JobStatus.FAILED]
+
+    def stats(self) -> dict[str, float | int | None]:
+        """Render-time stats over finished jobs; all null while running or after a cancel."""
+        timed = [(j.times.to_dict()["rendertime"], j.id) for j in self.jobs if j.status == JobStatus.FINISHED]
+        if self.status != BatchStatus.FINISHED or not timed:
+            return dict.fromkeys(("slowest_index", "slowest_time", "fastest_index", "fastest_time", "average_time"))
+        slowest, fastest = max(timed), min(timed)
+        return {
+            "slowest_index": slowest[1],
+            "slowest_time": slowest[0],
+            "fastest_index": fastest[1],
+            "fastest_time": fastest[0],
+            "average_time": sum(t for t, _ in timed if t is not None) / len(timed),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "times": self.times.to_dict(),
+            "stats": self.stats(),
+            "messages": list(self.messages),
+            "jobs": [j.to_dict() for j in self.jobs],
+            "current_job": self.current_job,
+        }

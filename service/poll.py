@@ -1,0 +1,69 @@
+"""A human-readable view of a batch poll, with a progress bar per job."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+BAR = 24
+
+
+def bar(progress: float) -> str:
+    filled = round(BAR * max(0.0, min(progress, 100.0)) / 100)
+    return "[" + "#" * filled + "-" * (BAR - filled) + "]"
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--:--"
+    seconds = int(seconds)
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def job_line(job: dict[str, Any], name: str = "") -> str:
+    parts = [f"job {job['id']:>3}", f"{job['status']:<9}", bar(job["progress"]), f"{job['progress']:5.1f}%"]
+    data = job["engine"]["data"] or {}
+    if job["status"] == "RUNNING":
+        if data.get("frame"):
+            parts.append(f"frame {data['frame']}")
+        if data.get("samples_todo"):
+            parts.append(f"samples {data['samples_done']}/{data['samples_todo']}")
+        if data.get("mem"):
+            parts.append(f"mem {data['mem']}")
+        if data.get("elapsed"):
+            parts.append(data["elapsed"])
+    elif job["times"]["rendertime"] is not None:
+        parts.append(clock(job["times"]["rendertime"]))
+    if name:
+        parts.append(name)
+    return "  ".join(parts)
+
+
+def batch_view(batch: dict[str, Any], name: str = "") -> str:
+    started = batch["times"]["started"]
+    elapsed = (batch["times"]["finished"] or time.time()) - started if started else None
+    head = f"Batch {batch['status']}" + (f"  {name}" if name else "")
+    lines = [f"{head}  elapsed {clock(elapsed)}"]
+    lines += [job_line(job) for job in batch["jobs"]]
+    for message in batch["messages"]:
+        lines.append(f"! {message}")
+    for job in batch["jobs"]:
+        lines += [f"! job {job['id']}: {m}" for m in job["messages"]]
+    return "\n".join(lines)
+
+
+def stats_view(batch: dict[str, Any]) -> str:
+    stats = batch["stats"]
+    total = batch["times"]["rendertime"]
+    lines = [f"Batch {batch['status']} in {clock(total)}"]
+    if stats["average_time"] is None:
+        lines.append("No stats (the batch was cancelled, or no job finished)")
+    else:
+        lines.append(f"Average job time {stats['average_time']:.2f} s")
+        lines.append(f"Slowest job {stats['slowest_index']} ({stats['slowest_time']:.2f} s)")
+        lines.append(f"Fastest job {stats['fastest_index']} ({stats['fastest_time']:.2f} s)")
+    counts: dict[str, int] = {}
+    for job in batch["jobs"]:
+        counts[job["status"]] = counts.get(job["status"], 0) + 1
+    lines.append(", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items())))
+    return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""The one event shape that flows from the runner inside Blender to every view, and the status words."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+MARKER = "@@SHEPHERD@@"
+"""Prefix of an event line on Blender's stdout; it may follow other text on the same line."""
+
+
+class BatchStatus:
+    WAITING = "WAITING"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    CANCELLED = "CANCELLED"
+
+
+class JobStatus:
+    QUEUED = "QUEUED"
+    DISABLED = "DISABLED"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+
+
+class Kind:
+    """Event kinds. The runner emits the job_*/frame_*/stats ones; the service adds the batch ones."""
+
+    JOB_STARTED = "job_started"  # data: engine, frames (list), outputs (list of paths)
+    FRAME_STARTED = "frame_started"  # data: frame
+    STATS = "stats"  # data: text (Blender's render stats line)
+    FRAME_SAVED = "frame_saved"  # data: frame, path
+    JOB_DONE = "job_done"  # data: {}
+    JOB_ERROR = "job_error"  # data: message, name (what was missing, if anything)
+    MESSAGE = "message"  # data: text
+    INSPECTED = "inspected"  # data: file, scenes {name: {cameras, view_layers, camera, world, output}}, active_scene, worlds
+    BATCH_STATUS = "batch_status"  # data: status
+    JOB_STATUS = "job_status"  # data: status
+
+
+@dataclass
+class Event:
+    kind: str
+    job: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=time.time)
+
+    def to_line(self) -> str:
+        body = {"kind": self.kind, "job": self.job, "data": self.data, "time": self.time}
+        return MARKER + json.dumps(body, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Event:
+        body = json.loads(text)
+        return cls(body["kind"], body.get("job"), body.get("data") or {}, body.get("time", time.time()))
+
+
+def split_line(line: str) -> tuple[str, Event | None]:
+    """Split one stdout line into Blender's own text and the event that follows the marker, if any."""
+    head, sep, tail = line.partition(MARKER)
+    if not sep:
+        return line, None
+    try:
+        return head, Event.from_json(tail)
+    except (ValueError, KeyError, TypeError):
+        return line, None
