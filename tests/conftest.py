@@ -1,0 +1,99 @@
+"""Fixtures with real parts: Blender 3.4 and the bpy 5.0 wheel, generated .blend files, a live service."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, http, wait_for
+
+BLENDER = shutil.which("blender") or "blender"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def blender_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Blender writes caches and settings under HOME: keep them in a temporary folder."""
+    home = tmp_path_factory.mktemp("home")
+    for key, sub in (("HOME", ""), ("XDG_CACHE_HOME", ".cache"), ("XDG_CONFIG_HOME", ".config"),
+                     ("XDG_DATA_HOME", ".local/share"), ("MESA_SHADER_CACHE_DIR", "mesa")):
+        os.environ[key] = str(home / sub)
+    return home
+
+
+@pytest.fixture(scope="session")
+def blend_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small Cycles file made by Blender 3.4 (both versions open it); see tests/make_blend.py."""
+    path = tmp_path_factory.mktemp("blend") / "shots.blend"
+    subprocess.run(
+        [BLENDER, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1",
+         "-P", str(ROOT / "tests" / "make_blend.py"), "--", str(path)],
+        check=True, capture_output=True, timeout=300,
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def blender5(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An executable that runs Blender command lines on the bpy 5.0 wheel."""
+    path = tmp_path_factory.mktemp("bin") / "blender5"
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/service/blender/bpy_launcher.py" "$@"\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.fixture(params=["3.4", "5.0"])
+def blender_bin(request: pytest.FixtureRequest, blender5: str) -> str:
+    """Each test using this runs once with Debian's Blender 3.4 and once with the bpy 5.0 wheel."""
+    return BLENDER if request.param == "3.4" else blender5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    def __init__(self, proc: subprocess.Popen[str], url: str, port: int, data_dir: Path, log: Path) -> None:
+        self.proc, self.url, self.port, self.data_dir, self.log = proc, url, port, data_dir, log
+
+
+def start_service(tmp_path: Path, *extra: str) -> Service:
+    port = free_port()
+    data_dir = tmp_path / "data"
+    log = tmp_path / "service.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "--serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
+        cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.poll() is None, log.read_text()
+        try:
+            return http(url + "/batch", timeout=2)[0] in (200, 409)
+        except OSError:
+            return False
+
+    wait_for(up, 30, "the service to start")
+    return Service(proc, url, port, data_dir, log)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    svc = start_service(tmp_path)
+    yield svc
+    if svc.proc.poll() is None:
+        try:
+            http(svc.url + "/server", "DELETE", timeout=10)
+            svc.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            svc.proc.kill()
+            svc.proc.wait()

@@ -1,0 +1,84 @@
+"""Helpers for tests: recipes, HTTP calls, PNG sizes, process checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+from shared import recipe as recipes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def recipe_dict(blend: Path, jobs: list[dict[str, Any]], blender_bin: str = "blender", **changes: Any) -> dict:
+    """A full recipe as JSON-ready dict; each job dict holds changes to recipes.new_job's defaults."""
+    job_list = [recipes.new_job(i, str(blend), **({"name": f"job {i}"} | j)) for i, j in enumerate(jobs)]
+    data = recipes.to_dict(recipes.new_recipe(str(blend), job_list, blender_bin=blender_bin))
+    for key, value in changes.items():
+        data[key] = value
+    return data
+
+
+def http(url: str, method: str = "GET", body: Any = None, raw: bytes | None = None,
+         headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, Any]:
+    """Status and decoded JSON body (None when empty) of one request."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method)
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    for key, value in (headers or {}).items():
+        request.add_header(key, value)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, content = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, content = exc.code, exc.read()
+    return status, json.loads(content) if content else None
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 120, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_batch_end(url: str, timeout: float = 240) -> dict:
+    def ended() -> dict | None:
+        status, body = http(url + "/batch")
+        return body if status == 200 and body["status"] in ("FINISHED", "CANCELLED") else None
+
+    return wait_for(ended, timeout, "the batch to end")
+
+
+def png_size(path: Path | str) -> tuple[int, int]:
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of live processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = next((ln for ln in (entry / "status").read_text().splitlines() if ln.startswith("State:")), "")
+        except OSError:
+            continue
+        if text in cmdline and "zombie" not in state:
+            found.append(int(entry.name))
+    return found
