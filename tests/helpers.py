@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def recipe_dict(blend: Path, jobs: list[dict[str, Any]], blender_bin: str = "blender", **changes: Any) -> dict:
     """A full recipe as JSON-ready dict; each job dict holds changes to recipes.new_job's defaults."""
-    job_list = [recipes.new_job(i, str(blend), **({"name": f"job {i}"} | j)) for i, j in enumerate(jobs)]
+    job_list = []
+    for i, changes_of_job in enumerate(jobs):
+        fields = {"name": f"job {i}", "blend_file": str(blend)} | changes_of_job
+        job_list.append(recipes.new_job(i, fields.pop("blend_file"), **fields))
     data = recipes.to_dict(recipes.new_recipe(str(blend), job_list, blender_bin=blender_bin))
     for key, value in changes.items():
         data[key] = value

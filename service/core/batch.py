@@ -68,9 +68,8 @@ class JobState:
             return 100.0
         if not self.frames:
             return 0.0
-        fraction = 0.0
-        if self.data and self.data.get("samples_todo") not in (None, "0"):
-            fraction = int(self.data.get("samples_done", "0")) / int(self.data["samples_todo"])
+        done, todo = (self.data or {}).get("samples_done", ""), (self.data or {}).get("samples_todo", "")
+        fraction = int(done) / int(todo) if done.isdigit() and todo.isdigit() and int(todo) > 0 else 0.0
         return round(min(100.0, 100.0 * (len(self.saved) + min(fraction, 1.0)) / len(self.frames)), 2)
 
     def apply(self, event: Event) -> None:
