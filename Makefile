@@ -1,8 +1,11 @@
+# Set-up and everyday commands. On a fresh Debian 12 machine, as root: `make run` or `make test`.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+APT_PACKAGES := blender python3 python3-venv
 STAMP_APT := $(VENV)/.apt-done
 STAMP_PIP := $(VENV)/.pip-done
+DATA_DIR ?=
 
 .PHONY: deps run test lint bench clean
 
@@ -10,11 +13,27 @@ deps: $(STAMP_APT) $(STAMP_PIP)
 
 $(STAMP_APT):
 	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends blender
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	mkdir -p $(VENV) && touch $@
 
-$(STAMP_PIP): requirements.txt requirements-dev.txt
+$(STAMP_PIP): $(STAMP_APT) requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
+
+run: deps
+	$(PY) -m service --serve --port 7777 $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+lint: deps
+	$(PY) -m ruff check shared service tests
+	$(PY) -m mypy
+
+test: deps lint
+	$(PY) -m pytest -p no:pytest-blender -q
+
+bench: deps
+	$(PY) tests/bench_startup.py
+
+clean:
+	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache

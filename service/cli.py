@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import shlex
@@ -97,7 +98,7 @@ def dry_run(recipe: recipes.Recipe, data_dir: Path) -> int:
         span = f"frames {job.frame_start}-{job.frame_end}" if job.animated else f"frame {job.frame_still}"
         print(f"job {job.id} '{job.name}': {span} at {width}x{height} {percentage}%")
         tasks_file = folder / f"job-{job.id}.json"
-        tasks_file.write_text(recipes.json.dumps([task(recipe, job)]), encoding="utf-8")
+        tasks_file.write_text(json.dumps([task(recipe, job)]), encoding="utf-8")
         print("  " + shlex.join(render_command(recipe.blender_bin, tasks_file)))
     print(f"(task files kept in {folder})")
     return 0

@@ -37,7 +37,8 @@ class Kind:
     JOB_DONE = "job_done"  # data: {}
     JOB_ERROR = "job_error"  # data: message, name (what was missing, if anything)
     MESSAGE = "message"  # data: text
-    INSPECTED = "inspected"  # data: file, scenes {name: {cameras, view_layers, camera, world, output}}, active_scene, worlds
+    # data: file, scenes {name: {cameras, view_layers, camera, world, output}}, active_scene, worlds
+    INSPECTED = "inspected"
     BATCH_STATUS = "batch_status"  # data: status
     JOB_STATUS = "job_status"  # data: status
 

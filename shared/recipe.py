@@ -7,8 +7,9 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union, get_args, get_origin, get_type_hints
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 FORMATS = (
     "BMP", "IRIS", "PNG", "JPEG", "JPEG2000", "TARGA", "TARGA_RAW", "CINEON", "DPX",
@@ -31,15 +32,6 @@ class RecipeError(ValueError):
 
 def _key(f: dataclasses.Field[Any]) -> str:
     return str(f.metadata.get("key", f.name))
-
-
-def _spec(key: str | None = None, check: Callable[[Any], str | None] | None = None, **kw: Any) -> Any:
-    meta: dict[str, Any] = {}
-    if key:
-        meta["key"] = key
-    if check:
-        meta["check"] = check
-    return field(metadata=meta, **kw)
 
 
 def _between(low: float, high: float) -> Callable[[Any], str | None]:
@@ -107,14 +99,14 @@ class Hook:
 
 @dataclass
 class BatchHooks:
-    pre_batch: list[Hook] = _spec("PRE_BATCH")
-    post_batch: list[Hook] = _spec("POST_BATCH")
+    pre_batch: list[Hook] = field(metadata={"key": "PRE_BATCH"})
+    post_batch: list[Hook] = field(metadata={"key": "POST_BATCH"})
 
 
 @dataclass
 class JobHooks:
-    pre_job: list[Hook] = _spec("PRE_JOB")
-    post_job: list[Hook] = _spec("POST_JOB")
+    pre_job: list[Hook] = field(metadata={"key": "PRE_JOB"})
+    post_job: list[Hook] = field(metadata={"key": "POST_JOB"})
 
 
 @dataclass
@@ -126,13 +118,13 @@ class Rss:
 @dataclass
 class GlobalPercentage:
     enabled: bool
-    value: int = _spec(check=_between(1, 1000))
+    value: int = field(metadata={"check": _between(1, 1000)})
 
 
 @dataclass
 class GlobalSize:
     enabled: bool
-    value: list[int] = _spec(check=_size)
+    value: list[int] = field(metadata={"check": _size})
 
 
 @dataclass
@@ -147,24 +139,24 @@ class Settings:
 @dataclass
 class Poweroff:
     enabled: bool
-    action: str = _spec(check=_one_of(POWEROFF_ACTIONS))
+    action: str = field(metadata={"check": _one_of(POWEROFF_ACTIONS)})
 
 
 @dataclass
 class Sound:
     enabled: bool
     file: str
-    volume: int = _spec(check=_between(0, 100))
+    volume: int = field(metadata={"check": _between(0, 100)})
 
 
 @dataclass
 class Mail:
     enabled: bool
     user: str
-    password: str = _spec("pass")
-    ssl: bool = _spec()
-    to: str = _spec()
-    server: str = _spec()
+    password: str = field(metadata={"key": "pass"})
+    ssl: bool
+    to: str
+    server: str
 
 
 @dataclass
@@ -179,10 +171,10 @@ class Section:
     """A render border in fractions of the frame, measured from the bottom left as Blender does."""
 
     enabled: bool
-    x: float = _spec(check=_between(0, 1))
-    y: float = _spec(check=_between(0, 1))
-    width: float = _spec(check=_between(0, 1))
-    height: float = _spec(check=_between(0, 1))
+    x: float = field(metadata={"check": _between(0, 1)})
+    y: float = field(metadata={"check": _between(0, 1)})
+    width: float = field(metadata={"check": _between(0, 1)})
+    height: float = field(metadata={"check": _between(0, 1)})
 
     def validate(self) -> list[RecipeError]:
         errors = []
@@ -195,44 +187,44 @@ class Section:
 
 @dataclass
 class Cycles:
-    samples: int = _spec(check=_at_least(0))
-    device: str = _spec(check=_one_of(DEVICES))
+    samples: int = field(metadata={"check": _at_least(0)})
+    device: str = field(metadata={"check": _one_of(DEVICES)})
 
 
 @dataclass
 class Override:
     """Set one property, named by a data path, to a JSON value; never evaluated as code."""
 
-    path: str = _spec(check=_data_path)
-    value: Any = _spec()
+    path: str = field(metadata={"check": _data_path})
+    value: Any
     enabled: bool = True
 
 
 @dataclass
 class Job:
     enabled: bool
-    id: int = _spec(check=_at_least(0))
-    name: str = _spec()
-    output: str = _spec()
-    external: bool = _spec()
-    layer: str = _spec()
-    animated: bool = _spec()
-    engine: str = _spec()
-    threads: int = _spec(check=_at_least(0))
-    hooks: JobHooks = _spec()
-    size: list[int] = _spec(check=_size)
-    blend_file: str = _spec()
-    scene: str = _spec()
-    camera: str = _spec()
-    world: str = _spec()
-    frame_still: int = _spec()
-    frame_start: int = _spec()
-    frame_end: int = _spec()
-    format: str = _spec(check=_format)
-    section: Section = _spec()
-    cycles: Cycles = _spec()
-    custom_overrides: list[Override] = _spec()
-    percentage: int = _spec(check=_between(1, 1000), default=100)
+    id: int = field(metadata={"check": _at_least(0)})
+    name: str
+    output: str
+    external: bool
+    layer: str
+    animated: bool
+    engine: str
+    threads: int = field(metadata={"check": _at_least(0)})
+    hooks: JobHooks
+    size: list[int] = field(metadata={"check": _size})
+    blend_file: str
+    scene: str
+    camera: str
+    world: str
+    frame_still: int
+    frame_start: int
+    frame_end: int
+    format: str = field(metadata={"check": _format})
+    section: Section
+    cycles: Cycles
+    custom_overrides: list[Override]
+    percentage: int = field(default=100, metadata={"check": _between(1, 1000)})
 
     def validate(self) -> list[RecipeError]:
         errors = []
@@ -246,13 +238,13 @@ class Job:
 @dataclass
 class Recipe:
     name: str
-    version: int = _spec(check=lambda v: None if v == 2 else "only version 2 is supported")
-    settings: Settings = _spec()
-    blender_bin: str = _spec()
-    hooks: BatchHooks = _spec()
-    poweroff: Poweroff = _spec()
-    notifications: Notifications = _spec()
-    jobs: list[Job] = _spec()
+    version: int = field(metadata={"check": lambda v: None if v == 2 else "only version 2 is supported"})
+    settings: Settings
+    blender_bin: str
+    hooks: BatchHooks
+    poweroff: Poweroff
+    notifications: Notifications
+    jobs: list[Job]
 
     def validate(self) -> list[RecipeError]:
         seen: dict[int, int] = {}

@@ -8,8 +8,9 @@ import struct
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from shared import recipe as recipes
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Service
-from tests.helpers import http, processes_mentioning, png_size, recipe_dict, wait_batch_end, wait_for
+from tests.helpers import http, png_size, processes_mentioning, recipe_dict, wait_batch_end, wait_for
 
 
 def out(tmp_path: Path, name: str) -> str:

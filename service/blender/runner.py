@@ -17,10 +17,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import bpy  # noqa: E402
+import bpy
 
-from shared.events import Event, Kind  # noqa: E402
-from shared.recipe import split_data_path  # noqa: E402
+from shared.events import Event, Kind
+from shared.recipe import split_data_path
 
 EEVEE_IDS = ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
