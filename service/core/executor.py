@@ -16,7 +16,7 @@ from service.blender.stats import error_text
 from service.core.batch import BatchState, JobState
 from service.core.hooks import run_hooks
 from shared.events import BatchStatus, Event, JobStatus, Kind, split_line
-from shared.recipe import Job
+from shared.recipe import Hook, Job
 
 log = logging.getLogger("shepherd.executor")
 
@@ -51,6 +51,12 @@ class BatchRun:
     def _set_process(self, proc: Process | None) -> None:
         self._process = proc
 
+    def _stopped(self) -> bool:
+        return self.cancelled or self._skip_current
+
+    async def _hooks(self, hooks: list[Hook], label: str, cwd: str | None) -> list[str]:
+        return await run_hooks(hooks, label, cwd, self._set_process, self._stopped)
+
     def _batch_status(self, status: str) -> None:
         self.state.move(status)
         self.notify(Event(Kind.BATCH_STATUS, None, {"status": status}))
@@ -62,14 +68,14 @@ class BatchRun:
     async def run(self) -> None:
         recipe = self.state.recipe
         self._batch_status(BatchStatus.RUNNING)
-        self.state.messages += await run_hooks(recipe.hooks.pre_batch, "PRE_BATCH", None, self._set_process)
+        self.state.messages += await self._hooks(recipe.hooks.pre_batch, "PRE_BATCH", None)
         for job in recipe.jobs:
             state = self.state.job(job.id)
             if self.cancelled or state is None or state.status != JobStatus.QUEUED:
                 continue
             await self._run_job(job, state)
         if not self.cancelled:
-            self.state.messages += await run_hooks(recipe.hooks.post_batch, "POST_BATCH", None, self._set_process)
+            self.state.messages += await self._hooks(recipe.hooks.post_batch, "POST_BATCH", None)
         self._batch_status(BatchStatus.CANCELLED if self.cancelled else BatchStatus.FINISHED)
 
     async def _run_job(self, job: Job, state: JobState) -> None:
@@ -77,13 +83,13 @@ class BatchRun:
         self.state.current_job = job.id
         self._job_status(state, JobStatus.RUNNING)
         cwd = str(Path(job.blend_file).parent) if Path(job.blend_file).parent.is_dir() else None
-        state.messages += await run_hooks(job.hooks.pre_job, "PRE_JOB", cwd, self._set_process)
-        if not (self.cancelled or self._skip_current):
+        state.messages += await self._hooks(job.hooks.pre_job, "PRE_JOB", cwd)
+        if not self._stopped():
             await self._render(job, state, cwd)
-        if self.cancelled or self._skip_current:
+        if self._stopped():
             self._job_status(state, JobStatus.CANCELLED)
             return
-        state.messages += await run_hooks(job.hooks.post_job, "POST_JOB", cwd, self._set_process)
+        state.messages += await self._hooks(job.hooks.post_job, "POST_JOB", cwd)
         self._job_status(state, JobStatus.FAILED if state.error else JobStatus.FINISHED)
 
     async def _render(self, job: Job, state: JobState, cwd: str | None) -> None:

@@ -12,11 +12,13 @@ log = logging.getLogger("shepherd.hooks")
 
 
 async def run_hooks(
-    hooks: list[Hook], label: str, cwd: str | None, on_start: Callable[[Process], None]
+    hooks: list[Hook], label: str, cwd: str | None, on_start: Callable[[Process], None], stopped: Callable[[], bool]
 ) -> list[str]:
-    """Run each enabled hook; return one message per hook that failed. ``on_start`` sees each process."""
+    """Run each enabled hook until ``stopped()``; one message per hook that failed. ``on_start`` sees each process."""
     failures = []
     for hook in hooks:
+        if stopped():
+            break
         if not hook.enabled or not hook.cmd.strip():
             continue
         log.info("%s hook: %s", label, hook.cmd)
@@ -29,8 +31,6 @@ async def run_hooks(
         async for line in proc.lines():
             log.info("%s hook: %s", label, line)
         code = await proc.wait()
-        if proc.stopped:
-            break
-        if code != 0:
+        if code != 0 and not proc.stopped:
             failures.append(f"{label} hook '{hook.cmd}' failed with exit code {code}")
     return failures

@@ -1,0 +1,118 @@
+"""Benchmark (``make bench``): Blender start-up, POST to the first Blender start, per-frame overhead.
+
+Runs both Debian's Blender 3.4 and the bpy 5.0 wheel, side by side in one run, and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.blender.command import render_command, task
+from shared import recipe as recipes
+from shared.events import Kind, split_line
+from tests.conftest import free_port
+from tests.helpers import ROOT, http, processes_mentioning, recipe_dict, wait_batch_end, wait_for
+
+RUNS = 5
+FRAMES = 20
+_TIME = re.compile(r"\bTime: ?(\d+):(\d\d)\.(\d\d) \(Saving")
+
+
+def seconds(m: re.Match[str]) -> float:
+    return int(m.group(1)) * 60 + int(m.group(2)) + int(m.group(3)) / 100
+
+
+def startup(blender: str, tmp: Path) -> float:
+    empty = tmp / "empty.json"
+    empty.write_text("[]")
+    times = []
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        subprocess.run(render_command(blender, empty), check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def frame_overhead(blender: str, blend: Path, tmp: Path) -> tuple[float, float]:
+    """Mean seconds per frame outside Blender's reported render+save time, and that reported time."""
+    job = recipes.new_job(0, str(blend), animated=True, frame_start=1, frame_end=FRAMES, size=[64, 48],
+                          output=str(tmp / "f_###"))
+    tasks_file = tmp / "frames.json"
+    tasks_file.write_text(json.dumps([task(recipes.new_recipe("b", [job]), job)]))
+    proc = subprocess.run(render_command(blender, tasks_file), check=True, capture_output=True, text=True)
+    starts, saves, reported = [], [], []
+    for line in proc.stdout.splitlines():
+        text, event = split_line(line)
+        if m := _TIME.search(text):
+            reported.append(seconds(m))
+        if event and event.kind == Kind.FRAME_STARTED:
+            starts.append(event.time)
+        elif event and event.kind == Kind.FRAME_SAVED:
+            saves.append(event.time)
+        elif event and event.kind == Kind.STATS and (m := _TIME.search(event.data["text"])):
+            reported.append(seconds(m))
+    assert len(starts) == len(saves) == len(reported) == FRAMES, (len(starts), len(saves), len(reported))
+    wall = saves[-1] - starts[0]
+    return (wall - sum(reported)) / FRAMES, sum(reported) / FRAMES
+
+
+def post_to_spawn(blender: str, blend: Path, tmp: Path) -> float:
+    port = free_port()
+    data = tmp / f"data-{port}"
+    log = (tmp / "service.log").open("w")
+    svc = subprocess.Popen([sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(data)],
+                           cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(url), 30, "the service")
+        recipe = recipe_dict(blend, [{"size": [8, 8], "output": str(tmp / "p_#")}], blender_bin=blender)
+        times = []
+        for _ in range(RUNS):
+            t0 = time.perf_counter()
+            assert http(url + "/batch", "POST", recipe)[0] == 200
+            while not processes_mentioning(str(data / "tmp")):
+                pass
+            times.append(time.perf_counter() - t0)
+            wait_batch_end(url)
+        return statistics.median(times)
+    finally:
+        http(url + "/server", "DELETE")
+        svc.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return http(url + "/batch", timeout=2)[0] == 409
+    except OSError:
+        return False
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        blend = tmp / "shots.blend"
+        subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P",
+                        str(ROOT / "tests" / "make_blend.py"), "--", str(blend)], check=True, capture_output=True)
+        launcher = tmp / "blender5"
+        launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/service/blender/bpy_launcher.py" "$@"\n')
+        launcher.chmod(0o755)
+        print(f"{'Blender':<10}{'start-up':>10}{'POST->spawn':>13}{'frame: reported':>17}{'overhead':>10}")
+        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", str(launcher))):
+            up = startup(blender, tmp)
+            spawn = post_to_spawn(blender, blend, tmp)
+            overhead, reported = frame_overhead(blender, blend, tmp)
+            print(f"{label:<10}{up:>9.3f}s{spawn * 1000:>11.1f}ms{reported * 1000:>15.1f}ms{overhead * 1000:>8.1f}ms")
+        print(f"(medians of {RUNS} runs; frames: mean of {FRAMES} frames at 64x48, 2 Cycles samples)")
+
+
+if __name__ == "__main__":
+    main()
