@@ -19,6 +19,7 @@ from service.blender.command import render_command, task
 from service.client import ServiceError, call
 from service.core import check
 from service.core.manager import Manager
+from service.core.options import RunOptions, default_slots
 from service.poll import batch_view, job_line, stats_view
 from service.server import serve
 from shared import recipe as recipes
@@ -37,6 +38,12 @@ def default_data_dir() -> Path:
 def port_number(text: str) -> int:
     if not text.isdigit() or not 1024 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"{text} is not a port number above 1024")
+    return int(text)
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number above 0")
     return int(text)
 
 
@@ -59,6 +66,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--print-stats", action="store_true", help="Print batch stats after finishing.")
     p.add_argument("--no-cleanup", action="store_true", help="Don't clean up temp folder after running.")
     p.add_argument("--write-log", action="store_true", help="Write a log in the logs folder.")
+    p.add_argument("--slots", type=positive, default=default_slots(),
+                   help="Blenders rendering at once (default from cores and memory: %(default)s here).")
+    p.add_argument("--no-resident", action="store_true",
+                   help="Start a fresh Blender for every job instead of keeping one running between jobs.")
+    p.add_argument("--recycle-jobs", type=positive, default=RunOptions.recycle_jobs,
+                   help="Restart a resident Blender after this many jobs (default %(default)s).")
+    p.add_argument("--recycle-mb", type=positive, default=RunOptions.recycle_mb,
+                   help="Restart a resident Blender using more memory than this, in MiB (default %(default)s).")
     p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
     return p
 
@@ -191,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(args.data_dir, args.write_log)
-    manager = Manager(args.data_dir, cleanup=not args.no_cleanup)
+    options = RunOptions(args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb)
+    manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options)
     if recipe is not None and not args.serve:
         return asyncio.run(run_foreground(manager, recipe, args.print_stats))
     asyncio.run(serve(manager, args.host, args.port, recipe))

@@ -134,6 +134,7 @@ class Settings:
     global_size: GlobalSize
     write_log: bool
     ignore_border: bool
+    slots: int = field(default=0, metadata={"check": _at_least(0)})
 
 
 @dataclass

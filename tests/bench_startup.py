@@ -20,7 +20,7 @@ from service.blender.command import render_command, task
 from shared import recipe as recipes
 from shared.events import Kind, split_line
 from tests.conftest import free_port
-from tests.helpers import ROOT, http, processes_mentioning, recipe_dict, wait_batch_end, wait_for
+from tests.helpers import ROOT, descendants, http, recipe_dict, wait_batch_end, wait_for
 
 RUNS = 5
 FRAMES = 20
@@ -79,7 +79,7 @@ def post_to_spawn(blender: str, blend: Path, tmp: Path) -> float:
         for _ in range(RUNS):
             t0 = time.perf_counter()
             assert http(url + "/batch", "POST", recipe)[0] == 200
-            while not processes_mentioning(str(data / "tmp")):
+            while not descendants(svc.pid):
                 pass
             times.append(time.perf_counter() - t0)
             wait_batch_end(url)

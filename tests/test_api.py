@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Service
-from tests.helpers import http, png_size, processes_mentioning, recipe_dict, wait_batch_end, wait_for
+from tests.helpers import descendants, http, png_size, recipe_dict, wait_batch_end, wait_for
 
 
 def out(tmp_path: Path, name: str) -> str:
@@ -137,7 +137,7 @@ def test_cancel_stops_blender_and_leaves_no_process(service: Service, blend_file
     jobs = [slow_job(tmp_path, "slow_#"), {"size": [8, 8], "output": out(tmp_path, "never_#")}]
     assert http(service.url + "/batch", "POST", recipe_dict(blend_file, jobs))[0] == 200
     assert http(service.url + "/batch", "POST", recipe_dict(blend_file, jobs))[1]["code"] == 1
-    wait_for(lambda: processes_mentioning(str(service.data_dir / "tmp")), 60, "Blender to start")
+    wait_for(lambda: descendants(service.proc.pid), 60, "Blender to start")
     wait_for(lambda: http(service.url + "/batch/jobs/0")[1]["engine"]["data"], 60, "rendering to start")
     started = time.monotonic()
     status, batch = http(service.url + "/batch", "DELETE")
@@ -146,7 +146,7 @@ def test_cancel_stops_blender_and_leaves_no_process(service: Service, blend_file
     assert batch["status"] == "CANCELLED"
     assert [j["status"] for j in batch["jobs"]] == ["CANCELLED", "CANCELLED"]
     assert batch["stats"]["average_time"] is None
-    assert processes_mentioning(str(service.data_dir / "tmp")) == []
+    assert descendants(service.proc.pid) == []
     assert not (tmp_path / "renders" / "never_1.png").exists()
     assert http(service.url + "/batch", "DELETE")[1]["code"] == 2
 

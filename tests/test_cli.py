@@ -105,9 +105,9 @@ def test_foreground_run_with_stats_log_and_no_cleanup(blend_file, tmp_path):
     assert png_size(tmp_path / "fg_1.png") == (8, 6)
     assert "Average job time" in done.stdout and "2 finished" in done.stdout
     logs = list((data / "logs").glob("renderplus_*-*-*-*-*-*.log"))
-    assert len(logs) == 1 and "job 1: blender" in logs[0].read_text()
+    assert len(logs) == 1 and "job 1: rendering in Blender pid" in logs[0].read_text()
     kept = list((data / "tmp").glob("batch-*"))
-    assert len(kept) == 1 and (kept[0] / "job-0.json").exists()
+    assert len(kept) == 1 and "Saved:" in (kept[0] / "job-0.log").read_text()
 
 
 def test_foreground_run_exits_non_zero_when_a_job_fails_and_cleans_up(blend_file, tmp_path):

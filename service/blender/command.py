@@ -16,6 +16,11 @@ def render_command(blender_bin: str, tasks_file: Path) -> list[str]:
     return [blender_bin, *_BASE, "--job", str(tasks_file)]
 
 
+def resident_command(blender_bin: str) -> list[str]:
+    """A Blender that takes tasks from stdin, one JSON command a line."""
+    return [blender_bin, *_BASE, "--stdin"]
+
+
 def inspect_command(blender_bin: str, blend_files: list[str]) -> list[str]:
     """Report the scenes, cameras, view layers and worlds of each file."""
     return [blender_bin, *_BASE, "--inspect", *blend_files]

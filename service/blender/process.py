@@ -22,10 +22,11 @@ class Process:
         self._stderr_task = asyncio.ensure_future(self._read_stderr()) if proc.stderr else None
 
     @classmethod
-    async def start(cls, argv: list[str], cwd: str | None = None, merge_stderr: bool = False) -> Process:
+    async def start(cls, argv: list[str], cwd: str | None = None, merge_stderr: bool = False,
+                    stdin: bool = False) -> Process:
         proc = await asyncio.create_subprocess_exec(
             *argv,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
             cwd=cwd,
@@ -40,9 +41,33 @@ class Process:
             self.stderr.append(raw.decode("utf-8", "replace").rstrip())
 
     async def lines(self) -> AsyncIterator[str]:
+        while (line := await self.readline()) is not None:
+            yield line
+
+    async def readline(self) -> str | None:
+        """The next line of output, or None at its end."""
         assert self.proc.stdout is not None
-        async for raw in self.proc.stdout:
-            yield raw.decode("utf-8", "replace").rstrip("\r\n")
+        raw = await self.proc.stdout.readline()
+        return raw.decode("utf-8", "replace").rstrip("\r\n") if raw else None
+
+    async def send(self, line: str) -> bool:
+        """Write one line to the process; False when it is gone."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(line.encode("utf-8") + b"\n")
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+        return True
+
+    def memory_mb(self) -> float | None:
+        """Resident memory of the process in MiB, where the platform tells (Linux)."""
+        try:
+            status = open(f"/proc/{self.proc.pid}/status", encoding="ascii").read()
+        except OSError:
+            return None
+        line = next((ln for ln in status.splitlines() if ln.startswith("VmRSS:")), None)
+        return int(line.split()[1]) / 1024 if line else None
 
     async def wait(self) -> int:
         code = await self.proc.wait()
@@ -57,7 +82,9 @@ class Process:
             pass
 
     async def stop(self) -> None:
-        """End the process and every process it started."""
+        """End the process and every process it started; nothing to do once it has ended by itself."""
+        if self.proc.returncode is not None:
+            return
         self.stopped = True
         self._signal(signal.SIGTERM)
         try:

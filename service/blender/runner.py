@@ -2,7 +2,10 @@
 
 Usage: ``blender -b -P runner.py -- --job TASKS.json`` (a JSON list of tasks), ``-- --stdin`` (one JSON
 command a line: ``{"cmd": "job", "task": {...}}`` or ``{"cmd": "quit"}``), or ``-- --inspect FILE.blend``.
-A task is ``{"job": <recipe job>, "size": [w, h], "percentage": p, "ignore_border": bool}``.
+A task is ``{"job": <recipe job>, "size": [w, h], "percentage": p, "ignore_border": bool, "reload": bool}``.
+Between jobs every property a job set is put back, so one Blender can take job after job and each renders
+as it would in a fresh process; the file is reloaded when that cannot be promised (custom overrides, a
+failed job, ``reload`` asked for, a different file, or the file changed on disk).
 This is the only module of the service that imports bpy.
 """
 
@@ -36,6 +39,33 @@ class JobError(Exception):
         self.name = name
 
 
+class Changes:
+    """The property changes made for one job, undone in reverse order afterwards."""
+
+    def __init__(self) -> None:
+        self._undo: list[Any] = []
+
+    def set(self, owner: Any, attr: str, value: Any) -> None:
+        old = getattr(owner, attr)
+        setattr(owner, attr, value)
+        self._undo.append(lambda: setattr(owner, attr, old))
+
+    def on_undo(self, restore: Any) -> None:
+        self._undo.append(restore)
+
+    def undo(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+
+class Loaded:
+    """Which file is open, as it was on disk when loaded, and whether it must be loaded again."""
+
+    path = ""
+    mtime = 0.0
+    dirty = True
+
+
 def emit(kind: str, **data: Any) -> None:
     sys.stdout.write(Event(kind, _current_job, data).to_line() + "\n")
     sys.stdout.flush()
@@ -57,14 +87,21 @@ def _on_write(scene: Any, *_: Any) -> None:
     emit(Kind.FRAME_SAVED, frame=scene.frame_current, path=scene.render.frame_path(frame=scene.frame_current))
 
 
-def load(blend_file: str) -> None:
+def load(blend_file: str, reload: bool = True) -> None:
+    """Open a file (and work in its folder) unless it is open, unchanged and clean already."""
     path = os.path.abspath(blend_file)
     if not os.path.isfile(path):
         raise JobError(f"Blend file not found: {path}", path)
+    mtime = os.path.getmtime(path)
+    if not reload and not Loaded.dirty and Loaded.path == path and Loaded.mtime == mtime:
+        return
+    Loaded.dirty = True
     try:
         bpy.ops.wm.open_mainfile(filepath=path, load_ui=False)
     except RuntimeError as exc:
         raise JobError(f"Cannot open blend file {path}: {exc}", path) from exc
+    os.chdir(os.path.dirname(path))
+    Loaded.path, Loaded.mtime, Loaded.dirty = path, mtime, False
 
 
 def _get(collection: Any, name: str, what: str, where: str) -> Any:
@@ -74,18 +111,18 @@ def _get(collection: Any, name: str, what: str, where: str) -> Any:
     return item
 
 
-def set_engine(scene: Any, engine: str) -> None:
+def set_engine(changes: Changes, scene: Any, engine: str) -> None:
     candidates = EEVEE_IDS if engine in EEVEE_IDS else (engine,)
     for identifier in candidates:
         try:
-            scene.render.engine = identifier
+            changes.set(scene.render, "engine", identifier)
             return
         except TypeError:
             continue
     raise JobError(f"Render engine {engine} is not available in Blender {bpy.app.version_string}", engine)
 
 
-def use_gpu(scene: Any) -> None:
+def use_gpu(changes: Changes, scene: Any) -> None:
     """Render Cycles on every CUDA/OptiX/HIP/Metal/oneAPI device found, else on the CPU with a message."""
     prefs = bpy.context.preferences.addons["cycles"].preferences
     for backend in GPU_BACKENDS:
@@ -98,14 +135,33 @@ def use_gpu(scene: Any) -> None:
         if devices:
             for device in prefs.devices:
                 device.use = device.type == backend
-            scene.cycles.device = "GPU"
+            changes.set(scene.cycles, "device", "GPU")
             emit(Kind.MESSAGE, text=f"Rendering on {backend}: {', '.join(d.name for d in devices)}")
             return
-    scene.cycles.device = "CPU"
+    changes.set(scene.cycles, "device", "CPU")
     emit(Kind.MESSAGE, text="No GPU found for Cycles (CUDA, OptiX, HIP, Metal, oneAPI); rendering on the CPU")
 
 
-def set_format(settings: Any, file_format: str) -> None:
+def _image_settings(settings: Any) -> dict[str, Any]:
+    """Every plain writable property of an image format, media type and format first."""
+    names = [p.identifier for p in settings.bl_rna.properties if not p.is_readonly
+             and p.type in ("BOOLEAN", "INT", "FLOAT", "ENUM", "STRING") and getattr(p, "array_length", 0) == 0]
+    names.sort(key=lambda n: ("media_type", "file_format").index(n) if n in ("media_type", "file_format") else 2)
+    return {n: getattr(settings, n) for n in names}
+
+
+def set_format(changes: Changes, settings: Any, file_format: str) -> None:
+    """Choosing a format changes others (colour mode, depth): all of them are put back afterwards."""
+    before = _image_settings(settings)
+
+    def restore() -> None:
+        for name, value in before.items():
+            try:
+                setattr(settings, name, value)
+            except (TypeError, ValueError, AttributeError):
+                Loaded.dirty = True
+
+    changes.on_undo(restore)
     try:
         if hasattr(settings, "media_type"):  # Blender 5.0 and later
             settings.media_type = MEDIA_TYPES.get(file_format, "IMAGE")
@@ -142,55 +198,59 @@ def apply_override(scene: Any, path: str, value: Any) -> None:
         raise JobError(f"Custom override {path}: {exc}") from exc
 
 
-def prepare(task: dict[str, Any]) -> tuple[Any, list[int]]:
-    """Apply a job's overrides to its scene; return the scene and the frames to render."""
+def prepare(changes: Changes, task: dict[str, Any]) -> tuple[Any, list[int]]:
+    """Apply a job's overrides to its scene, recording each; return the scene and the frames to render."""
     job = task["job"]
     where = os.path.basename(bpy.data.filepath)
     scene = _get(bpy.data.scenes, job["scene"], "Scene", where) if job["scene"] else bpy.context.scene
     where = f"scene '{scene.name}'"
     render = scene.render
+    changes.set(scene, "frame_current", scene.frame_current)
     if job["layer"]:
         layer = _get(scene.view_layers, job["layer"], "View layer", where)
         for other in scene.view_layers:
-            other.use = other == layer
+            changes.set(other, "use", other == layer)
     if job["camera"]:
         camera = _get(scene.objects, job["camera"], "Camera", where)
         if camera.type != "CAMERA":
             raise JobError(f"Object '{camera.name}' in {where} is not a camera", camera.name)
-        scene.camera = camera
+        changes.set(scene, "camera", camera)
     if job["world"]:
-        scene.world = _get(bpy.data.worlds, job["world"], "World", os.path.basename(bpy.data.filepath))
+        changes.set(scene, "world", _get(bpy.data.worlds, job["world"], "World", os.path.basename(bpy.data.filepath)))
     if job["engine"]:
-        set_engine(scene, job["engine"])
+        set_engine(changes, scene, job["engine"])
     if job["threads"]:
-        render.threads_mode = "FIXED"
-        render.threads = job["threads"]
-    render.resolution_x, render.resolution_y = task["size"]
-    render.resolution_percentage = task["percentage"]
+        changes.set(render, "threads_mode", "FIXED")
+        changes.set(render, "threads", job["threads"])
+    changes.set(render, "resolution_x", task["size"][0])
+    changes.set(render, "resolution_y", task["size"][1])
+    changes.set(render, "resolution_percentage", task["percentage"])
     section = job["section"]
     if task["ignore_border"]:
-        render.use_border = False
+        changes.set(render, "use_border", False)
     elif section["enabled"]:
-        render.use_border = True
-        render.border_min_x, render.border_max_x = section["x"], section["x"] + section["width"]
-        render.border_min_y, render.border_max_y = section["y"], section["y"] + section["height"]
+        changes.set(render, "use_border", True)
+        for attr, value in (("border_min_x", section["x"]), ("border_max_x", section["x"] + section["width"]),
+                            ("border_min_y", section["y"]), ("border_max_y", section["y"] + section["height"])):
+            changes.set(render, attr, value)
     if render.engine == "CYCLES":
         if job["cycles"]["samples"]:
-            scene.cycles.samples = job["cycles"]["samples"]
+            changes.set(scene.cycles, "samples", job["cycles"]["samples"])
         if job["cycles"]["device"] == "CPU":
-            scene.cycles.device = "CPU"
+            changes.set(scene.cycles, "device", "CPU")
         elif job["cycles"]["device"] == "GPU":
-            use_gpu(scene)
+            use_gpu(changes, scene)
     if job["format"]:
-        set_format(render.image_settings, job["format"])
+        set_format(changes, render.image_settings, job["format"])
     if job["output"]:
-        render.filepath = job["output"]
-    if job["animated"]:
-        scene.frame_start, scene.frame_end = job["frame_start"], job["frame_end"]
-    else:
-        scene.frame_start = scene.frame_end = job["frame_still"]
+        changes.set(render, "filepath", job["output"])
+    first, last = (job["frame_start"], job["frame_end"]) if job["animated"] else (job["frame_still"],) * 2
+    # Blender keeps start <= end on every change, so set (and undo) them in the order that never clamps.
+    for attr in ("frame_end", "frame_start") if first > scene.frame_end else ("frame_start", "frame_end"):
+        changes.set(scene, attr, first if attr == "frame_start" else last)
     for override in job["custom_overrides"]:
         if override.get("enabled", True):
+            Loaded.dirty = True
             apply_override(scene, override["path"], override["value"])
     return scene, list(range(scene.frame_start, scene.frame_end + 1, max(scene.frame_step, 1)))
 
@@ -199,10 +259,10 @@ def run_job(task: dict[str, Any]) -> None:
     """Render one job; a still renders as a one-frame animation, so # in the output path pads as with -f."""
     global _current_job
     _current_job = task["job"]["id"]
+    changes = Changes()
     try:
-        if task.get("reload", True) or os.path.abspath(bpy.data.filepath) != os.path.abspath(task["job"]["blend_file"]):
-            load(task["job"]["blend_file"])
-        scene, frames = prepare(task)
+        load(task["job"]["blend_file"], task.get("reload", False))
+        scene, frames = prepare(changes, task)
         outputs = list(dict.fromkeys(scene.render.frame_path(frame=f) for f in frames))
         emit(Kind.JOB_STARTED, engine=scene.render.engine, frames=frames, outputs=outputs)
         try:
@@ -211,10 +271,14 @@ def run_job(task: dict[str, Any]) -> None:
             raise JobError(str(exc).removeprefix("Error: ").strip()) from exc
         emit(Kind.JOB_DONE)
     except JobError as exc:
+        Loaded.dirty = True
         emit(Kind.JOB_ERROR, message=str(exc), name=exc.name)
     except Exception:  # noqa: BLE001 - any Python error inside Blender fails this job only
+        Loaded.dirty = True
         emit(Kind.JOB_ERROR, message="Python error inside Blender:\n" + traceback.format_exc(), name="")
     finally:
+        if not Loaded.dirty:
+            changes.undo()
         _current_job = None
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from service.core.batch import BatchState
 from service.core.executor import BatchRun
+from service.core.options import RunOptions
 from shared.events import Event
 from shared.recipe import Recipe
 
@@ -27,9 +28,10 @@ class NotRunning(RuntimeError):
 
 
 class Manager:
-    def __init__(self, data_dir: Path, cleanup: bool = True) -> None:
+    def __init__(self, data_dir: Path, cleanup: bool = True, options: RunOptions | None = None) -> None:
         self.data_dir = data_dir
         self.cleanup = cleanup
+        self.options = options or RunOptions()
         self.batch: BatchState | None = None
         self.listeners: list[Callable[[Event], None]] = []
         self._run: BatchRun | None = None
@@ -46,7 +48,7 @@ class Manager:
         (self.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=time.strftime("batch-%Y%m%d-%H%M%S-"), dir=self.data_dir / "tmp"))
         self.batch = BatchState.from_recipe(recipe)
-        self._run = BatchRun(self.batch, workdir, self._notify)
+        self._run = BatchRun(self.batch, workdir, self._notify, self.options)
         self._task = asyncio.get_running_loop().create_task(self._guarded(self._run, workdir))
         return self.batch
 

@@ -1,0 +1,58 @@
+"""A Blender kept running between jobs: tasks go in on stdin, events come back on stdout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from service.blender.command import resident_command
+from service.blender.process import Process
+from shared.events import Event, Kind, split_line
+
+log = logging.getLogger("shepherd.blender")
+QUIT_GRACE = 10.0
+
+
+class Resident:
+    """One Blender running the runner in ``--stdin`` mode; it renders one task at a time."""
+
+    def __init__(self, blender_bin: str, process: Process) -> None:
+        self.blender_bin = blender_bin
+        self.process = process
+        self.jobs = 0
+
+    @classmethod
+    async def start(cls, blender_bin: str) -> Resident:
+        argv = resident_command(blender_bin)
+        log.info("starting %s", shlex.join(argv))
+        return cls(blender_bin, await Process.start(argv, stdin=True))
+
+    async def render(self, task: dict[str, Any], on_line: Callable[[str, Event | None], None]) -> int | None:
+        """Hand Blender one task and pass on each line it prints until the job ends.
+
+        Returns None when Blender saw the job to its end (done or failed), else Blender's exit code: it died.
+        """
+        self.jobs += 1
+        self.process.stderr.clear()
+        job_id = task["job"]["id"]
+        if await self.process.send(json.dumps({"cmd": "job", "task": task})):
+            while (line := await self.process.readline()) is not None:
+                text, event = split_line(line)
+                on_line(text, event)
+                if event and event.job == job_id and event.kind in (Kind.JOB_DONE, Kind.JOB_ERROR):
+                    return None
+        return await self.process.wait()
+
+    async def close(self) -> None:
+        """Ask Blender to quit; end it if it does not."""
+        if self.process.proc.returncode is None and await self.process.send(json.dumps({"cmd": "quit"})):
+            try:
+                await asyncio.wait_for(self.process.wait(), QUIT_GRACE)
+                return
+            except asyncio.TimeoutError:
+                pass
+        await self.process.stop()

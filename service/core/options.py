@@ -1,0 +1,28 @@
+"""How the service runs Blender: slots, resident processes and when to recycle them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def default_slots() -> int:
+    """One slot per 8 cores and 8 GiB of memory, at least one: a single render already uses every core."""
+    cores = os.cpu_count() or 1
+    try:
+        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        memory_gib = 8.0
+    return max(1, min(cores // 8, int(memory_gib // 8)))
+
+
+@dataclass
+class RunOptions:
+    slots: int = 1
+    resident: bool = True
+    recycle_jobs: int = 50
+    recycle_mb: int = 8192
+
+    def threads_per_slot(self, slots: int) -> int:
+        """Render threads for a job that leaves them to Blender, when ``slots`` Blenders share the machine."""
+        return 0 if slots <= 1 else max(1, (os.cpu_count() or 1) // slots)
