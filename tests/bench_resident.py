@@ -1,0 +1,117 @@
+"""Benchmark (``make bench``): one Blender per job against resident Blender, with one and two slots.
+
+The same batch of 24 single-frame jobs of one small file, alternating cameras, scenes and sizes, is
+posted to a live service three ways; wall time is measured from POST to FINISHED. The floor is the sum
+of the render-and-save times Blender itself reports. Outputs are compared as decoded pixels.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.blender.command import render_command
+from tests.conftest import free_port
+from tests.helpers import ROOT, http, recipe_dict, wait_batch_end, wait_for
+
+JOBS = 24
+SHOTS = [("Main", "CamA"), ("Main", "CamB"), ("Alt", "AltCam")]
+SIZES = [(64, 48), (48, 64), (40, 40), (80, 45)]
+
+
+def batch(blend: Path, blender: str, out: Path) -> dict:
+    jobs = []
+    for i in range(JOBS):
+        scene, camera = SHOTS[i % len(SHOTS)]
+        jobs.append({"scene": scene, "camera": camera, "size": list(SIZES[i % len(SIZES)]),
+                     "output": str(out / f"job{i:02d}_#")})
+    return recipe_dict(blend, jobs, blender_bin=blender)
+
+
+def seconds(clock: str) -> float:
+    minutes, rest = clock.rsplit(":", 1)
+    return sum(int(p) * 60 ** i for i, p in enumerate(reversed(minutes.split(":")))) * 60 + float(rest)
+
+
+def through_service(blend: Path, blender: str, tmp: Path, label: str, *flags: str) -> tuple[float, float, Path]:
+    """Wall seconds from POST to FINISHED, the floor, and the output folder."""
+    port, out = free_port(), tmp / label
+    svc = subprocess.Popen([sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(tmp / "data"),
+                            *flags], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(url), 30, "the service")
+        t0 = time.perf_counter()
+        assert http(url + "/batch", "POST", batch(blend, blender, out))[0] == 200
+        done = wait_batch_end(url, timeout=900)
+        wall = time.perf_counter() - t0
+        assert [j["status"] for j in done["jobs"]] == ["FINISHED"] * JOBS, done
+        floor = sum(seconds(j["engine"]["data"]["elapsed"]) for j in done["jobs"])
+        return wall, floor, out
+    finally:
+        http(url + "/server", "DELETE")
+        svc.wait(timeout=60)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return http(url + "/batch", timeout=2)[0] == 409
+    except OSError:
+        return False
+
+
+def pixels(folder: Path) -> list[tuple[str, str, tuple[int, int], bytes]]:
+    result = []
+    for path in sorted(folder.glob("job*.png")):
+        with Image.open(path) as image:
+            result.append((path.name, image.mode, image.size, image.tobytes()))
+    return result
+
+
+def startup(blender: str, tmp: Path) -> float:
+    empty = tmp / "empty.json"
+    empty.write_text("[]")
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(render_command(blender, empty), check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        blend = tmp / "shots.blend"
+        subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P",
+                        str(ROOT / "tests" / "make_blend.py"), "--", str(blend)], check=True, capture_output=True)
+        launcher = tmp / "blender5"
+        launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/service/blender/bpy_launcher.py" "$@"\n')
+        launcher.chmod(0o755)
+        print(f"{JOBS} single-frame jobs through the service, POST to FINISHED")
+        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", str(launcher))):
+            up = startup(blender, tmp)
+            a, _, out_a = through_service(blend, blender, tmp, f"a{label[:3]}", "--no-resident")
+            b, floor_b, out_b = through_service(blend, blender, tmp, f"b{label[:3]}", "--slots", "1")
+            c, _, out_c = through_service(blend, blender, tmp, f"c{label[:3]}", "--slots", "2")
+            same = pixels(out_a) == pixels(out_b) == pixels(out_c) and len(pixels(out_a)) == JOBS
+            print(f"\nBlender {label}: start-up {up:.2f} s, floor (Blender's own render+save) {floor_b:.2f} s")
+            print(f"{'run':<32}{'wall':>8}{'÷ (a)':>8}{'over floor':>12}")
+            for run, wall in (("(a) one Blender per job", a), ("(b) resident, 1 slot", b),
+                              ("(c) resident, 2 slots", c)):
+                print(f"{run:<32}{wall:>7.2f}s{wall / a:>8.3f}{wall - floor_b:>11.2f}s")
+            per_job = (b - floor_b - up) / JOBS
+            print(f"per-job overhead of (b): (wall - floor - one start-up) / {JOBS} = {per_job * 1000:.1f} ms")
+            print(f"outputs pixel-identical across (a), (b), (c): {same}")
+
+
+if __name__ == "__main__":
+    main()
