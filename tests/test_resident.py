@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image
 
-from tests.helpers import ROOT, recipe_dict
+from tests.conftest import start_service
+from tests.helpers import ROOT, descendants, http, png_size, recipe_dict, wait_batch_end, wait_for
 
 SECTION = {"enabled": True, "x": 0.25, "y": 0.25, "width": 0.5, "height": 0.5}
 TRANSPARENT = [{"path": "scene.render.film_transparent", "value": True, "enabled": True}]
@@ -89,3 +92,52 @@ def test_recycle_after_n_jobs(blend_file, tmp_path):
     assert len(pids) == 5 and len(set(pids)) == 3
     assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
     assert result["log"].count("recycling Blender after 2 jobs") == 2
+
+
+SLOW = {"size": [320, 240], "cycles": {"samples": 1000000, "device": "CPU"}}
+
+
+def test_two_slots_cancel_current_then_all_exactly(blend_file, tmp_path):
+    svc = start_service(tmp_path, "--slots", "2")
+    try:
+        recipe = recipe_dict(blend_file, [dict(SLOW, output=str(tmp_path / f"s{i}_#")) for i in range(3)])
+        assert http(svc.url + "/batch", "POST", recipe)[0] == 200
+
+        def both_rendering() -> bool:
+            jobs = http(svc.url + "/batch")[1]["jobs"]
+            return all(j["status"] == "RUNNING" and j["engine"]["data"] for j in jobs[:2])
+
+        wait_for(both_rendering, 90, "two jobs to render at once")
+        current = http(svc.url + "/batch")[1]["current_job"]
+        assert current in (0, 1)
+        assert http(svc.url + "/batch/jobs/current", "DELETE")[0] == 200
+        other = 1 - current
+        wait_for(lambda: http(svc.url + "/batch/jobs/2")[1]["status"] == "RUNNING", 60, "job 2 to start")
+        batch = http(svc.url + "/batch")[1]
+        assert batch["jobs"][current]["status"] == "CANCELLED"
+        assert batch["jobs"][other]["status"] == "RUNNING"
+        status, batch = http(svc.url + "/batch", "DELETE")
+        assert status == 200
+        assert [j["status"] for j in batch["jobs"]] == ["CANCELLED"] * 3
+        assert descendants(svc.proc.pid) == []
+    finally:
+        http(svc.url + "/server", "DELETE")
+        svc.proc.wait(timeout=30)
+
+
+def test_blender_killed_from_outside_fails_its_job_and_the_next_gets_a_new_one(blend_file, tmp_path):
+    svc = start_service(tmp_path)
+    try:
+        recipe = recipe_dict(blend_file, [dict(SLOW, output=str(tmp_path / "k_#")),
+                                          {"size": [8, 8], "output": str(tmp_path / "after_#")}])
+        assert http(svc.url + "/batch", "POST", recipe)[0] == 200
+        wait_for(lambda: http(svc.url + "/batch/jobs/0")[1]["engine"]["data"], 60, "rendering to start")
+        for pid in descendants(svc.proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        batch = wait_batch_end(svc.url)
+        assert [j["status"] for j in batch["jobs"]] == ["FAILED", "FINISHED"]
+        assert "Blender was killed by SIGKILL" in batch["jobs"][0]["messages"]
+        assert png_size(tmp_path / "after_1.png") == (8, 8)
+    finally:
+        http(svc.url + "/server", "DELETE")
+        svc.proc.wait(timeout=30)
