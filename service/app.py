@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.api import errors, renderplus
+from service.api import errors, renderplus, ws
 from service.core.manager import Manager
 from shared.recipe import Recipe
 
@@ -28,7 +28,9 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], recipe: Re
         yield
         await manager.shutdown()
 
-    app = Starlette(routes=renderplus.routes, exception_handlers={404: _bad_route, 405: _bad_route}, lifespan=lifespan)
+    app = Starlette(routes=[*renderplus.routes, *ws.routes], exception_handlers={404: _bad_route, 405: _bad_route},
+                    lifespan=lifespan)
     app.state.manager = manager
+    app.state.hub = ws.attach(manager)
     app.state.stop = stop
     return app

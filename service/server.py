@@ -18,7 +18,7 @@ async def serve(manager: Manager, host: str, port: int, recipe: Recipe | None = 
         server.should_exit = True
 
     app = create_app(manager, stop, recipe)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", ws="wsproto"))
     await server.serve()
     if not server.started:
         raise SystemExit(f"Could not listen on {host}:{port}; is another service using that port?")

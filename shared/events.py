@@ -69,3 +69,16 @@ def split_line(line: str) -> tuple[str, Event | None]:
         return head, Event.from_json(tail)
     except (ValueError, KeyError, TypeError):
         return line, None
+
+
+def apply_message(view: dict[str, Any] | None, message: dict[str, Any]) -> dict[str, Any] | None:
+    """Fold one /ws message into a client's copy of the batch (the poll response, plus ``name``)."""
+    if message["type"] == "snapshot":
+        return None if message["batch"] is None else dict(message["batch"], name=message["name"])
+    if view is None:
+        return None
+    view.update(message["batch"])
+    job = message.get("job")
+    if job is not None:
+        view["jobs"] = [job if j["id"] == job["id"] else j for j in view["jobs"]]
+    return view

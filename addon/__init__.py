@@ -1,0 +1,23 @@
+"""Shepherd: build render batches from the open file, send them to the Shepherd service, watch them render."""
+
+bl_info = {
+    "name": "Shepherd",
+    "author": "Shepherd",
+    "version": (0, 1, 0),
+    "blender": (3, 4, 0),
+    "location": "Properties > Output > Batch Render",
+    "description": "Batch rendering of scenes, cameras, view layers and markers with live progress",
+    "category": "Render",
+}
+
+
+def register() -> None:
+    from . import registration
+
+    registration.register()
+
+
+def unregister() -> None:
+    from . import registration
+
+    registration.unregister()

@@ -1,0 +1,143 @@
+"""Talks to the Shepherd service from threads; results come back through a queue. Never touches bpy."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import queue
+import socket
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import CloseConnection, Ping, RejectConnection, Request, TextMessage
+
+RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
+
+
+class ServiceError(RuntimeError):
+    """The service refused a request or could not be reached; the text is for the artist."""
+
+
+def is_loopback(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def request(base_url: str, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
+    """One HTTP call; the service's user_message becomes the ServiceError's text."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read())["user_message"]
+        except (ValueError, KeyError, TypeError):
+            message = f"The service answered HTTP {exc.code}"
+        raise ServiceError(message) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise ServiceError(f"The Shepherd service at {base_url} does not answer") from exc
+    return json.loads(raw) if raw else None
+
+
+def websocket_messages(base_url: str, stop: threading.Event, timeout: float = 1.0) -> Iterator[dict[str, Any]]:
+    """Connect to ``/ws`` and yield each JSON message until the connection ends or ``stop`` is set."""
+    parts = urllib.parse.urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.settimeout(timeout)
+        ws = WSConnection(ConnectionType.CLIENT)
+        sock.sendall(ws.send(Request(host=f"{host}:{port}", target="/ws")))
+        text: list[str] = []
+        while not stop.is_set():
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                continue
+            ws.receive_data(data or None)
+            for event in ws.events():
+                if isinstance(event, RejectConnection):
+                    raise ServiceError("The service refused the websocket")
+                if isinstance(event, Ping):
+                    sock.sendall(ws.send(event.response()))
+                elif isinstance(event, CloseConnection):
+                    return
+                elif isinstance(event, TextMessage):
+                    text.append(event.data)
+                    if event.message_finished:
+                        yield json.loads("".join(text))
+                        text = []
+            if not data:
+                return
+
+
+class Client:
+    """The add-on's link to one service: background threads put ``(kind, payload)`` on ``inbox``.
+
+    Kinds: "message" (a /ws message), "online" (bool), "error" (text for a report), "done" (text).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._listener: threading.Thread | None = None
+
+    def listen(self) -> None:
+        """Follow /ws in a thread, reconnecting whenever the service comes back."""
+        if self._listener is None or not self._listener.is_alive():
+            self._stop.clear()
+            self._listener = threading.Thread(target=self._listen, name="shepherd-ws", daemon=True)
+            self._listener.start()
+
+    def _listen(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                for message in websocket_messages(self.url, self._stop):
+                    if attempt or message["type"] == "snapshot":
+                        self.inbox.put(("online", True))
+                        attempt = 0
+                    self.inbox.put(("message", message))
+            except (OSError, ServiceError, ValueError):
+                pass
+            self.inbox.put(("online", False))
+            self._stop.wait(RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)])
+            attempt += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._listener is not None:
+            self._listener.join(timeout=3)
+
+    def call(self, method: str, path: str, body: Any = None, done: str = "",
+             then: Callable[[Any], None] | None = None) -> threading.Thread:
+        """Make one request in a thread; an error becomes ("error", user_message), success ("done", done)."""
+
+        def work() -> None:
+            try:
+                answer = request(self.url, method, path, body)
+            except ServiceError as exc:
+                self.inbox.put(("error", str(exc)))
+                return
+            if then is not None:
+                then(answer)
+            if done:
+                self.inbox.put(("done", done))
+
+        thread = threading.Thread(target=work, name="shepherd-call", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,105 @@
+"""The websocket at /ws: a snapshot of the batch on connect, then every event as it happens.
+
+Each client has a bounded queue: publishing never waits, so a slow or dead client slows neither the
+rendering nor the other clients; a client that falls behind gets its queue replaced by a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from service.core.manager import Manager
+from shared.events import BatchStatus, Event, Kind
+
+QUEUE_SIZE = 256
+
+
+def snapshot_message(manager: Manager) -> dict[str, Any]:
+    batch = manager.batch
+    return {"type": "snapshot", "name": batch.recipe.name if batch else None,
+            "batch": batch.to_dict() if batch else None}
+
+
+def event_message(manager: Manager, event: Event) -> dict[str, Any]:
+    """The event with the state it changed: the job it names, and the batch's own fields."""
+    assert manager.batch is not None
+    batch = manager.batch.to_dict()
+    message: dict[str, Any] = {
+        "type": "event",
+        "event": {"kind": event.kind, "job": event.job, "data": event.data, "time": event.time},
+        "batch": {k: v for k, v in batch.items() if k != "jobs"},
+    }
+    job = manager.batch.job(event.job) if event.job is not None else None
+    if job is not None:
+        message["job"] = job.to_dict()
+    return message
+
+
+class Hub:
+    """Fans each message out to every connected client."""
+
+    def __init__(self, snapshot: Callable[[], dict[str, Any]]) -> None:
+        self.snapshot = snapshot
+        self.clients: set[asyncio.Queue[str]] = set()
+
+    def join(self) -> asyncio.Queue[str]:
+        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+        queue.put_nowait(json.dumps(self.snapshot()))
+        self.clients.add(queue)
+        return queue
+
+    def leave(self, queue: asyncio.Queue[str]) -> None:
+        self.clients.discard(queue)
+
+    def publish(self, message: dict[str, Any]) -> None:
+        text = json.dumps(message)
+        for queue in self.clients:
+            try:
+                queue.put_nowait(text)
+            except asyncio.QueueFull:
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(json.dumps(self.snapshot()))
+
+
+def attach(manager: Manager) -> Hub:
+    """A hub that hears every event of the manager; a batch that starts is sent whole."""
+    hub = Hub(lambda: snapshot_message(manager))
+
+    def listener(event: Event) -> None:
+        if event.kind == Kind.BATCH_STATUS and event.data["status"] == BatchStatus.RUNNING:
+            hub.publish(snapshot_message(manager))
+        else:
+            hub.publish(event_message(manager, event))
+
+    manager.listeners.append(listener)
+    return hub
+
+
+async def _pump(websocket: WebSocket, queue: asyncio.Queue[str]) -> None:
+    while True:
+        await websocket.send_text(await queue.get())
+
+
+async def endpoint(websocket: WebSocket) -> None:
+    hub: Hub = websocket.app.state.hub
+    await websocket.accept()
+    queue = hub.join()
+    sender = asyncio.ensure_future(_pump(websocket, queue))
+    try:
+        while True:
+            await websocket.receive_text()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.leave(queue)
+        sender.cancel()
+
+
+routes = [WebSocketRoute("/ws", endpoint)]

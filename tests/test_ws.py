@@ -1,0 +1,84 @@
+"""The /ws websocket on a live service, read with the add-on's own client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+from addon.client import websocket_messages
+from service.api.ws import QUEUE_SIZE, Hub
+from shared.events import apply_message
+from tests.conftest import Service
+from tests.helpers import http, recipe_dict, wait_batch_end
+
+
+def follow(url: str, until_status: str = "FINISHED", timeout: float = 120) -> tuple[dict | None, list[dict]]:
+    """Fold /ws messages into a view until the batch reaches ``until_status``; the view and all messages."""
+    stop, view, seen = threading.Event(), None, []
+    deadline = time.monotonic() + timeout
+    for message in websocket_messages(url, stop):
+        seen.append(message)
+        view = apply_message(view, message)
+        if (view is not None and view["status"] == until_status) or time.monotonic() > deadline:
+            break
+    return view, seen
+
+
+def test_snapshot_on_connect_without_a_batch(service: Service):
+    message = next(websocket_messages(service.url, threading.Event()))
+    assert message == {"type": "snapshot", "name": None, "batch": None}
+
+
+def test_events_rebuild_the_poll_response_in_several_clients(service: Service, blend_file, tmp_path):
+    results: list[tuple[dict | None, list[dict]]] = []
+    listeners = [threading.Thread(target=lambda: results.append(follow(service.url))) for _ in range(3)]
+    for t in listeners:
+        t.start()
+    time.sleep(0.5)
+    jobs = [{"size": [8, 8], "output": str(tmp_path / "w_#")},
+            {"scene": "Alt", "animated": True, "frame_start": 1, "frame_end": 3, "size": [8, 8],
+             "output": str(tmp_path / "w2_#")},
+            {"camera": "Ghost"}]
+    assert http(service.url + "/batch", "POST", recipe_dict(blend_file, jobs))[0] == 200
+    for t in listeners:
+        t.join(timeout=120)
+    polled = wait_batch_end(service.url)
+    assert len(results) == 3
+    for view, seen in results:
+        assert view is not None
+        assert view.pop("name") == str(blend_file)
+        assert view == polled
+        kinds = {m["event"]["kind"] for m in seen if m["type"] == "event"}
+        assert {"job_status", "job_started", "frame_started", "frame_saved", "job_done", "job_error",
+                "batch_status"} <= kinds
+
+
+def test_a_client_that_never_reads_slows_nothing(service: Service, blend_file, tmp_path):
+    stalled = socket.create_connection(("127.0.0.1", service.port))
+    stalled.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    try:
+        jobs = [{"animated": True, "frame_start": 1, "frame_end": 12, "size": [8, 8],
+                 "output": str(tmp_path / "s_##")}]
+        assert http(service.url + "/batch", "POST", recipe_dict(blend_file, jobs))[0] == 200
+        view, _ = follow(service.url)
+        assert view is not None and view["jobs"][0]["status"] == "FINISHED"
+    finally:
+        stalled.close()
+
+
+def test_a_client_that_falls_behind_gets_a_fresh_snapshot():
+    async def scenario() -> list[dict]:
+        hub = Hub(lambda: {"type": "snapshot", "name": "x", "batch": None})
+        queue = hub.join()
+        for i in range(QUEUE_SIZE + 5):
+            hub.publish({"type": "event", "n": i})
+        return [json.loads(queue.get_nowait()) for _ in range(queue.qsize())]
+
+    received = asyncio.run(scenario())
+    assert received[0]["type"] == "snapshot"
+    assert [m["n"] for m in received[1:]] == list(range(QUEUE_SIZE, QUEUE_SIZE + 5))
