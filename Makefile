@@ -35,6 +35,7 @@ test: deps lint
 bench: deps
 	$(PY) tests/bench_startup.py
 	$(PY) tests/bench_resident.py
+	$(PY) tests/bench_ws.py
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache

@@ -76,9 +76,13 @@ def _on_frame_start(scene: Any, *_: Any) -> None:
     emit(Kind.FRAME_STARTED, frame=scene.frame_current)
 
 
+PROGRESS_WORDS = ("Sample", "Rendering", "Time:", "Finished")
+
+
 @bpy.app.handlers.persistent
 def _on_stats(stats: Any, *_: Any) -> None:
-    if isinstance(stats, str):  # Blender 4.x and later; 3.x prints Fra: lines instead
+    """Pass on the stats that tell progress; 'Updating …' steps are left out. 3.x prints Fra: lines instead."""
+    if isinstance(stats, str) and any(word in stats for word in PROGRESS_WORDS):
         emit(Kind.STATS, text=stats)
 
 

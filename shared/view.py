@@ -1,4 +1,4 @@
-"""A human-readable view of a batch poll, with a progress bar per job."""
+"""Text views of a batch poll response, with a progress bar per job (the CLI and headless submit)."""
 
 from __future__ import annotations
 

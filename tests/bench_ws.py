@@ -1,0 +1,86 @@
+"""Benchmark (``make bench``): latency from an event inside Blender to a websocket client, p50 and p95.
+
+Both ends read the same clock (time.time() on one machine): the runner stamps each event when Blender
+emits it, the client notes when the /ws message arrives.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from addon.client import websocket_messages
+from tests.conftest import free_port
+from tests.helpers import ROOT, http, recipe_dict, wait_for
+
+FRAMES = 60
+RUNNER_KINDS = {"job_started", "frame_started", "stats", "frame_saved", "job_done"}
+
+
+def measure(blend: Path, blender: str, tmp: Path) -> list[float]:
+    port = free_port()
+    svc = subprocess.Popen([sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(tmp / "d")],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    delays: list[float] = []
+    try:
+        wait_for(lambda: _answers(url), 30, "the service")
+        stop = threading.Event()
+
+        def listen() -> None:
+            for message in websocket_messages(url, stop):
+                now = time.time()
+                event = message.get("event") or {}
+                if event.get("kind") in RUNNER_KINDS:
+                    delays.append(now - event["time"])
+                if message.get("batch", {}) and message["batch"].get("status") == "FINISHED":
+                    return
+
+        listener = threading.Thread(target=listen)
+        listener.start()
+        time.sleep(0.5)
+        jobs = [{"animated": True, "frame_start": 1, "frame_end": FRAMES, "size": [32, 24],
+                 "output": str(tmp / "l_###")}]
+        assert http(url + "/batch", "POST", recipe_dict(blend, jobs, blender_bin=blender))[0] == 200
+        listener.join(timeout=300)
+        stop.set()
+        return delays
+    finally:
+        http(url + "/server", "DELETE")
+        svc.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return http(url + "/batch", timeout=2)[0] == 409
+    except OSError:
+        return False
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        blend = tmp / "shots.blend"
+        subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P",
+                        str(ROOT / "tests" / "make_blend.py"), "--", str(blend)], check=True, capture_output=True)
+        launcher = tmp / "blender5"
+        launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/service/blender/bpy_launcher.py" "$@"\n')
+        launcher.chmod(0o755)
+        print("Latency from an event inside Blender to a /ws client")
+        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", str(launcher))):
+            delays = sorted(measure(blend, blender, tmp))
+            p50 = statistics.median(delays)
+            p95 = delays[int(0.95 * (len(delays) - 1))]
+            print(f"Blender {label}: {len(delays)} events, p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+                  f"max {delays[-1] * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
