@@ -20,10 +20,10 @@ from service.client import ServiceError, call
 from service.core import check
 from service.core.manager import Manager
 from service.core.options import RunOptions, default_slots
-from shared.view import batch_view, job_line, stats_view
 from service.server import serve
 from shared import recipe as recipes
 from shared.events import Event, JobStatus, Kind
+from shared.view import batch_view, job_line, stats_view
 
 DEFAULT_PORT = 7777
 POLL_INTERVAL = 0.5
