@@ -7,7 +7,7 @@ STAMP_APT := $(VENV)/.apt-done
 STAMP_PIP := $(VENV)/.pip-done
 DATA_DIR ?=
 
-.PHONY: deps run test lint bench clean
+.PHONY: deps run test lint bench extension clean
 
 deps: $(STAMP_APT) $(STAMP_PIP)
 
@@ -32,10 +32,13 @@ lint: deps
 test: deps lint
 	$(PY) -m pytest -p no:pytest-blender -q
 
+extension: deps
+	$(PY) tools/build_extension.py
+
 bench: deps
 	$(PY) tests/bench_startup.py
 	$(PY) tests/bench_resident.py
 	$(PY) tests/bench_ws.py
 
 clean:
-	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -13,9 +13,6 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import CloseConnection, Ping, RejectConnection, Request, TextMessage
-
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 
@@ -55,6 +52,9 @@ def request(base_url: str, method: str, path: str, body: Any = None, timeout: fl
 
 def websocket_messages(base_url: str, stop: threading.Event, timeout: float = 1.0) -> Iterator[dict[str, Any]]:
     """Connect to ``/ws`` and yield each JSON message until the connection ends or ``stop`` is set."""
+    from wsproto import ConnectionType, WSConnection  # a bundled wheel; headless submit needs only the stdlib
+    from wsproto.events import CloseConnection, Ping, RejectConnection, Request, TextMessage
+
     parts = urllib.parse.urlsplit(base_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     with socket.create_connection((host, port), timeout=5) as sock:

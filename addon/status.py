@@ -1,0 +1,58 @@
+"""What the add-on knows of the service: the batch as /ws tells it, and whether the service is there."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+from collections import deque
+from typing import Any
+
+from .client import Client
+from .shared.events import apply_message
+
+
+class Status:
+    """Plain Python state that the UI draws; only the main thread changes it, in ``drain()``."""
+
+    def __init__(self) -> None:
+        self.view: dict[str, Any] | None = None
+        self.online = False
+        self.client: Client | None = None
+        self.service: subprocess.Popen[bytes] | None = None
+        self.reports: deque[tuple[str, str]] = deque(maxlen=20)
+
+    def connect(self, url: str) -> Client:
+        """Follow the service at ``url`` (again, if it changed)."""
+        if self.client is None or self.client.url != url:
+            self.disconnect()
+            self.client = Client(url)
+            self.client.listen()
+        return self.client
+
+    def disconnect(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self.client, self.view, self.online = None, None, False
+
+    def drain(self) -> tuple[bool, list[tuple[str, str]]]:
+        """Fold everything the threads handed over; whether anything changed, and (level, text) reports."""
+        if self.client is None:
+            return False, []
+        changed, reports = False, []
+        while True:
+            try:
+                kind, payload = self.client.inbox.get_nowait()
+            except queue.Empty:
+                return changed, reports
+            changed = True
+            if kind == "message":
+                self.view = apply_message(self.view, payload)
+            elif kind == "online":
+                self.online = payload
+            elif kind in ("error", "done"):
+                report = ("ERROR" if kind == "error" else "INFO", payload)
+                reports.append(report)
+                self.reports.append(report)
+
+
+STATUS = Status()

@@ -1,0 +1,101 @@
+"""Build a batch from a .blend and send it to the Shepherd service, without the UI.
+
+    blender -b scene.blend -P submit.py -- --server URL --source SOURCE [--wait] [--blender BIN]
+
+SOURCE is current, scenes, cameras, view-layers or markers (the jobs the quick-add buttons make) or saved
+(the batch stored in the file). With --wait it prints progress until the batch ends and exits non-zero
+if a job failed or the batch was cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import bpy
+
+SOURCES = {"current": "CURRENT", "scenes": "SCENES", "cameras": "CAMERAS", "view-layers": "VIEW_LAYERS",
+           "markers": "MARKERS", "saved": "SAVED"}
+
+
+def add_on() -> str:
+    """Import the add-on package this script sits in, whatever it is installed as; its name."""
+    here = Path(__file__).resolve().parent
+    name = "shepherd_submit"
+    spec = importlib.util.spec_from_file_location(name, here / "__init__.py", submodule_search_locations=[str(here)])
+    assert spec is not None and spec.loader is not None
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    spec.loader.exec_module(package)
+    return name
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="blender -b FILE.blend -P submit.py --", description=__doc__)
+    parser.add_argument("--server", default="http://127.0.0.1:7777", help="The Shepherd service")
+    parser.add_argument("--source", choices=sorted(SOURCES), default="saved", help="Which jobs to send")
+    parser.add_argument("--wait", action="store_true", help="Follow the batch until it ends")
+    parser.add_argument("--blender", default="", help="Blender binary for the jobs (default: this Blender)")
+    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+    return parser.parse_args(argv)
+
+
+def module(package: str, name: str) -> ModuleType:
+    return importlib.import_module(f"{package}.{name}")
+
+
+def main() -> int:
+    args = arguments()
+    if not bpy.data.filepath:
+        print("Open a saved .blend file: blender -b FILE.blend -P submit.py -- ...", file=sys.stderr)
+        return 2
+    package = add_on()
+    build, client, recipes = module(package, "build"), module(package, "client"), module(package, "shared.recipe")
+    blender = args.blender or bpy.app.binary_path
+    try:
+        if SOURCES[args.source] == "SAVED":
+            module(package, "props").register()
+            recipe = build.recipe_from_batch(bpy.context.scene.shepherd, bpy.data.filepath, blender,
+                                             bpy.path.abspath)
+        else:
+            jobs = build.jobs_for(SOURCES[args.source], module(package, "scan").file_info(bpy.context))
+            recipe = recipes.new_recipe(bpy.data.filepath, jobs, blender_bin=blender)
+    except recipes.RecipeError as exc:
+        print(f"The batch is not a valid recipe: {exc}", file=sys.stderr)
+        return 2
+    if not recipe.jobs:
+        print(f"Nothing to render: {args.source} gives no job in {bpy.data.filepath}", file=sys.stderr)
+        return 2
+    try:
+        client.request(args.server, "POST", "/batch", recipes.to_dict(recipe))
+        print(f"Sent {len(recipe.jobs)} jobs to {args.server}", flush=True)
+        return follow(package, args.server) if args.wait else 0
+    except client.ServiceError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+
+
+def follow(package: str, server: str) -> int:
+    view, request = module(package, "shared.view"), module(package, "client").request
+    last = ""
+    while True:
+        batch = request(server, "GET", "/batch")
+        lines = "\n".join(view.job_line(job) for job in batch["jobs"])
+        if lines != last:
+            print(lines + "\n", flush=True)
+            last = lines
+        if batch["status"] not in ("WAITING", "RUNNING"):
+            break
+        time.sleep(0.5)
+    failed = [job["id"] for job in batch["jobs"] if job["status"] == "FAILED"]
+    print(f"Batch {batch['status']}" + (f"; failed jobs: {failed}" if failed else ""), flush=True)
+    return 0 if batch["status"] == "FINISHED" and not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Runs inside Blender: install the add-on from the built zip, exercise it, write what happened as JSON.
+
+    blender -b --factory-startup -P addon_checks.py -- ZIP BLEND WORKDIR SERVICE_URL BLENDER_BIN
+
+Blender 4.2+ installs the zip as an extension; older Blender unpacks it as a legacy add-on. Results go to
+WORKDIR/results.json; pytest asserts on them (tests/test_addon.py).
+"""
+
+import importlib
+import json
+import sys
+import threading
+import time
+import traceback
+import zipfile
+from pathlib import Path
+
+import addon_utils
+import bpy
+
+ZIP, BLEND, WORK, URL, BLENDER = sys.argv[sys.argv.index("--") + 1:]
+WORK = Path(WORK)
+results = {"version": bpy.app.version_string}
+
+
+def install() -> str:
+    if bpy.app.version >= (4, 2, 0):
+        bpy.ops.extensions.package_install_files(filepath=ZIP, repo="user_default", enable_on_install=True)
+        return "bl_ext.user_default.shepherd"
+    target = Path(bpy.utils.user_resource("SCRIPTS", path="addons")) / "shepherd"
+    with zipfile.ZipFile(ZIP) as archive:
+        archive.extractall(target)
+    bpy.utils.refresh_script_paths()
+    if addon_utils.enable("shepherd", default_set=True, handle_error=None) is None:
+        raise RuntimeError("the legacy add-on did not enable")
+    return "shepherd"
+
+
+def module(name: str):
+    return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+def shepherd_types() -> list:
+    """The add-on's classes that are registered with Blender right now."""
+    classes = [c for m in ("props", "prefs", "ops", "ui") for c in module(m).classes]
+    return sorted(c.__name__ for c in classes if c.is_registered)
+
+
+def jobs_as_recipe() -> list:
+    build, recipes = module("build"), module("shared.recipe")
+    batch = bpy.context.scene.shepherd
+    return [recipes.to_dict(build.job_from_item(item, i, bpy.data.filepath, bpy.path.abspath))
+            for i, item in enumerate(batch.jobs)]
+
+
+def pump(until, timeout: float = 180.0) -> None:
+    """Do what the timer does, on this thread, until ``until()``: background Blender runs no timers."""
+    drain = module("registration").drain
+    deadline = time.monotonic() + timeout
+    while not until() and time.monotonic() < deadline:
+        drain()
+        time.sleep(0.05)
+    drain()
+
+
+try:
+    PACKAGE = install()
+    results["registered_types"] = shepherd_types()
+    results["scene_property"] = hasattr(bpy.types.Scene, "shepherd")
+    bpy.ops.shepherd.job_add(source="CURRENT")
+    try:
+        bpy.ops.shepherd.batch_submit()
+        results["unsaved_submit"] = "accepted"
+    except RuntimeError as exc:
+        results["unsaved_submit"] = str(exc)
+    bpy.ops.wm.open_mainfile(filepath=BLEND)
+    bpy.ops.wm.save_as_mainfile(filepath=str(WORK / "shots.blend"))
+    prefs = bpy.context.preferences.addons[PACKAGE].preferences
+    prefs.service_url, prefs.blender_bin = URL, BLENDER
+
+    results["quick_add"] = {}
+    for source in ("CURRENT", "SCENES", "CAMERAS", "VIEW_LAYERS", "MARKERS"):
+        bpy.context.scene.shepherd.jobs.clear()
+        bpy.ops.shepherd.job_add(source=source)
+        results["quick_add"][source] = jobs_as_recipe()
+
+    batch = bpy.context.scene.shepherd
+    batch.jobs.clear()
+    bpy.ops.shepherd.job_add(source="CAMERAS")
+    bpy.ops.shepherd.job_duplicate()
+    bpy.ops.shepherd.job_move(direction="UP")
+    batch.active_job = 0
+    bpy.ops.shepherd.hook_add(target="PRE_JOB")
+    batch.jobs[0].pre_job[0].cmd = "echo before"
+    bpy.ops.shepherd.override_add()
+    batch.jobs[0].custom_overrides[0].path = "scene.render.film_transparent"
+    batch.jobs[0].custom_overrides[0].value = "true"
+    batch.global_size_enabled, batch.global_size = True, (16, 12)
+    bpy.ops.shepherd.hook_add(target="POST_BATCH")
+    batch.post_batch[0].cmd = "echo done"
+    first, second = WORK / "first.json", WORK / "second.json"
+    bpy.ops.shepherd.recipe_export(filepath=str(first))
+    batch.jobs.clear()
+    bpy.ops.shepherd.recipe_import(filepath=str(first))
+    bpy.ops.shepherd.recipe_export(filepath=str(second))
+    results["round_trip"] = [first.read_text(), second.read_text()]
+    bad = WORK / "bad.json"
+    bad.write_text('{"version": 2}')
+    try:
+        bpy.ops.shepherd.recipe_import(filepath=str(bad))
+        results["bad_import"] = "accepted"
+    except RuntimeError as exc:
+        results["bad_import"] = str(exc)
+    results["jobs_after_bad_import"] = len(batch.jobs)
+
+    batch.jobs.clear()
+    batch.global_size_enabled = False
+    batch.post_batch.clear()
+    bpy.ops.shepherd.job_add(source="CAMERAS")
+    for index, job in enumerate(batch.jobs):
+        job.size, job.output = (8, 6), str(WORK / "renders" / f"cam{index}_#")
+    bpy.ops.wm.save_mainfile()
+    status = module("status").STATUS
+    pump(lambda: status.online, 30)
+    results["online_before_submit"] = status.online
+    bpy.ops.shepherd.batch_submit()
+    seen = []
+
+    def finished() -> bool:
+        view = status.view
+        if view and (not seen or seen[-1] != view["status"]):
+            seen.append(view["status"])
+        return bool(view and view.get("name") == bpy.data.filepath and view["status"] == "FINISHED")
+
+    pump(finished)
+    results["statuses_seen"] = seen
+    results["final_view"] = status.view
+    results["reports"] = list(status.reports)
+    bpy.ops.shepherd.job_cancel_current()
+    pump(lambda: len(status.reports) > len(results["reports"]), 30)
+    results["cancel_reports"] = list(status.reports)[len(results["reports"]):]
+    bpy.ops.wm.save_mainfile()
+
+    drain = module("registration").drain
+    if bpy.app.version >= (4, 2, 0):
+        bpy.ops.preferences.addon_disable(module=PACKAGE)
+    else:
+        addon_utils.disable("shepherd", default_set=True)
+    results["after_unregister"] = {
+        "types": shepherd_types(),
+        "scene_property": hasattr(bpy.types.Scene, "shepherd"),
+        "timer": bpy.app.timers.is_registered(drain),
+        "threads": [t.name for t in threading.enumerate() if t.name.startswith("shepherd")],
+        "wheel_paths": [p for p in sys.path if p.endswith(".whl")],
+    }
+except Exception:  # noqa: BLE001 - whatever failed goes to pytest with its traceback
+    results["error"] = traceback.format_exc()
+(WORK / "results.json").write_text(json.dumps(results, indent=1))
+if "error" in results:
+    raise SystemExit(results["error"])

@@ -1,0 +1,156 @@
+"""The add-on in real Blender: 5.0 (bpy wheel, extension installed from the built zip) and 3.4 (legacy)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from addon import build
+from shared import recipe as recipes
+from tests.conftest import BLENDER, start_service
+from tests.helpers import ROOT, http, png_size
+
+CHECKS = ROOT / "tests" / "blender" / "addon_checks.py"
+SHEPHERD_TYPES = sorted([
+    "SHEPHERD_AP_preferences", "SHEPHERD_OT_batch_cancel", "SHEPHERD_OT_batch_submit", "SHEPHERD_OT_hook_add",
+    "SHEPHERD_OT_hook_remove", "SHEPHERD_OT_job_add", "SHEPHERD_OT_job_cancel_current", "SHEPHERD_OT_job_duplicate",
+    "SHEPHERD_OT_job_move", "SHEPHERD_OT_job_remove", "SHEPHERD_OT_open_output", "SHEPHERD_OT_override_add",
+    "SHEPHERD_OT_override_remove", "SHEPHERD_OT_recipe_export", "SHEPHERD_OT_recipe_import", "SHEPHERD_OT_report",
+    "SHEPHERD_OT_service_start", "SHEPHERD_OT_service_stop", "SHEPHERD_PG_batch", "SHEPHERD_PG_hook",
+    "SHEPHERD_PG_job", "SHEPHERD_PG_override", "SHEPHERD_PT_batch", "SHEPHERD_PT_job", "SHEPHERD_PT_job_advanced",
+    "SHEPHERD_PT_settings", "SHEPHERD_PT_status", "SHEPHERD_UL_jobs",
+])
+
+
+@pytest.fixture(scope="session")
+def extension_zip() -> Path:
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "build_extension.py")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module", params=["3.4", "5.0"])
+def checks(request, extension_zip, blend_file, blender5, tmp_path_factory):
+    """Run tests/blender/addon_checks.py in one Blender against a live service; its results."""
+    blender = BLENDER if request.param == "3.4" else blender5
+    work = tmp_path_factory.mktemp(f"addon{request.param}")
+    svc = start_service(work)
+    try:
+        done = subprocess.run(
+            [blender, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P", str(CHECKS), "--",
+             str(extension_zip), str(blend_file), str(work), svc.url, blender],
+            capture_output=True, text=True, timeout=600)
+        results_file = work / "results.json"
+        assert results_file.exists(), done.stdout[-4000:] + done.stderr[-4000:]
+        results = json.loads(results_file.read_text())
+        assert "error" not in results, results["error"]
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+        results["work"] = work
+        yield results
+    finally:
+        http(svc.url + "/server", "DELETE")
+        svc.proc.wait(timeout=30)
+
+
+def test_register_and_unregister_leave_nothing_behind(checks):
+    assert checks["registered_types"] == SHEPHERD_TYPES
+    assert checks["scene_property"]
+    assert checks["after_unregister"] == {"types": [], "scene_property": False, "timer": False, "threads": [],
+                                          "wheel_paths": []}
+
+
+def expected_jobs(path: str) -> dict[str, list[dict]]:
+    def job(i: int, name: str, scene: str = "Main", camera: str = "CamA", **changes) -> dict:
+        fields = {"name": name, "scene": scene, "camera": camera, "size": [64, 48], "percentage": 100,
+                  "frame_still": 1, "frame_start": 1, "frame_end": 3} | changes
+        return recipes.to_dict(recipes.new_job(i, path, **fields))
+
+    return {
+        "CURRENT": [job(0, "Main")],
+        "SCENES": [job(0, "Alt", scene="Alt", camera="AltCam"), job(1, "Main")],  # Blender sorts scenes by name
+        "CAMERAS": [job(0, "Main CamA", output="//render/Main_CamA_"),
+                    job(1, "Main CamB", camera="CamB", output="//render/Main_CamB_")],
+        "VIEW_LAYERS": [job(0, "Main Front", layer="Front", output="//render/Main_Front_"),
+                        job(1, "Main Back", layer="Back", output="//render/Main_Back_")],
+        "MARKERS": [job(0, "Main Shot2", camera="CamB", frame_still=2, output="//render/Main_Shot2_")],
+    }
+
+
+def test_quick_add_builds_the_expected_jobs_field_by_field(checks):
+    assert checks["quick_add"] == expected_jobs(str(checks["work"] / "shots.blend"))
+
+
+def test_recipe_export_import_round_trip(checks):
+    first, second = checks["round_trip"]
+    assert first == second
+    recipe = recipes.loads(first)
+    assert [j.name for j in recipe.jobs] == ["Main CamA", "Main CamB", "Main CamB"]
+    assert recipe.jobs[0].hooks.pre_job == [recipes.Hook(True, "echo before")]
+    assert recipe.jobs[0].custom_overrides == [recipes.Override("scene.render.film_transparent", True, True)]
+    assert recipe.settings.global_size == recipes.GlobalSize(True, [16, 12])
+    assert recipe.hooks.post_batch == [recipes.Hook(True, "echo done")]
+    assert "Not a valid recipe: name: is missing" in checks["bad_import"]
+    assert checks["jobs_after_bad_import"] == 3
+
+
+def test_unsaved_file_is_not_submitted(checks):
+    assert "Save the file first" in checks["unsaved_submit"]
+
+
+def test_submit_renders_and_status_follows_the_websocket(checks):
+    assert checks["online_before_submit"]
+    assert checks["statuses_seen"][-1] == "FINISHED"
+    view = checks["final_view"]
+    assert [j["status"] for j in view["jobs"]] == ["FINISHED", "FINISHED"]
+    assert all(j["progress"] == 100 for j in view["jobs"])
+    assert ["INFO", "Batch of 2 jobs sent"] in checks["reports"]
+    assert checks["cancel_reports"] == [["ERROR", "No batch is running"]]
+    for index in (0, 1):
+        assert png_size(checks["work"] / "renders" / f"cam{index}_1.png") == (8, 6)
+
+
+def test_headless_submit_from_the_repository(checks, blender5, tmp_path):
+    """blender -b FILE -P addon/submit.py -- --server URL --source SOURCE --wait, on the file the add-on saved."""
+    svc = start_service(tmp_path)
+    try:
+        saved = checks["work"] / "shots.blend"
+        blender = BLENDER if checks["version"].startswith("3.4") else blender5
+        argv = [blender, "-b", str(saved), "-noaudio", "-P", str(ROOT / "addon" / "submit.py"), "--",
+                "--server", svc.url, "--wait", "--blender", blender]
+        done = subprocess.run([*argv, "--source", "saved"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert "Sent 2 jobs" in done.stdout and "Batch FINISHED" in done.stdout
+        done = subprocess.run([*argv, "--source", "markers"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert (saved.parent / "render" / "Main_Shot2_0002.png").exists()
+        done = subprocess.run([*argv[:-2], "--blender", "/no/such/blender", "--source", "current"],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1, done.stdout[-3000:]
+        assert "failed jobs: [0]" in done.stdout
+    finally:
+        http(svc.url + "/server", "DELETE")
+        svc.proc.wait(timeout=30)
+
+
+def test_jobs_for_without_blender():
+    info = {"path": "/f.blend", "scene": "S", "scenes": {"S": {
+        "camera": "C", "cameras": ["C", "D"], "view_layers": ["V"], "size": [10, 20], "percentage": 50,
+        "markers": [{"name": "m", "frame": 7, "camera": ""}], "frame_current": 4, "frame_start": 5,
+        "frame_end": 2, "output": "/out/s_"}}}
+    (marker,) = build.jobs_for("MARKERS", info, first_id=3)
+    assert (marker.id, marker.camera, marker.frame_still, marker.output) == (3, "C", 7, "/out/s_m_")
+    assert marker.frame_end == 5  # never before the start, or the recipe would be refused
+    assert [j.camera for j in build.jobs_for("CAMERAS", info)] == ["C", "D"]
+    with pytest.raises(ValueError):
+        build.jobs_for("LIGHTS", info)
+
+
+def test_eta_from_progress():
+    job = {"status": "RUNNING", "progress": 25.0, "times": {"started": 100.0}}
+    assert build.eta_seconds(job, now=110.0) == 30.0
+    assert build.eta_seconds(dict(job, status="QUEUED"), now=110.0) is None
