@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from addon import build
 from shared import recipe as recipes
-from tests.conftest import BLENDER, start_service
+from tests.conftest import BLENDER, free_port, start_service
 from tests.helpers import ROOT, http, png_size
 
 CHECKS = ROOT / "tests" / "blender" / "addon_checks.py"
@@ -43,8 +44,8 @@ def checks(request, extension_zip, blend_file, blender5, tmp_path_factory):
     try:
         done = subprocess.run(
             [blender, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P", str(CHECKS), "--",
-             str(extension_zip), str(blend_file), str(work), svc.url, blender],
-            capture_output=True, text=True, timeout=600)
+             str(extension_zip), str(blend_file), str(work), svc.url, blender, f"http://127.0.0.1:{free_port()}"],
+            capture_output=True, text=True, timeout=600, env=dict(os.environ, PATH="/usr/bin:/bin"))
         results_file = work / "results.json"
         assert results_file.exists(), done.stdout[-4000:] + done.stderr[-4000:]
         results = json.loads(results_file.read_text())
@@ -62,6 +63,16 @@ def test_register_and_unregister_leave_nothing_behind(checks):
     assert checks["scene_property"]
     assert checks["after_unregister"] == {"types": [], "scene_property": False, "timer": False, "threads": [],
                                           "wheel_paths": []}
+
+
+def test_service_starts_and_stops_from_the_preferences_on_blenders_python(checks):
+    """Debian's Blender runs Python from /usr/bin, which has none of the service's packages: the wheels serve."""
+    if checks["version"].startswith("3.4"):
+        assert checks["service_python"] == "/usr/bin/python3.11"
+    assert checks["spare_online_before_start"] is False
+    assert checks["spare_online_after_start"] is True
+    assert checks["spare_online_after_stop"] is False
+    assert checks["service_exit_code"] == 0
 
 
 def expected_jobs(path: str) -> dict[str, list[dict]]:

@@ -1,6 +1,8 @@
 """Runs inside Blender: install the add-on from the built zip, exercise it, write what happened as JSON.
 
-    blender -b --factory-startup -P addon_checks.py -- ZIP BLEND WORKDIR SERVICE_URL BLENDER_BIN
+    blender -b --factory-startup -P addon_checks.py -- ZIP BLEND WORKDIR SERVICE_URL BLENDER_BIN SPARE_URL
+
+SPARE_URL is a free loopback address for the service that the add-on starts and stops itself.
 
 Blender 4.2+ installs the zip as an extension; older Blender unpacks it as a legacy add-on. Results go to
 WORKDIR/results.json; pytest asserts on them (tests/test_addon.py).
@@ -18,7 +20,7 @@ from pathlib import Path
 import addon_utils
 import bpy
 
-ZIP, BLEND, WORK, URL, BLENDER = sys.argv[sys.argv.index("--") + 1:]
+ZIP, BLEND, WORK, URL, BLENDER, SPARE_URL = sys.argv[sys.argv.index("--") + 1:]
 WORK = Path(WORK)
 results = {"version": bpy.app.version_string}
 
@@ -140,6 +142,18 @@ try:
     pump(lambda: len(status.reports) > len(results["reports"]), 30)
     results["cancel_reports"] = list(status.reports)[len(results["reports"]):]
     bpy.ops.wm.save_mainfile()
+
+    prefs.service_url = SPARE_URL
+    pump(lambda: False, 1)
+    results["spare_online_before_start"] = status.online
+    bpy.ops.shepherd.service_start()
+    pump(lambda: status.online, 60)
+    results["spare_online_after_start"] = status.online
+    results["service_python"] = sys.executable
+    bpy.ops.shepherd.service_stop()
+    pump(lambda: not status.online, 30)
+    results["spare_online_after_stop"] = status.online
+    results["service_exit_code"] = status.service.wait(timeout=30) if status.service else None
 
     drain = module("registration").drain
     if bpy.app.version >= (4, 2, 0):
