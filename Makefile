@@ -26,7 +26,7 @@ run: deps
 	$(PY) -m service --serve --port 7777 $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 lint: deps
-	$(PY) -m ruff check shared service tests
+	$(PY) -m ruff check shared service tests addon tools
 	$(PY) -m mypy
 
 test: deps lint

@@ -11,8 +11,9 @@ import glob
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / "build" / "extension"
