@@ -19,10 +19,14 @@ async def _bad_route(request: Request, exc: Exception) -> Response:
 
 
 def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], recipe: Recipe | None = None) -> Starlette:
-    """The service's ASGI app; ``stop`` ends the server, ``recipe`` starts rendering as soon as it is up."""
+    """The service's ASGI app; ``stop`` ends the server, ``recipe`` starts rendering as soon as it is up.
+
+    On start-up the last stored batch is loaded, and resumed if it was running when the service stopped.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await manager.restore()
         if recipe is not None:
             manager.start(recipe)
         yield

@@ -9,6 +9,7 @@ import logging
 import os
 import shlex
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -21,6 +22,7 @@ from service.core import check
 from service.core.manager import Manager
 from service.core.options import RunOptions, default_slots
 from service.server import serve
+from service.store.store import StoreError
 from shared import recipe as recipes
 from shared.events import Event, JobStatus, Kind
 from shared.view import batch_view, job_line, stats_view
@@ -57,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
                    help=f"Change port to use when running server. Default is {DEFAULT_PORT}")
     p.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1, this machine only).")
     p.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                   help="Folder for temporary files and logs (default $XDG_DATA_HOME/shepherd).")
+                   help="Folder for the batch database, temporary files and logs (default $XDG_DATA_HOME/shepherd).")
     p.add_argument("--poll", action="store_true", help="Poll a running batch.")
     p.add_argument("--poll-job", "--poll_job", type=int, metavar="POLL_JOB", help="Poll a specific render job")
     p.add_argument("--cancel", action="store_true", help="Cancel the running batch.")
@@ -74,6 +76,9 @@ def parser() -> argparse.ArgumentParser:
                    help="Restart a resident Blender after this many jobs (default %(default)s).")
     p.add_argument("--recycle-mb", type=positive, default=RunOptions.recycle_mb,
                    help="Restart a resident Blender using more memory than this, in MiB (default %(default)s).")
+    p.add_argument("--min-free-mb", type=positive, default=RunOptions.min_free_mb,
+                   help="Fail a job before it renders when its output disk has less free space, in MiB "
+                        "(default %(default)s).")
     p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
     return p
 
@@ -206,8 +211,16 @@ def main(argv: list[str] | None = None) -> int:
         return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(args.data_dir, args.write_log)
-    options = RunOptions(args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb)
-    manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options)
+    options = RunOptions(args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb, args.min_free_mb)
+    try:
+        manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options)
+    except (StoreError, sqlite3.Error) as exc:
+        print(f"Cannot use the data directory {args.data_dir}: {exc}", file=sys.stderr)
+        return 1
+    if recipe is not None and (name := manager.interrupted()):
+        print(f"The data directory {args.data_dir} holds the interrupted batch '{name}'. Start the service "
+              "without --recipe to resume it, or use another --data-dir.", file=sys.stderr)
+        return 1
     if recipe is not None and not args.serve:
         return asyncio.run(run_foreground(manager, recipe, args.print_stats))
     asyncio.run(serve(manager, args.host, args.port, recipe))

@@ -49,6 +49,8 @@ class Event:
     job: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
     time: float = field(default_factory=time.time)
+    seq: int | None = None
+    """Its place in the service's stored history; None for events that are not stored."""
 
     def to_line(self) -> str:
         body = {"kind": self.kind, "job": self.job, "data": self.data, "time": self.time}
@@ -75,8 +77,8 @@ def apply_message(view: dict[str, Any] | None, message: dict[str, Any]) -> dict[
     """Fold one /ws message into a client's copy of the batch (the poll response, plus ``name``)."""
     if message["type"] == "snapshot":
         return None if message["batch"] is None else dict(message["batch"], name=message["name"])
-    if view is None:
-        return None
+    if view is None or message["type"] != "event":
+        return view
     view.update(message["batch"])
     job = message.get("job")
     if job is not None:

@@ -226,6 +226,9 @@ class Job:
     cycles: Cycles
     custom_overrides: list[Override]
     percentage: int = field(default=100, metadata={"check": _between(1, 1000)})
+    retries: int = field(default=0, metadata={"check": _at_least(0)})
+    timeout: float = field(default=0.0, metadata={"check": _at_least(0)})
+    retry_delay: float = field(default=10.0, metadata={"check": _at_least(0)})
 
     def validate(self) -> list[RecipeError]:
         errors = []

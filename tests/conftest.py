@@ -65,13 +65,14 @@ class Service:
         self.proc, self.url, self.port, self.data_dir, self.log = proc, url, port, data_dir, log
 
 
-def start_service(tmp_path: Path, *extra: str) -> Service:
-    port = free_port()
+def start_service(tmp_path: Path, *extra: str, port: int | None = None) -> Service:
+    """A service with its data in ``tmp_path/data``; starting one again there resumes what it left."""
+    port = port or free_port()
     data_dir = tmp_path / "data"
     log = tmp_path / "service.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "service", "--serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
-        cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, stdout=log.open("a"), stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}"
 

@@ -59,20 +59,24 @@ def test_still_pads_hashes_like_blender_f(blender_bin, blend_file, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("changes", "words"),
+    ("changes", "words", "failure"),
     [
-        ({"scene": "Nope"}, "Scene 'Nope' not found"),
-        ({"camera": "Ghost"}, "Camera 'Ghost' not found in scene 'Main'"),
-        ({"camera": "Cube"}, "'Cube' in scene 'Main' is not a camera"),
-        ({"world": "Dusk"}, "World 'Dusk' not found"),
-        ({"layer": "Side"}, "View layer 'Side' not found in scene 'Main'"),
-        ({"engine": "NOT_AN_ENGINE"}, "Render engine NOT_AN_ENGINE is not available"),
-        ({"blend_file": "/nowhere/x.blend"}, "Blend file not found: /nowhere/x.blend"),
-        ({"custom_overrides": [recipes.Override("scene.render.no_such_thing", 1)]}, "has no property 'no_such_thing'"),
-        ({"custom_overrides": [recipes.Override("scene.render.resolution_x", "wide")]}, "Custom override"),
+        ({"scene": "Nope"}, "Scene 'Nope' not found", "SCENE_NOT_FOUND"),
+        ({"camera": "Ghost"}, "Camera 'Ghost' not found in scene 'Main'", "CAMERA_NOT_FOUND"),
+        ({"camera": "Cube"}, "'Cube' in scene 'Main' is not a camera", "CAMERA_NOT_FOUND"),
+        ({"world": "Dusk"}, "World 'Dusk' not found", "WORLD_NOT_FOUND"),
+        ({"layer": "Side"}, "View layer 'Side' not found in scene 'Main'", "VIEW_LAYER_NOT_FOUND"),
+        ({"engine": "NOT_AN_ENGINE"}, "Render engine NOT_AN_ENGINE is not available", "ENGINE_NOT_AVAILABLE"),
+        ({"blend_file": "/nowhere/x.blend"}, "Blend file not found: /nowhere/x.blend", "BLEND_FILE_NOT_FOUND"),
+        ({"custom_overrides": [recipes.Override("scene.render.no_such_thing", 1)]}, "has no property 'no_such_thing'",
+         "JOB_VALIDATION_FAILED"),
+        ({"custom_overrides": [recipes.Override("scene.render.resolution_x", "wide")]}, "Custom override",
+         "PYTHON_ERROR"),
+        ({"output": "/dev/null/shots/x_#"}, "Cannot write to the output folder /dev/null/shots",
+         "CANNOT_CREATE_DIRECTORY"),
     ],
 )
-def test_each_missing_name_fails_only_its_job(blender_bin, blend_file, tmp_path, changes, words):
+def test_each_missing_name_fails_only_its_job(blender_bin, blend_file, tmp_path, changes, words, failure):
     fields = {"blend_file": str(blend_file), "scene": "Main"} | changes
     bad = recipes.new_job(0, fields.pop("blend_file"), **fields)
     good = recipes.new_job(1, str(blend_file), size=[8, 8], output=str(tmp_path / "good_#"))
@@ -80,7 +84,25 @@ def test_each_missing_name_fails_only_its_job(blender_bin, blend_file, tmp_path,
     errors = of(events, Kind.JOB_ERROR)
     assert len(errors) == 1 and errors[0].job == 0
     assert words in errors[0].data["message"]
+    assert errors[0].data["failure"] == failure
     assert [e.job for e in of(events, Kind.JOB_DONE)] == [1]
+
+
+def test_saved_frames_are_skipped_and_a_full_disk_fails_before_rendering(blender_bin, blend_file, tmp_path):
+    recipe = recipes.new_recipe("x", [], blender_bin=blender_bin)
+    job = recipes.new_job(0, str(blend_file), size=[8, 8], animated=True, frame_start=1, frame_end=5,
+                          output=str(tmp_path / "skip_#"))
+    full = recipes.new_job(1, str(blend_file), size=[8, 8], output=str(tmp_path / "full_#"))
+    tasks = [dict(task(recipe, job), skip_frames=[2, 3]), dict(task(recipe, full), min_free_mb=2**40)]
+    tasks_file = tmp_path / "tasks.json"
+    tasks_file.write_text(json.dumps(tasks))
+    events = run(blender_bin, render_command(blender_bin, tasks_file))[0]
+    assert of(events, Kind.JOB_STARTED)[0].data["frames"] == [1, 2, 3, 4, 5]
+    assert [e.data["frame"] for e in of(events, Kind.FRAME_SAVED)] == [1, 4, 5]
+    assert sorted(p.name for p in tmp_path.glob("skip_*")) == ["skip_1.png", "skip_4.png", "skip_5.png"]
+    (error,) = of(events, Kind.JOB_ERROR)
+    assert (error.job, error.data["failure"]) == (1, "DISK_FULL")
+    assert "MiB free" in error.data["message"] and not list(tmp_path.glob("full_*"))
 
 
 def test_several_jobs_over_a_pipe(blender_bin, blend_file, tmp_path):

@@ -1,5 +1,8 @@
 """The websocket at /ws: a snapshot of the batch on connect, then every event as it happens.
 
+``/ws?since=N`` also sends, right after the snapshot, the stored events of the batch after sequence
+number N as one ``history`` message (``since=0``: all of them); each live event carries its ``seq``.
+
 Each client has a bounded queue: publishing never waits, so a slow or dead client slows neither the
 rendering nor the other clients; a client that falls behind gets its queue replaced by a fresh snapshot.
 """
@@ -32,13 +35,23 @@ def event_message(manager: Manager, event: Event) -> dict[str, Any]:
     batch = manager.batch.to_dict()
     message: dict[str, Any] = {
         "type": "event",
-        "event": {"kind": event.kind, "job": event.job, "data": event.data, "time": event.time},
+        "event": _event_dict(event),
         "batch": {k: v for k, v in batch.items() if k != "jobs"},
     }
     job = manager.batch.job(event.job) if event.job is not None else None
     if job is not None:
         message["job"] = job.to_dict()
     return message
+
+
+def _event_dict(event: Event) -> dict[str, Any]:
+    return {"kind": event.kind, "job": event.job, "data": event.data, "time": event.time, "seq": event.seq}
+
+
+def history_message(manager: Manager, since: int) -> dict[str, Any]:
+    """The stored events of the current batch after ``since``, oldest first."""
+    events = manager.store.events(manager.batch_id, since) if manager.batch_id is not None else []
+    return {"type": "history", "events": [_event_dict(event) for event in events]}
 
 
 class Hub:
@@ -48,9 +61,11 @@ class Hub:
         self.snapshot = snapshot
         self.clients: set[asyncio.Queue[str]] = set()
 
-    def join(self) -> asyncio.Queue[str]:
+    def join(self, *first: dict[str, Any]) -> asyncio.Queue[str]:
+        """A new client's queue, holding the snapshot and then ``first``, before any later event."""
         queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
-        queue.put_nowait(json.dumps(self.snapshot()))
+        for message in (self.snapshot(), *first):
+            queue.put_nowait(json.dumps(message))
         self.clients.add(queue)
         return queue
 
@@ -89,8 +104,9 @@ async def _pump(websocket: WebSocket, queue: asyncio.Queue[str]) -> None:
 
 async def endpoint(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
+    since = websocket.query_params.get("since", "")
     await websocket.accept()
-    queue = hub.join()
+    queue = hub.join(history_message(websocket.app.state.manager, int(since))) if since.isdigit() else hub.join()
     sender = asyncio.ensure_future(_pump(websocket, queue))
     try:
         while True:

@@ -7,9 +7,11 @@ import os
 import signal
 from collections import deque
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 STOP_GRACE = 3.0
 STDERR_KEEP = 40
+LEFTOVER_WAIT = 5.0
 
 
 class Process:
@@ -93,3 +95,28 @@ class Process:
             pass
         self._signal(signal.SIGKILL)
         await self.proc.wait()
+
+
+def identity(pid: int) -> str | None:
+    """The boot and start time of a process: a pid names the same process only while both are unchanged."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace").rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else f"{boot}:{fields[19]}"
+
+
+async def end_leftover(pid: int, recorded: str) -> bool:
+    """Kill the process group of a Blender an earlier service started, if that Blender still runs."""
+    if identity(pid) != recorded:
+        return False
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    for _ in range(int(LEFTOVER_WAIT / 0.05)):
+        if identity(pid) != recorded:
+            break
+        await asyncio.sleep(0.05)
+    return True

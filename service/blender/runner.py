@@ -2,7 +2,9 @@
 
 Usage: ``blender -b -P runner.py -- --job TASKS.json`` (a JSON list of tasks), ``-- --stdin`` (one JSON
 command a line: ``{"cmd": "job", "task": {...}}`` or ``{"cmd": "quit"}``), or ``-- --inspect FILE.blend``.
-A task is ``{"job": <recipe job>, "size": [w, h], "percentage": p, "ignore_border": bool, "reload": bool}``.
+A task is ``{"job": <recipe job>, "size": [w, h], "percentage": p, "ignore_border": bool, "reload": bool,
+"skip_frames": [frames saved already], "min_free_mb": free disk space an output folder needs}``.
+A Blender started with ``--job`` or ``--stdin`` ends itself when the process that started it is gone.
 Between jobs every property a job set is put back, so one Blender can take job after job and each renders
 as it would in a fresh process; the file is reloaded when that cannot be promised (custom overrides, a
 failed job, ``reload`` asked for, a different file, or the file changed on disk).
@@ -13,7 +15,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
+import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -23,20 +29,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import bpy
 
 from shared.events import Event, Kind
+from shared.failures import from_text
 from shared.recipe import split_data_path
 
 EEVEE_IDS = ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
 MEDIA_TYPES = {"FFMPEG": "VIDEO", "OPEN_EXR_MULTILAYER": "MULTI_LAYER_IMAGE"}
+PARENT_POLL = 0.5
+PARENT_GONE = 75
 _current_job: int | None = None
 
 
 class JobError(Exception):
-    """A job that cannot render as asked; ``name`` is the missing thing, if that is the cause."""
+    """A job that cannot render as asked: why (a name of shared.failures), and the missing thing if any."""
 
-    def __init__(self, message: str, name: str = "") -> None:
+    def __init__(self, message: str, name: str = "", failure: str = "JOB_VALIDATION_FAILED") -> None:
         super().__init__(message)
         self.name = name
+        self.failure = failure
 
 
 class Changes:
@@ -95,7 +105,7 @@ def load(blend_file: str, reload: bool = True) -> None:
     """Open a file (and work in its folder) unless it is open, unchanged and clean already."""
     path = os.path.abspath(blend_file)
     if not os.path.isfile(path):
-        raise JobError(f"Blend file not found: {path}", path)
+        raise JobError(f"Blend file not found: {path}", path, "BLEND_FILE_NOT_FOUND")
     mtime = os.path.getmtime(path)
     if not reload and not Loaded.dirty and Loaded.path == path and Loaded.mtime == mtime:
         return
@@ -103,7 +113,7 @@ def load(blend_file: str, reload: bool = True) -> None:
     try:
         bpy.ops.wm.open_mainfile(filepath=path, load_ui=False)
     except RuntimeError as exc:
-        raise JobError(f"Cannot open blend file {path}: {exc}", path) from exc
+        raise JobError(f"Cannot open blend file {path}: {exc}", path, "BLEND_FILE_UNREADABLE") from exc
     os.chdir(os.path.dirname(path))
     Loaded.path, Loaded.mtime, Loaded.dirty = path, mtime, False
 
@@ -111,7 +121,7 @@ def load(blend_file: str, reload: bool = True) -> None:
 def _get(collection: Any, name: str, what: str, where: str) -> Any:
     item = collection.get(name)
     if item is None:
-        raise JobError(f"{what} '{name}' not found in {where}", name)
+        raise JobError(f"{what} '{name}' not found in {where}", name, what.upper().replace(" ", "_") + "_NOT_FOUND")
     return item
 
 
@@ -123,7 +133,8 @@ def set_engine(changes: Changes, scene: Any, engine: str) -> None:
             return
         except TypeError:
             continue
-    raise JobError(f"Render engine {engine} is not available in Blender {bpy.app.version_string}", engine)
+    raise JobError(f"Render engine {engine} is not available in Blender {bpy.app.version_string}", engine,
+                   "ENGINE_NOT_AVAILABLE")
 
 
 def use_gpu(changes: Changes, scene: Any) -> None:
@@ -199,7 +210,42 @@ def apply_override(scene: Any, path: str, value: Any) -> None:
     except (KeyError, IndexError) as exc:
         raise JobError(f"Custom override {path}: {where} has no item {exc}", str(exc)) from exc
     except (TypeError, ValueError, AttributeError) as exc:
-        raise JobError(f"Custom override {path}: {exc}") from exc
+        raise JobError(f"Custom override {path}: {type(exc).__name__}: {exc}", "", "PYTHON_ERROR") from exc
+
+
+def set_range(changes: Changes, scene: Any, first: int, last: int) -> None:
+    """Blender keeps start <= end on every change, so set (and undo) them in the order that never clamps."""
+    for attr in ("frame_end", "frame_start") if first > scene.frame_end else ("frame_start", "frame_end"):
+        changes.set(scene, attr, first if attr == "frame_start" else last)
+
+
+def runs(frames: list[int], skip: set[int]) -> list[tuple[int, int]]:
+    """The stretches of ``frames`` (in order, one frame step apart) left once ``skip`` is taken out."""
+    stretches: list[list[int]] = []
+    for index, frame in enumerate(frames):
+        if frame in skip:
+            continue
+        if stretches and frames[index - 1] == stretches[-1][1]:
+            stretches[-1][1] = frame
+        else:
+            stretches.append([frame, frame])
+    return [(a, b) for a, b in stretches]
+
+
+def check_outputs(outputs: list[str], min_free_mb: float) -> None:
+    """Fail before rendering when an output folder cannot be written or its disk is (nearly) full."""
+    for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p in outputs):
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise JobError(f"Cannot write to the output folder {folder}: {exc.strerror or exc}", folder,
+                           "CANNOT_CREATE_DIRECTORY") from exc
+        free_mb = shutil.disk_usage(folder).free / 2**20
+        if free_mb < min_free_mb:
+            raise JobError(f"Only {free_mb:.0f} MiB free for {folder}; at least {min_free_mb:.0f} MiB are needed",
+                           folder, "DISK_FULL")
 
 
 def prepare(changes: Changes, task: dict[str, Any]) -> tuple[Any, list[int]]:
@@ -217,7 +263,7 @@ def prepare(changes: Changes, task: dict[str, Any]) -> tuple[Any, list[int]]:
     if job["camera"]:
         camera = _get(scene.objects, job["camera"], "Camera", where)
         if camera.type != "CAMERA":
-            raise JobError(f"Object '{camera.name}' in {where} is not a camera", camera.name)
+            raise JobError(f"Object '{camera.name}' in {where} is not a camera", camera.name, "CAMERA_NOT_FOUND")
         changes.set(scene, "camera", camera)
     if job["world"]:
         changes.set(scene, "world", _get(bpy.data.worlds, job["world"], "World", os.path.basename(bpy.data.filepath)))
@@ -249,9 +295,7 @@ def prepare(changes: Changes, task: dict[str, Any]) -> tuple[Any, list[int]]:
     if job["output"]:
         changes.set(render, "filepath", job["output"])
     first, last = (job["frame_start"], job["frame_end"]) if job["animated"] else (job["frame_still"],) * 2
-    # Blender keeps start <= end on every change, so set (and undo) them in the order that never clamps.
-    for attr in ("frame_end", "frame_start") if first > scene.frame_end else ("frame_start", "frame_end"):
-        changes.set(scene, attr, first if attr == "frame_start" else last)
+    set_range(changes, scene, first, last)
     for override in job["custom_overrides"]:
         if override.get("enabled", True):
             Loaded.dirty = True
@@ -269,17 +313,23 @@ def run_job(task: dict[str, Any]) -> None:
         scene, frames = prepare(changes, task)
         outputs = list(dict.fromkeys(scene.render.frame_path(frame=f) for f in frames))
         emit(Kind.JOB_STARTED, engine=scene.render.engine, frames=frames, outputs=outputs)
-        try:
-            bpy.ops.render.render(animation=True, scene=scene.name)
-        except RuntimeError as exc:
-            raise JobError(str(exc).removeprefix("Error: ").strip()) from exc
+        check_outputs(outputs, task.get("min_free_mb", 0))
+        for first, last in runs(frames, set(task.get("skip_frames", []))):
+            set_range(changes, scene, first, last)
+            try:
+                bpy.ops.render.render(animation=True, scene=scene.name)
+            except RuntimeError as exc:
+                text = str(exc).removeprefix("Error: ").strip()
+                cause = from_text(text)
+                raise JobError(text, "", cause.name if cause else "PROCESS_FAILED") from exc
         emit(Kind.JOB_DONE)
     except JobError as exc:
         Loaded.dirty = True
-        emit(Kind.JOB_ERROR, message=str(exc), name=exc.name)
+        emit(Kind.JOB_ERROR, message=str(exc), name=exc.name, failure=exc.failure)
     except Exception:  # noqa: BLE001 - any Python error inside Blender fails this job only
         Loaded.dirty = True
-        emit(Kind.JOB_ERROR, message="Python error inside Blender:\n" + traceback.format_exc(), name="")
+        emit(Kind.JOB_ERROR, message="Python error inside Blender:\n" + traceback.format_exc(), name="",
+             failure="PYTHON_ERROR")
     finally:
         if not Loaded.dirty:
             changes.undo()
@@ -291,7 +341,7 @@ def inspect(blend_file: str) -> None:
     try:
         load(blend_file)
     except JobError as exc:
-        emit(Kind.JOB_ERROR, message=str(exc), name=exc.name)
+        emit(Kind.JOB_ERROR, message=str(exc), name=exc.name, failure=exc.failure)
         return
     scenes = {
         s.name: {
@@ -309,8 +359,22 @@ def inspect(blend_file: str) -> None:
     )
 
 
+def watch_parent() -> None:
+    """End this Blender when the service that started it is gone, so it never renders beside a new one."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(PARENT_GONE)
+
+    threading.Thread(target=watch, name="shepherd-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str]) -> None:
     args = argv[argv.index("--") + 1:] if "--" in argv else []
+    if args[:1] in (["--job"], ["--stdin"]):
+        watch_parent()
     handlers = bpy.app.handlers
     handlers.render_pre.append(_on_frame_start)
     handlers.render_stats.append(_on_stats)

@@ -7,17 +7,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.blender.stats import parse_stats
+from shared import failures
 from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.failures import Failure
 from shared.recipe import Recipe
 
 KNOWN_ENGINES = ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")
 ENGINE_FIELDS = ("frame", "mem", "elapsed", "samples_done", "samples_todo")
 
-_JOB_MOVES = {
+JOB_MOVES = {
     JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED},
-    JobStatus.RUNNING: {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELLED},
+    # Back to QUEUED only when a restarted service resumes a job that was running when it stopped.
+    JobStatus.RUNNING: {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED},
 }
-_BATCH_MOVES = {
+BATCH_MOVES = {
     BatchStatus.WAITING: {BatchStatus.RUNNING, BatchStatus.CANCELLED},
     BatchStatus.RUNNING: {BatchStatus.FINISHED, BatchStatus.CANCELLED},
 }
@@ -51,16 +54,30 @@ class JobState:
     saved: dict[int, str] = field(default_factory=dict)
     done: bool = False
     error: str | None = None
+    failure: str | None = None
+    attempts: int = 0
 
     def move(self, status: str) -> None:
-        if status not in _JOB_MOVES.get(self.status, set()):
+        if status not in JOB_MOVES.get(self.status, set()):
             raise StateError(f"job {self.id} cannot go from {self.status} to {status}")
         self.status = status
         now = time.time()
         if status == JobStatus.RUNNING:
             self.times.started = now
+        elif status == JobStatus.QUEUED:  # not tried yet: times and attempts start over
+            self.times, self.attempts = Times(), 0
         else:
             self.times.finished = now
+
+    def fail(self, failure: Failure, detail: str = "") -> None:
+        """Record why the job failed; the first cause found is the one that counts."""
+        if self.error is None:
+            self.failure, self.error = failure.name, failure.message(detail)
+            self.messages.append(self.error)
+
+    def reset(self) -> None:
+        """Forget the outcome of the last attempt before another one; saved frames stay saved."""
+        self.done, self.error, self.failure = False, None, None
 
     @property
     def progress(self) -> float:
@@ -90,8 +107,7 @@ class JobState:
         elif event.kind == Kind.JOB_DONE:
             self.done = True
         elif event.kind == Kind.JOB_ERROR:
-            self.error = d["message"]
-            self.messages.append(d["message"])
+            self.fail(failures.get(d.get("failure", "UNKNOWN")), d["message"])
         elif event.kind == Kind.MESSAGE:
             self.messages.append(d["text"])
 
@@ -131,7 +147,7 @@ class BatchState:
         return next((j for j in self.jobs if j.id == job_id), None)
 
     def move(self, status: str) -> None:
-        if status not in _BATCH_MOVES.get(self.status, set()):
+        if status not in BATCH_MOVES.get(self.status, set()):
             raise StateError(f"batch cannot go from {self.status} to {status}")
         self.status = status
         if status == BatchStatus.RUNNING:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from service.blender.command import task
+from service.blender.diagnosis import exit_failure, start_failure
 from service.blender.process import Process
 from service.blender.resident import Resident
 from service.blender.stats import error_text
@@ -20,28 +20,10 @@ from service.core.batch import BatchState, JobState
 from service.core.hooks import run_hooks
 from service.core.options import RunOptions
 from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.failures import FAILURES
 from shared.recipe import Hook, Job
 
 log = logging.getLogger("shepherd.executor")
-
-
-def failure(job: JobState, code: int | None) -> list[str]:
-    """Why a job failed, as messages; empty when it rendered every frame it should.
-
-    ``code`` is None when Blender saw the job to its end, else the exit code of a Blender that died.
-    """
-    if job.error is not None:
-        return []
-    if code is not None and code < 0:
-        return [f"Blender was killed by {signal.Signals(-code).name}"]
-    if code:
-        return [f"Blender exited with code {code}"]
-    if not job.done:
-        return ["Blender ended before the job finished"]
-    missing = [p for p in job.outputs if not os.path.exists(p)]
-    if missing or not job.outputs:
-        return ["No output file written: " + ", ".join(missing or ["(no output path)"])]
-    return []
 
 
 @dataclass
@@ -52,19 +34,27 @@ class Slot:
     hook: Process | None = None
     job: JobState | None = None
     skip: bool = False
+    timed_out: bool = False
+    stopping: asyncio.Future[None] | None = None
     errors: list[str] = field(default_factory=list)
 
 
 class BatchRun:
-    """One batch's run; ``cancel()`` and ``cancel_current()`` may be called while ``run()`` is awaited."""
+    """One batch's run; ``cancel()`` and ``cancel_current()`` may be called while ``run()`` is awaited.
+
+    A batch that is RUNNING already (resumed after a restart) goes on with its queued jobs without
+    running its PRE_BATCH hooks again. ``track(pid, alive)`` hears of each Blender started and ended.
+    """
 
     def __init__(self, state: BatchState, workdir: Path, notify: Callable[[Event], None],
-                 options: RunOptions | None = None) -> None:
+                 options: RunOptions | None = None, track: Callable[[int, bool], None] | None = None) -> None:
         self.state = state
         self.workdir = workdir
         self.notify = notify
         self.options = options or RunOptions()
+        self.track = track or (lambda pid, alive: None)
         self.cancelled = False
+        self.halted = False
         self.slots = [Slot() for _ in range(state.recipe.settings.slots or self.options.slots)]
         self._batch_slot = Slot()
 
@@ -76,7 +66,13 @@ class BatchRun:
         job.move(status)
         running = [j for j in self.state.jobs if j.status == JobStatus.RUNNING]
         self.state.current_job = min(running, key=lambda j: j.times.started or 0).id if running else None
-        self.notify(Event(Kind.JOB_STATUS, job.id, {"status": status}))
+        data = {"status": status, "failure": job.failure} if status == JobStatus.FAILED else {"status": status}
+        self.notify(Event(Kind.JOB_STATUS, job.id, data))
+
+    def _message(self, job: JobState, text: str) -> None:
+        event = Event(Kind.MESSAGE, job.id, {"text": text})
+        job.apply(event)
+        self.notify(event)
 
     async def _hooks(self, slot: Slot, hooks: list[Hook], label: str, cwd: str | None) -> list[str]:
         def started(proc: Process) -> None:
@@ -86,10 +82,13 @@ class BatchRun:
 
     async def run(self) -> None:
         recipe = self.state.recipe
-        self._batch_status(BatchStatus.RUNNING)
-        self.state.messages += await self._hooks(self._batch_slot, recipe.hooks.pre_batch, "PRE_BATCH", None)
+        if self.state.status == BatchStatus.WAITING:
+            self._batch_status(BatchStatus.RUNNING)
+            self.state.messages += await self._hooks(self._batch_slot, recipe.hooks.pre_batch, "PRE_BATCH", None)
         queue = deque(j for j in recipe.jobs if (s := self.state.job(j.id)) and s.status == JobStatus.QUEUED)
         await asyncio.gather(*(self._work(slot, queue) for slot in self.slots))
+        if self.halted:
+            return
         if not self.cancelled:
             self.state.messages += await self._hooks(self._batch_slot, recipe.hooks.post_batch, "POST_BATCH", None)
         self._batch_status(BatchStatus.CANCELLED if self.cancelled else BatchStatus.FINISHED)
@@ -102,9 +101,7 @@ class BatchRun:
                 if state is not None:
                     await self._run_job(slot, job, state)
         finally:
-            if slot.resident is not None:
-                await slot.resident.close()
-                slot.resident = None
+            await self._close(slot)
 
     async def _run_job(self, slot: Slot, job: Job, state: JobState) -> None:
         slot.skip, slot.job = False, state
@@ -112,14 +109,38 @@ class BatchRun:
         cwd = str(Path(job.blend_file).parent) if Path(job.blend_file).parent.is_dir() else None
         hooked = any(h.enabled and h.cmd.strip() for h in job.hooks.pre_job)
         state.messages += await self._hooks(slot, job.hooks.pre_job, "PRE_JOB", cwd)
-        if not (self.cancelled or slot.skip):
-            await self._render(slot, job, state, reload=hooked)
+        while not (self.cancelled or slot.skip):
+            state.attempts += 1
+            await self._render(slot, job, state, reload=hooked or state.attempts > 1)
+            failure = FAILURES.get(state.failure or "")
+            if failure is None or not failure.retry or state.attempts > job.retries or self.cancelled or slot.skip:
+                break
+            delay = job.retry_delay * 2 ** (state.attempts - 1)
+            self._message(state, f"Attempt {state.attempts} of {job.retries + 1} failed; trying again in {delay:g} s"
+                          f" without the {len(state.saved)} frames saved already")
+            state.reset()
+            await self._pause(slot, delay)
         slot.job = None
+        if self.halted:
+            return
         if self.cancelled or slot.skip:
             self._job_status(state, JobStatus.CANCELLED)
             return
         state.messages += await self._hooks(slot, job.hooks.post_job, "POST_JOB", cwd)
         self._job_status(state, JobStatus.FAILED if state.error else JobStatus.FINISHED)
+
+    async def _pause(self, slot: Slot, seconds: float) -> None:
+        """Wait before a retry; a cancel ends the wait."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        while not (self.cancelled or slot.skip) and (left := until - loop.time()) > 0:
+            await asyncio.sleep(min(left, 0.1))
+
+    async def _close(self, slot: Slot) -> None:
+        if slot.resident is not None:
+            await slot.resident.close()
+            self.track(slot.resident.process.proc.pid, False)
+            slot.resident = None
 
     async def _blender(self, slot: Slot) -> Resident:
         """The slot's Blender, started anew when none runs or the last one has done its share."""
@@ -129,36 +150,62 @@ class BatchRun:
             if (not options.resident or old.jobs >= options.recycle_jobs
                     or (memory is not None and memory > options.recycle_mb)):
                 log.info("recycling Blender after %d jobs (%s MiB)", old.jobs, memory)
-                await old.close()
-                slot.resident = None
+                await self._close(slot)
         if slot.resident is None:
             slot.resident = await Resident.start(self.state.recipe.blender_bin)
+            self.track(slot.resident.process.proc.pid, True)
         return slot.resident
+
+    def _task(self, job: Job, state: JobState, reload: bool) -> dict[str, Any]:
+        job_task = task(self.state.recipe, job)
+        job_task.update(reload=reload, skip_frames=sorted(state.saved), min_free_mb=self.options.min_free_mb)
+        if not job.threads:
+            job_task["job"]["threads"] = self.options.threads_per_slot(len(self.slots))
+        return job_task
 
     async def _render(self, slot: Slot, job: Job, state: JobState, reload: bool) -> None:
         try:
             blender = await self._blender(slot)
         except OSError as exc:
-            state.error = f"Cannot start Blender '{self.state.recipe.blender_bin}': {exc.strerror or exc}"
-            state.messages.append(state.error)
+            state.fail(*start_failure(self.state.recipe.blender_bin, exc))
             return
-        job_task = task(self.state.recipe, job)
-        job_task["reload"] = reload
-        if not job.threads:
-            job_task["job"]["threads"] = self.options.threads_per_slot(len(self.slots))
-        slot.errors = []
+        slot.errors, slot.timed_out = [], False
+        timer = None
+        if job.timeout:
+            timer = asyncio.get_running_loop().call_later(job.timeout, self._time_out, slot, blender)
         log.info("job %s: rendering in Blender pid %s", job.id, blender.process.proc.pid)
-        with (self.workdir / f"job-{job.id}.log").open("w", encoding="utf-8") as out:
-            code = await blender.render(job_task, lambda text, event: self._line(slot, state, out, text, event))
+        with (self.workdir / f"job-{job.id}.log").open("a", encoding="utf-8") as out:
+            code = await blender.render(self._task(job, state, reload),
+                                        lambda text, event: self._line(slot, state, out, text, event))
+        if timer is not None:
+            timer.cancel()
+        if slot.timed_out and code is None:  # the time ran out just as the job ended: Blender is being stopped
+            await self._close(slot)
         if code is not None:
+            self.track(blender.process.proc.pid, False)
             slot.resident = None
         if self.cancelled or slot.skip:
             return
-        problems = failure(state, code)
-        if problems or state.error:
-            state.error = state.error or problems[0]
-            state.messages += problems + [e for e in slot.errors if e not in state.error]
-            state.messages += [line for line in blender.process.stderr if line]
+        self._judge(slot, job, state, blender, code)
+
+    def _judge(self, slot: Slot, job: Job, state: JobState, blender: Resident, code: int | None) -> None:
+        """Name the failure of an attempt that did not render every frame, with Blender's own error lines."""
+        stderr = [line for line in blender.process.stderr if line]
+        if state.error is None:
+            missing = [p for p in state.outputs if not os.path.exists(p)]
+            if slot.timed_out and code is not None:
+                state.fail(FAILURES["TIMEOUT"], f"The job ran longer than its timeout of {job.timeout:g} s")
+            elif code is not None:
+                state.fail(*exit_failure(code, "\n".join([*slot.errors, *stderr])))
+            elif missing or not state.outputs:
+                state.fail(FAILURES["NO_OUTPUT_FILE"],
+                           "No output file written: " + ", ".join(missing or ["(no output path)"]))
+        if state.error:
+            state.messages += [e for e in slot.errors if e not in state.error] + stderr
+
+    def _time_out(self, slot: Slot, blender: Resident) -> None:
+        slot.timed_out = True
+        slot.stopping = asyncio.ensure_future(blender.process.stop())
 
     def _line(self, slot: Slot, state: JobState, out: TextIO, text: str, event: Event | None) -> None:
         if text:
@@ -179,6 +226,11 @@ class BatchRun:
     async def cancel(self) -> None:
         self.cancelled = True
         await asyncio.gather(*(self._stop(slot) for slot in [self._batch_slot, *self.slots]))
+
+    async def halt(self) -> None:
+        """Stop every Blender and hook but leave the batch and its jobs as they are, to be resumed later."""
+        self.halted = True
+        await self.cancel()
 
     async def cancel_current(self) -> None:
         """Cancel the job that has been running longest; the batch goes on."""

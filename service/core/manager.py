@@ -1,22 +1,29 @@
-"""Owns the service's one batch at a time: start, cancel, wait, and who is told of each event."""
+"""Owns the service's one batch at a time: start, cancel, resume, and who is told of each event.
+
+Every event but the stats lines is stored before any listener hears of it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from service.blender.process import end_leftover, identity
 from service.core.batch import BatchState
 from service.core.executor import BatchRun
 from service.core.options import RunOptions
-from shared.events import Event
+from service.store.store import Store
+from shared.events import Event, JobStatus, Kind
 from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.manager")
+DB_NAME = "shepherd.db"
 
 
 class BatchRunning(RuntimeError):
@@ -33,24 +40,71 @@ class Manager:
         self.cleanup = cleanup
         self.options = options or RunOptions()
         self.batch: BatchState | None = None
+        self.batch_id: int | None = None
         self.listeners: list[Callable[[Event], None]] = []
         self._run: BatchRun | None = None
         self._task: asyncio.Task[None] | None = None
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(data_dir / DB_NAME)
 
     def _notify(self, event: Event) -> None:
+        if self.batch is not None and self.batch_id is not None and event.kind != Kind.STATS:
+            event.seq = self.store.record(self.batch_id, self.batch, event)
         for listener in list(self.listeners):
             listener(event)
+
+    def _track(self, pid: int, alive: bool) -> None:
+        if alive:
+            self.store.add_blender(pid, identity(pid) or "", self.batch_id)
+        else:
+            self.store.remove_blender(pid)
 
     def start(self, recipe: Recipe) -> BatchState:
         """Start a batch now; raises BatchRunning while another one is active (no await: nothing interleaves)."""
         if self.batch is not None and self.batch.active:
             raise BatchRunning("a batch is already running")
+        self.batch = BatchState.from_recipe(recipe)
+        self.batch_id = self.store.add_batch(self.batch)
+        return self._launch(self.batch)
+
+    def _launch(self, batch: BatchState) -> BatchState:
         (self.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=time.strftime("batch-%Y%m%d-%H%M%S-"), dir=self.data_dir / "tmp"))
-        self.batch = BatchState.from_recipe(recipe)
-        self._run = BatchRun(self.batch, workdir, self._notify, self.options)
+        self._run = BatchRun(batch, workdir, self._notify, self.options, self._track)
         self._task = asyncio.get_running_loop().create_task(self._guarded(self._run, workdir))
-        return self.batch
+        return batch
+
+    def interrupted(self) -> str | None:
+        """The name of the stored batch that was running when the service last stopped, if any."""
+        stored = self.store.last_batch()
+        return stored[1].recipe.name if stored is not None and stored[1].active else None
+
+    async def restore(self) -> None:
+        """End Blenders an earlier service left running, load the last batch, and resume it if it was active.
+
+        Frames recorded as saved whose files still exist are kept; the rest of each job renders again.
+        """
+        for pid, recorded in self.store.blenders():
+            if await end_leftover(pid, recorded):
+                log.warning("ended Blender pid %s, left running by the service before", pid)
+            self.store.remove_blender(pid)
+        stored = self.store.last_batch()
+        if stored is None:
+            return
+        self.batch_id, self.batch = stored
+        if not self.batch.active:
+            return
+        self.batch.messages.append(time.strftime("Resumed at %Y-%m-%d %H:%M:%S after the service stopped"))
+        for job in self.batch.jobs:
+            job.saved = {frame: path for frame, path in job.saved.items() if _kept(path)}
+            if job.status == JobStatus.RUNNING:
+                job.move(JobStatus.QUEUED)
+                job.reset()
+                job.messages.append(f"Interrupted when the service stopped; resumed with {len(job.saved)} of "
+                                    f"{len(job.frames)} frames saved already")
+        self.store.save(self.batch_id, self.batch)
+        log.info("resuming batch '%s'", self.batch.recipe.name)
+        self._launch(self.batch)
 
     async def _guarded(self, run: BatchRun, workdir: Path) -> None:
         try:
@@ -60,6 +114,8 @@ class Manager:
             run.state.messages.append("The batch stopped because of an internal error; see the service log")
             if run.state.active:
                 run.state.move("CANCELLED")
+                if self.batch_id is not None:
+                    self.store.save(self.batch_id, run.state)
         finally:
             if self.cleanup:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -84,5 +140,16 @@ class Manager:
             await asyncio.shield(self._task)
 
     async def shutdown(self) -> None:
-        if self.batch is not None and self.batch.active:
-            await self.cancel()
+        """Stop Blender but keep the batch as it is, so that the next start resumes it."""
+        if self._run is not None and self.batch is not None and self.batch.active and not self._run.halted:
+            await self._run.halt()
+            await self.wait()
+            log.info("batch '%s' interrupted; it resumes when the service starts again", self.batch.recipe.name)
+
+
+def _kept(path: str) -> bool:
+    """Whether a frame recorded as saved is still there to keep."""
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:
+        return False

@@ -22,6 +22,7 @@ class RunOptions:
     resident: bool = True
     recycle_jobs: int = 50
     recycle_mb: int = 8192
+    min_free_mb: int = 100
 
     def threads_per_slot(self, slots: int) -> int:
         """Render threads for a job that leaves them to Blender, when ``slots`` Blenders share the machine."""

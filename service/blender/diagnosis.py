@@ -1,0 +1,35 @@
+"""Why a Blender ended without finishing its job, from its exit status and the lines it printed."""
+
+from __future__ import annotations
+
+import errno
+import signal
+
+from shared.failures import FAILURES, Failure, from_text
+
+CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
+MISSING_COMMAND = 127
+
+
+def exit_failure(code: int, text: str) -> tuple[Failure, str]:
+    """The failure and a sentence for a Blender that exited with ``code`` (negative: killed by a signal)."""
+    named = from_text(text)
+    if code < 0:
+        sig = signal.Signals(-code)
+        if sig in CRASH_SIGNALS:
+            return named or FAILURES["RENDERER_CRASHED"], f"Blender crashed ({sig.name})"
+        if sig == signal.SIGKILL:
+            return named or FAILURES["KILLED_BY_OS"], (
+                "Blender was killed (SIGKILL): by the system when memory ran out, or by another program")
+        return FAILURES["KILLED_BY_USER"], f"Blender was killed ({sig.name}) from outside Shepherd"
+    if code == MISSING_COMMAND and named is None:
+        return FAILURES["MISSING_LIBRARIES"], "Blender could not be run (exit code 127)"
+    if code == 0:
+        return named or FAILURES["PROCESS_FAILED"], "Blender ended before the job finished"
+    return named or FAILURES["PROCESS_FAILED"], f"Blender exited with code {code}"
+
+
+def start_failure(blender_bin: str, exc: OSError) -> tuple[Failure, str]:
+    """The failure for a Blender binary that could not be started at all."""
+    name = "BLENDER_MISSING" if exc.errno == errno.ENOENT else "BLENDER_NOT_AVAILABLE"
+    return FAILURES[name], f"Cannot start Blender '{blender_bin}': {exc.strerror or exc}"

@@ -1,0 +1,1 @@
+"""Durable state: batches, jobs, saved frames, events and Blender processes in SQLite."""

@@ -1,0 +1,161 @@
+"""The embedded store: one SQLite file (WAL) in the data directory holding batches, jobs, frames and events.
+
+Each call is one transaction, committed (and synced to disk) before it returns, so whatever the service
+announces afterwards is already on disk.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from service.core.batch import BATCH_MOVES, JOB_MOVES, BatchState, JobState, Times
+from service.store import sql
+from shared import recipe as recipes
+from shared.events import Event, Kind
+
+
+class StoreError(RuntimeError):
+    """The data directory's database cannot be used by this version of Shepherd."""
+
+
+def _recipe_json(recipe: recipes.Recipe) -> str:
+    """The recipe as stored: the mail password never reaches the disk."""
+    data = recipes.to_dict(recipe)
+    data["notifications"]["mail"]["pass"] = ""
+    return json.dumps(data)
+
+
+def _job_row(batch_id: int, job: JobState) -> dict[str, Any]:
+    return {
+        "batch_id": batch_id, "id": job.id, "name": job.name, "status": job.status,
+        "started": job.times.started, "finished": job.times.finished, "messages": json.dumps(job.messages),
+        "engine": job.engine, "data": json.dumps(job.data), "frames": json.dumps(job.frames),
+        "outputs": json.dumps(job.outputs), "error": job.error, "failure": job.failure, "attempts": job.attempts,
+    }
+
+
+def _batch_row(batch: BatchState) -> dict[str, Any]:
+    return {
+        "status": batch.status, "started": batch.times.started,
+        "finished": batch.times.finished, "messages": json.dumps(batch.messages), "current_job": batch.current_job,
+    }
+
+
+def _job(row: sqlite3.Row) -> JobState:
+    return JobState(
+        row["id"], row["name"], row["status"], Times(row["started"], row["finished"]), json.loads(row["messages"]),
+        row["engine"], json.loads(row["data"]), json.loads(row["frames"]), json.loads(row["outputs"]),
+        error=row["error"], failure=row["failure"], attempts=row["attempts"],
+    )
+
+
+class Store:
+    """The database of one data directory; a second service on the same directory is refused."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = path.with_suffix(".lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self._lock.close()
+            raise StoreError(f"another Shepherd service is using {path.parent}") from exc
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.executescript(sql.PRAGMAS)
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+        self._lock.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(sql.MIGRATIONS):
+            raise StoreError(f"The database was written by a newer Shepherd (schema {version}); "
+                             f"this one knows schema {len(sql.MIGRATIONS)} at most")
+        for number, script in enumerate(sql.MIGRATIONS[version:], start=version + 1):
+            # executescript commits first, so each migration is one script ending in its own version bump.
+            self.db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
+        with self._transaction() as db:
+            db.execute(sql.CLEAR_MOVES)
+            for entity, moves in (("job", JOB_MOVES), ("batch", BATCH_MOVES)):
+                db.executemany(sql.ADD_MOVE, [(entity, a, b) for a, targets in moves.items() for b in targets])
+
+    @property
+    def version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def add_batch(self, batch: BatchState) -> int:
+        with self._transaction() as db:
+            row = dict(_batch_row(batch), name=batch.recipe.name, recipe=_recipe_json(batch.recipe))
+            cursor = db.execute(sql.ADD_BATCH, dict(row, created=time.time()))
+            batch_id = int(cursor.lastrowid or 0)
+            db.executemany(sql.ADD_JOB, [_job_row(batch_id, job) for job in batch.jobs])
+        return batch_id
+
+    def record(self, batch_id: int, batch: BatchState, event: Event) -> int:
+        """Store one event and the state it changed; returns the event's sequence number."""
+        with self._transaction() as db:
+            cursor = db.execute(sql.ADD_EVENT, (batch_id, event.job, event.kind, json.dumps(event.data), event.time))
+            if event.kind == Kind.FRAME_SAVED and event.job is not None:
+                db.execute(sql.ADD_FRAME, (batch_id, event.job, int(event.data["frame"]), event.data["path"],
+                                           event.time))
+            jobs = batch.jobs if event.kind == Kind.BATCH_STATUS else [j for j in batch.jobs if j.id == event.job]
+            db.executemany(sql.UPDATE_JOB, [_job_row(batch_id, job) for job in jobs])
+            db.execute(sql.UPDATE_BATCH, dict(_batch_row(batch), batch_id=batch_id))
+        return int(cursor.lastrowid or 0)
+
+    def save(self, batch_id: int, batch: BatchState) -> None:
+        """Store the batch and every job as they are now."""
+        with self._transaction() as db:
+            db.executemany(sql.UPDATE_JOB, [_job_row(batch_id, job) for job in batch.jobs])
+            db.execute(sql.UPDATE_BATCH, dict(_batch_row(batch), batch_id=batch_id))
+
+    def last_batch(self) -> tuple[int, BatchState] | None:
+        """The newest batch as stored, with the frames each job saved."""
+        row = self.db.execute(sql.LAST_BATCH).fetchone()
+        if row is None:
+            return None
+        batch_id = row["id"]
+        jobs = [_job(r) for r in self.db.execute(sql.BATCH_JOBS, (batch_id,))]
+        by_id = {job.id: job for job in jobs}
+        for job_id, frame, path in self.db.execute(sql.BATCH_FRAMES, (batch_id,)):
+            by_id[job_id].saved[frame] = path
+        batch = BatchState(recipes.from_dict(json.loads(row["recipe"])), row["status"],
+                           Times(row["started"], row["finished"]), json.loads(row["messages"]), jobs,
+                           row["current_job"])
+        return batch_id, batch
+
+    def events(self, batch_id: int, since: int = 0) -> list[Event]:
+        """The stored events of a batch after sequence number ``since``, oldest first."""
+        rows = self.db.execute(sql.EVENTS_SINCE, (batch_id, since))
+        return [Event(kind, job, json.loads(data), at, seq) for seq, job, kind, data, at in rows]
+
+    def add_blender(self, pid: int, identity: str, batch_id: int | None) -> None:
+        with self._transaction() as db:
+            db.execute(sql.ADD_BLENDER, (pid, identity, batch_id))
+
+    def remove_blender(self, pid: int) -> None:
+        with self._transaction() as db:
+            db.execute(sql.REMOVE_BLENDER, (pid,))
+
+    def blenders(self) -> list[tuple[int, str]]:
+        return [(pid, identity) for pid, identity in self.db.execute(sql.ALL_BLENDERS)]
+

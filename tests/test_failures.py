@@ -1,0 +1,134 @@
+"""Failures named with SheepIt's error types: from exit codes and Blender's words, and end to end."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.blender.diagnosis import exit_failure, start_failure
+from shared.failures import FAILURES
+from tests.conftest import start_service
+from tests.helpers import ROOT, descendants, http, recipe_dict, wait_batch_end, wait_for
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "name"),
+    [
+        (-signal.SIGSEGV, "", "RENDERER_CRASHED"),
+        (-signal.SIGABRT, "", "RENDERER_CRASHED"),
+        (-signal.SIGKILL, "", "KILLED_BY_OS"),
+        (-signal.SIGKILL, "Error: Out of memory", "OUT_OF_RAM"),
+        (-signal.SIGTERM, "", "KILLED_BY_USER"),
+        (127, "", "MISSING_LIBRARIES"),
+        (127, "blender: error while loading shared libraries: libX.so", "MISSING_LIBRARIES"),
+        (1, "CUDA error: Out of memory in cuMemAlloc", "OUT_OF_VRAM"),
+        (1, "System is out of GPU memory", "OUT_OF_VRAM"),
+        (1, "MemoryError", "OUT_OF_RAM"),
+        (3, "", "PROCESS_FAILED"),
+    ],
+)
+def test_exit_codes_and_blenders_words_name_the_failure(code, text, name):
+    assert exit_failure(code, text)[0].name == name
+
+
+def test_a_blender_binary_that_cannot_start():
+    assert start_failure("b", OSError(errno.ENOENT, "No such file"))[0].name == "BLENDER_MISSING"
+    assert start_failure("b", OSError(errno.EACCES, "Permission denied"))[0].name == "BLENDER_NOT_AVAILABLE"
+
+
+def test_a_failure_message_names_the_type_and_sheepits_number():
+    assert FAILURES["SCENE_NOT_FOUND"].message("Scene 'X' not found") == (
+        "Failure SCENE_NOT_FOUND (SheepIt error 7): Scene 'X' not found")
+    assert FAILURES["CAMERA_NOT_FOUND"].message() == "Failure CAMERA_NOT_FOUND: The camera is not in the scene"
+
+
+def first_messages(batch: dict) -> list[str]:
+    return [j["messages"][0] if j["messages"] else "" for j in batch["jobs"]]
+
+
+def test_each_failure_is_named_and_the_batch_goes_on(blender_bin, blend_file, tmp_path):
+    out = str(tmp_path / "out")
+    jobs = [
+        {"blend_file": str(tmp_path / "missing.blend")},
+        {"scene": "Nope", "retries": 2, "retry_delay": 0.0},
+        {"scene": "Main", "camera": "Ghost"},
+        {"custom_overrides": [{"path": "scene.render.resolution_x", "value": "wide", "enabled": True}]},
+        {"size": [8, 8], "output": out + "/good_#"},
+    ]
+    svc = start_service(tmp_path)
+    try:
+        assert http(svc.url + "/batch", "POST", recipe_dict(blend_file, jobs, blender_bin=blender_bin))[0] == 200
+        batch = wait_batch_end(svc.url)
+    finally:
+        http(svc.url + "/server", "DELETE")
+        svc.proc.wait(timeout=30)
+    assert [j["status"] for j in batch["jobs"]] == ["FAILED"] * 4 + ["FINISHED"], batch
+    firsts = first_messages(batch)
+    for message, prefix in zip(firsts, ["Failure BLEND_FILE_NOT_FOUND: Blend file not found",
+                                        "Failure SCENE_NOT_FOUND (SheepIt error 7): Scene 'Nope' not found",
+                                        "Failure CAMERA_NOT_FOUND: Camera 'Ghost' not found",
+                                        "Failure PYTHON_ERROR (SheepIt error 24): Custom override"], strict=False):
+        assert message.startswith(prefix), firsts
+    assert not any("Attempt" in m for m in batch["jobs"][1]["messages"])  # a missing scene is not retried
+
+
+def test_a_blender_that_cannot_start_fails_each_job(blend_file, tmp_path):
+    svc = start_service(tmp_path)
+    try:
+        recipe = recipe_dict(blend_file, [{}, {}], blender_bin=str(tmp_path / "no-blender"))
+        assert http(svc.url + "/batch", "POST", recipe)[0] == 200
+        batch = wait_batch_end(svc.url)
+    finally:
+        http(svc.url + "/server", "DELETE")
+        svc.proc.wait(timeout=30)
+    assert [m.split(":")[0] for m in first_messages(batch)] == ["Failure BLENDER_MISSING (SheepIt error 6)"] * 2
+
+
+SLOW = {"size": [320, 240], "cycles": {"samples": 1000000, "device": "CPU"}}
+FRAMES = 8
+STEADY = {"animated": True, "frame_start": 1, "frame_end": FRAMES, "size": [64, 48],
+          "cycles": {"samples": 600, "device": "CPU"},
+          "custom_overrides": [{"path": "scene.cycles.use_adaptive_sampling", "value": False, "enabled": True}]}
+
+
+def test_a_timeout_fails_the_job_and_a_retry_skips_the_frames_saved(blend_file, tmp_path):
+    out = tmp_path / "out"
+    jobs = [dict(SLOW, timeout=1.5, output=str(out / "slow_#")),
+            dict(STEADY, retries=1, retry_delay=0.2, output=str(out / "steady_#"))]
+    svc = start_service(tmp_path)
+    try:
+        assert http(svc.url + "/batch", "POST", recipe_dict(blend_file, jobs))[0] == 200
+        wait_for(lambda: len(list(out.glob("steady_*"))) >= 2, 120, "two frames of the second job")
+        stamps = {p: p.stat().st_mtime_ns for p in out.glob("steady_*")}
+        for pid in descendants(svc.proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        batch = wait_batch_end(svc.url)
+    finally:
+        http(svc.url + "/server", "DELETE")
+        svc.proc.wait(timeout=30)
+    slow, steady = batch["jobs"]
+    assert slow["status"] == "FAILED"
+    assert slow["messages"][0] == "Failure TIMEOUT (SheepIt error 23): The job ran longer than its timeout of 1.5 s"
+    assert steady["status"] == "FINISHED", steady
+    assert steady["messages"][0].startswith("Failure KILLED_BY_OS")
+    assert steady["messages"][1].startswith("Attempt 1 of 2 failed; trying again in 0.2 s")
+    assert sorted(p.name for p in out.glob("steady_*")) == [f"steady_{i}.png" for i in range(1, FRAMES + 1)]
+    kept = [p for p, stamp in stamps.items() if p.stat().st_mtime_ns == stamp]
+    assert len(kept) >= len(stamps) - 1  # only a frame being written as Blender died may be rendered again
+
+
+def test_a_full_disk_fails_the_job_before_it_renders(blend_file, tmp_path):
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps(recipe_dict(blend_file, [{"size": [8, 8], "output": str(tmp_path / "f_#")}])))
+    done = subprocess.run([sys.executable, "-m", "service", "--recipe", str(recipe), "--data-dir",
+                           str(tmp_path / "data"), "--min-free-mb", str(2**40)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "Failure DISK_FULL: Only" in done.stdout and not list(Path(tmp_path).glob("f_*"))
