@@ -50,8 +50,12 @@ def request(base_url: str, method: str, path: str, body: Any = None, timeout: fl
     return json.loads(raw) if raw else None
 
 
-def websocket_messages(base_url: str, stop: threading.Event, timeout: float = 1.0) -> Iterator[dict[str, Any]]:
-    """Connect to ``/ws`` and yield each JSON message until the connection ends or ``stop`` is set."""
+def websocket_messages(base_url: str, stop: threading.Event, timeout: float = 1.0,
+                       since: int | None = None) -> Iterator[dict[str, Any]]:
+    """Connect to ``/ws`` and yield each JSON message until the connection ends or ``stop`` is set.
+
+    With ``since``, the stored events after that sequence number come first, as one ``history`` message.
+    """
     from wsproto import ConnectionType, WSConnection  # a bundled wheel; headless submit needs only the stdlib
     from wsproto.events import CloseConnection, Ping, RejectConnection, Request, TextMessage
 
@@ -60,7 +64,8 @@ def websocket_messages(base_url: str, stop: threading.Event, timeout: float = 1.
     with socket.create_connection((host, port), timeout=5) as sock:
         sock.settimeout(timeout)
         ws = WSConnection(ConnectionType.CLIENT)
-        sock.sendall(ws.send(Request(host=f"{host}:{port}", target="/ws")))
+        target = "/ws" if since is None else f"/ws?since={since}"
+        sock.sendall(ws.send(Request(host=f"{host}:{port}", target=target)))
         text: list[str] = []
         while not stop.is_set():
             try:

@@ -124,8 +124,8 @@ def dry_run(recipe: recipes.Recipe, data_dir: Path) -> int:
     return 0
 
 
-def run_check(recipe: recipes.Recipe) -> int:
-    notes, problems = check.check(recipe)
+def run_check(recipe: recipes.Recipe, min_free_mb: float) -> int:
+    notes, problems = check.check(recipe, min_free_mb)
     for line in notes:
         print(line)
     for line in problems:
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         if recipe is None:
             print("--dry and --check need --recipe FILE", file=sys.stderr)
             return 2
-        return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe)
+        return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe, args.min_free_mb)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(args.data_dir, args.write_log)
     options = RunOptions(args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb, args.min_free_mb)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,14 @@ def test_check_passes_and_names_the_blender(blend_file, tmp_path):
     assert done.returncode == 0, done.stdout
     assert done.stdout.startswith("Blender 3.4")
     assert "All checks passed" in done.stdout
+
+
+def test_check_reports_a_disk_too_full_for_the_output(blend_file, tmp_path):
+    recipe = recipe_dict(blend_file, [{"output": str(tmp_path / "x_#")}])
+    done = cli("--recipe", write(tmp_path, recipe), "--check", "--min-free-mb", str(2**40))
+    assert done.returncode == 1
+    assert re.search(rf"problem: job 0: output {tmp_path / 'x_#'}: only \d+ MiB free on its disk; "
+                     rf"at least {2**40} MiB are needed", done.stdout), done.stdout
 
 
 def test_check_missing_blender(blend_file, tmp_path):

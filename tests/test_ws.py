@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import threading
@@ -54,6 +55,28 @@ def test_events_rebuild_the_poll_response_in_several_clients(service: Service, b
         kinds = {m["event"]["kind"] for m in seen if m["type"] == "event"}
         assert {"job_status", "job_started", "frame_started", "frame_saved", "job_done", "job_error",
                 "batch_status"} <= kinds
+
+
+def test_history_replays_every_stored_event_after_a_sequence_number(service: Service, blend_file, tmp_path):
+    jobs = [{"scene": "Alt", "animated": True, "frame_start": 1, "frame_end": 2, "size": [8, 8],
+             "output": str(tmp_path / "h_#")}]
+    assert http(service.url + "/batch", "POST", recipe_dict(blend_file, jobs))[0] == 200
+    wait_batch_end(service.url)
+
+    def first_two(since: int) -> list[dict]:
+        return list(itertools.islice(websocket_messages(service.url, threading.Event(), since=since), 2))
+
+    snapshot, history = first_two(0)
+    assert snapshot["type"] == "snapshot" and history["type"] == "history"
+    events = history["events"]
+    assert [e["data"]["status"] for e in events if e["kind"] == "batch_status"] == ["RUNNING", "FINISHED"]
+    assert [e["data"]["status"] for e in events if e["kind"] == "job_status"] == ["RUNNING", "FINISHED"]
+    assert [e["data"]["path"] for e in events if e["kind"] == "frame_saved"] == [
+        str(tmp_path / "h_1.png"), str(tmp_path / "h_2.png")]
+    assert not any(e["kind"] == "stats" for e in events)
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs))
+    assert first_two(seqs[-2])[1]["events"] == events[-1:]
 
 
 def test_a_client_that_never_reads_slows_nothing(service: Service, blend_file, tmp_path):

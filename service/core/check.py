@@ -15,8 +15,8 @@ from shared.recipe import Job, Recipe
 TIMEOUT = 300
 
 
-def unwritable(path: str) -> str | None:
-    """Why files cannot be written into the folder of ``path``, or None when they can."""
+def unwritable(path: str, min_free_mb: float) -> str | None:
+    """Why files cannot be written into the folder of ``path`` (or its disk is too full), or None."""
     folder = Path(path if path.endswith(("/", os.sep)) else os.path.dirname(path) or ".")
     existing = folder
     while not existing.exists() and existing != existing.parent:
@@ -25,6 +25,9 @@ def unwritable(path: str) -> str | None:
         return f"{existing} is not a folder"
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is not writable"
+    free_mb = shutil.disk_usage(existing).free / 2**20
+    if free_mb < min_free_mb:
+        return f"only {free_mb:.0f} MiB free on its disk; at least {min_free_mb:.0f} MiB are needed"
     return None
 
 
@@ -59,7 +62,7 @@ def inspect(blender_bin: str, files: list[str]) -> tuple[dict[str, Any], list[st
     return found, problems
 
 
-def job_problems(job: Job, contents: dict[str, Any]) -> list[str]:
+def job_problems(job: Job, contents: dict[str, Any], min_free_mb: float) -> list[str]:
     scenes = contents["scenes"]
     scene_name = job.scene or contents["active_scene"]
     scene = scenes.get(scene_name)
@@ -77,12 +80,12 @@ def job_problems(job: Job, contents: dict[str, Any]) -> list[str]:
         output = os.path.join(os.path.dirname(job.blend_file), output[2:])
     elif not os.path.isabs(output):
         output = os.path.join(os.path.dirname(job.blend_file), output)
-    if problem := unwritable(output):
+    if problem := unwritable(output, min_free_mb):
         problems.append(f"output {output}: {problem}")
     return problems
 
 
-def check(recipe: Recipe) -> tuple[list[str], list[str]]:
+def check(recipe: Recipe, min_free_mb: float) -> tuple[list[str], list[str]]:
     """Lines of what was verified, and one line per problem found."""
     version, problem = blender_version(recipe.blender_bin)
     if problem:
@@ -97,6 +100,6 @@ def check(recipe: Recipe) -> tuple[list[str], list[str]]:
         if job.blend_file in missing:
             problems.append(f"job {job.id}: blend file not found: {job.blend_file}")
         elif job.blend_file in contents:
-            problems += [f"job {job.id}: {p}" for p in job_problems(job, contents[job.blend_file])]
+            problems += [f"job {job.id}: {p}" for p in job_problems(job, contents[job.blend_file], min_free_mb)]
     notes.append(f"{len(jobs)} enabled jobs in {len(files)} readable blend files")
     return notes, problems
