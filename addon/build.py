@@ -84,6 +84,7 @@ def job_from_item(item: Any, job_id: int, current_file: str, resolve: Callable[[
         section=recipes.Section(item.section_enabled, item.section_x, item.section_y, item.section_width,
                                 item.section_height),
         cycles=recipes.Cycles(item.samples, item.device), custom_overrides=overrides, percentage=item.percentage,
+        retries=item.retries, timeout=item.timeout, retry_delay=item.retry_delay,
     )
 
 
@@ -93,7 +94,7 @@ def item_from_job(item: Any, job: Job, current_file: str) -> None:
     item.use_current_file = same or not job.blend_file
     item.blend_file = "" if item.use_current_file else job.blend_file
     for attr in ("enabled", "name", "output", "layer", "animated", "threads", "scene", "camera", "world",
-                 "frame_still", "frame_start", "frame_end", "percentage"):
+                 "frame_still", "frame_start", "frame_end", "percentage", "retries", "timeout", "retry_delay"):
         setattr(item, attr, getattr(job, attr))
     item.size = job.size
     item.engine = job.engine or FILE

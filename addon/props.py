@@ -54,6 +54,12 @@ class SHEPHERD_PG_job(PropertyGroup):
     percentage: IntProperty(name="%", default=100, min=1, max=1000, subtype="PERCENTAGE")
     engine: EnumProperty(name="Engine", items=ENGINES, default=FILE)
     threads: IntProperty(name="Threads", default=0, min=0, description="0: as many as the machine has")
+    retries: IntProperty(name="Retries", default=0, min=0,
+                         description="More attempts after a failure that may pass (a crash, a timeout, no memory)")
+    retry_delay: FloatProperty(name="Retry Delay", default=10.0, min=0, unit="TIME_ABSOLUTE",
+                               description="Seconds before the first retry; doubled before each next one")
+    timeout: FloatProperty(name="Timeout", default=0.0, min=0, unit="TIME_ABSOLUTE",
+                           description="Fail an attempt that renders longer than this many seconds; 0: no limit")
     samples: IntProperty(name="Samples", default=0, min=0, description="Cycles samples; 0 keeps the file's")
     device: EnumProperty(name="Device", items=_items(DEVICES), default="DEFAULT")
     section_enabled: BoolProperty(name="Border", description="Render only a region of the frame")

@@ -117,6 +117,11 @@ class SHEPHERD_PT_job(OutputPanel, Panel):
         layout.prop(job, "samples")
         layout.prop(job, "device")
         layout.prop(job, "threads")
+        col = layout.column(align=True)
+        col.prop(job, "retries")
+        if job.retries:
+            col.prop(job, "retry_delay")
+        col.prop(job, "timeout")
         layout.prop(job, "section_enabled")
         if job.section_enabled:
             col = layout.column(align=True)

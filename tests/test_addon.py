@@ -104,6 +104,7 @@ def test_recipe_export_import_round_trip(checks):
     assert recipe.jobs[0].hooks.pre_job == [recipes.Hook(True, "echo before")]
     assert recipe.jobs[0].custom_overrides == [recipes.Override("scene.render.film_transparent", True, True)]
     assert recipe.settings.global_size == recipes.GlobalSize(True, [16, 12])
+    assert (recipe.jobs[0].retries, recipe.jobs[0].retry_delay, recipe.jobs[0].timeout) == (2, 2.5, 30.0)
     assert recipe.hooks.post_batch == [recipes.Hook(True, "echo done")]
     assert "Not a valid recipe: name: is missing" in checks["bad_import"]
     assert checks["jobs_after_bad_import"] == 3

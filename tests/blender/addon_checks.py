@@ -98,6 +98,7 @@ try:
     batch.jobs[0].custom_overrides[0].path = "scene.render.film_transparent"
     batch.jobs[0].custom_overrides[0].value = "true"
     batch.global_size_enabled, batch.global_size = True, (16, 12)
+    batch.jobs[0].retries, batch.jobs[0].retry_delay, batch.jobs[0].timeout = 2, 2.5, 30.0
     bpy.ops.shepherd.hook_add(target="POST_BATCH")
     batch.post_batch[0].cmd = "echo done"
     first, second = WORK / "first.json", WORK / "second.json"
