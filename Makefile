@@ -39,6 +39,7 @@ bench: deps
 	$(PY) tests/bench_startup.py
 	$(PY) tests/bench_resident.py
 	$(PY) tests/bench_ws.py
+	$(PY) tests/bench_store.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

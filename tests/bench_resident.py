@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.blender.command import render_command
 from tests.conftest import free_port
-from tests.helpers import ROOT, http, recipe_dict, wait_batch_end, wait_for
+from tests.helpers import ROOT, answers, http, recipe_dict, wait_batch_end, wait_for
 
 JOBS = 24
 SHOTS = [("Main", "CamA"), ("Main", "CamB"), ("Alt", "AltCam")]
@@ -44,11 +44,11 @@ def seconds(clock: str) -> float:
 def through_service(blend: Path, blender: str, tmp: Path, label: str, *flags: str) -> tuple[float, float, Path]:
     """Wall seconds from POST to FINISHED, the floor, and the output folder."""
     port, out = free_port(), tmp / label
-    svc = subprocess.Popen([sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(tmp / "data"),
-                            *flags], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = [sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(tmp / f"data-{label}"), *flags]
+    svc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(url), 30, "the service")
+        wait_for(lambda: answers(url), 30, "the service")
         t0 = time.perf_counter()
         assert http(url + "/batch", "POST", batch(blend, blender, out))[0] == 200
         done = wait_batch_end(url, timeout=900)
@@ -59,13 +59,6 @@ def through_service(blend: Path, blender: str, tmp: Path, label: str, *flags: st
     finally:
         http(url + "/server", "DELETE")
         svc.wait(timeout=60)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return http(url + "/batch", timeout=2)[0] == 409
-    except OSError:
-        return False
 
 
 def pixels(folder: Path) -> list[tuple[str, str, tuple[int, int], bytes]]:

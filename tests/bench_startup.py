@@ -20,7 +20,7 @@ from service.blender.command import render_command, task
 from shared import recipe as recipes
 from shared.events import Kind, split_line
 from tests.conftest import free_port
-from tests.helpers import ROOT, descendants, http, recipe_dict, wait_batch_end, wait_for
+from tests.helpers import ROOT, answers, descendants, http, recipe_dict, wait_batch_end, wait_for
 
 RUNS = 5
 FRAMES = 20
@@ -73,7 +73,7 @@ def post_to_spawn(blender: str, blend: Path, tmp: Path) -> float:
                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(url), 30, "the service")
+        wait_for(lambda: answers(url), 30, "the service")
         recipe = recipe_dict(blend, [{"size": [8, 8], "output": str(tmp / "p_#")}], blender_bin=blender)
         times = []
         for _ in range(RUNS):
@@ -87,13 +87,6 @@ def post_to_spawn(blender: str, blend: Path, tmp: Path) -> float:
     finally:
         http(url + "/server", "DELETE")
         svc.wait(timeout=30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return http(url + "/batch", timeout=2)[0] == 409
-    except OSError:
-        return False
 
 
 def main() -> None:

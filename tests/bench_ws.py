@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from addon.client import websocket_messages
 from tests.conftest import free_port
-from tests.helpers import ROOT, http, recipe_dict, wait_for
+from tests.helpers import ROOT, answers, http, recipe_dict, wait_for
 
 FRAMES = 60
 RUNNER_KINDS = {"job_started", "frame_started", "stats", "frame_saved", "job_done"}
@@ -26,12 +26,12 @@ RUNNER_KINDS = {"job_started", "frame_started", "stats", "frame_saved", "job_don
 
 def measure(blend: Path, blender: str, tmp: Path) -> list[float]:
     port = free_port()
-    svc = subprocess.Popen([sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(tmp / "d")],
-                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = [sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(tmp / f"data-{port}")]
+    svc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     delays: list[float] = []
     try:
-        wait_for(lambda: _answers(url), 30, "the service")
+        wait_for(lambda: answers(url), 30, "the service")
         stop = threading.Event()
 
         def listen() -> None:
@@ -55,13 +55,6 @@ def measure(blend: Path, blender: str, tmp: Path) -> list[float]:
     finally:
         http(url + "/server", "DELETE")
         svc.wait(timeout=30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return http(url + "/batch", timeout=2)[0] == 409
-    except OSError:
-        return False
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, http, wait_for
+from tests.helpers import ROOT, answers, http, wait_for
 
 BLENDER = shutil.which("blender") or "blender"
 
@@ -78,10 +78,7 @@ def start_service(tmp_path: Path, *extra: str, port: int | None = None) -> Servi
 
     def up() -> bool:
         assert proc.poll() is None, log.read_text()
-        try:
-            return http(url + "/batch", timeout=2)[0] in (200, 409)
-        except OSError:
-            return False
+        return answers(url)
 
     wait_for(up, 30, "the service to start")
     return Service(proc, url, port, data_dir, log)

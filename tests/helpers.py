@@ -45,6 +45,14 @@ def http(url: str, method: str = "GET", body: Any = None, raw: bytes | None = No
     return status, json.loads(content) if content else None
 
 
+def answers(url: str) -> bool:
+    """Whether a service listens at ``url`` (with or without a batch)."""
+    try:
+        return http(url + "/batch", timeout=2)[0] in (200, 409)
+    except OSError:
+        return False
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 120, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
