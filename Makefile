@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := blender python3 python3-venv
+APT_PACKAGES := blender python3 python3-venv dbus-daemon libnotify-bin openssl
 STAMP_APT := $(VENV)/.apt-done
 STAMP_PIP := $(VENV)/.pip-done
 DATA_DIR ?=
@@ -11,7 +11,7 @@ DATA_DIR ?=
 
 deps: $(STAMP_APT) $(STAMP_PIP)
 
-$(STAMP_APT):
+$(STAMP_APT): Makefile
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	mkdir -p $(VENV) && touch $@

@@ -158,10 +158,3 @@ def batch_from_recipe(batch: Any, recipe: Recipe, current_file: str) -> None:
         item_from_job(batch.jobs.add(), job, current_file)
     batch.active_job = 0
 
-
-def eta_seconds(job: dict[str, Any], now: float) -> float | None:
-    """Seconds left for a running job, from its progress so far."""
-    started, progress = job["times"]["started"], job["progress"]
-    if job["status"] != "RUNNING" or not started or progress <= 0:
-        return None
-    return (now - started) * (100 - progress) / progress

@@ -50,22 +50,50 @@ def request(base_url: str, method: str, path: str, body: Any = None, timeout: fl
     return json.loads(raw) if raw else None
 
 
+def _websocket(base_url: str, target: str) -> tuple[socket.socket, Any]:
+    """A socket to the service and the websocket handshake sent on it."""
+    from wsproto import ConnectionType, WSConnection  # a bundled wheel; headless submit needs only the stdlib
+    from wsproto.events import Request
+
+    parts = urllib.parse.urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    sock = socket.create_connection((host, port), timeout=5)
+    ws = WSConnection(ConnectionType.CLIENT)
+    sock.sendall(ws.send(Request(host=f"{host}:{port}", target=target)))
+    return sock, ws
+
+
+def websocket_send(base_url: str, message: dict[str, Any]) -> None:
+    """Open ``/ws``, send one JSON message (e.g. ``{"type": "cancel_poweroff"}``) and close."""
+    from wsproto.events import AcceptConnection, CloseConnection, RejectConnection, TextMessage
+
+    sock, ws = _websocket(base_url, "/ws")
+    with sock:
+        accepted = False
+        while not accepted:
+            data = sock.recv(65536)
+            if not data:
+                raise ServiceError("The service closed the websocket")
+            ws.receive_data(data)
+            for event in ws.events():
+                if isinstance(event, RejectConnection):
+                    raise ServiceError("The service refused the websocket")
+                accepted = accepted or isinstance(event, AcceptConnection)
+        sock.sendall(ws.send(TextMessage(data=json.dumps(message))))
+        sock.sendall(ws.send(CloseConnection(code=1000)))
+
+
 def websocket_messages(base_url: str, stop: threading.Event, timeout: float = 1.0,
                        since: int | None = None) -> Iterator[dict[str, Any]]:
     """Connect to ``/ws`` and yield each JSON message until the connection ends or ``stop`` is set.
 
     With ``since``, the stored events after that sequence number come first, as one ``history`` message.
     """
-    from wsproto import ConnectionType, WSConnection  # a bundled wheel; headless submit needs only the stdlib
-    from wsproto.events import CloseConnection, Ping, RejectConnection, Request, TextMessage
+    from wsproto.events import CloseConnection, Ping, RejectConnection, TextMessage
 
-    parts = urllib.parse.urlsplit(base_url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    with socket.create_connection((host, port), timeout=5) as sock:
+    sock, ws = _websocket(base_url, "/ws" if since is None else f"/ws?since={since}")
+    with sock:
         sock.settimeout(timeout)
-        ws = WSConnection(ConnectionType.CLIENT)
-        target = "/ws" if since is None else f"/ws?since={since}"
-        sock.sendall(ws.send(Request(host=f"{host}:{port}", target=target)))
         text: list[str] = []
         while not stop.is_set():
             try:
@@ -127,6 +155,19 @@ class Client:
         self._stop.set()
         if self._listener is not None:
             self._listener.join(timeout=3)
+
+    def tell(self, message: dict[str, Any]) -> threading.Thread:
+        """Send one message over the websocket, in a thread; a failure becomes ("error", text)."""
+
+        def work() -> None:
+            try:
+                websocket_send(self.url, message)
+            except (OSError, ServiceError) as exc:
+                self.inbox.put(("error", f"Cannot reach the service at {self.url}: {exc}"))
+
+        thread = threading.Thread(target=work, name="shepherd-tell", daemon=True)
+        thread.start()
+        return thread
 
     def call(self, method: str, path: str, body: Any = None, done: str = "",
              then: Callable[[Any], None] | None = None) -> threading.Thread:

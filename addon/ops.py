@@ -353,6 +353,20 @@ class SHEPHERD_OT_open_output(Operator):
         return {"FINISHED"}
 
 
+class SHEPHERD_OT_poweroff_cancel(Operator):
+    """Stop the countdown: the machine stays on after the batch"""
+
+    bl_idname = "shepherd.poweroff_cancel"
+    bl_label = "Cancel Power-Off"
+
+    def execute(self, context: Any) -> set[str]:
+        client = service(self, context)
+        if client is None:
+            return {"CANCELLED"}
+        client.tell({"type": "cancel_poweroff"})
+        return {"FINISHED"}
+
+
 class SHEPHERD_OT_report(Operator):
     """Show a message from the service"""
 
@@ -372,5 +386,5 @@ classes = (
     SHEPHERD_OT_hook_add, SHEPHERD_OT_hook_remove, SHEPHERD_OT_override_add, SHEPHERD_OT_override_remove,
     SHEPHERD_OT_recipe_export, SHEPHERD_OT_recipe_import, SHEPHERD_OT_batch_submit, SHEPHERD_OT_batch_cancel,
     SHEPHERD_OT_job_cancel_current, SHEPHERD_OT_service_start, SHEPHERD_OT_service_stop, SHEPHERD_OT_open_output,
-    SHEPHERD_OT_report,
+    SHEPHERD_OT_poweroff_cancel, SHEPHERD_OT_report,
 )

@@ -7,7 +7,7 @@ from typing import Any
 
 import bpy
 
-from . import ops, prefs, props, service_process, ui
+from . import ops, prefs, props, service_process, sound, ui
 from .client import Client, is_loopback
 from .status import STATUS
 
@@ -28,6 +28,13 @@ def connect(context: Any) -> Client | None:
 def drain() -> float:
     """Runs on the main thread: fold what the network threads found, report errors, redraw."""
     changed, reports = STATUS.drain()
+    while STATUS.sounds:
+        path, volume = STATUS.sounds.pop(0)
+        problem = sound.play(path, volume)
+        STATUS.played.append((path, volume, problem))
+        if problem:
+            reports.append(("WARNING", problem))
+    changed = changed or bool(STATUS.poweroff and STATUS.poweroff["state"] == "countdown")
     for level, text in reports:
         try:
             bpy.ops.shepherd.report(level=level, message=text)

@@ -20,6 +20,10 @@ class Status:
         self.client: Client | None = None
         self.service: subprocess.Popen[bytes] | None = None
         self.reports: deque[tuple[str, str]] = deque(maxlen=20)
+        self.poweroff: dict[str, Any] | None = None
+        self.sounds: list[tuple[str, int]] = []
+        """Sounds the service asked for, waiting for the main thread to play them."""
+        self.played: list[tuple[str, int, str | None]] = []
 
     def connect(self, url: str) -> Client:
         """Follow the service at ``url`` (again, if it changed)."""
@@ -47,12 +51,24 @@ class Status:
             changed = True
             if kind == "message":
                 self.view = apply_message(self.view, payload)
+                self._hear(payload)
             elif kind == "online":
                 self.online = payload
             elif kind in ("error", "done"):
                 report = ("ERROR" if kind == "error" else "INFO", payload)
                 reports.append(report)
                 self.reports.append(report)
+
+
+    def _hear(self, message: dict[str, Any]) -> None:
+        """Keep what the view does not: sounds to play, and the power-off countdown."""
+        if message["type"] == "snapshot" and (message["batch"] or {}).get("status") in ("WAITING", "RUNNING"):
+            self.poweroff = None
+        event = message.get("event") or {}
+        if event.get("kind") == "sound":
+            self.sounds.append((event["data"]["file"], event["data"]["volume"]))
+        elif event.get("kind") == "poweroff":
+            self.poweroff = event["data"]
 
 
 STATUS = Status()

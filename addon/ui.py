@@ -8,19 +8,12 @@ from typing import Any
 import bpy
 from bpy.types import Panel, UIList
 
-from .build import eta_seconds
 from .ops import active_job
+from .shared.view import clock, eta_seconds
 from .status import STATUS
 
 STATUS_ICONS = {"QUEUED": "TIME", "DISABLED": "CANCEL", "RUNNING": "RENDER_ANIMATION", "FINISHED": "CHECKMARK",
                 "CANCELLED": "X", "FAILED": "ERROR"}
-
-
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    s = int(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
 
 
 def _progress(layout: Any, fraction: float, text: str) -> None:
@@ -194,6 +187,13 @@ class SHEPHERD_PT_status(OutputPanel, Panel):
             return
         layout.label(text=f"{view['status'].title()}: {view.get('name') or ''}")
         now = time.time()
+        poweroff = STATUS.poweroff
+        if poweroff and poweroff["state"] == "countdown":
+            row = layout.row()
+            row.alert = True
+            row.label(text=f"{poweroff['action'].title()} in {max(0, round(poweroff['deadline'] - now))} s",
+                      icon="QUIT")
+            row.operator("shepherd.poweroff_cancel", icon="CANCEL")
         for job in view["jobs"]:
             box = layout.box()
             box.label(text=f"Job {job['id']}: {job['status'].title()}", icon=STATUS_ICONS.get(job["status"], "NONE"))
@@ -204,7 +204,7 @@ class SHEPHERD_PT_status(OutputPanel, Panel):
                     detail += f"  samples {data['samples_done']}/{data['samples_todo']}"
                 _progress(box, job["progress"] / 100, detail)
                 box.label(text=f"mem {data.get('mem') or '-'}  elapsed {data.get('elapsed') or '-'}  "
-                               f"ETA {_clock(eta_seconds(job, now))}")
+                               f"ETA {clock(eta_seconds(job, now))}")
             for message in job["messages"]:
                 box.label(text=message.splitlines()[0][:200], icon="INFO")
         for message in view["messages"]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import shlex
 import signal
@@ -15,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from service import __version__
+from service import __version__, logs
 from service.blender.command import render_command, task
 from service.client import ServiceError, call
 from service.core import check
@@ -49,6 +48,14 @@ def positive(text: str) -> int:
     return int(text)
 
 
+def poweroff_command(text: str) -> tuple[str, str]:
+    action, sep, command = text.partition("=")
+    if not sep or action not in recipes.POWEROFF_ACTIONS[1:] or not command.strip():
+        raise argparse.ArgumentTypeError(f"{text} is not ACTION=COMMAND with ACTION one of "
+                                         f"{', '.join(recipes.POWEROFF_ACTIONS[1:])}")
+    return action, command
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m service", description="Shepherd batch rendering server.")
     p.add_argument("--recipe", type=Path, help="A JSON file containing a batch list.")
@@ -79,17 +86,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--min-free-mb", type=positive, default=RunOptions.min_free_mb,
                    help="Fail a job before it renders when its output disk has less free space, in MiB "
                         "(default %(default)s).")
+    p.add_argument("--poweroff-delay", type=float, default=RunOptions.poweroff_delay, metavar="SECONDS",
+                   help="Countdown before the recipe's power-off action, during which a client can cancel it "
+                        "(default %(default)s).")
+    p.add_argument("--poweroff-command", type=poweroff_command, action="append", default=[], metavar="ACTION=COMMAND",
+                   help="Shell command for POWEROFF, SUSPEND, HIBERNATE or REBOOT instead of this platform's.")
     p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
     return p
-
-
-def setup_logging(data_dir: Path, write_log: bool) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    if write_log:
-        logs = data_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(logs / time.strftime("renderplus_%d-%m-%Y-%H-%M-%S.log")))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", handlers=handlers)
 
 
 def load_recipe(path: Path) -> recipes.Recipe:
@@ -150,6 +153,7 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: loop.create_task(manager.cancel()))
     await manager.wait()
+    await manager.notifier.settle()
     for message in batch.messages:
         print(f"! {message}")
     if print_stats:
@@ -210,8 +214,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe, args.min_free_mb)
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    setup_logging(args.data_dir, args.write_log)
-    options = RunOptions(args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb, args.min_free_mb)
+    logs.setup(args.data_dir, args.write_log)
+    options = RunOptions(args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb, args.min_free_mb,
+                         args.poweroff_delay)
+    options.poweroff_commands.update(args.poweroff_command)
     try:
         manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options)
     except (StoreError, sqlite3.Error) as exc:

@@ -40,7 +40,9 @@ class Kind:
     # data: file, scenes {name: {cameras, view_layers, camera, world, output}}, active_scene, worlds
     INSPECTED = "inspected"
     BATCH_STATUS = "batch_status"  # data: status
-    JOB_STATUS = "job_status"  # data: status
+    JOB_STATUS = "job_status"  # data: status (and failure, when FAILED)
+    SOUND = "sound"  # data: file, volume (0-100): the batch ended; a client with speakers plays it
+    POWEROFF = "poweroff"  # data: action, state (countdown, cancelled, started, failed), deadline (epoch seconds)
 
 
 @dataclass

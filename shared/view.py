@@ -1,4 +1,4 @@
-"""Text views of a batch poll response, with a progress bar per job (the CLI and headless submit)."""
+"""Views of a batch poll response: text with a progress bar per job (the CLI, headless submit), and ETAs."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def bar(progress: float) -> str:
 def clock(seconds: float | None) -> str:
     if seconds is None:
         return "--:--:--"
-    seconds = int(seconds)
+    seconds = round(seconds)
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
@@ -67,3 +67,22 @@ def stats_view(batch: dict[str, Any]) -> str:
         counts[job["status"]] = counts.get(job["status"], 0) + 1
     lines.append(", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items())))
     return "\n".join(lines)
+
+
+def eta_seconds(job: dict[str, Any], now: float) -> float | None:
+    """Seconds left for a running job, from its progress so far."""
+    started: float | None = job["times"]["started"]
+    progress = float(job["progress"])
+    if job["status"] != "RUNNING" or not started or progress <= 0:
+        return None
+    return (now - started) * (100 - progress) / progress
+
+
+def batch_eta(batch: dict[str, Any], now: float) -> float | None:
+    """Seconds left for a running batch, from the share of its jobs' work done since it started."""
+    started = batch["times"]["started"]
+    jobs = [j for j in batch["jobs"] if j["status"] not in ("DISABLED", "CANCELLED")]
+    if batch["status"] != "RUNNING" or not started or not jobs:
+        return None
+    done = sum(100.0 if j["status"] in ("FINISHED", "FAILED") else j["progress"] for j in jobs) / (100 * len(jobs))
+    return (now - started) * (1 - done) / done if done > 0 else None

@@ -54,6 +54,11 @@ def blender_bin(request: pytest.FixtureRequest, blender5: str) -> str:
     return BLENDER if request.param == "3.4" else blender5
 
 
+HARMLESS = [arg for action in ("POWEROFF", "SUSPEND", "HIBERNATE", "REBOOT")
+            for arg in ("--poweroff-command", f"{action}=true")]
+"""No test service can power this machine off; a test gives its own command after these."""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -65,14 +70,18 @@ class Service:
         self.proc, self.url, self.port, self.data_dir, self.log = proc, url, port, data_dir, log
 
 
-def start_service(tmp_path: Path, *extra: str, port: int | None = None) -> Service:
-    """A service with its data in ``tmp_path/data``; starting one again there resumes what it left."""
+def start_service(tmp_path: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None) -> Service:
+    """A service with its data in ``tmp_path/data``; starting one again there resumes what it left.
+
+    ``env`` adds to (or, with empty values, removes from) the service's environment."""
     port = port or free_port()
     data_dir = tmp_path / "data"
     log = tmp_path / "service.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "--serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
+        [sys.executable, "-m", "service", "--serve", "--port", str(port), "--data-dir", str(data_dir), *HARMLESS,
+         *extra],
         cwd=ROOT, stdout=log.open("a"), stderr=subprocess.STDOUT, text=True,
+        env={k: v for k, v in {**os.environ, **(env or {})}.items() if v},
     )
     url = f"http://127.0.0.1:{port}"
 

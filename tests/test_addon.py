@@ -20,10 +20,10 @@ SHEPHERD_TYPES = sorted([
     "SHEPHERD_AP_preferences", "SHEPHERD_OT_batch_cancel", "SHEPHERD_OT_batch_submit", "SHEPHERD_OT_hook_add",
     "SHEPHERD_OT_hook_remove", "SHEPHERD_OT_job_add", "SHEPHERD_OT_job_cancel_current", "SHEPHERD_OT_job_duplicate",
     "SHEPHERD_OT_job_move", "SHEPHERD_OT_job_remove", "SHEPHERD_OT_open_output", "SHEPHERD_OT_override_add",
-    "SHEPHERD_OT_override_remove", "SHEPHERD_OT_recipe_export", "SHEPHERD_OT_recipe_import", "SHEPHERD_OT_report",
-    "SHEPHERD_OT_service_start", "SHEPHERD_OT_service_stop", "SHEPHERD_PG_batch", "SHEPHERD_PG_hook",
-    "SHEPHERD_PG_job", "SHEPHERD_PG_override", "SHEPHERD_PT_batch", "SHEPHERD_PT_job", "SHEPHERD_PT_job_advanced",
-    "SHEPHERD_PT_settings", "SHEPHERD_PT_status", "SHEPHERD_UL_jobs",
+    "SHEPHERD_OT_override_remove", "SHEPHERD_OT_poweroff_cancel", "SHEPHERD_OT_recipe_export",
+    "SHEPHERD_OT_recipe_import", "SHEPHERD_OT_report", "SHEPHERD_OT_service_start", "SHEPHERD_OT_service_stop",
+    "SHEPHERD_PG_batch", "SHEPHERD_PG_hook", "SHEPHERD_PG_job", "SHEPHERD_PG_override", "SHEPHERD_PT_batch",
+    "SHEPHERD_PT_job", "SHEPHERD_PT_job_advanced", "SHEPHERD_PT_settings", "SHEPHERD_PT_status", "SHEPHERD_UL_jobs",
 ])
 
 
@@ -40,7 +40,7 @@ def checks(request, extension_zip, blend_file, blender5, tmp_path_factory):
     """Run tests/blender/addon_checks.py in one Blender against a live service; its results."""
     blender = BLENDER if request.param == "3.4" else blender5
     work = tmp_path_factory.mktemp(f"addon{request.param}")
-    svc = start_service(work)
+    svc = start_service(work, "--poweroff-delay", "120")  # the add-on cancels the countdown
     try:
         done = subprocess.run(
             [blender, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P", str(CHECKS), "--",
@@ -126,6 +126,13 @@ def test_submit_renders_and_status_follows_the_websocket(checks):
         assert png_size(checks["work"] / "renders" / f"cam{index}_1.png") == (8, 6)
 
 
+def test_the_addon_plays_the_sound_and_cancels_the_power_off(checks):
+    ((path, volume, problem),) = checks["played"]
+    assert (path, volume) == (str(checks["work"] / "ding.wav"), 35)
+    assert problem is None or problem.startswith("Cannot play the notification sound"), problem
+    assert checks["poweroff"] == "cancelled"
+
+
 def test_headless_submit_from_the_repository(checks, blender5, tmp_path):
     """blender -b FILE -P addon/submit.py -- --server URL --source SOURCE --wait, on the file the add-on saved."""
     svc = start_service(tmp_path)
@@ -160,9 +167,3 @@ def test_jobs_for_without_blender():
     assert [j.camera for j in build.jobs_for("CAMERAS", info)] == ["C", "D"]
     with pytest.raises(ValueError):
         build.jobs_for("LIGHTS", info)
-
-
-def test_eta_from_progress():
-    job = {"status": "RUNNING", "progress": 25.0, "times": {"started": 100.0}}
-    assert build.eta_seconds(job, now=110.0) == 30.0
-    assert build.eta_seconds(dict(job, status="QUEUED"), now=110.0) is None

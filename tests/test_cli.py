@@ -116,7 +116,9 @@ def test_foreground_run_with_stats_log_and_no_cleanup(blend_file, tmp_path):
     logs = list((data / "logs").glob("renderplus_*-*-*-*-*-*.log"))
     assert len(logs) == 1 and "job 1: rendering in Blender pid" in logs[0].read_text()
     kept = list((data / "tmp").glob("batch-*"))
-    assert len(kept) == 1 and "Saved:" in (kept[0] / "job-0.log").read_text()
+    assert len(kept) == 1 and json.loads((kept[0] / "task-1-1.json").read_text())["job"]["scene"] == "Alt"
+    (job_log,) = (data / "logs").glob("batch-*/job-0.log")
+    assert "Saved:" in job_log.read_text()
 
 
 def test_foreground_run_exits_non_zero_when_a_job_fails_and_cleans_up(blend_file, tmp_path):

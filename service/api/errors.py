@@ -12,6 +12,7 @@ BAD_ROUTE = 5
 WRONG_CONTENT_TYPE = 6
 INVALID_RECIPE = 7
 HOOKS_REFUSED = 8
+NO_COUNTDOWN = 9
 
 
 def error(status: int, code: int, user_message: str, debug_message: str = "") -> JSONResponse:

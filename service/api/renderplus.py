@@ -1,4 +1,5 @@
-"""The Render+ batch server API: /batch, /batch/name, /batch/jobs/{id}, /server."""
+"""The Render+ batch server API (/batch, /batch/name, /batch/jobs/{id}, /server), plus job logs and
+cancelling a power-off countdown."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from pathlib import Path
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from service.api import errors
+from service.core import executor
+from service.core.batch import JobState
 from service.core.manager import BatchRunning, Manager, NotRunning
 from shared import recipe as recipes
 
@@ -69,7 +72,7 @@ async def batch_name(request: Request) -> Response:
     return JSONResponse({"name": batch.recipe.name}) if batch else _no_batch()
 
 
-async def poll_job(request: Request) -> Response:
+def _job(request: Request) -> JobState | Response:
     batch = _manager(request).batch
     if batch is None:
         return _no_batch()
@@ -77,7 +80,28 @@ async def poll_job(request: Request) -> Response:
     job = batch.job(int(raw)) if raw.isdigit() else None
     if job is None:
         return errors.error(400, errors.BAD_JOB_INDEX, f"There is no job {raw} in this batch", "Wrong job index")
-    return JSONResponse(job.to_dict())
+    return job
+
+
+async def poll_job(request: Request) -> Response:
+    job = _job(request)
+    return job if isinstance(job, Response) else JSONResponse(job.to_dict())
+
+
+async def job_log(request: Request) -> Response:
+    """Everything the job's Blender printed, every attempt; empty before it starts."""
+    job = _job(request)
+    if isinstance(job, Response):
+        return job
+    path = executor.job_log(_manager(request).logdir(), job.id)
+    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    return PlainTextResponse(text)
+
+
+async def cancel_poweroff(request: Request) -> Response:
+    if not _manager(request).notifier.cancel_poweroff():
+        return errors.error(409, errors.NO_COUNTDOWN, "No power-off is counting down", "No power-off countdown")
+    return Response(status_code=204)
 
 
 async def cancel_batch(request: Request) -> Response:
@@ -111,5 +135,7 @@ routes = [
     Route("/batch/name", batch_name, methods=["GET"]),
     Route("/batch/jobs/current", cancel_current_job, methods=["DELETE"]),
     Route("/batch/jobs/{id}", poll_job, methods=["GET"]),
+    Route("/batch/jobs/{id}/log", job_log, methods=["GET"]),
+    Route("/poweroff", cancel_poweroff, methods=["DELETE"]),
     Route("/server", stop_server, methods=["DELETE"]),
 ]

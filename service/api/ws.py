@@ -2,6 +2,7 @@
 
 ``/ws?since=N`` also sends, right after the snapshot, the stored events of the batch after sequence
 number N as one ``history`` message (``since=0``: all of them); each live event carries its ``seq``.
+A client may send ``{"type": "cancel_poweroff"}`` to stop a power-off countdown.
 
 Each client has a bounded queue: publishing never waits, so a slow or dead client slows neither the
 rendering nor the other clients; a client that falls behind gets its queue replaced by a fresh snapshot.
@@ -102,6 +103,17 @@ async def _pump(websocket: WebSocket, queue: asyncio.Queue[str]) -> None:
         await websocket.send_text(await queue.get())
 
 
+def _command(websocket: WebSocket, text: str) -> None:
+    """What a client may ask over the socket: ``{"type": "cancel_poweroff"}``; anything else is ignored."""
+    try:
+        command = json.loads(text)
+    except ValueError:
+        return
+    if isinstance(command, dict) and command.get("type") == "cancel_poweroff":
+        manager: Manager = websocket.app.state.manager
+        manager.notifier.cancel_poweroff()
+
+
 async def endpoint(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
     since = websocket.query_params.get("since", "")
@@ -110,7 +122,7 @@ async def endpoint(websocket: WebSocket) -> None:
     sender = asyncio.ensure_future(_pump(websocket, queue))
     try:
         while True:
-            await websocket.receive_text()
+            _command(websocket, await websocket.receive_text())
     except WebSocketDisconnect:
         pass
     finally:

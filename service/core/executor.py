@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections import deque
@@ -26,6 +27,11 @@ from shared.recipe import Hook, Job
 log = logging.getLogger("shepherd.executor")
 
 
+def job_log(logdir: Path, job_id: int) -> Path:
+    """Where a job's Blender output is kept, every attempt one after another."""
+    return logdir / f"job-{job_id}.log"
+
+
 @dataclass
 class Slot:
     """One lane of work: at most one job, one hook and one Blender at a time."""
@@ -46,10 +52,11 @@ class BatchRun:
     running its PRE_BATCH hooks again. ``track(pid, alive)`` hears of each Blender started and ended.
     """
 
-    def __init__(self, state: BatchState, workdir: Path, notify: Callable[[Event], None],
+    def __init__(self, state: BatchState, workdir: Path, logdir: Path, notify: Callable[[Event], None],
                  options: RunOptions | None = None, track: Callable[[int, bool], None] | None = None) -> None:
         self.state = state
         self.workdir = workdir
+        self.logdir = logdir
         self.notify = notify
         self.options = options or RunOptions()
         self.track = track or (lambda pid, alive: None)
@@ -174,9 +181,11 @@ class BatchRun:
         if job.timeout:
             timer = asyncio.get_running_loop().call_later(job.timeout, self._time_out, slot, blender)
         log.info("job %s: rendering in Blender pid %s", job.id, blender.process.proc.pid)
-        with (self.workdir / f"job-{job.id}.log").open("a", encoding="utf-8") as out:
-            code = await blender.render(self._task(job, state, reload),
-                                        lambda text, event: self._line(slot, state, out, text, event))
+        job_task = self._task(job, state, reload)
+        (self.workdir / f"task-{job.id}-{state.attempts}.json").write_text(json.dumps(job_task), encoding="utf-8")
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        with job_log(self.logdir, job.id).open("a", encoding="utf-8") as out:
+            code = await blender.render(job_task, lambda text, event: self._line(slot, state, out, text, event))
         if timer is not None:
             timer.cancel()
         if slot.timed_out and code is None:  # the time ran out just as the job ended: Blender is being stopped

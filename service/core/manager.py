@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from service import logs
 from service.blender.process import end_leftover, identity
 from service.core.batch import BatchState
 from service.core.executor import BatchRun
 from service.core.options import RunOptions
+from service.notify.notifier import Notifier
 from service.store.store import Store
 from shared.events import Event, JobStatus, Kind
 from shared.recipe import Recipe
@@ -46,8 +48,16 @@ class Manager:
         self._task: asyncio.Task[None] | None = None
         data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(data_dir / DB_NAME)
+        self.notifier = Notifier(self)
 
-    def _notify(self, event: Event) -> None:
+    def message(self, text: str) -> None:
+        """Add a message to the batch, and tell of it."""
+        if self.batch is not None:
+            self.batch.messages.append(text)
+            self.announce(Event(Kind.MESSAGE, None, {"text": text}))
+
+    def announce(self, event: Event) -> None:
+        """Store an event (all but stats), then tell every listener."""
         if self.batch is not None and self.batch_id is not None and event.kind != Kind.STATS:
             event.seq = self.store.record(self.batch_id, self.batch, event)
         for listener in list(self.listeners):
@@ -68,11 +78,17 @@ class Manager:
         return self._launch(self.batch)
 
     def _launch(self, batch: BatchState) -> BatchState:
+        if batch.recipe.settings.write_log:
+            log.info("writing the log to %s", logs.write_to_file(self.data_dir))
         (self.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=time.strftime("batch-%Y%m%d-%H%M%S-"), dir=self.data_dir / "tmp"))
-        self._run = BatchRun(batch, workdir, self._notify, self.options, self._track)
+        self._run = BatchRun(batch, workdir, self.logdir(), self.announce, self.options, self._track)
         self._task = asyncio.get_running_loop().create_task(self._guarded(self._run, workdir))
         return batch
+
+    def logdir(self) -> Path:
+        """The folder keeping the current batch's job logs."""
+        return self.data_dir / "logs" / f"batch-{self.batch_id}"
 
     def interrupted(self) -> str | None:
         """The name of the stored batch that was running when the service last stopped, if any."""
@@ -140,7 +156,8 @@ class Manager:
             await asyncio.shield(self._task)
 
     async def shutdown(self) -> None:
-        """Stop Blender but keep the batch as it is, so that the next start resumes it."""
+        """Stop Blender but keep the batch as it is, so that the next start resumes it; no power-off."""
+        await self.notifier.close()
         if self._run is not None and self.batch is not None and self.batch.active and not self._run.halted:
             await self._run.halt()
             await self.wait()

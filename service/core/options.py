@@ -1,9 +1,11 @@
-"""How the service runs Blender: slots, resident processes and when to recycle them."""
+"""How the service runs Blender (slots, resident processes, when to recycle them) and powers off."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from service.notify.poweroff import default_commands
 
 
 def default_slots() -> int:
@@ -23,6 +25,8 @@ class RunOptions:
     recycle_jobs: int = 50
     recycle_mb: int = 8192
     min_free_mb: int = 100
+    poweroff_delay: float = 60.0
+    poweroff_commands: dict[str, str] = field(default_factory=default_commands)
 
     def threads_per_slot(self, slots: int) -> int:
         """Render threads for a job that leaves them to Blender, when ``slots`` Blenders share the machine."""

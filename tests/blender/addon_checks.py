@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+import wave
 import zipfile
 from pathlib import Path
 
@@ -122,6 +123,14 @@ try:
     bpy.ops.shepherd.job_add(source="CAMERAS")
     for index, job in enumerate(batch.jobs):
         job.size, job.output = (8, 6), str(WORK / "renders" / f"cam{index}_#")
+    ding = WORK / "ding.wav"
+    with wave.open(str(ding), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * 800)
+    batch.sound_enabled, batch.sound_file, batch.sound_volume = True, str(ding), 35
+    batch.poweroff_action = "SUSPEND"
     bpy.ops.wm.save_mainfile()
     status = module("status").STATUS
     pump(lambda: status.online, 30)
@@ -136,6 +145,11 @@ try:
         return bool(view and view.get("name") == bpy.data.filepath and view["status"] == "FINISHED")
 
     pump(finished)
+    pump(lambda: status.played and status.poweroff and status.poweroff["state"] == "countdown", 60)
+    results["played"] = status.played
+    bpy.ops.shepherd.poweroff_cancel()
+    pump(lambda: status.poweroff["state"] == "cancelled", 30)
+    results["poweroff"] = status.poweroff["state"]
     results["statuses_seen"] = seen
     results["final_view"] = status.view
     results["reports"] = list(status.reports)

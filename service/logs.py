@@ -1,0 +1,32 @@
+"""The service's log: always to stderr, and to one file per service start when asked (--write-log or a
+recipe's settings.write_log), named as Render+ names it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+_started = time.localtime()
+_FORMAT = "%(asctime)s %(name)s %(message)s"
+
+
+def setup(data_dir: Path, write_log: bool) -> None:
+    global _started
+    _started = time.localtime()
+    logging.basicConfig(level=logging.INFO, format=_FORMAT, handlers=[logging.StreamHandler()])
+    if write_log:
+        write_to_file(data_dir)
+
+
+def write_to_file(data_dir: Path) -> Path:
+    """Also log to ``<data-dir>/logs/renderplus_DD-MM-YYYY-HH-MM-SS.log`` (of this start), once."""
+    path = (data_dir / "logs" / time.strftime("renderplus_%d-%m-%Y-%H-%M-%S.log", _started)).resolve()
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path for h in root.handlers):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    return path

@@ -1,0 +1,153 @@
+"""Acts on a batch's notification settings as its events happen: the RSS feed on every change, a desktop
+notification for each failed job, and at the end desktop, mail, sound, then the power-off countdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from service.core.hooks import run_hooks
+from service.notify import desktop, mail, rss
+from service.notify.summary import subject, summary
+from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.recipe import Hook
+
+if TYPE_CHECKING:
+    from service.core.manager import Manager
+
+log = logging.getLogger("shepherd.notify")
+
+
+class Notifier:
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._cancel_poweroff = asyncio.Event()
+        self._countdown: asyncio.Task[None] | None = None
+        self.counting_down = False
+        self._rss_broken = False
+        manager.listeners.append(self.hear)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def hear(self, event: Event) -> None:
+        batch = self.manager.batch
+        if batch is None or event.kind == Kind.STATS:
+            return
+        recipe = batch.recipe
+        if recipe.settings.rss.enabled and recipe.settings.rss.path:
+            self._write_feed(Path(recipe.settings.rss.path))
+        if event.kind == Kind.JOB_STATUS and event.data["status"] == JobStatus.FAILED and recipe.notifications.desktop:
+            job = batch.job(event.job or 0)
+            reason = job.messages[0] if job and job.messages else ""
+            self._spawn(self._desktop(f"Shepherd: job {event.job} failed", reason, urgent=True))
+        if event.kind == Kind.BATCH_STATUS and event.data["status"] == BatchStatus.RUNNING and self.counting_down:
+            assert self._countdown is not None
+            self._countdown.cancel()
+            log.info("power-off cancelled: a new batch started")
+        if event.kind == Kind.BATCH_STATUS and event.data["status"] in (BatchStatus.FINISHED, BatchStatus.CANCELLED):
+            self._cancel_poweroff.clear()
+            self._spawn(self._batch_ended())
+
+    def _write_feed(self, path: Path) -> None:
+        batch = self.manager.batch
+        assert batch is not None
+        link = path.resolve().as_uri()
+        try:
+            rss.write(path, rss.feed(batch.recipe.name, batch.to_dict(), link, batch.times.started or 0, time.time()))
+            self._rss_broken = False
+        except OSError as exc:
+            if not self._rss_broken:  # say it once, not on every event
+                self._rss_broken = True
+                log.warning("cannot write the RSS feed %s: %s", path, exc)
+                self.manager.message(f"Cannot write the RSS feed {path}: {exc.strerror or exc}")
+
+    async def _desktop(self, title: str, body: str, urgent: bool = False) -> None:
+        reason = await asyncio.to_thread(desktop.notify, title, body, urgent)
+        if reason:
+            log.info("desktop notification skipped: %s", reason)
+
+    async def _batch_ended(self) -> None:
+        batch = self.manager.batch
+        assert batch is not None
+        recipe, view = batch.recipe, batch.to_dict()
+        notes = recipe.notifications
+        work = []
+        if notes.desktop:
+            work.append(self._desktop(subject(recipe.name, view), summary(recipe.name, view)))
+        if notes.mail.enabled:
+            work.append(self._mail(subject(recipe.name, view), summary(recipe.name, view)))
+        await asyncio.gather(*work)
+        if notes.sound.enabled and notes.sound.file:
+            self.manager.announce(Event(Kind.SOUND, None, {"file": notes.sound.file, "volume": notes.sound.volume}))
+        if batch.status == BatchStatus.FINISHED and recipe.poweroff.enabled and recipe.poweroff.action != "DISABLED":
+            self._countdown = self._spawn(self._power_off(recipe.poweroff.action))
+
+    async def _mail(self, title: str, body: str) -> None:
+        settings = self.manager.batch.recipe.notifications.mail if self.manager.batch else None
+        assert settings is not None
+        if settings.user and not settings.password:
+            self.manager.message(f"Mail to {settings.to} not sent: no password (it is not kept across a restart)")
+            return
+        try:
+            await asyncio.to_thread(mail.send, settings, title, body)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("mail to %s failed: %s", settings.to, exc)
+            self.manager.message(f"Mail to {settings.to} failed: {exc}")
+        else:
+            log.info("mail sent to %s", settings.to)
+
+    async def _power_off(self, action: str) -> None:
+        command = self.manager.options.poweroff_commands.get(action)
+        if not command:
+            self.manager.message(f"Power-off action {action} is not available on this machine")
+            return
+        delay = self.manager.options.poweroff_delay
+        deadline = time.time() + delay
+        self.manager.announce(Event(Kind.POWEROFF, None, {"action": action, "state": "countdown",
+                                                          "deadline": deadline}))
+        self.counting_down = True
+        try:
+            await asyncio.wait_for(self._cancel_poweroff.wait(), delay)
+        except asyncio.TimeoutError:
+            pass
+        else:
+            self.manager.announce(Event(Kind.POWEROFF, None, {"action": action, "state": "cancelled",
+                                                              "deadline": deadline}))
+            self.manager.message(f"{action.title()} cancelled")
+            return
+        finally:
+            self.counting_down = False
+        self.manager.announce(Event(Kind.POWEROFF, None, {"action": action, "state": "started", "deadline": deadline}))
+        failures = await run_hooks([Hook(True, command)], action, None, lambda proc: None, lambda: False)
+        for failure in failures:
+            self.manager.announce(Event(Kind.POWEROFF, None, {"action": action, "state": "failed",
+                                                              "deadline": deadline}))
+            self.manager.message(failure)
+
+    def cancel_poweroff(self) -> bool:
+        """Stop a power-off countdown; False when none is counting down."""
+        if not self.counting_down:
+            return False
+        self._cancel_poweroff.set()
+        return True
+
+    async def settle(self) -> None:
+        """Wait until every notification of the batch has gone out (and any power-off countdown ended)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Cancel what is still pending, a power-off countdown included."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
