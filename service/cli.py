@@ -146,12 +146,24 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
             if event.data["status"] == JobStatus.FAILED:
                 for message in job.messages:
                     print(f"  {message}", flush=True)
+        if event.kind == Kind.POWEROFF and event.data["state"] == "countdown":
+            seconds = max(0, round(event.data["deadline"] - time.time()))
+            print(f"{event.data['action'].title()} in {seconds} s (Ctrl-C cancels)", flush=True)
 
     manager.listeners.append(show)
     batch = manager.start(recipe)
     loop = asyncio.get_running_loop()
+    stopping: set[asyncio.Task[None]] = set()
+
+    def interrupt() -> None:
+        """Ctrl-C cancels the batch while it runs, and the power-off countdown after it."""
+        if batch.active:
+            stopping.add(loop.create_task(manager.cancel()))
+        else:
+            manager.notifier.cancel_poweroff()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: loop.create_task(manager.cancel()))
+        loop.add_signal_handler(sig, interrupt)
     await manager.wait()
     await manager.notifier.settle()
     for message in batch.messages:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +120,23 @@ def test_foreground_run_with_stats_log_and_no_cleanup(blend_file, tmp_path):
     assert len(kept) == 1 and json.loads((kept[0] / "task-1-1.json").read_text())["job"]["scene"] == "Alt"
     (job_log,) = (data / "logs").glob("batch-*/job-0.log")
     assert "Saved:" in job_log.read_text()
+
+
+def test_ctrl_c_after_a_foreground_batch_cancels_the_power_off(blend_file, tmp_path):
+    marker = tmp_path / "rebooted"
+    recipe = recipe_dict(blend_file, [{"size": [8, 6], "output": str(tmp_path / "r_#")}],
+                         poweroff={"enabled": True, "action": "REBOOT"})
+    proc = subprocess.Popen([sys.executable, "-m", "service", "--recipe", write(tmp_path, recipe), "--data-dir",
+                             str(tmp_path / "data"), "--poweroff-delay", "60", "--poweroff-command",
+                             f"REBOOT=touch {marker}"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Reboot in "):
+            break
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=60) == 0
+    assert "! Reboot cancelled" in rest and not marker.exists()
 
 
 def test_foreground_run_exits_non_zero_when_a_job_fails_and_cleans_up(blend_file, tmp_path):
