@@ -15,9 +15,10 @@ from service.core.hooks import run_hooks
 from service.notify import desktop, mail, rss
 from service.notify.summary import subject, summary
 from shared.events import BatchStatus, Event, JobStatus, Kind
-from shared.recipe import Hook
+from shared.recipe import Hook, Mail
 
 if TYPE_CHECKING:
+    from service.core.batch import BatchState
     from service.core.manager import Manager
 
 log = logging.getLogger("shepherd.notify")
@@ -56,7 +57,7 @@ class Notifier:
             log.info("power-off cancelled: a new batch started")
         if event.kind == Kind.BATCH_STATUS and event.data["status"] in (BatchStatus.FINISHED, BatchStatus.CANCELLED):
             self._cancel_poweroff.clear()
-            self._spawn(self._batch_ended())
+            self._spawn(self._batch_ended(batch))
 
     def _write_feed(self, path: Path) -> None:
         batch = self.manager.batch
@@ -76,25 +77,21 @@ class Notifier:
         if reason:
             log.info("desktop notification skipped: %s", reason)
 
-    async def _batch_ended(self) -> None:
-        batch = self.manager.batch
-        assert batch is not None
+    async def _batch_ended(self, batch: BatchState) -> None:
         recipe, view = batch.recipe, batch.to_dict()
-        notes = recipe.notifications
+        notes, title, text = recipe.notifications, subject(recipe.name, view), summary(recipe.name, view)
         work = []
         if notes.desktop:
-            work.append(self._desktop(subject(recipe.name, view), summary(recipe.name, view)))
+            work.append(self._desktop(title, text))
         if notes.mail.enabled:
-            work.append(self._mail(subject(recipe.name, view), summary(recipe.name, view)))
+            work.append(self._mail(notes.mail, title, text))
         await asyncio.gather(*work)
         if notes.sound.enabled and notes.sound.file:
             self.manager.announce(Event(Kind.SOUND, None, {"file": notes.sound.file, "volume": notes.sound.volume}))
         if batch.status == BatchStatus.FINISHED and recipe.poweroff.enabled and recipe.poweroff.action != "DISABLED":
             self._countdown = self._spawn(self._power_off(recipe.poweroff.action))
 
-    async def _mail(self, title: str, body: str) -> None:
-        settings = self.manager.batch.recipe.notifications.mail if self.manager.batch else None
-        assert settings is not None
+    async def _mail(self, settings: Mail, title: str, body: str) -> None:
         if settings.user and not settings.password:
             self.manager.message(f"Mail to {settings.to} not sent: no password (it is not kept across a restart)")
             return
@@ -113,26 +110,26 @@ class Notifier:
             return
         delay = self.manager.options.poweroff_delay
         deadline = time.time() + delay
-        self.manager.announce(Event(Kind.POWEROFF, None, {"action": action, "state": "countdown",
-                                                          "deadline": deadline}))
+        self._poweroff_state(action, "countdown", deadline)
         self.counting_down = True
         try:
             await asyncio.wait_for(self._cancel_poweroff.wait(), delay)
         except asyncio.TimeoutError:
             pass
         else:
-            self.manager.announce(Event(Kind.POWEROFF, None, {"action": action, "state": "cancelled",
-                                                              "deadline": deadline}))
+            self._poweroff_state(action, "cancelled", deadline)
             self.manager.message(f"{action.title()} cancelled")
             return
         finally:
             self.counting_down = False
-        self.manager.announce(Event(Kind.POWEROFF, None, {"action": action, "state": "started", "deadline": deadline}))
+        self._poweroff_state(action, "started", deadline)
         failures = await run_hooks([Hook(True, command)], action, None, lambda proc: None, lambda: False)
         for failure in failures:
-            self.manager.announce(Event(Kind.POWEROFF, None, {"action": action, "state": "failed",
-                                                              "deadline": deadline}))
+            self._poweroff_state(action, "failed", deadline)
             self.manager.message(failure)
+
+    def _poweroff_state(self, action: str, state: str, deadline: float) -> None:
+        self.manager.announce(Event(Kind.POWEROFF, None, {"action": action, "state": state, "deadline": deadline}))
 
     def cancel_poweroff(self) -> bool:
         """Stop a power-off countdown; False when none is counting down."""
