@@ -314,7 +314,9 @@ def run_job(task: dict[str, Any]) -> None:
         outputs = list(dict.fromkeys(scene.render.frame_path(frame=f) for f in frames))
         emit(Kind.JOB_STARTED, engine=scene.render.engine, frames=frames, outputs=outputs)
         check_outputs(outputs, task.get("min_free_mb", 0))
-        for first, last in runs(frames, set(task.get("skip_frames", []))):
+        # A movie is one file: it cannot keep the frames saved before, so it renders whole.
+        skip = set() if scene.render.is_movie_format else set(task.get("skip_frames", []))
+        for first, last in runs(frames, skip):
             set_range(changes, scene, first, last)
             try:
                 bpy.ops.render.render(animation=True, scene=scene.name)
