@@ -59,7 +59,6 @@ class Status:
                 reports.append(report)
                 self.reports.append(report)
 
-
     def _hear(self, message: dict[str, Any]) -> None:
         """Keep what the view does not: sounds to play, and the power-off countdown."""
         if message["type"] == "snapshot" and (message["batch"] or {}).get("status") in ("WAITING", "RUNNING"):
