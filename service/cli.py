@@ -48,6 +48,16 @@ def positive(text: str) -> int:
     return int(text)
 
 
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (0 or more)")
+    return value
+
+
 def poweroff_command(text: str) -> tuple[str, str]:
     action, sep, command = text.partition("=")
     if not sep or action not in recipes.POWEROFF_ACTIONS[1:] or not command.strip():
@@ -86,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--min-free-mb", type=positive, default=RunOptions.min_free_mb,
                    help="Fail a job before it renders when its output disk has less free space, in MiB "
                         "(default %(default)s).")
-    p.add_argument("--poweroff-delay", type=float, default=RunOptions.poweroff_delay, metavar="SECONDS",
+    p.add_argument("--poweroff-delay", type=seconds, default=RunOptions.poweroff_delay, metavar="SECONDS",
                    help="Countdown before the recipe's power-off action, during which a client can cancel it "
                         "(default %(default)s).")
     p.add_argument("--poweroff-command", type=poweroff_command, action="append", default=[], metavar="ACTION=COMMAND",

@@ -38,6 +38,17 @@ def test_port_must_be_above_1024():
     assert "80 is not a port number above 1024" in done.stderr
 
 
+@pytest.mark.parametrize(("args", "words"), [
+    (["--poweroff-delay", "-5"], "-5 is not a number of seconds"),
+    (["--poweroff-delay", "soon"], "soon is not a number of seconds"),
+    (["--poweroff-command", "SHUTDOWN=halt"], "SHUTDOWN=halt is not ACTION=COMMAND"),
+    (["--poweroff-command", "REBOOT="], "REBOOT= is not ACTION=COMMAND"),
+])
+def test_power_off_flags_are_checked(args, words):
+    done = cli(*args)
+    assert done.returncode == 2 and words in done.stderr, done.stderr
+
+
 def test_unreadable_and_invalid_recipes(tmp_path):
     done = cli("--recipe", str(tmp_path / "none.json"))
     assert done.returncode == 1 and "Cannot read the recipe" in done.stderr
