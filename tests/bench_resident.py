@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.blender.command import render_command
 from tests.conftest import free_port
-from tests.helpers import ROOT, answers, http, recipe_dict, wait_batch_end, wait_for
+from tests.helpers import ROOT, answers, bpy_launcher, http, make_blend, recipe_dict, wait_batch_end, wait_for
 
 JOBS = 24
 SHOTS = [("Main", "CamA"), ("Main", "CamB"), ("Alt", "AltCam")]
@@ -83,14 +83,9 @@ def startup(blender: str, tmp: Path) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        blend = tmp / "shots.blend"
-        subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P",
-                        str(ROOT / "tests" / "make_blend.py"), "--", str(blend)], check=True, capture_output=True)
-        launcher = tmp / "blender5"
-        launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/service/blender/bpy_launcher.py" "$@"\n')
-        launcher.chmod(0o755)
+        blend, launcher = make_blend(tmp / "shots.blend"), bpy_launcher(tmp / "blender5")
         print(f"{JOBS} single-frame jobs through the service, POST to FINISHED")
-        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", str(launcher))):
+        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", launcher)):
             up = startup(blender, tmp)
             a, _, out_a = through_service(blend, blender, tmp, f"a{label[:3]}", "--no-resident")
             b, floor_b, out_b = through_service(blend, blender, tmp, f"b{label[:3]}", "--slots", "1")

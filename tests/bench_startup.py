@@ -20,7 +20,17 @@ from service.blender.command import render_command, task
 from shared import recipe as recipes
 from shared.events import Kind, split_line
 from tests.conftest import free_port
-from tests.helpers import ROOT, answers, descendants, http, recipe_dict, wait_batch_end, wait_for
+from tests.helpers import (
+    ROOT,
+    answers,
+    bpy_launcher,
+    descendants,
+    http,
+    make_blend,
+    recipe_dict,
+    wait_batch_end,
+    wait_for,
+)
 
 RUNS = 5
 FRAMES = 20
@@ -92,14 +102,9 @@ def post_to_spawn(blender: str, blend: Path, tmp: Path) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        blend = tmp / "shots.blend"
-        subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P",
-                        str(ROOT / "tests" / "make_blend.py"), "--", str(blend)], check=True, capture_output=True)
-        launcher = tmp / "blender5"
-        launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/service/blender/bpy_launcher.py" "$@"\n')
-        launcher.chmod(0o755)
+        blend, launcher = make_blend(tmp / "shots.blend"), bpy_launcher(tmp / "blender5")
         print(f"{'Blender':<10}{'start-up':>10}{'POST->spawn':>13}{'frame: reported':>17}{'overhead':>10}")
-        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", str(launcher))):
+        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", launcher)):
             up = startup(blender, tmp)
             spawn = post_to_spawn(blender, blend, tmp)
             overhead, reported = frame_overhead(blender, blend, tmp)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from addon.client import websocket_messages
 from tests.conftest import free_port
-from tests.helpers import ROOT, answers, http, recipe_dict, wait_for
+from tests.helpers import ROOT, answers, bpy_launcher, http, make_blend, recipe_dict, wait_for
 
 FRAMES = 60
 RUNNER_KINDS = {"job_started", "frame_started", "stats", "frame_saved", "job_done"}
@@ -60,14 +60,9 @@ def measure(blend: Path, blender: str, tmp: Path) -> list[float]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        blend = tmp / "shots.blend"
-        subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P",
-                        str(ROOT / "tests" / "make_blend.py"), "--", str(blend)], check=True, capture_output=True)
-        launcher = tmp / "blender5"
-        launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/service/blender/bpy_launcher.py" "$@"\n')
-        launcher.chmod(0o755)
+        blend, launcher = make_blend(tmp / "shots.blend"), bpy_launcher(tmp / "blender5")
         print("Latency from an event inside Blender to a /ws client")
-        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", str(launcher))):
+        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", launcher)):
             delays = sorted(measure(blend, blender, tmp))
             p50 = statistics.median(delays)
             p95 = delays[int(0.95 * (len(delays) - 1))]

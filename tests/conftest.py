@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, answers, http, wait_for
+from tests.helpers import ROOT, answers, bpy_launcher, http, make_blend, wait_for
 
 BLENDER = shutil.which("blender") or "blender"
 
@@ -30,22 +30,13 @@ def blender_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def blend_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small Cycles file made by Blender 3.4 (both versions open it); see tests/make_blend.py."""
-    path = tmp_path_factory.mktemp("blend") / "shots.blend"
-    subprocess.run(
-        [BLENDER, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1",
-         "-P", str(ROOT / "tests" / "make_blend.py"), "--", str(path)],
-        check=True, capture_output=True, timeout=300,
-    )
-    return path
+    return make_blend(tmp_path_factory.mktemp("blend") / "shots.blend", BLENDER)
 
 
 @pytest.fixture(scope="session")
 def blender5(tmp_path_factory: pytest.TempPathFactory) -> str:
     """An executable that runs Blender command lines on the bpy 5.0 wheel."""
-    path = tmp_path_factory.mktemp("bin") / "blender5"
-    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/service/blender/bpy_launcher.py" "$@"\n')
-    path.chmod(0o755)
-    return str(path)
+    return bpy_launcher(tmp_path_factory.mktemp("bin") / "blender5")
 
 
 @pytest.fixture(params=["3.4", "5.0"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +16,21 @@ from typing import Any
 from shared import recipe as recipes
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_blend(path: Path, blender: str = "blender") -> Path:
+    """Save the small test file of tests/make_blend.py at ``path`` with Blender 3.4 (both versions open it)."""
+    subprocess.run([blender, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1",
+                    "-P", str(ROOT / "tests" / "make_blend.py"), "--", str(path)],
+                   check=True, capture_output=True, timeout=300)
+    return path
+
+
+def bpy_launcher(path: Path) -> str:
+    """Write an executable at ``path`` that runs Blender command lines on the bpy 5.0 wheel."""
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/service/blender/bpy_launcher.py" "$@"\n')
+    path.chmod(0o755)
+    return str(path)
 
 
 def recipe_dict(blend: Path, jobs: list[dict[str, Any]], blender_bin: str = "blender", **changes: Any) -> dict:
