@@ -7,17 +7,13 @@ import json
 import queue
 import socket
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .shared.api_client import ServiceError, request
+
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
-
-
-class ServiceError(RuntimeError):
-    """The service refused a request or could not be reached; the text is for the artist."""
 
 
 def is_loopback(url: str) -> bool:
@@ -28,26 +24,6 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def request(base_url: str, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
-    """One HTTP call; the service's user_message becomes the ServiceError's text."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read())["user_message"]
-        except (ValueError, KeyError, TypeError):
-            message = f"The service answered HTTP {exc.code}"
-        raise ServiceError(message) from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise ServiceError(f"The Shepherd service at {base_url} does not answer") from exc
-    return json.loads(raw) if raw else None
 
 
 def _websocket(base_url: str, target: str) -> tuple[socket.socket, Any]:

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from service import __version__, logs
 from service.blender.command import render_command, task
-from service.client import ServiceError, call
 from service.core import check
 from service.core.manager import Manager
 from service.core.options import RunOptions, default_slots
 from service.server import serve
 from service.store.store import StoreError
 from shared import recipe as recipes
+from shared.api_client import ServiceError, request
 from shared.events import Event, JobStatus, Kind
 from shared.view import batch_view, job_line, stats_view
 
@@ -190,11 +190,11 @@ def follow(url: str, job_id: int | None) -> int:
     """Redraw the batch (or one job) until it ends."""
     tty, last = sys.stdout.isatty(), None
     while True:
-        batch = call(url, "GET", "/batch")
+        batch = request(url, "GET", "/batch")
         if job_id is None:
-            view = batch_view(batch, call(url, "GET", "/batch/name")["name"])
+            view = batch_view(batch, request(url, "GET", "/batch/name")["name"])
         else:
-            job = call(url, "GET", f"/batch/jobs/{job_id}")
+            job = request(url, "GET", f"/batch/jobs/{job_id}")
             view = "\n".join([job_line(job), *(f"! {m}" for m in job["messages"])])
         if view != last:
             print("\033[H\033[J" + view if tty else view + "\n", flush=True)
@@ -210,13 +210,13 @@ def client_action(args: argparse.Namespace) -> int:
     if args.poll or args.poll_job is not None:
         return follow(url, args.poll_job)
     if args.cancel:
-        call(url, "DELETE", "/batch")
+        request(url, "DELETE", "/batch")
         print("Batch cancelled")
     elif args.cancel_job:
-        call(url, "DELETE", "/batch/jobs/current")
+        request(url, "DELETE", "/batch/jobs/current")
         print("Current job cancelled")
     elif args.stop:
-        call(url, "DELETE", "/server")
+        request(url, "DELETE", "/server")
         print("Server stopping")
     return 0
 

@@ -1,4 +1,4 @@
-"""A small HTTP client for the batch API, used by the command line."""
+"""One call to the batch API over HTTP, for the command line and the add-on (standard library only)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,20 @@ class ServiceError(RuntimeError):
     """The service answered with an error, or could not be reached; the message is for the user."""
 
 
-def call(base_url: str, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
+def request(base_url: str, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
+    """The decoded JSON answer (None when empty); the service's user_message becomes the ServiceError's text."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)
+    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)
     if data is not None:
-        request.add_header("Content-Type", "application/json")
+        req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
         try:
             message = json.loads(exc.read())["user_message"]
         except (ValueError, KeyError, TypeError):
-            message = f"HTTP {exc.code} {exc.reason}"
+            message = f"The service answered HTTP {exc.code} {exc.reason}"
         raise ServiceError(message) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise ServiceError(f"No Shepherd service answers at {base_url}") from exc
