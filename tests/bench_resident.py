@@ -19,8 +19,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.blender.command import render_command
-from tests.conftest import free_port
-from tests.helpers import ROOT, answers, bpy_launcher, http, make_blend, recipe_dict, wait_batch_end, wait_for
+from tests.conftest import start_service
+from tests.helpers import bpy_launcher, http, make_blend, recipe_dict, wait_batch_end
 
 JOBS = 24
 SHOTS = [("Main", "CamA"), ("Main", "CamB"), ("Alt", "AltCam")]
@@ -43,12 +43,11 @@ def seconds(clock: str) -> float:
 
 def through_service(blend: Path, blender: str, tmp: Path, label: str, *flags: str) -> tuple[float, float, Path]:
     """Wall seconds from POST to FINISHED, the floor, and the output folder."""
-    port, out = free_port(), tmp / label
-    argv = [sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(tmp / f"data-{label}"), *flags]
-    svc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    out, home = tmp / label, tmp / f"service-{label}"
+    home.mkdir()
+    svc = start_service(home, *flags)
+    url = svc.url
     try:
-        wait_for(lambda: answers(url), 30, "the service")
         t0 = time.perf_counter()
         assert http(url + "/batch", "POST", batch(blend, blender, out))[0] == 200
         done = wait_batch_end(url, timeout=900)
@@ -57,8 +56,7 @@ def through_service(blend: Path, blender: str, tmp: Path, label: str, *flags: st
         floor = sum(seconds(j["engine"]["data"]["elapsed"]) for j in done["jobs"])
         return wall, floor, out
     finally:
-        http(url + "/server", "DELETE")
-        svc.wait(timeout=60)
+        svc.stop()
 
 
 def pixels(folder: Path) -> list[tuple[str, str, tuple[int, int], bytes]]:

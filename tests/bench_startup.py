@@ -19,17 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from service.blender.command import render_command, task
 from shared import recipe as recipes
 from shared.events import Kind, split_line
-from tests.conftest import free_port
+from tests.conftest import start_service
 from tests.helpers import (
-    ROOT,
-    answers,
     bpy_launcher,
     descendants,
     http,
     make_blend,
     recipe_dict,
     wait_batch_end,
-    wait_for,
 )
 
 RUNS = 5
@@ -76,27 +73,21 @@ def frame_overhead(blender: str, blend: Path, tmp: Path) -> tuple[float, float]:
 
 
 def post_to_spawn(blender: str, blend: Path, tmp: Path) -> float:
-    port = free_port()
-    data = tmp / f"data-{port}"
-    log = (tmp / "service.log").open("w")
-    svc = subprocess.Popen([sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(data)],
-                           cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    svc = start_service(Path(tempfile.mkdtemp(dir=tmp)))
+    url = svc.url
     try:
-        wait_for(lambda: answers(url), 30, "the service")
         recipe = recipe_dict(blend, [{"size": [8, 8], "output": str(tmp / "p_#")}], blender_bin=blender)
         times = []
         for _ in range(RUNS):
             t0 = time.perf_counter()
             assert http(url + "/batch", "POST", recipe)[0] == 200
-            while not descendants(svc.pid):
+            while not descendants(svc.proc.pid):
                 pass
             times.append(time.perf_counter() - t0)
             wait_batch_end(url)
         return statistics.median(times)
     finally:
-        http(url + "/server", "DELETE")
-        svc.wait(timeout=30)
+        svc.stop()
 
 
 def main() -> None:

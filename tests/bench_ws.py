@@ -7,7 +7,6 @@ emits it, the client notes when the /ws message arrives.
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -17,21 +16,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from addon.client import websocket_messages
-from tests.conftest import free_port
-from tests.helpers import ROOT, answers, bpy_launcher, http, make_blend, recipe_dict, wait_for
+from tests.conftest import start_service
+from tests.helpers import bpy_launcher, http, make_blend, recipe_dict
 
 FRAMES = 60
 RUNNER_KINDS = {"job_started", "frame_started", "stats", "frame_saved", "job_done"}
 
 
 def measure(blend: Path, blender: str, tmp: Path) -> list[float]:
-    port = free_port()
-    argv = [sys.executable, "-m", "service", "--port", str(port), "--data-dir", str(tmp / f"data-{port}")]
-    svc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    svc = start_service(Path(tempfile.mkdtemp(dir=tmp)))
+    url = svc.url
     delays: list[float] = []
     try:
-        wait_for(lambda: answers(url), 30, "the service")
         stop = threading.Event()
 
         def listen() -> None:
@@ -53,8 +49,7 @@ def measure(blend: Path, blender: str, tmp: Path) -> list[float]:
         stop.set()
         return delays
     finally:
-        http(url + "/server", "DELETE")
-        svc.wait(timeout=30)
+        svc.stop()
 
 
 def main() -> None:

@@ -60,6 +60,17 @@ class Service:
     def __init__(self, proc: subprocess.Popen[str], url: str, port: int, data_dir: Path, log: Path) -> None:
         self.proc, self.url, self.port, self.data_dir, self.log = proc, url, port, data_dir, log
 
+    def stop(self) -> None:
+        """DELETE /server and wait for the process; kill it if it does not go."""
+        if self.proc.poll() is not None:
+            return
+        try:
+            http(self.url + "/server", "DELETE", timeout=10)
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
 
 def start_service(tmp_path: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None) -> Service:
     """A service with its data in ``tmp_path/data``; starting one again there resumes what it left.
@@ -88,10 +99,4 @@ def start_service(tmp_path: Path, *extra: str, port: int | None = None, env: dic
 def service(tmp_path: Path) -> Iterator[Service]:
     svc = start_service(tmp_path)
     yield svc
-    if svc.proc.poll() is None:
-        try:
-            http(svc.url + "/server", "DELETE", timeout=10)
-            svc.proc.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            svc.proc.kill()
-            svc.proc.wait()
+    svc.stop()

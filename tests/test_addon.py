@@ -13,7 +13,7 @@ import pytest
 from addon import build
 from shared import recipe as recipes
 from tests.conftest import BLENDER, free_port, start_service
-from tests.helpers import ROOT, http, png_size
+from tests.helpers import ROOT, png_size
 
 CHECKS = ROOT / "tests" / "blender" / "addon_checks.py"
 SHEPHERD_TYPES = sorted([
@@ -54,8 +54,7 @@ def checks(request, extension_zip, blend_file, blender5, tmp_path_factory):
         results["work"] = work
         yield results
     finally:
-        http(svc.url + "/server", "DELETE")
-        svc.proc.wait(timeout=30)
+        svc.stop()
 
 
 def test_register_and_unregister_leave_nothing_behind(checks):
@@ -152,8 +151,7 @@ def test_headless_submit_from_the_repository(checks, blender5, tmp_path):
         assert done.returncode == 1, done.stdout[-3000:]
         assert "failed jobs: [0]" in done.stdout
     finally:
-        http(svc.url + "/server", "DELETE")
-        svc.proc.wait(timeout=30)
+        svc.stop()
 
 
 def test_jobs_for_without_blender():

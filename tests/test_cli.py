@@ -216,8 +216,7 @@ def test_serve_with_a_recipe_starts_it_at_once_with_hooks(blend_file, tmp_path):
         assert wait_batch_end(svc.url)["status"] == "FINISHED"
         assert marker.exists()
     finally:
-        http(svc.url + "/server", "DELETE")
-        svc.proc.wait(timeout=30)
+        svc.stop()
 
 
 @pytest.mark.parametrize("flag", ["--dry", "--check"])

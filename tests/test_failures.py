@@ -67,8 +67,7 @@ def test_each_failure_is_named_and_the_batch_goes_on(blender_bin, blend_file, tm
         assert http(svc.url + "/batch", "POST", recipe_dict(blend_file, jobs, blender_bin=blender_bin))[0] == 200
         batch = wait_batch_end(svc.url)
     finally:
-        http(svc.url + "/server", "DELETE")
-        svc.proc.wait(timeout=30)
+        svc.stop()
     assert [j["status"] for j in batch["jobs"]] == ["FAILED"] * 4 + ["FINISHED"], batch
     firsts = first_messages(batch)
     for message, prefix in zip(firsts, ["Failure BLEND_FILE_NOT_FOUND: Blend file not found",
@@ -86,8 +85,7 @@ def test_a_blender_that_cannot_start_fails_each_job(blend_file, tmp_path):
         assert http(svc.url + "/batch", "POST", recipe)[0] == 200
         batch = wait_batch_end(svc.url)
     finally:
-        http(svc.url + "/server", "DELETE")
-        svc.proc.wait(timeout=30)
+        svc.stop()
     assert [m.split(":")[0] for m in first_messages(batch)] == ["Failure BLENDER_MISSING (SheepIt error 6)"] * 2
 
 
@@ -111,8 +109,7 @@ def test_a_timeout_fails_the_job_and_a_retry_skips_the_frames_saved(blend_file, 
             os.kill(pid, signal.SIGKILL)
         batch = wait_batch_end(svc.url)
     finally:
-        http(svc.url + "/server", "DELETE")
-        svc.proc.wait(timeout=30)
+        svc.stop()
     slow, steady = batch["jobs"]
     assert slow["status"] == "FAILED"
     assert slow["messages"][0] == "Failure TIMEOUT (SheepIt error 23): The job ran longer than its timeout of 1.5 s"

@@ -125,8 +125,7 @@ def test_a_batch_end_notifies_mails_plays_feeds_logs_and_powers_off(blend_file, 
                        {"log": http_text(svc.url + "/batch/jobs/0/log")}, events]
             job_log = http_text(svc.url + "/batch/jobs/0/log")
         finally:
-            http(svc.url + "/server", "DELETE")
-            svc.proc.wait(timeout=30)
+            svc.stop()
 
     assert [j["status"] for j in batch["jobs"]] == ["FINISHED", "FAILED"]
     (message,) = inbox.messages
@@ -183,8 +182,7 @@ def test_a_client_cancels_the_power_off_and_a_failed_mail_is_only_a_message(blen
         assert http(svc.url + "/poweroff", "DELETE") == (409, {
             "code": 9, "user_message": "No power-off is counting down", "debug_message": "No power-off countdown"})
     finally:
-        http(svc.url + "/server", "DELETE")
-        svc.proc.wait(timeout=30)
+        svc.stop()
     assert not marker.exists()
     assert batch["status"] == "FINISHED" and "Suspend cancelled" in batch["messages"]
     assert any(m.startswith("Mail to me@example.com failed: ") for m in batch["messages"])

@@ -121,8 +121,7 @@ def test_two_slots_cancel_current_then_all_exactly(blend_file, tmp_path):
         assert [j["status"] for j in batch["jobs"]] == ["CANCELLED"] * 3
         assert descendants(svc.proc.pid) == []
     finally:
-        http(svc.url + "/server", "DELETE")
-        svc.proc.wait(timeout=30)
+        svc.stop()
 
 
 def test_blender_killed_from_outside_fails_its_job_and_the_next_gets_a_new_one(blend_file, tmp_path):
@@ -140,5 +139,4 @@ def test_blender_killed_from_outside_fails_its_job_and_the_next_gets_a_new_one(b
         assert first.startswith("Failure KILLED_BY_OS (SheepIt error 14): Blender was killed (SIGKILL)"), first
         assert png_size(tmp_path / "after_1.png") == (8, 8)
     finally:
-        http(svc.url + "/server", "DELETE")
-        svc.proc.wait(timeout=30)
+        svc.stop()

@@ -61,8 +61,7 @@ def test_an_interrupted_batch_resumes_without_rendering_saved_frames_again(how, 
         batch = wait_batch_end(again.url)
         assert http(again.url + "/batch/name")[1] == {"name": recipe["name"]}
     finally:
-        http(again.url + "/server", "DELETE")
-        again.proc.wait(timeout=30)
+        again.stop()
 
     assert batch["status"] == "FINISHED" and [j["status"] for j in batch["jobs"]] == ["FINISHED", "FINISHED"]
     assert any(m.startswith("Resumed at ") for m in batch["messages"])
@@ -81,5 +80,4 @@ def test_an_interrupted_batch_resumes_without_rendering_saved_frames_again(how, 
     try:
         assert http(last.url + "/batch")[1] == batch
     finally:
-        http(last.url + "/server", "DELETE")
-        last.proc.wait(timeout=30)
+        last.stop()
