@@ -7,10 +7,7 @@ of the render-and-save times Blender itself reports. Outputs are compared as dec
 
 from __future__ import annotations
 
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,9 +15,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.blender.command import render_command
+from tests.bench_startup import startup
 from tests.conftest import start_service
-from tests.helpers import bpy_launcher, http, make_blend, recipe_dict, wait_batch_end
+from tests.helpers import bench_blenders, http, recipe_dict, wait_batch_end
 
 JOBS = 24
 SHOTS = [("Main", "CamA"), ("Main", "CamB"), ("Alt", "AltCam")]
@@ -67,24 +64,11 @@ def pixels(folder: Path) -> list[tuple[str, str, tuple[int, int], bytes]]:
     return result
 
 
-def startup(blender: str, tmp: Path) -> float:
-    empty = tmp / "empty.json"
-    empty.write_text("[]")
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        subprocess.run(render_command(blender, empty), check=True, capture_output=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        blend, launcher = make_blend(tmp / "shots.blend"), bpy_launcher(tmp / "blender5")
+    with bench_blenders() as (tmp, blend, blenders):
         print(f"{JOBS} single-frame jobs through the service, POST to FINISHED")
-        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", launcher)):
-            up = startup(blender, tmp)
+        for label, blender in blenders:
+            up = startup(blender, tmp, runs=3)
             a, _, out_a = through_service(blend, blender, tmp, f"a{label[:3]}", "--no-resident")
             b, floor_b, out_b = through_service(blend, blender, tmp, f"b{label[:3]}", "--slots", "1")
             c, _, out_c = through_service(blend, blender, tmp, f"c{label[:3]}", "--slots", "2")

@@ -20,14 +20,7 @@ from service.blender.command import render_command, task
 from shared import recipe as recipes
 from shared.events import Kind, split_line
 from tests.conftest import start_service
-from tests.helpers import (
-    bpy_launcher,
-    descendants,
-    http,
-    make_blend,
-    recipe_dict,
-    wait_batch_end,
-)
+from tests.helpers import bench_blenders, descendants, http, recipe_dict, wait_batch_end
 
 RUNS = 5
 FRAMES = 20
@@ -38,11 +31,12 @@ def seconds(m: re.Match[str]) -> float:
     return int(m.group(1)) * 60 + int(m.group(2)) + int(m.group(3)) / 100
 
 
-def startup(blender: str, tmp: Path) -> float:
+def startup(blender: str, tmp: Path, runs: int = RUNS) -> float:
+    """Median seconds for Blender to start, run the runner on no task, and exit."""
     empty = tmp / "empty.json"
     empty.write_text("[]")
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         t0 = time.perf_counter()
         subprocess.run(render_command(blender, empty), check=True, capture_output=True)
         times.append(time.perf_counter() - t0)
@@ -91,11 +85,9 @@ def post_to_spawn(blender: str, blend: Path, tmp: Path) -> float:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        blend, launcher = make_blend(tmp / "shots.blend"), bpy_launcher(tmp / "blender5")
+    with bench_blenders() as (tmp, blend, blenders):
         print(f"{'Blender':<10}{'start-up':>10}{'POST->spawn':>13}{'frame: reported':>17}{'overhead':>10}")
-        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", launcher)):
+        for label, blender in blenders:
             up = startup(blender, tmp)
             spawn = post_to_spawn(blender, blend, tmp)
             overhead, reported = frame_overhead(blender, blend, tmp)

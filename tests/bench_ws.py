@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from addon.client import websocket_messages
 from tests.conftest import start_service
-from tests.helpers import bpy_launcher, http, make_blend, recipe_dict
+from tests.helpers import bench_blenders, http, recipe_dict
 
 FRAMES = 60
 RUNNER_KINDS = {"job_started", "frame_started", "stats", "frame_saved", "job_done"}
@@ -53,11 +53,9 @@ def measure(blend: Path, blender: str, tmp: Path) -> list[float]:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        blend, launcher = make_blend(tmp / "shots.blend"), bpy_launcher(tmp / "blender5")
+    with bench_blenders() as (tmp, blend, blenders):
         print("Latency from an event inside Blender to a /ws client")
-        for label, blender in (("3.4", "blender"), ("5.0 (bpy)", launcher)):
+        for label, blender in blenders:
             delays = sorted(measure(blend, blender, tmp))
             p50 = statistics.median(delays)
             p95 = delays[int(0.95 * (len(delays) - 1))]

@@ -6,10 +6,12 @@ import json
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,15 @@ def make_blend(path: Path, blender: str = "blender") -> Path:
                     "-P", str(ROOT / "tests" / "make_blend.py"), "--", str(path)],
                    check=True, capture_output=True, timeout=300)
     return path
+
+
+@contextmanager
+def bench_blenders() -> Iterator[tuple[Path, Path, list[tuple[str, str]]]]:
+    """For a benchmark: a temporary folder, the test .blend in it, and the Blenders to compare by label."""
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        yield tmp, make_blend(tmp / "shots.blend"), [("3.4", "blender"),
+                                                     ("5.0 (bpy)", bpy_launcher(tmp / "blender5"))]
 
 
 def bpy_launcher(path: Path) -> str:
