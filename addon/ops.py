@@ -270,32 +270,34 @@ class SHEPHERD_OT_batch_submit(Operator):
         return {"FINISHED"}
 
 
-class SHEPHERD_OT_batch_cancel(Operator):
+class DeleteCall:
+    """An operator that sends DELETE ``path`` to the service; the answer comes back as a report."""
+
+    path = ""
+    done = ""
+
+    def execute(self, context: Any) -> set[str]:
+        client = service(self, context)
+        if client is None:
+            return {"CANCELLED"}
+        client.call("DELETE", self.path, done=self.done)
+        return {"FINISHED"}
+
+
+class SHEPHERD_OT_batch_cancel(DeleteCall, Operator):
     """Stop the batch and its Blender"""
 
     bl_idname = "shepherd.batch_cancel"
     bl_label = "Cancel Batch"
-
-    def execute(self, context: Any) -> set[str]:
-        client = service(self, context)
-        if client is None:
-            return {"CANCELLED"}
-        client.call("DELETE", "/batch", done="Batch cancelled")
-        return {"FINISHED"}
+    path, done = "/batch", "Batch cancelled"
 
 
-class SHEPHERD_OT_job_cancel_current(Operator):
+class SHEPHERD_OT_job_cancel_current(DeleteCall, Operator):
     """Cancel the job that is rendering; the batch goes on with the next"""
 
     bl_idname = "shepherd.job_cancel_current"
     bl_label = "Cancel Current Job"
-
-    def execute(self, context: Any) -> set[str]:
-        client = service(self, context)
-        if client is None:
-            return {"CANCELLED"}
-        client.call("DELETE", "/batch/jobs/current", done="Current job cancelled")
-        return {"FINISHED"}
+    path, done = "/batch/jobs/current", "Current job cancelled"
 
 
 class SHEPHERD_OT_service_start(Operator):
@@ -321,18 +323,12 @@ class SHEPHERD_OT_service_start(Operator):
         return {"FINISHED"}
 
 
-class SHEPHERD_OT_service_stop(Operator):
-    """Stop the Shepherd service (and any batch it renders)"""
+class SHEPHERD_OT_service_stop(DeleteCall, Operator):
+    """Stop the Shepherd service; a batch it renders resumes when the service starts again"""
 
     bl_idname = "shepherd.service_stop"
     bl_label = "Stop Service"
-
-    def execute(self, context: Any) -> set[str]:
-        client = service(self, context)
-        if client is None:
-            return {"CANCELLED"}
-        client.call("DELETE", "/server", done="Service stopped")
-        return {"FINISHED"}
+    path, done = "/server", "Service stopped"
 
 
 class SHEPHERD_OT_open_output(Operator):

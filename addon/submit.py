@@ -55,7 +55,8 @@ def main() -> int:
         print("Open a saved .blend file: blender -b FILE.blend -P submit.py -- ...", file=sys.stderr)
         return 2
     package = add_on()
-    build, client, recipes = module(package, "build"), module(package, "client"), module(package, "shared.recipe")
+    build, recipes = module(package, "build"), module(package, "shared.recipe")
+    api = module(package, "shared.api_client")
     blender = args.blender or bpy.app.binary_path
     try:
         if SOURCES[args.source] == "SAVED":
@@ -72,16 +73,16 @@ def main() -> int:
         print(f"Nothing to render: {args.source} gives no job in {bpy.data.filepath}", file=sys.stderr)
         return 2
     try:
-        client.request(args.server, "POST", "/batch", recipes.to_dict(recipe))
+        api.request(args.server, "POST", "/batch", recipes.to_dict(recipe))
         print(f"Sent {len(recipe.jobs)} jobs to {args.server}", flush=True)
         return follow(package, args.server) if args.wait else 0
-    except client.ServiceError as exc:
+    except api.ServiceError as exc:
         print(str(exc), file=sys.stderr)
         return 1
 
 
 def follow(package: str, server: str) -> int:
-    view, request = module(package, "shared.view"), module(package, "client").request
+    view, request = module(package, "shared.view"), module(package, "shared.api_client").request
     last = ""
     while True:
         batch = request(server, "GET", "/batch")
