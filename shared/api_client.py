@@ -7,15 +7,19 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from .net import bearer
+
 
 class ServiceError(RuntimeError):
     """The service answered with an error, or could not be reached; the message is for the user."""
 
 
-def request(base_url: str, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
-    """The decoded JSON answer (None when empty); the service's user_message becomes the ServiceError's text."""
+def request(base_url: str, method: str, path: str, body: Any = None, timeout: float = 30.0, token: str = "") -> Any:
+    """The decoded JSON answer (None when empty); the service's user_message becomes the ServiceError's text.
+
+    ``token`` is the service token, which clients beyond the service's loopback send on every request."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)
+    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method, headers=bearer(token))
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:

@@ -3,7 +3,6 @@ cancelling a power-off countdown."""
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 from starlette.background import BackgroundTask
@@ -16,6 +15,7 @@ from service.core import executor
 from service.core.batch import JobState
 from service.core.manager import BatchRunning, Manager, NotRunning
 from shared import recipe as recipes
+from shared.net import is_loopback
 
 
 def _manager(request: Request) -> Manager:
@@ -25,13 +25,6 @@ def _manager(request: Request) -> Manager:
 
 def _no_batch() -> JSONResponse:
     return errors.error(409, errors.NO_BATCH, "No batch has been run yet", "No batch")
-
-
-def is_loopback(host: str | None) -> bool:
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def start_batch(request: Request) -> Response:
