@@ -6,10 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from service.api import errors, renderplus, ws
+from service.api.guard import BodyTooLarge, Guard, Policy
 from service.core.manager import Manager
 from shared.recipe import Recipe
 
@@ -18,8 +20,14 @@ async def _bad_route(request: Request, exc: Exception) -> Response:
     return errors.error(404, errors.BAD_ROUTE, f"Bad Route for {request.method}", f"Bad route: {request.url.path}")
 
 
-def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], recipe: Recipe | None = None) -> Starlette:
-    """The service's ASGI app; ``stop`` ends the server, ``recipe`` starts rendering as soon as it is up.
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return errors.refusal(request.url.path, 413, errors.TOO_LARGE, str(exc))
+
+
+def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Policy,
+               recipe: Recipe | None = None) -> Starlette:
+    """The service's ASGI app behind the Guard; ``stop`` ends the server, ``recipe`` starts rendering as soon
+    as it is up.
 
     On start-up the last stored batch is loaded, and resumed if it was running when the service stopped.
     """
@@ -28,11 +36,13 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], recipe: Re
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await manager.restore()
         if recipe is not None:
-            manager.start(recipe)
+            await manager.start(recipe)
         yield
         await manager.shutdown()
 
-    app = Starlette(routes=[*renderplus.routes, *ws.routes], exception_handlers={404: _bad_route, 405: _bad_route},
+    app = Starlette(routes=[*renderplus.routes, *ws.routes],
+                    middleware=[Middleware(Guard, policy=policy, shape=errors.refusal)],
+                    exception_handlers={404: _bad_route, 405: _bad_route, BodyTooLarge: _too_large},
                     lifespan=lifespan)
     app.state.manager = manager
     app.state.hub = ws.attach(manager)

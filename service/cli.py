@@ -1,29 +1,36 @@
-"""The command line of the Render+ batch server, plus --host and --data-dir."""
+"""The command line of the Render+ batch server, plus Shepherd's own flags (--host, --data-dir, security, ...)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import os
 import shlex
 import signal
 import sqlite3
+import ssl
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from service import __version__, logs
+from service import __version__, logs, private
+from service.api.guard import WILDCARDS, Network, Policy
 from service.blender.command import render_command, task
 from service.core import check
 from service.core.manager import Manager
-from service.core.options import RunOptions, default_slots
+from service.core.options import RunOptions, default_blender, default_slots
 from service.server import serve
 from service.store.store import StoreError
+from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes
 from shared.api_client import ServiceError, request
 from shared.events import Event, JobStatus, Kind
+from shared.net import is_loopback
 from shared.view import batch_view, job_line, stats_view
 
 DEFAULT_PORT = 7777
@@ -58,6 +65,13 @@ def seconds(text: str) -> float:
     return value
 
 
+def network(text: str) -> Network:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text} is not a network such as 192.168.1.0/24") from exc
+
+
 def poweroff_command(text: str) -> tuple[str, str]:
     action, sep, command = text.partition("=")
     if not sep or action not in recipes.POWEROFF_ACTIONS[1:] or not command.strip():
@@ -75,6 +89,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=port_number, default=DEFAULT_PORT, metavar="(>1024)",
                    help=f"Change port to use when running server. Default is {DEFAULT_PORT}")
     p.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1, this machine only).")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="Another name clients reach this service by, e.g. farm.local (repeatable).")
+    p.add_argument("--token-file", type=Path, metavar="PATH",
+                   help=f"File holding the token clients beyond this machine must send (or ${ENV}); without "
+                        f"either, listening beyond loopback writes a new one to <data-dir>/{FILE_NAME}.")
+    p.add_argument("--trust-network", type=network, action="append", default=[], metavar="CIDR",
+                   help="Clients in this network need no token, e.g. a studio's LAN (repeatable; off by default).")
+    p.add_argument("--max-body-mb", type=positive, default=16,
+                   help="Refuse request bodies larger than this, in MiB (default %(default)s).")
+    p.add_argument("--ssl-certfile", type=Path, metavar="PATH", help="Serve https with this certificate (PEM).")
+    p.add_argument("--ssl-keyfile", type=Path, metavar="PATH", help="The private key of --ssl-certfile (PEM).")
+    p.add_argument("--blender", default=default_blender(), metavar="PATH",
+                   help="The Blender that clients beyond this machine render with (default: blender on PATH, "
+                        "%(default)s here).")
     p.add_argument("--data-dir", type=Path, default=default_data_dir(),
                    help="Folder for the batch database, temporary files and logs (default $XDG_DATA_HOME/shepherd).")
     p.add_argument("--poll", action="store_true", help="Poll a running batch.")
@@ -161,7 +189,7 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
             print(f"{event.data['action'].title()} in {seconds} s (Ctrl-C cancels)", flush=True)
 
     manager.listeners.append(show)
-    batch = manager.start(recipe)
+    batch = await manager.start(recipe)
     loop = asyncio.get_running_loop()
     stopping: set[asyncio.Task[None]] = set()
 
@@ -186,15 +214,15 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
     return 0 if batch.status == "FINISHED" else 1
 
 
-def follow(url: str, job_id: int | None) -> int:
-    """Redraw the batch (or one job) until it ends."""
+def follow(call: Callable[[str], Any], job_id: int | None) -> int:
+    """Redraw the batch (or one job) until it ends; ``call(path)`` GETs from the service."""
     tty, last = sys.stdout.isatty(), None
     while True:
-        batch = request(url, "GET", "/batch")
+        batch = call("/batch")
         if job_id is None:
-            view = batch_view(batch, request(url, "GET", "/batch/name")["name"])
+            view = batch_view(batch, call("/batch/name")["name"])
         else:
-            job = request(url, "GET", f"/batch/jobs/{job_id}")
+            job = call(f"/batch/jobs/{job_id}")
             view = "\n".join([job_line(job), *(f"! {m}" for m in job["messages"])])
         if view != last:
             print("\033[H\033[J" + view if tty else view + "\n", flush=True)
@@ -205,20 +233,39 @@ def follow(url: str, job_id: int | None) -> int:
 
 
 def client_action(args: argparse.Namespace) -> int:
-    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    url = f"http://{host}:{args.port}"
+    """--poll, --cancel, --cancel-job or --stop, sending the token where there is one."""
+    host = "127.0.0.1" if args.host in WILDCARDS else args.host
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{args.port}"
+    stored = args.data_dir / FILE_NAME
+    token = read_token(args.token_file) if args.token_file else (
+        os.environ.get(ENV, "").strip() or (read_token(stored) if stored.exists() else ""))
+
+    def call(path: str, method: str = "GET") -> Any:
+        return request(url, method, path, token=token)
+
     if args.poll or args.poll_job is not None:
-        return follow(url, args.poll_job)
+        return follow(call, args.poll_job)
     if args.cancel:
-        request(url, "DELETE", "/batch")
+        call("/batch", "DELETE")
         print("Batch cancelled")
     elif args.cancel_job:
-        request(url, "DELETE", "/batch/jobs/current")
+        call("/batch/jobs/current", "DELETE")
         print("Current job cancelled")
     elif args.stop:
-        request(url, "DELETE", "/server")
+        call("/server", "DELETE")
         print("Server stopping")
     return 0
+
+
+def policy(args: argparse.Namespace) -> Policy:
+    """Who may talk to the service; prints where the token is kept when it listens beyond loopback."""
+    exposed = not is_loopback(args.host)
+    token, where = load_token(args.token_file, args.data_dir, exposed)
+    if exposed:
+        print(f"Listening on {args.host}: clients beyond this machine send the token "
+              f"{'in ' + str(where) if where else 'of $' + ENV} as 'Authorization: Bearer TOKEN'", flush=True)
+    return Policy(args.host, args.port, "https" if args.ssl_certfile else "http", tuple(args.allowed_host), token,
+                  tuple(args.trust_network), args.max_body_mb * 2**20)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,24 +273,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.poll or args.poll_job is not None or args.cancel or args.cancel_job or args.stop:
             return client_action(args)
-    except ServiceError as exc:
+    except (ServiceError, TokenError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        print("--ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
+        return 2
     recipe = load_recipe(args.recipe) if args.recipe else None
     if args.dry or args.check:
         if recipe is None:
             print("--dry and --check need --recipe FILE", file=sys.stderr)
             return 2
         return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe, args.min_free_mb)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    logs.setup(args.data_dir, args.write_log)
-    options = RunOptions(args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb, args.min_free_mb,
-                         args.poweroff_delay)
+    options = RunOptions(args.blender, args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb,
+                         args.min_free_mb, args.poweroff_delay)
     options.poweroff_commands.update(args.poweroff_command)
     try:
+        private.directory(args.data_dir)
+        logs.setup(args.data_dir, args.write_log)
         manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options)
-    except (StoreError, sqlite3.Error) as exc:
-        print(f"Cannot use the data directory {args.data_dir}: {exc}", file=sys.stderr)
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"Cannot use the data directory {args.data_dir}: {reason}", file=sys.stderr)
         return 1
     if recipe is not None and (name := manager.interrupted()):
         print(f"The data directory {args.data_dir} holds the interrupted batch '{name}'. Start the service "
@@ -251,5 +302,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if recipe is not None and not args.serve:
         return asyncio.run(run_foreground(manager, recipe, args.print_stats))
-    asyncio.run(serve(manager, args.host, args.port, recipe))
+    tls = (args.ssl_certfile, args.ssl_keyfile) if args.ssl_certfile else None
+    try:
+        if tls is not None:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(*tls)
+    except (OSError, ssl.SSLError) as exc:
+        print(f"Cannot serve https with {args.ssl_certfile} and {args.ssl_keyfile}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        access = policy(args)
+    except (TokenError, OSError) as exc:
+        print(f"Cannot set up the service token: {exc}", file=sys.stderr)
+        return 1
+    asyncio.run(serve(manager, access, recipe, tls))
     return 0

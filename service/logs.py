@@ -7,6 +7,8 @@ import logging
 import time
 from pathlib import Path
 
+from service import private
+
 _started = time.localtime()
 _FORMAT = "%(asctime)s %(name)s %(message)s"
 
@@ -25,7 +27,7 @@ def write_to_file(data_dir: Path) -> Path:
     root = logging.getLogger()
     if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path for h in root.handlers):
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler = logging.FileHandler(private.touch(path), encoding="utf-8")
         handler.setFormatter(logging.Formatter(_FORMAT))
         root.addHandler(handler)
         root.setLevel(logging.INFO)

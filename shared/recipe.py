@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -18,7 +19,16 @@ FORMATS = (
 DEVICES = ("DEFAULT", "CPU", "GPU")
 POWEROFF_ACTIONS = ("DISABLED", "POWEROFF", "SUSPEND", "HIBERNATE", "REBOOT")
 _PATH_STEP = re.compile(r"""\.([A-Za-z]\w*)|\[(-?\d+)\]|\[("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\]""")
-_PATH_ROOT = re.compile(r"(scene|bpy\.data\.[A-Za-z_]\w*)")
+DATA_COLLECTIONS = (
+    "actions", "armatures", "cameras", "collections", "curves", "fonts", "grease_pencils", "hair_curves", "images",
+    "lattices", "lightprobes", "lights", "linestyles", "masks", "materials", "meshes", "metaballs", "movieclips",
+    "node_groups", "objects", "particles", "pointclouds", "scenes", "shape_keys", "sounds", "speakers", "textures",
+    "volumes", "worlds",
+)
+"""The ``bpy.data`` collections a custom override may start at: render data, never texts, libraries or UI."""
+_PATH_ROOT = re.compile(r"scene|bpy\.data\.(\w+)")
+MAX_JOBS = 10_000
+MAX_DEPTH = 64
 
 
 class RecipeError(ValueError):
@@ -28,6 +38,10 @@ class RecipeError(ValueError):
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.message = message
+
+
+class RecipeTooLarge(RecipeError):
+    """A recipe over one of the size limits (MAX_JOBS)."""
 
 
 def _key(f: dataclasses.Field[Any]) -> str:
@@ -70,8 +84,9 @@ def split_data_path(path: str) -> tuple[str, list[tuple[str, str | int]]]:
     Each step is ``("attr", name)``, ``("key", name)`` or ``("index", number)``; the last names what is set.
     """
     root = _PATH_ROOT.match(path)
-    if not root:
-        raise ValueError('must start with "scene" or "bpy.data.<collection>"')
+    if not root or (root.group(1) is not None and root.group(1) not in DATA_COLLECTIONS):
+        raise ValueError(f'must start with "scene" or "bpy.data.<collection>", the collection one of '
+                         f'{", ".join(DATA_COLLECTIONS)}')
     steps: list[tuple[str, str | int]] = []
     pos = root.end()
     while pos < len(path):
@@ -88,7 +103,7 @@ def split_data_path(path: str) -> tuple[str, list[tuple[str, str | int]]]:
         pos = m.end()
     if not steps or steps[-1][0] == "key":
         raise ValueError("must end with a property name or an index")
-    return root.group(1), steps
+    return root.group(0), steps
 
 
 @dataclass
@@ -318,11 +333,16 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     return value
 
 
+@functools.cache
+def _schema(cls: Any) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """A dataclass's type hints and its fields by JSON key, worked out once."""
+    return get_type_hints(cls), {_key(f): f for f in dataclasses.fields(cls)}
+
+
 def _from_dict(cls: Any, data: Any, path: str) -> Any:
     if not isinstance(data, dict):
         raise RecipeError(path, "must be an object")
-    hints = get_type_hints(cls)
-    fields = {_key(f): f for f in dataclasses.fields(cls)}
+    hints, fields = _schema(cls)
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise RecipeError(_join(path, unknown[0]), "is not a known key")
@@ -347,7 +367,7 @@ def _from_dict(cls: Any, data: Any, path: str) -> Any:
 
 def _to_json(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {_key(f): _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {key: _to_json(getattr(value, f.name)) for key, f in _schema(type(value))[1].items()}
     if isinstance(value, list):
         return [_to_json(v) for v in value]
     return value
@@ -358,11 +378,34 @@ def from_dict(data: Any) -> Recipe:
     return _from_dict(Recipe, data, "")  # type: ignore[no-any-return]
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return dict(pairs)
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in decoded JSON, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def loads(text: str) -> Recipe:
-    try:
-        data = json.loads(text)
+    """Decode and validate a recipe, refusing JSON nested deeper than MAX_DEPTH and more than MAX_JOBS jobs."""
+    too_deep = f"JSON nested deeper than {MAX_DEPTH} levels is refused"
+    try:  # a Python hook per object lets other threads run; the C decoder alone holds the GIL to the end
+        data = json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise RecipeError("", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise RecipeError("", too_deep) from exc
+    if _depth(data) > MAX_DEPTH:
+        raise RecipeError("", too_deep)
+    if isinstance(data, dict) and isinstance(data.get("jobs"), list) and len(data["jobs"]) > MAX_JOBS:
+        raise RecipeTooLarge("jobs", f"{len(data['jobs'])} jobs is more than the limit of {MAX_JOBS} in one recipe")
     return from_dict(data)
 
 

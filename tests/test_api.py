@@ -50,14 +50,6 @@ def test_bad_input_is_refused_with_a_clear_error(service: Service, blend_file):
     assert http(service.url + "/batch")[0] == 409  # nothing was started
 
 
-def test_hooks_only_from_this_machine(service: Service, blend_file, tmp_path):
-    recipe = recipe_dict(blend_file, [{"enabled": False}])
-    recipe["hooks"]["PRE_BATCH"] = [{"enabled": True, "cmd": f"touch {tmp_path / 'hooked'}"}]
-    status, body = http(service.url + "/batch", "POST", recipe, headers={"X-Forwarded-For": "192.0.2.7"})
-    assert (status, body["code"]) == (403, 8)
-    assert not (tmp_path / "hooked").exists()
-
-
 def test_batch_of_scenes_cameras_and_layers(service: Service, blend_file, tmp_path):
     jobs = [
         {"scene": "Main", "camera": "CamA", "layer": "Front", "size": [64, 48], "output": out(tmp_path, "a_#")},

@@ -3,6 +3,7 @@ cancelling a power-off countdown."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from starlette.background import BackgroundTask
@@ -10,8 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from service import jsontext
 from service.api import errors
 from service.core import executor
+from service.core.admission import BlenderRefused, HooksRefused
 from service.core.batch import JobState
 from service.core.manager import BatchRunning, Manager, NotRunning
 from shared import recipe as recipes
@@ -27,6 +30,16 @@ def _no_batch() -> JSONResponse:
     return errors.error(409, errors.NO_BATCH, "No batch has been run yet", "No batch")
 
 
+def _parse(body: bytes) -> recipes.Recipe:
+    """The recipe of a request body, its blend files made absolute."""
+    try:
+        recipe = recipes.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise recipes.RecipeError("", "the body is not UTF-8 text") from exc
+    recipes.absolute_blend_files(recipe, str(Path.cwd()))
+    return recipe
+
+
 async def start_batch(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
@@ -35,24 +48,23 @@ async def start_batch(request: Request) -> Response:
             f"Wrong content-type: {content_type or 'none'}",
         )
     body = await request.body()
-    try:
-        recipe = recipes.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return errors.error(400, errors.INVALID_RECIPE, "Invalid recipe: the body is not UTF-8 text")
+    try:  # a large recipe is decoded and checked beside the event loop, which keeps answering meanwhile
+        recipe = await asyncio.to_thread(_parse, body)
     except recipes.RecipeError as exc:
-        return errors.error(400, errors.INVALID_RECIPE, f"Invalid recipe: {exc}", exc.path or "malformed JSON")
+        status, code = (413, errors.TOO_LARGE) if isinstance(exc, recipes.RecipeTooLarge) else (400,
+                                                                                                errors.INVALID_RECIPE)
+        return errors.error(status, code, f"Invalid recipe: {exc}", exc.path or "malformed JSON")
     client = request.client.host if request.client else None
-    if recipe.has_hooks() and not is_loopback(client):
-        return errors.error(
-            403, errors.HOOKS_REFUSED, "Hooks run shell commands, so they are only accepted from this machine",
-            f"Recipe with hooks from {client}",
-        )
-    recipes.absolute_blend_files(recipe, str(Path.cwd()))
     try:
-        batch = _manager(request).start(recipe)
+        batch = await _manager(request).start(recipe, local=is_loopback(client))
+    except HooksRefused as exc:
+        return errors.error(403, errors.HOOKS_REFUSED, str(exc), f"Recipe with hooks from {client}")
+    except BlenderRefused as exc:
+        return errors.error(403, errors.BLENDER_REFUSED, str(exc), f"blender_bin {recipe.blender_bin} from {client}")
     except BatchRunning:
         return errors.error(409, errors.ALREADY_RUNNING, "A batch is already running", "Already running a batch")
-    return JSONResponse(batch.to_dict())
+    answer = batch.to_dict()  # taken here, encoded beside the loop: a recipe may hold 10 000 jobs
+    return Response(await asyncio.to_thread(jsontext.dumps, answer), media_type="application/json")
 
 
 async def poll_batch(request: Request) -> Response:

@@ -33,12 +33,7 @@ def snapshot_message(manager: Manager) -> dict[str, Any]:
 def event_message(manager: Manager, event: Event) -> dict[str, Any]:
     """The event with the state it changed: the job it names, and the batch's own fields."""
     assert manager.batch is not None
-    batch = manager.batch.to_dict()
-    message: dict[str, Any] = {
-        "type": "event",
-        "event": _event_dict(event),
-        "batch": {k: v for k, v in batch.items() if k != "jobs"},
-    }
+    message: dict[str, Any] = {"type": "event", "event": _event_dict(event), "batch": manager.batch.summary()}
     job = manager.batch.job(event.job) if event.job is not None else None
     if job is not None:
         message["job"] = job.to_dict()
@@ -89,6 +84,8 @@ def attach(manager: Manager) -> Hub:
     hub = Hub(lambda: snapshot_message(manager))
 
     def listener(event: Event) -> None:
+        if not hub.clients:
+            return
         if event.kind == Kind.BATCH_STATUS and event.data["status"] == BatchStatus.RUNNING:
             hub.publish(snapshot_message(manager))
         else:

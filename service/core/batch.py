@@ -137,6 +137,10 @@ class BatchState:
     messages: list[str] = field(default_factory=list)
     jobs: list[JobState] = field(default_factory=list)
     current_job: int | None = None
+    _by_id: dict[int, JobState] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {job.id: job for job in self.jobs}
 
     @classmethod
     def from_recipe(cls, recipe: Recipe) -> BatchState:
@@ -144,7 +148,7 @@ class BatchState:
         return cls(recipe, jobs=jobs)
 
     def job(self, job_id: int) -> JobState | None:
-        return next((j for j in self.jobs if j.id == job_id), None)
+        return self._by_id.get(job_id)
 
     def move(self, status: str) -> None:
         if status not in BATCH_MOVES.get(self.status, set()):
@@ -169,8 +173,9 @@ class BatchState:
 
     def stats(self) -> dict[str, float | int | None]:
         """Render-time stats over finished jobs; all null while running or after a cancel."""
-        timed = [(j.times.to_dict()["rendertime"], j.id) for j in self.jobs if j.status == JobStatus.FINISHED]
-        if self.status != BatchStatus.FINISHED or not timed:
+        timed = [(j.times.to_dict()["rendertime"], j.id) for j in self.jobs
+                 if j.status == JobStatus.FINISHED] if self.status == BatchStatus.FINISHED else []
+        if not timed:
             return dict.fromkeys(("slowest_index", "slowest_time", "fastest_index", "fastest_time", "average_time"))
         slowest, fastest = max(timed), min(timed)
         return {
@@ -181,12 +186,15 @@ class BatchState:
             "average_time": sum(t for t, _ in timed if t is not None) / len(timed),
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
+        """The poll response without its jobs."""
         return {
             "status": self.status,
             "times": self.times.to_dict(),
             "stats": self.stats(),
             "messages": list(self.messages),
-            "jobs": [j.to_dict() for j in self.jobs],
             "current_job": self.current_job,
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.summary(), "jobs": [j.to_dict() for j in self.jobs]}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from service import private
 from service.blender.command import task
 from service.blender.diagnosis import exit_failure, start_failure
 from service.blender.process import Process
@@ -71,7 +72,7 @@ class BatchRun:
 
     def _job_status(self, job: JobState, status: str) -> None:
         job.move(status)
-        running = [j for j in self.state.jobs if j.status == JobStatus.RUNNING]
+        running = [s.job for s in self.slots if s.job is not None and s.job.status == JobStatus.RUNNING]
         self.state.current_job = min(running, key=lambda j: j.times.started or 0).id if running else None
         data = {"status": status, "failure": job.failure} if status == JobStatus.FAILED else {"status": status}
         self.notify(Event(Kind.JOB_STATUS, job.id, data))
@@ -184,7 +185,7 @@ class BatchRun:
         job_task = self._task(job, state, reload)
         (self.workdir / f"task-{job.id}-{state.attempts}.json").write_text(json.dumps(job_task), encoding="utf-8")
         self.logdir.mkdir(parents=True, exist_ok=True)
-        with job_log(self.logdir, job.id).open("a", encoding="utf-8") as out:
+        with private.touch(job_log(self.logdir, job.id)).open("a", encoding="utf-8") as out:
             code = await blender.render(job_task, lambda text, event: self._line(slot, state, out, text, event))
         if timer is not None:
             timer.cancel()

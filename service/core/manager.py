@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from service import logs
+from service import logs, private
 from service.blender.process import end_leftover, identity
+from service.core.admission import admit
 from service.core.batch import BatchState
 from service.core.executor import BatchRun
 from service.core.options import RunOptions
@@ -46,7 +47,8 @@ class Manager:
         self.listeners: list[Callable[[Event], None]] = []
         self._run: BatchRun | None = None
         self._task: asyncio.Task[None] | None = None
-        data_dir.mkdir(parents=True, exist_ok=True)
+        self._starting = False
+        private.directory(data_dir)
         self.store = Store(data_dir / DB_NAME)
         self.notifier = Notifier(self)
 
@@ -69,13 +71,25 @@ class Manager:
         else:
             self.store.remove_blender(pid)
 
-    def start(self, recipe: Recipe) -> BatchState:
-        """Start a batch now; raises BatchRunning while another one is active (no await: nothing interleaves)."""
-        if self.batch is not None and self.batch.active:
+    async def start(self, recipe: Recipe, local: bool = True) -> BatchState:
+        """Start a batch; raises BatchRunning while another one is active or being stored.
+
+        ``local``: the recipe comes from this machine; from elsewhere it may not choose what runs (Refused).
+        The batch is stored beside the event loop, so that a large one leaves the service answering."""
+        admit(recipe, local, self.options.blender)
+        if self._starting or (self.batch is not None and self.batch.active):
             raise BatchRunning("a batch is already running")
-        self.batch = BatchState.from_recipe(recipe)
-        self.batch_id = self.store.add_batch(self.batch)
-        return self._launch(self.batch)
+        self._starting = True
+        try:
+            self.batch_id, batch = await asyncio.to_thread(self._store_new, recipe)
+        finally:
+            self._starting = False
+        self.batch = batch
+        return self._launch(batch)
+
+    def _store_new(self, recipe: Recipe) -> tuple[int, BatchState]:
+        batch = BatchState.from_recipe(recipe)
+        return self.store.add_batch(batch), batch
 
     def _launch(self, batch: BatchState) -> BatchState:
         if batch.recipe.settings.write_log:

@@ -1,8 +1,9 @@
-"""How the service runs Blender (slots, resident processes, when to recycle them) and powers off."""
+"""How the service runs Blender (which one, slots, resident processes, when to recycle them) and powers off."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 
 from service.notify.poweroff import default_commands
@@ -18,8 +19,14 @@ def default_slots() -> int:
     return max(1, min(cores // 8, int(memory_gib // 8)))
 
 
+def default_blender() -> str:
+    """``blender`` as found on PATH, or the bare name when it is not there."""
+    return shutil.which("blender") or "blender"
+
+
 @dataclass
 class RunOptions:
+    blender: str = field(default_factory=default_blender)
     slots: int = 1
     resident: bool = True
     recycle_jobs: int = 50

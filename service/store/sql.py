@@ -75,6 +75,15 @@ MIGRATIONS = [
         SELECT RAISE(ABORT, 'batch status move not allowed');
     END;
     """,
+    # 2: the recipe in a table of its own, so that storing an event never rewrites it.
+    """
+    CREATE TABLE recipes (
+        batch_id INTEGER PRIMARY KEY REFERENCES batches (id) ON DELETE CASCADE,
+        recipe TEXT NOT NULL
+    );
+    INSERT INTO recipes (batch_id, recipe) SELECT id, recipe FROM batches;
+    ALTER TABLE batches DROP COLUMN recipe
+    """,
 ]
 
 PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
@@ -83,15 +92,16 @@ CLEAR_MOVES = "DELETE FROM status_moves"
 ADD_MOVE = "INSERT INTO status_moves (entity, source, target) VALUES (?, ?, ?)"
 
 ADD_BATCH = """
-INSERT INTO batches (name, recipe, status, started, finished, messages, current_job, created)
-VALUES (:name, :recipe, :status, :started, :finished, :messages, :current_job, :created)
+INSERT INTO batches (name, status, started, finished, messages, current_job, created)
+VALUES (:name, :status, :started, :finished, :messages, :current_job, :created)
 """
+ADD_RECIPE = "INSERT INTO recipes (batch_id, recipe) VALUES (?, ?)"
 UPDATE_BATCH = """
 UPDATE batches SET status = :status, started = :started, finished = :finished, messages = :messages,
     current_job = :current_job
 WHERE id = :batch_id
 """
-LAST_BATCH = "SELECT * FROM batches ORDER BY id DESC LIMIT 1"
+LAST_BATCH = "SELECT * FROM batches JOIN recipes ON recipes.batch_id = batches.id ORDER BY id DESC LIMIT 1"
 
 ADD_JOB = """
 INSERT INTO jobs (batch_id, id, name, status, started, finished, messages, engine, data, frames, outputs,

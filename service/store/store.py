@@ -9,12 +9,14 @@ from __future__ import annotations
 import fcntl
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from service import jsontext, private
 from service.core.batch import BATCH_MOVES, JOB_MOVES, BatchState, JobState, Times
 from service.store import sql
 from shared import recipe as recipes
@@ -29,7 +31,7 @@ def _recipe_json(recipe: recipes.Recipe) -> str:
     """The recipe as stored: the mail password never reaches the disk."""
     data = recipes.to_dict(recipe)
     data["notifications"]["mail"]["pass"] = ""
-    return json.dumps(data)
+    return jsontext.dumps(data)
 
 
 def _job_row(batch_id: int, job: JobState) -> dict[str, Any]:
@@ -60,13 +62,16 @@ class Store:
     """The database of one data directory; a second service on the same directory is refused."""
 
     def __init__(self, path: Path) -> None:
-        self._lock = path.with_suffix(".lock").open("w")
+        self._lock = private.touch(path.with_suffix(".lock")).open("w")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             self._lock.close()
             raise StoreError(f"another Shepherd service is using {path.parent}") from exc
-        self.db = sqlite3.connect(path, isolation_level=None)
+        private.touch(path)  # SQLite gives its -wal and -shm files the database's mode
+        # Stored from the event loop's thread, and a new batch beside it (Manager.start); one at a time.
+        self._mutex = threading.RLock()
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.executescript(sql.PRAGMAS)
         self._migrate()
@@ -77,13 +82,18 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with self._mutex:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def _query(self, statement: str, *args: Any) -> list[sqlite3.Row]:
+        with self._mutex:
+            return self.db.execute(statement, args).fetchall()
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -100,13 +110,13 @@ class Store:
 
     @property
     def version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._query("PRAGMA user_version")[0][0])
 
     def add_batch(self, batch: BatchState) -> int:
         with self._transaction() as db:
-            row = dict(_batch_row(batch), name=batch.recipe.name, recipe=_recipe_json(batch.recipe))
-            cursor = db.execute(sql.ADD_BATCH, dict(row, created=time.time()))
+            cursor = db.execute(sql.ADD_BATCH, dict(_batch_row(batch), name=batch.recipe.name, created=time.time()))
             batch_id = int(cursor.lastrowid or 0)
+            db.execute(sql.ADD_RECIPE, (batch_id, _recipe_json(batch.recipe)))
             db.executemany(sql.ADD_JOB, [_job_row(batch_id, job) for job in batch.jobs])
         return batch_id
 
@@ -117,7 +127,10 @@ class Store:
             if event.kind == Kind.FRAME_SAVED and event.job is not None:
                 db.execute(sql.ADD_FRAME, (batch_id, event.job, int(event.data["frame"]), event.data["path"],
                                            event.time))
-            jobs = batch.jobs if event.kind == Kind.BATCH_STATUS else [j for j in batch.jobs if j.id == event.job]
+            # A batch that ends cancels its queued jobs; one that starts changes none.
+            ended = event.kind == Kind.BATCH_STATUS and not batch.active
+            job = batch.job(event.job) if event.job is not None else None
+            jobs = batch.jobs if ended else [job] if job is not None else []
             db.executemany(sql.UPDATE_JOB, [_job_row(batch_id, job) for job in jobs])
             db.execute(sql.UPDATE_BATCH, dict(_batch_row(batch), batch_id=batch_id))
         return int(cursor.lastrowid or 0)
@@ -130,13 +143,14 @@ class Store:
 
     def last_batch(self) -> tuple[int, BatchState] | None:
         """The newest batch as stored, with the frames each job saved."""
-        row = self.db.execute(sql.LAST_BATCH).fetchone()
-        if row is None:
+        rows = self._query(sql.LAST_BATCH)
+        if not rows:
             return None
+        row = rows[0]
         batch_id = row["id"]
-        jobs = [_job(r) for r in self.db.execute(sql.BATCH_JOBS, (batch_id,))]
+        jobs = [_job(r) for r in self._query(sql.BATCH_JOBS, batch_id)]
         by_id = {job.id: job for job in jobs}
-        for job_id, frame, path in self.db.execute(sql.BATCH_FRAMES, (batch_id,)):
+        for job_id, frame, path in self._query(sql.BATCH_FRAMES, batch_id):
             by_id[job_id].saved[frame] = path
         batch = BatchState(recipes.from_dict(json.loads(row["recipe"])), row["status"],
                            Times(row["started"], row["finished"]), json.loads(row["messages"]), jobs,
@@ -145,7 +159,7 @@ class Store:
 
     def events(self, batch_id: int, since: int = 0) -> list[Event]:
         """The stored events of a batch after sequence number ``since``, oldest first."""
-        rows = self.db.execute(sql.EVENTS_SINCE, (batch_id, since))
+        rows = self._query(sql.EVENTS_SINCE, batch_id, since)
         return [Event(kind, job, json.loads(data), at, seq) for seq, job, kind, data, at in rows]
 
     def add_blender(self, pid: int, identity: str, batch_id: int | None) -> None:
@@ -157,5 +171,5 @@ class Store:
             db.execute(sql.REMOVE_BLENDER, (pid,))
 
     def blenders(self) -> list[tuple[int, str]]:
-        return [(pid, identity) for pid, identity in self.db.execute(sql.ALL_BLENDERS)]
+        return [(pid, identity) for pid, identity in self._query(sql.ALL_BLENDERS)]
 
