@@ -72,10 +72,12 @@ class Service:
             self.proc.wait()
 
 
-def start_service(tmp_path: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None) -> Service:
+def start_service(tmp_path: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None,
+                  scheme: str = "http") -> Service:
     """A service with its data in ``tmp_path/data``; starting one again there resumes what it left.
 
-    ``env`` adds to (or, with empty values, removes from) the service's environment."""
+    ``env`` adds to (or, with empty values, removes from) the service's environment; with ``scheme``
+    https (the test passes --ssl-certfile), it is up once its port takes connections."""
     port = port or free_port()
     data_dir = tmp_path / "data"
     log = tmp_path / "service.log"
@@ -85,11 +87,14 @@ def start_service(tmp_path: Path, *extra: str, port: int | None = None, env: dic
         cwd=ROOT, stdout=log.open("a"), stderr=subprocess.STDOUT, text=True,
         env={k: v for k, v in {**os.environ, **(env or {})}.items() if v},
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
 
     def up() -> bool:
         assert proc.poll() is None, log.read_text()
-        return answers(url)
+        if scheme == "http":
+            return answers(url)
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
 
     wait_for(up, 30, "the service to start")
     return Service(proc, url, port, data_dir, log)

@@ -99,6 +99,23 @@ def wait_batch_end(url: str, timeout: float = 240) -> dict:
     return wait_for(ended, timeout, "the batch to end")
 
 
+@contextmanager
+def tmpfs(path: Path, size: str = "3m", read_only: bool = False) -> Iterator[Path]:
+    """A small tmpfs mounted at ``path`` (read-only, if asked: root ignores chmod); the test is skipped
+    where this machine lets no one mount."""
+    import pytest
+
+    path.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
 def png_size(path: Path | str) -> tuple[int, int]:
     with open(path, "rb") as f:
         head = f.read(24)

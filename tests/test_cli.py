@@ -13,7 +13,7 @@ import pytest
 
 from service import __version__
 from tests.conftest import Service, free_port, start_service
-from tests.helpers import ROOT, http, png_size, recipe_dict, wait_batch_end, wait_for
+from tests.helpers import ROOT, http, png_size, recipe_dict, tmpfs, wait_batch_end, wait_for
 
 
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -159,6 +159,14 @@ def test_foreground_run_exits_non_zero_when_a_job_fails_and_cleans_up(blend_file
     assert "1 of the batch's jobs failed" in done.stderr
     assert png_size(tmp_path / "ok_1.png") == (8, 6)
     assert list((data / "tmp").glob("batch-*")) == []
+
+
+def test_a_read_only_data_dir_stops_start_up_with_one_line(tmp_path):
+    with tmpfs(tmp_path / "data", read_only=True) as data:
+        for where in (data, data / "inside"):
+            done = cli("--serve", "--port", str(free_port()), "--data-dir", str(where), timeout=60)
+            assert done.returncode == 1
+            assert done.stderr.strip() == f"Cannot use the data directory {where}: Read-only file system"
 
 
 def test_client_flags_without_a_service():

@@ -15,7 +15,7 @@ import pytest
 from service.blender.diagnosis import exit_failure, start_failure
 from shared.failures import FAILURES
 from tests.conftest import start_service
-from tests.helpers import ROOT, descendants, http, recipe_dict, wait_batch_end, wait_for
+from tests.helpers import ROOT, descendants, http, recipe_dict, tmpfs, wait_batch_end, wait_for
 
 
 @pytest.mark.parametrize(
@@ -129,3 +129,20 @@ def test_a_full_disk_fails_the_job_before_it_renders(blend_file, tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert "Failure DISK_FULL: Only" in done.stdout and not list(Path(tmp_path).glob("f_*"))
+
+
+def test_a_disk_that_fills_up_while_rendering_fails_the_job_and_the_service_lives(blender_bin, blend_file, tmp_path):
+    with tmpfs(tmp_path / "small") as small:
+        svc = start_service(tmp_path, "--min-free-mb", "1")
+        try:
+            jobs = [{"size": [1200, 1200], "format": "BMP", "output": str(small / "big_#")},  # 4.3 MB, uncompressed
+                    {"size": [8, 8], "output": str(tmp_path / "ok_#")}]
+            assert http(svc.url + "/batch", "POST", recipe_dict(blend_file, jobs, blender_bin))[0] == 200
+            batch = wait_batch_end(svc.url)
+            failed, finished = batch["jobs"]
+            assert failed["status"] == "FAILED" and finished["status"] == "FINISHED"
+            assert failed["messages"][0].startswith("Failure DISK_FULL: ")
+            assert "cannot save" in failed["messages"][0] and "MiB free" in failed["messages"][0]
+            assert http(svc.url + "/batch")[0] == 200
+        finally:
+            svc.stop()

@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 import time
+from pathlib import Path
 
 from addon.client import websocket_messages
 from service.api.ws import QUEUE_SIZE, Hub
@@ -79,19 +80,47 @@ def test_history_replays_every_stored_event_after_a_sequence_number(service: Ser
     assert first_two(seqs[-2])[1]["events"] == events[-1:]
 
 
-def test_a_client_that_never_reads_slows_nothing(service: Service, blend_file, tmp_path):
-    stalled = socket.create_connection(("127.0.0.1", service.port))
-    stalled.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) / 1024
+
+
+def test_fifty_clients_ten_never_reading(service: Service, blend_file, tmp_path):
+    """Clients that never read slow nobody: the others get every event, the service's memory stays bounded."""
+    stalled = []
+    for _ in range(10):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        sock.connect(("127.0.0.1", service.port))
+        sock.sendall(f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{service.port}\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        stalled.append(sock)
+    results: list[tuple[dict | None, list[dict]]] = []
+    readers = [threading.Thread(target=lambda: results.append(follow(service.url))) for _ in range(40)]
     try:
-        jobs = [{"animated": True, "frame_start": 1, "frame_end": 12, "size": [8, 8],
+        for t in readers:
+            t.start()
+        time.sleep(1)
+        before = rss_mb(service.proc.pid)
+        jobs = [{"animated": True, "frame_start": 1, "frame_end": 180, "size": [8, 8],
                  "output": str(tmp_path / "s_##")}]
         assert http(service.url + "/batch", "POST", recipe_dict(blend_file, jobs))[0] == 200
-        view, _ = follow(service.url)
-        assert view is not None and view["jobs"][0]["status"] == "FINISHED"
+        for t in readers:
+            t.join(timeout=180)
+        grown = rss_mb(service.proc.pid) - before
     finally:
-        stalled.close()
+        for sock in stalled:
+            sock.close()
+    _, history = itertools.islice(websocket_messages(service.url, threading.Event(), since=0), 2)
+    # A batch that starts is sent whole, as a snapshot; every other stored event as itself.
+    stored = [e["seq"] for e in history["events"] if e["data"].get("status") != "RUNNING" or e["job"] is not None]
+    assert len(stored) > QUEUE_SIZE  # more than a stalled client's queue holds
+    assert len(results) == 40
+    for view, seen in results:
+        assert view is not None and view["jobs"][0]["status"] == "FINISHED"
+        assert [m["event"]["seq"] for m in seen if m["type"] == "event" and m["event"]["seq"] is not None] == stored
+    assert grown < 50, f"the service grew by {grown:.0f} MiB"
 
 
 def test_a_client_that_falls_behind_gets_a_fresh_snapshot():

@@ -13,6 +13,7 @@ This is the only module of the service that imports bpy.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -232,20 +233,22 @@ def runs(frames: list[int], skip: set[int]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in stretches]
 
 
-def check_outputs(outputs: list[str], min_free_mb: float) -> None:
-    """Fail before rendering when an output folder cannot be written or its disk is (nearly) full."""
+def check_outputs(outputs: list[str], min_free_mb: float, why: str = "") -> None:
+    """Fail when an output folder cannot be written or its disk is (nearly) full: before rendering, and
+    after Blender could not save (``why`` then starts the message)."""
     for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p in outputs):
         try:
             os.makedirs(folder, exist_ok=True)
             with tempfile.TemporaryFile(dir=folder):
                 pass
         except OSError as exc:
-            raise JobError(f"Cannot write to the output folder {folder}: {exc.strerror or exc}", folder,
-                           "CANNOT_CREATE_DIRECTORY") from exc
+            failure = "DISK_FULL" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "CANNOT_CREATE_DIRECTORY"
+            raise JobError(f"{why}Cannot write to the output folder {folder}: {exc.strerror or exc}", folder,
+                           failure) from exc
         free_mb = shutil.disk_usage(folder).free / 2**20
         if free_mb < min_free_mb:
-            raise JobError(f"Only {free_mb:.0f} MiB free for {folder}; at least {min_free_mb:.0f} MiB are needed",
-                           folder, "DISK_FULL")
+            raise JobError(f"{why}Only {free_mb:.0f} MiB free for {folder}; at least {min_free_mb:.0f} MiB are "
+                           "needed", folder, "DISK_FULL")
 
 
 def prepare(changes: Changes, task: dict[str, Any]) -> tuple[Any, list[int]]:
@@ -322,6 +325,7 @@ def run_job(task: dict[str, Any]) -> None:
                 bpy.ops.render.render(animation=True, scene=scene.name)
             except RuntimeError as exc:
                 text = str(exc).removeprefix("Error: ").strip()
+                check_outputs(outputs, task.get("min_free_mb", 0), f"{text}; ")  # a disk that filled up
                 cause = from_text(text)
                 raise JobError(text, "", cause.name if cause else "PROCESS_FAILED") from exc
         emit(Kind.JOB_DONE)
