@@ -40,6 +40,7 @@ bench: deps
 	$(PY) tests/bench_resident.py
 	$(PY) tests/bench_ws.py
 	$(PY) tests/bench_store.py
+	$(PY) tests/bench_large_recipe.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
