@@ -81,10 +81,10 @@ class Manager:
             raise BatchRunning("a batch is already running")
         self._starting = True
         try:
-            self.batch_id, batch = await asyncio.to_thread(self._store_new, recipe)
+            batch_id, batch = await asyncio.to_thread(self._store_new, recipe)
         finally:
             self._starting = False
-        self.batch = batch
+        self.batch, self.batch_id = batch, batch_id
         return self._launch(batch)
 
     def _store_new(self, recipe: Recipe) -> tuple[int, BatchState]:
