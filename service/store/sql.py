@@ -84,6 +84,98 @@ MIGRATIONS = [
     INSERT INTO recipes (batch_id, recipe) SELECT id, recipe FROM batches;
     ALTER TABLE batches DROP COLUMN recipe
     """,
+    # 3: the farm: jobs of any type, their tasks, the workers that pull them, tags and the blocklist.
+    """
+    CREATE TABLE farm_jobs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        type_etag TEXT NOT NULL DEFAULT '',
+        priority INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        activity TEXT NOT NULL DEFAULT '',
+        settings TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        submitter_platform TEXT NOT NULL DEFAULT '',
+        worker_tag TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        delete_requested_at REAL
+    );
+    CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        software TEXT NOT NULL DEFAULT '',
+        address TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        status_requested TEXT NOT NULL DEFAULT '',
+        lazy INTEGER NOT NULL DEFAULT 0,
+        can_restart INTEGER NOT NULL DEFAULT 0,
+        supported_task_types TEXT NOT NULL,
+        last_seen REAL,
+        created REAL NOT NULL
+    );
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES farm_jobs (id) ON DELETE CASCADE,
+        index_in_job INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 50,
+        activity TEXT NOT NULL DEFAULT '',
+        commands TEXT NOT NULL,
+        steps_completed INTEGER NOT NULL DEFAULT 0,
+        steps_total INTEGER NOT NULL DEFAULT 0,
+        worker_id TEXT REFERENCES workers (id) ON DELETE SET NULL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        last_touched REAL
+    );
+    CREATE INDEX tasks_by_status ON tasks (status, job_id);
+    CREATE INDEX tasks_by_job ON tasks (job_id, index_in_job);
+    CREATE INDEX tasks_by_worker ON tasks (worker_id);
+    CREATE TABLE task_deps (
+        task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        depends_on TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        PRIMARY KEY (task_id, depends_on)
+    );
+    CREATE TABLE task_failures (
+        task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        worker_id TEXT NOT NULL,
+        PRIMARY KEY (task_id, worker_id)
+    );
+    CREATE TABLE worker_tags (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE worker_tag_members (
+        worker_id TEXT NOT NULL REFERENCES workers (id) ON DELETE CASCADE,
+        tag_id TEXT NOT NULL REFERENCES worker_tags (id) ON DELETE CASCADE,
+        PRIMARY KEY (worker_id, tag_id)
+    );
+    CREATE TABLE blocklist (
+        job_id TEXT NOT NULL REFERENCES farm_jobs (id) ON DELETE CASCADE,
+        worker_id TEXT NOT NULL REFERENCES workers (id) ON DELETE CASCADE,
+        task_type TEXT NOT NULL,
+        PRIMARY KEY (job_id, worker_id, task_type)
+    );
+    CREATE TRIGGER farm_job_status_move BEFORE UPDATE OF status ON farm_jobs
+    WHEN NEW.status != OLD.status AND NOT EXISTS (
+        SELECT 1 FROM status_moves WHERE entity = 'farm_job' AND source = OLD.status AND target = NEW.status)
+    BEGIN
+        SELECT RAISE(ABORT, 'farm job status move not allowed');
+    END;
+    CREATE TRIGGER task_status_move BEFORE UPDATE OF status ON tasks
+    WHEN NEW.status != OLD.status AND NOT EXISTS (
+        SELECT 1 FROM status_moves WHERE entity = 'task' AND source = OLD.status AND target = NEW.status)
+    BEGIN
+        SELECT RAISE(ABORT, 'task status move not allowed');
+    END
+    """,
 ]
 
 PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
@@ -128,3 +220,122 @@ EVENTS_SINCE = "SELECT seq, job, kind, data, time FROM events WHERE batch_id = ?
 ADD_BLENDER = "INSERT OR REPLACE INTO blenders (pid, identity, batch_id) VALUES (?, ?, ?)"
 REMOVE_BLENDER = "DELETE FROM blenders WHERE pid = ?"
 ALL_BLENDERS = "SELECT pid, identity FROM blenders"
+
+# The farm: jobs, tasks, workers. JSON lists travel as one parameter, read with json_each.
+
+ADD_FARM_JOB = """
+INSERT INTO farm_jobs (id, name, type, type_etag, priority, status, activity, settings, metadata, submitter_platform,
+    worker_tag, created, updated)
+VALUES (:id, :name, :type, :type_etag, :priority, :status, :activity, :settings, :metadata, :submitter_platform,
+    :worker_tag, :created, :updated)
+"""
+FARM_JOB_COLUMNS = """
+SELECT j.*, (SELECT coalesce(sum(steps_completed), 0) FROM tasks WHERE job_id = j.id) AS steps_completed,
+    (SELECT coalesce(sum(steps_total), 0) FROM tasks WHERE job_id = j.id) AS steps_total
+FROM farm_jobs j
+"""
+GET_FARM_JOB = FARM_JOB_COLUMNS + "WHERE j.id = ?"
+ALL_FARM_JOBS = FARM_JOB_COLUMNS + "ORDER BY j.created DESC"
+SET_JOB_STATUS = "UPDATE farm_jobs SET status = :status, activity = :activity, updated = :now WHERE id = :id"
+SET_JOB_PRIORITY = "UPDATE farm_jobs SET priority = ?, updated = ? WHERE id = ?"
+SET_JOB_TAG = "UPDATE farm_jobs SET worker_tag = ?, updated = ? WHERE id = ?"
+REQUEST_JOB_DELETION = "UPDATE farm_jobs SET delete_requested_at = ?, updated = ? WHERE id = ?"
+DELETE_FARM_JOB = "DELETE FROM farm_jobs WHERE id = ?"
+JOB_TASK_COUNTS = "SELECT status, count(*) FROM tasks WHERE job_id = ? GROUP BY status"
+
+ADD_TASK = """
+INSERT INTO tasks (id, job_id, index_in_job, name, type, status, priority, commands, steps_total, created, updated)
+VALUES (:id, :job_id, :index_in_job, :name, :type, :status, :priority, :commands, :steps_total, :created, :created)
+"""
+ADD_TASK_DEP = "INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)"
+TASK_COLUMNS = """
+SELECT t.*, (SELECT json_group_array(worker_id) FROM task_failures WHERE task_id = t.id) AS failed_by,
+    (SELECT json_group_array(depends_on) FROM task_deps WHERE task_id = t.id) AS depends_on
+FROM tasks t
+"""
+GET_TASK = TASK_COLUMNS + "WHERE t.id = ?"
+JOB_TASKS = TASK_COLUMNS + "WHERE t.job_id = ? ORDER BY t.index_in_job"
+WORKER_TASK = TASK_COLUMNS + "WHERE t.worker_id = ? AND t.status = 'active' ORDER BY t.last_touched DESC LIMIT 1"
+SET_TASK_STATUS = """
+UPDATE tasks SET status = :status, activity = :activity, worker_id = :worker_id, updated = :now WHERE id = :id
+"""
+MOVE_JOB_TASKS = """
+UPDATE tasks SET status = :status, updated = :now,
+    worker_id = CASE WHEN :status = 'active' THEN worker_id ELSE NULL END
+WHERE job_id = :job_id AND status IN (SELECT value FROM json_each(:from))
+"""
+CLEAR_TASK_FAILURES = """
+DELETE FROM task_failures WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ? AND status = 'queued')
+"""
+TOUCH_TASK = """
+UPDATE tasks SET activity = coalesce(:activity, activity), steps_completed = coalesce(:steps, steps_completed),
+    last_touched = :now, updated = :now
+WHERE id = :id
+"""
+SCHEDULE_TASK = """
+SELECT t.id FROM tasks t JOIN farm_jobs j ON j.id = t.job_id
+WHERE j.status IN ('queued', 'active') AND t.status IN ('queued', 'soft-failed')
+    AND t.type IN (SELECT value FROM json_each(:types))
+    AND (j.worker_tag = '' OR j.worker_tag IN (SELECT tag_id FROM worker_tag_members WHERE worker_id = :worker))
+    AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks dt ON dt.id = d.depends_on
+                    WHERE d.task_id = t.id AND dt.status != 'completed')
+    AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id = j.id AND b.worker_id = :worker AND b.task_type = t.type)
+    AND NOT EXISTS (SELECT 1 FROM task_failures f WHERE f.task_id = t.id AND f.worker_id = :worker)
+ORDER BY j.priority DESC, t.priority DESC, j.created, t.index_in_job
+LIMIT 1
+"""
+ASSIGN_TASK = """
+UPDATE tasks SET status = 'active', worker_id = :worker, last_touched = :now, updated = :now, activity = ''
+WHERE id = :id
+"""
+ADD_TASK_FAILURE = "INSERT OR IGNORE INTO task_failures (task_id, worker_id) VALUES (?, ?)"
+TASK_FAILURE_COUNT = "SELECT count(*) FROM task_failures WHERE task_id = ?"
+WORKER_FAILURES_IN_JOB = """
+SELECT count(*) FROM task_failures f JOIN tasks t ON t.id = f.task_id
+WHERE t.job_id = ? AND t.type = ? AND f.worker_id = ?
+"""
+ADD_BLOCK = "INSERT OR IGNORE INTO blocklist (job_id, worker_id, task_type) VALUES (?, ?, ?)"
+JOB_BLOCKLIST = """
+SELECT b.worker_id, b.task_type, w.name FROM blocklist b JOIN workers w ON w.id = b.worker_id
+WHERE b.job_id = ? ORDER BY w.name, b.task_type
+"""
+REMOVE_BLOCK = "DELETE FROM blocklist WHERE job_id = ? AND worker_id = ? AND task_type = ?"
+REQUEUE_WORKER_TASKS = """
+UPDATE tasks SET status = 'queued', worker_id = NULL, activity = :activity, updated = :now
+WHERE worker_id = :worker AND status = 'active'
+"""
+STALE_TASKS = "SELECT id, worker_id FROM tasks WHERE status = 'active' AND last_touched < ?"
+
+ADD_WORKER = """
+INSERT INTO workers (id, name, secret_hash, platform, software, address, status, supported_task_types, created,
+    last_seen)
+VALUES (:id, :name, :secret_hash, :platform, :software, :address, :status, :supported_task_types, :now, :now)
+"""
+WORKER_COLUMNS = """
+SELECT w.*, (SELECT json_group_array(tag_id) FROM worker_tag_members WHERE worker_id = w.id) AS tags,
+    (SELECT id FROM tasks WHERE worker_id = w.id AND status = 'active' LIMIT 1) AS task_id
+FROM workers w
+"""
+GET_WORKER = WORKER_COLUMNS + "WHERE w.id = ?"
+ALL_WORKERS = WORKER_COLUMNS + "ORDER BY w.name, w.id"
+WORKER_SECRET = "SELECT secret_hash FROM workers WHERE id = ?"
+SEEN_WORKER = "UPDATE workers SET last_seen = ?, address = ? WHERE id = ?"
+SIGN_ON_WORKER = """
+UPDATE workers SET name = :name, supported_task_types = :types, software = :software, can_restart = :can_restart,
+    status = 'starting', address = :address, last_seen = :now
+WHERE id = :id
+"""
+SET_WORKER_STATUS = "UPDATE workers SET status = ? WHERE id = ?"
+REQUEST_WORKER_STATUS = "UPDATE workers SET status_requested = ?, lazy = ? WHERE id = ?"
+DELETE_WORKER = "DELETE FROM workers WHERE id = ?"
+SILENT_WORKERS = """
+SELECT id FROM workers WHERE status NOT IN ('offline', 'error') AND last_seen < ?
+"""
+
+ADD_TAG = "INSERT INTO worker_tags (id, name, description) VALUES (?, ?, ?)"
+ALL_TAGS = "SELECT * FROM worker_tags ORDER BY name"
+GET_TAG = "SELECT * FROM worker_tags WHERE id = ?"
+UPDATE_TAG = "UPDATE worker_tags SET name = ?, description = ? WHERE id = ?"
+DELETE_TAG = "DELETE FROM worker_tags WHERE id = ?"
+CLEAR_WORKER_TAGS = "DELETE FROM worker_tag_members WHERE worker_id = ?"
+ADD_WORKER_TAG = "INSERT INTO worker_tag_members (worker_id, tag_id) VALUES (?, ?)"

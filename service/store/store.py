@@ -19,6 +19,7 @@ from typing import Any
 from service import jsontext, private
 from service.core.batch import BATCH_MOVES, JOB_MOVES, BatchState, JobState, Times
 from service.store import sql
+from shared import model
 from shared import recipe as recipes
 from shared.events import Event, Kind
 
@@ -81,7 +82,8 @@ class Store:
         self._lock.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction, the only way anything is written."""
         with self._mutex:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -91,7 +93,7 @@ class Store:
                 raise
             self.db.execute("COMMIT")
 
-    def _query(self, statement: str, *args: Any) -> list[sqlite3.Row]:
+    def query(self, statement: str, *args: Any) -> list[sqlite3.Row]:
         with self._mutex:
             return self.db.execute(statement, args).fetchall()
 
@@ -103,17 +105,18 @@ class Store:
         for number, script in enumerate(sql.MIGRATIONS[version:], start=version + 1):
             # executescript commits first, so each migration is one script ending in its own version bump.
             self.db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(sql.CLEAR_MOVES)
-            for entity, moves in (("job", JOB_MOVES), ("batch", BATCH_MOVES)):
+            for entity, moves in (("job", JOB_MOVES), ("batch", BATCH_MOVES), ("farm_job", model.JOB_MOVES),
+                                  ("task", model.TASK_MOVES)):
                 db.executemany(sql.ADD_MOVE, [(entity, a, b) for a, targets in moves.items() for b in targets])
 
     @property
     def version(self) -> int:
-        return int(self._query("PRAGMA user_version")[0][0])
+        return int(self.query("PRAGMA user_version")[0][0])
 
     def add_batch(self, batch: BatchState) -> int:
-        with self._transaction() as db:
+        with self.transaction() as db:
             cursor = db.execute(sql.ADD_BATCH, dict(_batch_row(batch), name=batch.recipe.name, created=time.time()))
             batch_id = int(cursor.lastrowid or 0)
             db.execute(sql.ADD_RECIPE, (batch_id, _recipe_json(batch.recipe)))
@@ -122,7 +125,7 @@ class Store:
 
     def record(self, batch_id: int, batch: BatchState, event: Event) -> int:
         """Store one event and the state it changed; returns the event's sequence number."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             cursor = db.execute(sql.ADD_EVENT, (batch_id, event.job, event.kind, json.dumps(event.data), event.time))
             if event.kind == Kind.FRAME_SAVED and event.job is not None:
                 db.execute(sql.ADD_FRAME, (batch_id, event.job, int(event.data["frame"]), event.data["path"],
@@ -137,20 +140,20 @@ class Store:
 
     def save(self, batch_id: int, batch: BatchState) -> None:
         """Store the batch and every job as they are now."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany(sql.UPDATE_JOB, [_job_row(batch_id, job) for job in batch.jobs])
             db.execute(sql.UPDATE_BATCH, dict(_batch_row(batch), batch_id=batch_id))
 
     def last_batch(self) -> tuple[int, BatchState] | None:
         """The newest batch as stored, with the frames each job saved."""
-        rows = self._query(sql.LAST_BATCH)
+        rows = self.query(sql.LAST_BATCH)
         if not rows:
             return None
         row = rows[0]
         batch_id = row["id"]
-        jobs = [_job(r) for r in self._query(sql.BATCH_JOBS, batch_id)]
+        jobs = [_job(r) for r in self.query(sql.BATCH_JOBS, batch_id)]
         by_id = {job.id: job for job in jobs}
-        for job_id, frame, path in self._query(sql.BATCH_FRAMES, batch_id):
+        for job_id, frame, path in self.query(sql.BATCH_FRAMES, batch_id):
             by_id[job_id].saved[frame] = path
         batch = BatchState(recipes.from_dict(json.loads(row["recipe"])), row["status"],
                            Times(row["started"], row["finished"]), json.loads(row["messages"]), jobs,
@@ -159,17 +162,17 @@ class Store:
 
     def events(self, batch_id: int, since: int = 0) -> list[Event]:
         """The stored events of a batch after sequence number ``since``, oldest first."""
-        rows = self._query(sql.EVENTS_SINCE, batch_id, since)
+        rows = self.query(sql.EVENTS_SINCE, batch_id, since)
         return [Event(kind, job, json.loads(data), at, seq) for seq, job, kind, data, at in rows]
 
     def add_blender(self, pid: int, identity: str, batch_id: int | None) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(sql.ADD_BLENDER, (pid, identity, batch_id))
 
     def remove_blender(self, pid: int) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(sql.REMOVE_BLENDER, (pid,))
 
     def blenders(self) -> list[tuple[int, str]]:
-        return [(pid, identity) for pid, identity in self._query(sql.ALL_BLENDERS)]
+        return [(pid, identity) for pid, identity in self.query(sql.ALL_BLENDERS)]
 

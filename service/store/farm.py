@@ -1,0 +1,388 @@
+"""The farm's persistence: jobs, tasks and workers in the store, and every decision about them.
+
+Each operation is one transaction, so scheduling (which task a worker gets), failures, the blocklist and
+timeouts are decided where the state is stored, and the status moves are checked by the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from service.store import sql
+from service.store.store import Store
+from shared.model import Command, Job, JobStatus, Task, TaskSpec, TaskStatus, Worker, WorkerStatus
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When workers and tasks time out, and how many failures a task, a worker and a job take."""
+
+    worker_timeout: float = 60.0
+    task_timeout: float = 600.0
+    task_fail_after: int = 3
+    """Workers that may fail a task before it fails for good."""
+    blocklist_after: int = 3
+    """Tasks of one type a worker may fail in a job before it is blocklisted for that type there."""
+    job_fail_fraction: float = 0.1
+    """The share of a job's tasks that may fail before the job fails."""
+
+
+class Conflict(RuntimeError):
+    """The task is not (or no longer) this worker's."""
+
+
+class NotFound(LookupError):
+    pass
+
+
+def _json_list(text: str | None) -> list[Any]:
+    return [v for v in json.loads(text or "[]") if v is not None]
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(row["id"], row["name"], row["type"], row["priority"], row["status"], json.loads(row["settings"]),
+               json.loads(row["metadata"]), row["submitter_platform"], row["type_etag"], row["worker_tag"],
+               row["activity"], row["created"], row["updated"], row["steps_completed"], row["steps_total"],
+               row["delete_requested_at"])
+
+
+def _task(row: sqlite3.Row) -> Task:
+    commands = [Command(**c) for c in json.loads(row["commands"])]
+    return Task(row["id"], row["job_id"], row["index_in_job"], row["name"], row["status"], row["priority"],
+                row["type"], commands, row["activity"], row["steps_completed"], row["steps_total"], row["worker_id"],
+                row["created"], row["updated"], row["last_touched"], _json_list(row["failed_by"]),
+                _json_list(row["depends_on"]))
+
+
+def _worker(row: sqlite3.Row) -> Worker:
+    return Worker(row["id"], row["name"], row["platform"], row["status"], json.loads(row["supported_task_types"]),
+                  row["software"], row["address"], row["status_requested"], bool(row["lazy"]),
+                  bool(row["can_restart"]), row["last_seen"], row["created"], _json_list(row["tags"]),
+                  row["task_id"])
+
+
+def hash_secret(secret: str, salt: str | None = None) -> str:
+    """``salt$hexdigest``: the store keeps no worker secret, only this."""
+    salt = salt or secrets.token_hex(8)
+    return f"{salt}${hashlib.sha256((salt + secret).encode()).hexdigest()}"
+
+
+class Farm:
+    def __init__(self, store: Store, limits: Limits | None = None) -> None:
+        self.store = store
+        self.limits = limits or Limits()
+
+    # Jobs
+
+    def submit(self, name: str, job_type: str, priority: int, settings: dict[str, Any], metadata: dict[str, str],
+               tasks: list[TaskSpec], submitter_platform: str = "", type_etag: str = "", worker_tag: str = "",
+               status: str = JobStatus.QUEUED) -> Job:
+        """Store a compiled job and its tasks, all at once."""
+        now = time.time()
+        job_id = str(uuid.uuid4())
+        ids = [str(uuid.uuid4()) for _ in tasks]
+        with self.store.transaction() as db:
+            db.execute(sql.ADD_FARM_JOB, {
+                "id": job_id, "name": name, "type": job_type, "type_etag": type_etag, "priority": priority,
+                "status": status, "activity": "", "settings": json.dumps(settings), "metadata": json.dumps(metadata),
+                "submitter_platform": submitter_platform, "worker_tag": worker_tag, "created": now, "updated": now})
+            db.executemany(sql.ADD_TASK, [{
+                "id": ids[i], "job_id": job_id, "index_in_job": i, "name": spec.name, "type": spec.type,
+                "status": TaskStatus.PAUSED if status == JobStatus.PAUSED else TaskStatus.QUEUED,
+                "priority": priority, "commands": json.dumps([asdict(c) for c in spec.commands]),
+                "steps_total": spec.steps_total, "created": now} for i, spec in enumerate(tasks)])
+            db.executemany(sql.ADD_TASK_DEP,
+                           [(ids[i], ids[d]) for i, spec in enumerate(tasks) for d in spec.depends_on])
+        return self.job(job_id)
+
+    def job(self, job_id: str) -> Job:
+        rows = self.store.query(sql.GET_FARM_JOB, job_id)
+        if not rows:
+            raise NotFound(f"no job {job_id}")
+        return _job(rows[0])
+
+    def jobs(self) -> list[Job]:
+        return [_job(row) for row in self.store.query(sql.ALL_FARM_JOBS)]
+
+    def tasks(self, job_id: str) -> list[Task]:
+        return [_task(row) for row in self.store.query(sql.JOB_TASKS, job_id)]
+
+    def task(self, task_id: str) -> Task:
+        rows = self.store.query(sql.GET_TASK, task_id)
+        if not rows:
+            raise NotFound(f"no task {task_id}")
+        return _task(rows[0])
+
+    def set_job_status(self, job_id: str, status: str, reason: str = "") -> Job:
+        """Cancel, pause, requeue or resume a job; its tasks follow. Raises ValueError for a move not allowed."""
+        with self.store.transaction() as db:
+            job = self._job_in(db, job_id)
+            self._move_job(db, job, status, reason)
+        return self.job(job_id)
+
+    def _job_in(self, db: sqlite3.Connection, job_id: str) -> Job:
+        row = db.execute(sql.GET_FARM_JOB, (job_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        return _job(row)
+
+    def _move_job(self, db: sqlite3.Connection, job: Job, status: str, reason: str) -> None:
+        now = time.time()
+
+        def tasks(source: tuple[str, ...], target: str) -> None:
+            db.execute(sql.MOVE_JOB_TASKS, {"status": target, "now": now, "job_id": job.id,
+                                            "from": json.dumps(source)})
+
+        def job_to(target: str) -> None:
+            try:
+                db.execute(sql.SET_JOB_STATUS, {"status": target, "activity": reason, "now": now, "id": job.id})
+            except sqlite3.IntegrityError as exc:
+                raise ValueError(f"a {job.status} job cannot become {target}") from exc
+
+        # Active tasks stop at once: their workers hear it from may-i-run or a 409 on their next update.
+        if status in (JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED):
+            tasks((TaskStatus.QUEUED, TaskStatus.SOFT_FAILED, TaskStatus.PAUSED, TaskStatus.ACTIVE),
+                  TaskStatus.CANCELED)
+            job_to(JobStatus.CANCELED)
+        elif status in (JobStatus.PAUSE_REQUESTED, JobStatus.PAUSED):
+            tasks((TaskStatus.QUEUED, TaskStatus.SOFT_FAILED, TaskStatus.ACTIVE), TaskStatus.PAUSED)
+            job_to(JobStatus.PAUSED)
+        elif status == JobStatus.REQUEUEING:
+            job_to(JobStatus.REQUEUEING)
+            every = (TaskStatus.CANCELED, TaskStatus.FAILED, TaskStatus.SOFT_FAILED, TaskStatus.PAUSED)
+            tasks((*every, TaskStatus.COMPLETED) if job.status == JobStatus.COMPLETED else every, TaskStatus.QUEUED)
+            db.execute(sql.CLEAR_TASK_FAILURES, (job.id,))
+            job_to(JobStatus.QUEUED)
+        elif status == JobStatus.QUEUED:
+            tasks((TaskStatus.PAUSED,), TaskStatus.QUEUED)
+            job_to(JobStatus.QUEUED)
+        else:
+            raise ValueError(f"a job cannot be set to {status}; use canceled, paused, queued or requeueing")
+
+    def set_priority(self, job_id: str, priority: int) -> None:
+        self._update(sql.SET_JOB_PRIORITY, (priority, time.time(), job_id), job_id)
+
+    def set_tag(self, job_id: str, tag_id: str) -> None:
+        self._update(sql.SET_JOB_TAG, (tag_id, time.time(), job_id), job_id)
+
+    def delete_job(self, job_id: str) -> None:
+        self._update(sql.DELETE_FARM_JOB, (job_id,), job_id)
+
+    def _update(self, statement: str, args: tuple[Any, ...], job_id: str) -> None:
+        with self.store.transaction() as db:
+            if db.execute(statement, args).rowcount == 0:
+                raise NotFound(f"no job {job_id}")
+
+    def blocklist(self, job_id: str) -> list[tuple[str, str, str]]:
+        """(worker id, task type, worker name) of each entry."""
+        self.job(job_id)
+        return [(w, t, n) for w, t, n in self.store.query(sql.JOB_BLOCKLIST, job_id)]
+
+    def unblock(self, job_id: str, worker_id: str, task_type: str) -> None:
+        with self.store.transaction() as db:
+            db.execute(sql.REMOVE_BLOCK, (job_id, worker_id, task_type))
+
+    # Workers
+
+    def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str,
+                 software: str = "") -> Worker:
+        worker_id = str(uuid.uuid4())
+        with self.store.transaction() as db:
+            db.execute(sql.ADD_WORKER, {
+                "id": worker_id, "name": name, "secret_hash": hash_secret(secret), "platform": platform,
+                "software": software, "address": address, "status": WorkerStatus.OFFLINE,
+                "supported_task_types": json.dumps(task_types), "now": time.time()})
+        return self.worker(worker_id)
+
+    def authenticate(self, worker_id: str, secret: str, address: str) -> bool:
+        """Whether the secret is this worker's; a worker that authenticates is seen now."""
+        rows = self.store.query(sql.WORKER_SECRET, worker_id)
+        if not rows:
+            return False
+        salt, _, _ = rows[0][0].partition("$")
+        if not hmac.compare_digest(hash_secret(secret, salt), rows[0][0]):
+            return False
+        with self.store.transaction() as db:
+            db.execute(sql.SEEN_WORKER, (time.time(), address, worker_id))
+        return True
+
+    def worker(self, worker_id: str) -> Worker:
+        rows = self.store.query(sql.GET_WORKER, worker_id)
+        if not rows:
+            raise NotFound(f"no worker {worker_id}")
+        return _worker(rows[0])
+
+    def workers(self) -> list[Worker]:
+        return [_worker(row) for row in self.store.query(sql.ALL_WORKERS)]
+
+    def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
+                address: str) -> str:
+        """The status the worker is to go to: awake, unless another one was asked for."""
+        with self.store.transaction() as db:
+            db.execute(sql.SIGN_ON_WORKER, {"id": worker_id, "name": name, "types": json.dumps(task_types),
+                                            "software": software, "can_restart": int(can_restart),
+                                            "address": address, "now": time.time()})
+        return self.worker(worker_id).status_requested or WorkerStatus.AWAKE
+
+    def sign_off(self, worker_id: str) -> None:
+        """The worker goes offline; its task goes back to the queue."""
+        with self.store.transaction() as db:
+            db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(),
+                                                  "activity": "Task was requeued: its worker signed off"})
+            db.execute(sql.SET_WORKER_STATUS, (WorkerStatus.OFFLINE, worker_id))
+
+    def state_changed(self, worker_id: str, status: str) -> None:
+        """The worker says it is in ``status`` now; a request it has fulfilled is cleared."""
+        worker = self.worker(worker_id)
+        with self.store.transaction() as db:
+            db.execute(sql.SET_WORKER_STATUS, (status, worker_id))
+            if worker.status_requested == status:
+                db.execute(sql.REQUEST_WORKER_STATUS, ("", 0, worker_id))
+            if status != WorkerStatus.AWAKE:
+                db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(),
+                                                      "activity": f"Task was requeued: its worker went {status}"})
+
+    def request_status(self, worker_id: str, status: str, lazy: bool) -> None:
+        """Ask a worker to go to ``status`` (at once, or after its current task when ``lazy``)."""
+        self.worker(worker_id)
+        with self.store.transaction() as db:
+            db.execute(sql.REQUEST_WORKER_STATUS, (status, int(lazy), worker_id))
+
+    def delete_worker(self, worker_id: str) -> None:
+        with self.store.transaction() as db:
+            db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(),
+                                                  "activity": "Task was requeued: its worker was deleted"})
+            if db.execute(sql.DELETE_WORKER, (worker_id,)).rowcount == 0:
+                raise NotFound(f"no worker {worker_id}")
+
+    def set_worker_tags(self, worker_id: str, tag_ids: list[str]) -> None:
+        self.worker(worker_id)
+        with self.store.transaction() as db:
+            db.execute(sql.CLEAR_WORKER_TAGS, (worker_id,))
+            db.executemany(sql.ADD_WORKER_TAG, [(worker_id, tag) for tag in tag_ids])
+
+    # Scheduling and task updates
+
+    def schedule(self, worker_id: str) -> Task | None:
+        """The task this worker is to run: the one it has, else the best one it may take (highest job priority,
+        then oldest job, then first in the job), taken in the same transaction."""
+        with self.store.transaction() as db:
+            row = db.execute(sql.WORKER_TASK, (worker_id,)).fetchone()
+            if row is not None:
+                return _task(row)
+            worker = _worker(db.execute(sql.GET_WORKER, (worker_id,)).fetchone())
+            found = db.execute(sql.SCHEDULE_TASK, {"types": json.dumps(worker.supported_task_types),
+                                                   "worker": worker_id}).fetchone()
+            if found is None:
+                return None
+            now = time.time()
+            db.execute(sql.ASSIGN_TASK, {"id": found[0], "worker": worker_id, "now": now})
+            task = _task(db.execute(sql.GET_TASK, (found[0],)).fetchone())
+            job = self._job_in(db, task.job_id)
+            if job.status == JobStatus.QUEUED:
+                db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": now, "id": job.id})
+            return task
+
+    def _owned(self, db: sqlite3.Connection, worker_id: str, task_id: str) -> Task:
+        row = db.execute(sql.GET_TASK, (task_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no task {task_id}")
+        task = _task(row)
+        if task.worker_id != worker_id or task.status != TaskStatus.ACTIVE:
+            raise Conflict(f"task {task_id} is not assigned to this worker")
+        return task
+
+    def update_task(self, worker_id: str, task_id: str, status: str | None = None, activity: str | None = None,
+                    steps_completed: int | None = None) -> Task:
+        """A worker's report on its task; raises Conflict when the task is no longer this worker's."""
+        with self.store.transaction() as db:
+            task = self._owned(db, worker_id, task_id)
+            if status == TaskStatus.COMPLETED:
+                steps_completed = task.steps_total
+            elif steps_completed is not None:
+                steps_completed = max(0, min(steps_completed, task.steps_total or steps_completed))
+            db.execute(sql.TOUCH_TASK, {"activity": activity, "steps": steps_completed, "now": time.time(),
+                                        "id": task_id})
+            if status == TaskStatus.COMPLETED:
+                self._set_task(db, task, TaskStatus.COMPLETED, activity or "Task completed", worker_id)
+                self._job_progress(db, task.job_id)
+            elif status == TaskStatus.FAILED:
+                self._fail(db, task, worker_id, activity or "Task failed")
+            elif status not in (None, TaskStatus.ACTIVE):
+                raise ValueError(f"a worker cannot set its task to {status}")
+        return self.task(task_id)
+
+    def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
+        """Whether the worker may keep running the task, and why not."""
+        task = self.task(task_id)
+        if task.worker_id != worker_id:
+            return False, "task is assigned to another worker"
+        if task.status != TaskStatus.ACTIVE:
+            return False, f"task is {task.status}"
+        job = self.job(task.job_id)
+        if job.status not in JobStatus.RUNNABLE:
+            return False, f"job is {job.status}"
+        return True, ""
+
+    def _set_task(self, db: sqlite3.Connection, task: Task, status: str, activity: str, worker_id: str | None) -> None:
+        db.execute(sql.SET_TASK_STATUS, {"status": status, "activity": activity, "worker_id": worker_id,
+                                         "now": time.time(), "id": task.id})
+
+    def _fail(self, db: sqlite3.Connection, task: Task, worker_id: str, reason: str) -> None:
+        """A worker failed the task: soft-fail it for another worker, or fail it for good; blocklist the worker
+        for the task type after too many failures in the job; fail the job after too many failed tasks."""
+        limits = self.limits
+        db.execute(sql.ADD_TASK_FAILURE, (task.id, worker_id))
+        failures = db.execute(sql.TASK_FAILURE_COUNT, (task.id,)).fetchone()[0]
+        if failures >= limits.task_fail_after:
+            self._set_task(db, task, TaskStatus.FAILED, f"{reason} (failed by {failures} workers)", None)
+        else:
+            self._set_task(db, task, TaskStatus.SOFT_FAILED, f"{reason}; another worker will try it", None)
+        if db.execute(sql.WORKER_FAILURES_IN_JOB, (task.job_id, task.type, worker_id)).fetchone()[0] \
+                >= limits.blocklist_after:
+            db.execute(sql.ADD_BLOCK, (task.job_id, worker_id, task.type))
+        self._job_progress(db, task.job_id)
+
+    def _job_progress(self, db: sqlite3.Connection, job_id: str) -> None:
+        """Complete the job when every task is, fail it when too many failed."""
+        counts = dict(db.execute(sql.JOB_TASK_COUNTS, (job_id,)).fetchall())
+        total = sum(counts.values())
+        job = self._job_in(db, job_id)
+        if job.status not in JobStatus.RUNNABLE:
+            return
+        if counts.get(TaskStatus.FAILED, 0) > 0 and counts[TaskStatus.FAILED] >= self.limits.job_fail_fraction * total:
+            db.execute(sql.MOVE_JOB_TASKS, {"status": TaskStatus.CANCELED, "now": time.time(), "job_id": job_id,
+                                            "from": json.dumps([TaskStatus.QUEUED, TaskStatus.SOFT_FAILED,
+                                                                TaskStatus.ACTIVE])})
+            db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.FAILED, "now": time.time(), "id": job_id,
+                                            "activity": f"{counts[TaskStatus.FAILED]} of {total} tasks failed"})
+        elif counts.get(TaskStatus.COMPLETED, 0) == total:
+            if job.status == JobStatus.QUEUED:
+                db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": time.time(),
+                                                "id": job_id})
+            db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.COMPLETED, "activity": "Job completed",
+                                            "now": time.time(), "id": job_id})
+
+    def check_timeouts(self, now: float | None = None) -> tuple[list[str], list[str]]:
+        """Workers silent too long go to error and their tasks back to the queue; tasks not updated for too long
+        fail as if their worker had failed them. Returns (worker ids, task ids) that timed out."""
+        now = now or time.time()
+        with self.store.transaction() as db:
+            silent = [r[0] for r in db.execute(sql.SILENT_WORKERS, (now - self.limits.worker_timeout,))]
+            for worker_id in silent:
+                db.execute(sql.SET_WORKER_STATUS, (WorkerStatus.ERROR, worker_id))
+                db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": now,
+                                                      "activity": "Task was requeued: its worker timed out"})
+            stale = db.execute(sql.STALE_TASKS, (now - self.limits.task_timeout,)).fetchall()
+            for task_id, worker_id in stale:
+                task = _task(db.execute(sql.GET_TASK, (task_id,)).fetchone())
+                self._fail(db, task, worker_id, f"Task timed out after {self.limits.task_timeout:g} s without update")
+        return silent, [t for t, _ in stale]

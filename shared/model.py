@@ -1,0 +1,160 @@
+"""The farm's words: jobs, tasks and workers with the Flamenco manager API's status words, and the moves
+between them. Pure standard library: the service, the worker and the add-on share it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class JobStatus:
+    ACTIVE = "active"
+    CANCELED = "canceled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PAUSED = "paused"
+    PAUSE_REQUESTED = "pause-requested"
+    QUEUED = "queued"
+    CANCEL_REQUESTED = "cancel-requested"
+    REQUEUEING = "requeueing"
+    UNDER_CONSTRUCTION = "under-construction"
+    ALL = (ACTIVE, CANCELED, COMPLETED, FAILED, PAUSED, PAUSE_REQUESTED, QUEUED, CANCEL_REQUESTED, REQUEUEING,
+           UNDER_CONSTRUCTION)
+    RUNNABLE = (QUEUED, ACTIVE)
+    """A job whose tasks may be handed to workers."""
+    ENDED = (CANCELED, COMPLETED, FAILED)
+
+
+class TaskStatus:
+    ACTIVE = "active"
+    CANCELED = "canceled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    QUEUED = "queued"
+    SOFT_FAILED = "soft-failed"
+    PAUSED = "paused"
+    ALL = (ACTIVE, CANCELED, COMPLETED, FAILED, QUEUED, SOFT_FAILED, PAUSED)
+    RUNNABLE = (QUEUED, SOFT_FAILED)
+    """A task a worker may be given: not tried yet, or failed by fewer workers than the limit."""
+
+
+class WorkerStatus:
+    STARTING = "starting"
+    AWAKE = "awake"
+    ASLEEP = "asleep"
+    ERROR = "error"
+    TESTING = "testing"
+    OFFLINE = "offline"
+    RESTART = "restart"
+    ALL = (STARTING, AWAKE, ASLEEP, ERROR, TESTING, OFFLINE, RESTART)
+
+
+JOB_MOVES: dict[str, set[str]] = {
+    JobStatus.UNDER_CONSTRUCTION: {JobStatus.QUEUED, JobStatus.PAUSED, JobStatus.FAILED},
+    JobStatus.QUEUED: {JobStatus.ACTIVE, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED, JobStatus.PAUSE_REQUESTED,
+                       JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.REQUEUEING},
+    JobStatus.ACTIVE: {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED,
+                       JobStatus.PAUSE_REQUESTED, JobStatus.PAUSED, JobStatus.QUEUED, JobStatus.REQUEUEING},
+    JobStatus.CANCEL_REQUESTED: {JobStatus.CANCELED},
+    JobStatus.PAUSE_REQUESTED: {JobStatus.PAUSED, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED},
+    JobStatus.PAUSED: {JobStatus.QUEUED, JobStatus.REQUEUEING, JobStatus.CANCELED, JobStatus.CANCEL_REQUESTED},
+    JobStatus.REQUEUEING: {JobStatus.QUEUED},
+    JobStatus.COMPLETED: {JobStatus.REQUEUEING, JobStatus.QUEUED},
+    JobStatus.FAILED: {JobStatus.REQUEUEING, JobStatus.QUEUED, JobStatus.CANCELED},
+    JobStatus.CANCELED: {JobStatus.REQUEUEING, JobStatus.QUEUED},
+}
+"""Every status move a job may make; the store refuses any other."""
+
+TASK_MOVES: dict[str, set[str]] = {
+    TaskStatus.QUEUED: {TaskStatus.ACTIVE, TaskStatus.CANCELED, TaskStatus.PAUSED, TaskStatus.COMPLETED,
+                        TaskStatus.FAILED},
+    TaskStatus.SOFT_FAILED: {TaskStatus.ACTIVE, TaskStatus.CANCELED, TaskStatus.PAUSED, TaskStatus.QUEUED,
+                             TaskStatus.FAILED, TaskStatus.COMPLETED},
+    TaskStatus.ACTIVE: {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SOFT_FAILED, TaskStatus.QUEUED,
+                        TaskStatus.CANCELED, TaskStatus.PAUSED},
+    TaskStatus.PAUSED: {TaskStatus.QUEUED, TaskStatus.CANCELED},
+    TaskStatus.COMPLETED: {TaskStatus.QUEUED},
+    TaskStatus.FAILED: {TaskStatus.QUEUED, TaskStatus.CANCELED},
+    TaskStatus.CANCELED: {TaskStatus.QUEUED},
+}
+"""Every status move a task may make; the store refuses any other."""
+
+
+@dataclass
+class Command:
+    """One step of a task for a worker to run, e.g. ``blender-render`` with its parameters."""
+
+    name: str
+    parameters: dict[str, Any]
+    total_step_count: int = 0
+
+
+@dataclass
+class TaskSpec:
+    """A task as a job compiler makes it, before it is stored."""
+
+    name: str
+    type: str
+    commands: list[Command]
+    steps_total: int = 0
+    depends_on: list[int] = field(default_factory=list)
+    """Indices (in the job's task list) of the tasks that must complete first."""
+
+
+@dataclass
+class Job:
+    id: str
+    name: str
+    type: str
+    priority: int
+    status: str
+    settings: dict[str, Any]
+    metadata: dict[str, str]
+    submitter_platform: str = ""
+    type_etag: str = ""
+    worker_tag: str = ""
+    activity: str = ""
+    created: float = 0.0
+    updated: float = 0.0
+    steps_completed: int = 0
+    steps_total: int = 0
+    delete_requested_at: float | None = None
+
+
+@dataclass
+class Task:
+    id: str
+    job_id: str
+    index_in_job: int
+    name: str
+    status: str
+    priority: int
+    type: str
+    commands: list[Command]
+    activity: str = ""
+    steps_completed: int = 0
+    steps_total: int = 0
+    worker_id: str | None = None
+    created: float = 0.0
+    updated: float = 0.0
+    last_touched: float | None = None
+    failed_by: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Worker:
+    id: str
+    name: str
+    platform: str
+    status: str
+    supported_task_types: list[str]
+    software: str = ""
+    address: str = ""
+    status_requested: str = ""
+    lazy: bool = False
+    can_restart: bool = False
+    last_seen: float | None = None
+    created: float = 0.0
+    tags: list[str] = field(default_factory=list)
+    task_id: str | None = None
