@@ -323,10 +323,10 @@ class Farm:
     def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
         """Whether the worker may keep running the task, and why not."""
         task = self.task(task_id)
-        if task.worker_id != worker_id:
-            return False, "task is assigned to another worker"
         if task.status != TaskStatus.ACTIVE:
             return False, f"task is {task.status}"
+        if task.worker_id != worker_id:
+            return False, "task is assigned to another worker"
         job = self.job(task.job_id)
         if job.status not in JobStatus.RUNNABLE:
             return False, f"job is {job.status}"
