@@ -4,7 +4,8 @@
 
 SPARE_URL is a free loopback address for the service that the add-on starts and stops itself.
 
-Blender 4.2+ installs the zip as an extension; older Blender unpacks it as a legacy add-on. Results go to
+Blender 4.2+ installs the zip as an extension (Install from Disk); older Blender installs it as Install...
+does. Results go to
 WORKDIR/results.json; pytest asserts on them (tests/test_addon.py).
 """
 
@@ -15,7 +16,6 @@ import threading
 import time
 import traceback
 import wave
-import zipfile
 from pathlib import Path
 
 import addon_utils
@@ -30,12 +30,8 @@ def install() -> str:
     if bpy.app.version >= (4, 2, 0):
         bpy.ops.extensions.package_install_files(filepath=ZIP, repo="user_default", enable_on_install=True)
         return "bl_ext.user_default.shepherd"
-    target = Path(bpy.utils.user_resource("SCRIPTS", path="addons")) / "shepherd"
-    with zipfile.ZipFile(ZIP) as archive:
-        archive.extractall(target)
-    bpy.utils.refresh_script_paths()
-    if addon_utils.enable("shepherd", default_set=True, handle_error=None) is None:
-        raise RuntimeError("the legacy add-on did not enable")
+    bpy.ops.preferences.addon_install(filepath=ZIP)
+    bpy.ops.preferences.addon_enable(module="shepherd")
     return "shepherd"
 
 
