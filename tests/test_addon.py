@@ -16,14 +16,16 @@ from tests.conftest import BLENDER, free_port, start_service
 from tests.helpers import ROOT, png_size
 
 CHECKS = ROOT / "tests" / "blender" / "addon_checks.py"
+PANELS = ("batch", "job", "job_advanced", "settings", "status")
 SHEPHERD_TYPES = sorted([
-    "SHEPHERD_AP_preferences", "SHEPHERD_OT_batch_cancel", "SHEPHERD_OT_batch_submit", "SHEPHERD_OT_hook_add",
-    "SHEPHERD_OT_hook_remove", "SHEPHERD_OT_job_add", "SHEPHERD_OT_job_cancel_current", "SHEPHERD_OT_job_duplicate",
-    "SHEPHERD_OT_job_move", "SHEPHERD_OT_job_remove", "SHEPHERD_OT_open_output", "SHEPHERD_OT_override_add",
-    "SHEPHERD_OT_override_remove", "SHEPHERD_OT_poweroff_cancel", "SHEPHERD_OT_recipe_export",
-    "SHEPHERD_OT_recipe_import", "SHEPHERD_OT_report", "SHEPHERD_OT_service_start", "SHEPHERD_OT_service_stop",
-    "SHEPHERD_PG_batch", "SHEPHERD_PG_hook", "SHEPHERD_PG_job", "SHEPHERD_PG_override", "SHEPHERD_PT_batch",
-    "SHEPHERD_PT_job", "SHEPHERD_PT_job_advanced", "SHEPHERD_PT_settings", "SHEPHERD_PT_status", "SHEPHERD_UL_jobs",
+    "SHEPHERD_AP_preferences", "SHEPHERD_MT_job_add", "SHEPHERD_OT_batch_cancel", "SHEPHERD_OT_batch_submit",
+    "SHEPHERD_OT_hook_add", "SHEPHERD_OT_hook_remove", "SHEPHERD_OT_job_add", "SHEPHERD_OT_job_cancel_current",
+    "SHEPHERD_OT_job_duplicate", "SHEPHERD_OT_job_log", "SHEPHERD_OT_job_move", "SHEPHERD_OT_job_remove",
+    "SHEPHERD_OT_open_output", "SHEPHERD_OT_override_add", "SHEPHERD_OT_override_remove",
+    "SHEPHERD_OT_poweroff_cancel", "SHEPHERD_OT_recipe_export", "SHEPHERD_OT_recipe_import",
+    "SHEPHERD_OT_service_start", "SHEPHERD_OT_service_stop", "SHEPHERD_PG_batch", "SHEPHERD_PG_hook",
+    "SHEPHERD_PG_job", "SHEPHERD_PG_override", "SHEPHERD_UL_jobs",
+    *(f"SHEPHERD_PT_{space}_{panel}" for space in ("view3d", "image") for panel in PANELS),
 ])
 
 
@@ -41,17 +43,19 @@ def checks(request, extension_zip, blend_file, blender5, tmp_path_factory):
     blender = BLENDER if request.param == "3.4" else blender5
     work = tmp_path_factory.mktemp(f"addon{request.param}")
     svc = start_service(work, "--poweroff-delay", "120")  # the add-on cancels the countdown
+    spare = f"http://127.0.0.1:{free_port()}"
     try:
         done = subprocess.run(
             [blender, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P", str(CHECKS), "--",
-             str(extension_zip), str(blend_file), str(work), svc.url, blender, f"http://127.0.0.1:{free_port()}"],
+             str(extension_zip), str(blend_file), str(work), svc.url, blender, spare],
             capture_output=True, text=True, timeout=600, env=dict(os.environ, PATH="/usr/bin:/bin"))
         results_file = work / "results.json"
         assert results_file.exists(), done.stdout[-4000:] + done.stderr[-4000:]
         results = json.loads(results_file.read_text())
         assert "error" not in results, results["error"]
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-        results["work"] = work
+        results["work"], results["url"] = work, svc.url
+        results["spare_url"], results["spare_port"] = spare, int(spare.rsplit(":", 1)[1])
         yield results
     finally:
         svc.stop()
@@ -69,9 +73,24 @@ def test_service_starts_and_stops_from_the_preferences_on_blenders_python(checks
     if checks["version"].startswith("3.4"):
         assert checks["service_python"] == "/usr/bin/python3.11"
     assert checks["spare_online_before_start"] is False
+    assert checks["start"] == f"Service running (pid {checks['service_pid']}, port {checks['spare_port']}) at " \
+                              f"{checks['spare_url']}"
     assert checks["spare_online_after_start"] is True
+    assert checks["stop"] == "Service stopped; a batch it was rendering resumes when it starts again"
     assert checks["spare_online_after_stop"] is False
     assert checks["service_exit_code"] == 0
+
+
+def test_a_service_that_cannot_start_says_why(checks):
+    assert checks["start_failed"].startswith("Error: The service did not start (exit code 1): "), checks["start_failed"]
+    assert "ding.wav" in checks["start_failed"]
+
+
+def test_without_a_service_the_error_names_the_url_and_what_to_do(checks):
+    expected = (f"No Shepherd service answers at {checks['spare_url']}: "
+                "start it (Start Service) or check the Service URL")
+    assert checks["spare_problem"] == expected
+    assert checks["submit_without_service"] == f"Error: {expected}"
 
 
 def expected_jobs(path: str) -> dict[str, list[dict]]:
@@ -110,7 +129,13 @@ def test_recipe_export_import_round_trip(checks):
 
 
 def test_unsaved_file_is_not_submitted(checks):
-    assert "Save the file first" in checks["unsaved_submit"]
+    saved = "Error: Save the file first: the service renders the .blend file as saved on disk"
+    assert checks["unsaved_submit"] == saved
+
+
+def test_save_and_render_saves_then_sends(checks):
+    assert checks["save_and_render"] == f"Batch of 2 jobs sent to {checks['url']}"
+    assert checks["dirty_after_save_and_render"] is False
 
 
 def test_submit_renders_and_status_follows_the_websocket(checks):
@@ -119,8 +144,8 @@ def test_submit_renders_and_status_follows_the_websocket(checks):
     view = checks["final_view"]
     assert [j["status"] for j in view["jobs"]] == ["FINISHED", "FINISHED"]
     assert all(j["progress"] == 100 for j in view["jobs"])
-    assert ["INFO", "Batch of 2 jobs sent"] in checks["reports"]
-    assert checks["cancel_reports"] == [["ERROR", "No batch is running"]]
+    assert checks["cancel_current"] == f"Error: No batch is running (service at {checks['url']})"
+    assert checks["poweroff_cancel"] == "Power-off cancelled: the machine stays on"
     for index in (0, 1):
         assert png_size(checks["work"] / "renders" / f"cam{index}_1.png") == (8, 6)
 

@@ -52,9 +52,18 @@ def jobs_as_recipe() -> list:
             for i, item in enumerate(batch.jobs)]
 
 
+def outcome(operator, **properties) -> str:
+    """Run an operator as a script does; its error report (raised), or its last report."""
+    try:
+        operator(**properties)
+    except RuntimeError as exc:
+        return str(exc).strip()
+    return module("status").STATUS.reports[-1][1]
+
+
 def pump(until, timeout: float = 180.0) -> None:
     """Do what the timer does, on this thread, until ``until()``: background Blender runs no timers."""
-    drain = module("registration").drain
+    drain = module("status").drain
     deadline = time.monotonic() + timeout
     while not until() and time.monotonic() < deadline:
         drain()
@@ -67,11 +76,7 @@ try:
     results["registered_types"] = shepherd_types()
     results["scene_property"] = hasattr(bpy.types.Scene, "shepherd")
     bpy.ops.shepherd.job_add(source="CURRENT")
-    try:
-        bpy.ops.shepherd.batch_submit()
-        results["unsaved_submit"] = "accepted"
-    except RuntimeError as exc:
-        results["unsaved_submit"] = str(exc)
+    results["unsaved_submit"] = outcome(bpy.ops.shepherd.batch_submit)
     bpy.ops.wm.open_mainfile(filepath=BLEND)
     bpy.ops.wm.save_as_mainfile(filepath=str(WORK / "shots.blend"))
     prefs = bpy.context.preferences.addons[PACKAGE].preferences
@@ -131,7 +136,9 @@ try:
     status = module("status").STATUS
     pump(lambda: status.online, 30)
     results["online_before_submit"] = status.online
-    bpy.ops.shepherd.batch_submit()
+    bpy.context.scene.frame_current = 1  # an unsaved change: Save and Render saves it first
+    results["save_and_render"] = outcome(bpy.ops.shepherd.batch_submit, save=True)
+    results["dirty_after_save_and_render"] = bpy.data.is_dirty
     seen = []
 
     def finished() -> bool:
@@ -143,30 +150,34 @@ try:
     pump(finished)
     pump(lambda: status.played and status.poweroff and status.poweroff["state"] == "countdown", 60)
     results["played"] = status.played
-    bpy.ops.shepherd.poweroff_cancel()
+    results["poweroff_cancel"] = outcome(bpy.ops.shepherd.poweroff_cancel)
     pump(lambda: status.poweroff["state"] == "cancelled", 30)
     results["poweroff"] = status.poweroff["state"]
     results["statuses_seen"] = seen
     results["final_view"] = status.view
     results["reports"] = list(status.reports)
-    bpy.ops.shepherd.job_cancel_current()
-    pump(lambda: len(status.reports) > len(results["reports"]), 30)
-    results["cancel_reports"] = list(status.reports)[len(results["reports"]):]
+    results["cancel_current"] = outcome(bpy.ops.shepherd.job_cancel_current)
     bpy.ops.wm.save_mainfile()
 
     prefs.service_url = SPARE_URL
-    pump(lambda: False, 1)
+    pump(lambda: status.problem, 10)
     results["spare_online_before_start"] = status.online
-    bpy.ops.shepherd.service_start()
+    results["spare_problem"] = status.problem
+    results["submit_without_service"] = outcome(bpy.ops.shepherd.batch_submit)
+    prefs.data_dir = str(WORK / "ding.wav")  # a file, not a folder: the service cannot start there
+    results["start_failed"] = outcome(bpy.ops.shepherd.service_start)
+    prefs.data_dir = ""
+    results["start"] = outcome(bpy.ops.shepherd.service_start)
+    results["service_pid"] = status.service.pid
     pump(lambda: status.online, 60)
     results["spare_online_after_start"] = status.online
     results["service_python"] = sys.executable
-    bpy.ops.shepherd.service_stop()
+    results["stop"] = outcome(bpy.ops.shepherd.service_stop)
     pump(lambda: not status.online, 30)
     results["spare_online_after_stop"] = status.online
     results["service_exit_code"] = status.service.wait(timeout=30) if status.service else None
 
-    drain = module("registration").drain
+    drain = module("status").drain
     if bpy.app.version >= (4, 2, 0):
         bpy.ops.preferences.addon_disable(module=PACKAGE)
     else:
