@@ -16,7 +16,7 @@ from . import build
 from .prefs import service_line
 from .props import active_job
 from .shared.events import BatchStatus, BatchView, JobStatus, JobView, PoweroffState
-from .shared.view import batch_totals, job_progress, job_times
+from .shared.view import batch_totals, job_done, job_progress, job_times
 from .status import STATUS
 
 CATEGORY = "Shepherd"
@@ -87,7 +87,7 @@ def _job_status(layout: Any, job: JobView, now: float) -> None:
         progress(box, job["progress"] / 100, job_progress(job))
         box.label(text=job_times(job, now))
     elif job["status"] == JobStatus.FINISHED:
-        box.label(text=f"{job.get('frames_total', 0)} frames  {job_times(job, now)}")
+        box.label(text=job_done(job, now))
     elif job["status"] == JobStatus.FAILED:
         reason = box.row()
         reason.alert = True

@@ -112,9 +112,14 @@ def job_progress(job: JobView) -> str:
 
 
 def job_times(job: JobView, now: float) -> str:
-    """The job's own time so far (or in all, once ended), and its ETA while it runs."""
-    text = f"elapsed {clock(elapsed(job['times'], now))}"
-    return text + f"  ETA {clock(eta_seconds(job, now))}" if job["status"] == JobStatus.RUNNING else text
+    """A running job's own time so far and its ETA."""
+    return f"elapsed {clock(elapsed(job['times'], now))}  ETA {clock(eta_seconds(job, now))}"
+
+
+def job_done(job: JobView, now: float) -> str:
+    """A finished job's frames and its own time in all."""
+    frames = job.get("frames_total", 0)
+    return f"{frames} frame{'s' * (frames != 1)} in {clock(elapsed(job['times'], now))}"
 
 
 def batch_totals(batch: BatchView, now: float) -> str:

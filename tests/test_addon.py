@@ -190,3 +190,62 @@ def test_jobs_for_without_blender():
     assert [j.camera for j in build.jobs_for("CAMERAS", info)] == ["C", "D"]
     with pytest.raises(ValueError):
         build.jobs_for("LIGHTS", info)
+
+
+
+def test_job_panel_offers_cameras_only_placeholders_and_resolution_labels(checks):
+    panel = checks["job_panel"]
+    assert checks["camera_choices"] == ["CamA", "CamB"]  # the scene's camera objects, not its meshes or lights
+    assert checks["world_choices"] == ["Day", "Night"]
+    if checks["version"].startswith("3.4"):  # no placeholders before 4.2: the label says it
+        assert "prop world text=World (scene's own)" in panel
+        assert "prop layer text=View Layer (all layers)" in panel
+    else:
+        assert "prop world placeholder=Scene's Own" in panel
+        assert "prop layer placeholder=All Layers" in panel
+    assert ["  prop size index=0 text=Resolution X", "  prop size index=1 text=Y"] == \
+        [line for line in panel if "prop size" in line]
+
+
+def test_quick_add_menu_items_have_their_own_tooltips(checks):
+    labels = [line for line in checks["add_menu"] if line.startswith("operator")]
+    assert len(labels) == len(set(checks["add_tooltips"])) == 5
+    assert checks["add_tooltips"][4] == "One still per timeline marker, at the marker's frame with the marker's camera"
+
+
+def test_unsaved_changes_popup_says_why_and_offers_save_and_render(checks):
+    assert checks["unsaved_popup"] == [
+        "label text=The service renders the .blend file as saved on disk, icon=INFO",
+        "label text=and this file has unsaved changes.",
+        "operator shepherd.batch_submit text=Save and Render icon=FILE_TICK", "  save=True",
+        "operator shepherd.batch_submit text=Render the Saved Version icon=RENDER_ANIMATION", "  as_saved=True",
+    ]
+
+
+def test_status_panel_during_a_render(checks):
+    panel = checks["status_panel_running"]
+    assert panel[0] == "label text=Service running icon=CHECKMARK"
+    assert "label text=shots.blend: Running icon=RENDER_ANIMATION" in panel
+    old = checks["version"].startswith("3.4")  # no layout.progress: a drawn bar, the text below it
+    totals = "text=4 of 9 frames  00:01:40  ETA 00:00:20  1 failed"
+    assert ("label " if old else "progress factor=0.83 type=BAR ") + totals in panel
+    start = panel.index("    label text=Main CamB icon=RENDER_ANIMATION")
+    detail = "frame 2 of 3  samples 64/128"
+    assert panel[start + 2:start + 4 if old else start + 3] == (
+        ["  label text=" + "█" * 10 + "░" * 10 + "  50%", f"  label text={detail}"] if old
+        else [f"  progress factor=0.50 type=BAR text={detail}"])
+    assert "  label text=elapsed 00:01:02  ETA 00:01:02" in panel
+    assert "    label text=3 frames in 00:00:30" not in panel  # the finished job's own time, not the batch's
+    assert "  label text=3 frames in 00:00:30" in panel
+    failed = panel.index("    label text=Alt icon=ERROR")
+    assert panel[failed + 4] == "    label text=Failure CAMERA_NOT_FOUND (SheepIt error 7): no camera 'Gone'"
+    assert panel[failed + 5:failed + 7] == ["  operator shepherd.job_log icon=TEXT", "    job=2"]
+
+
+def test_status_panel_after_the_batch_shows_its_totals_and_job_names(checks):
+    panel = checks["status_panel_finished"]
+    assert "label text=shots.blend: Finished icon=CHECKMARK" in panel
+    assert any("text=2 of 2 frames  00:00:" in line for line in panel)
+    assert [line for line in panel if "label text=Main" in line] == [
+        "    label text=Main CamA icon=CHECKMARK", "    label text=Main CamB icon=CHECKMARK"]
+    assert "  enabled=False" in panel  # nothing left to cancel

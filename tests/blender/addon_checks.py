@@ -17,6 +17,7 @@ import time
 import traceback
 import wave
 from pathlib import Path
+from types import SimpleNamespace
 
 import addon_utils
 import bpy
@@ -61,6 +62,66 @@ def outcome(operator, **properties) -> str:
     return module("status").STATUS.reports[-1][1]
 
 
+class Layout:
+    """Stands in for UILayout and records what a panel draws: one line per call, nested layouts indented.
+
+    It has exactly the drawing functions this Blender's UILayout has (e.g. ``progress`` from 4.0 on)."""
+
+    NESTED = ("row", "column", "box", "split")
+
+    def __init__(self, lines: list, depth: int = 0) -> None:
+        object.__setattr__(self, "lines", lines)
+        object.__setattr__(self, "depth", depth)
+
+    def __getattr__(self, name: str):
+        if name not in bpy.types.UILayout.bl_rna.functions:
+            raise AttributeError(name)
+
+        def draw(*args, **kwargs):
+            shown = [a for a in args if isinstance(a, (str, int, float))]
+            shown += [f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in kwargs.items()]
+            self.lines.append("  " * self.depth + " ".join([name, *map(str, shown)]))
+            return Layout(self.lines, self.depth + 1)
+
+        return draw
+
+    def __setattr__(self, name: str, value) -> None:
+        self.lines.append("  " * self.depth + f"{name}={value}")
+
+
+def record(draw) -> list:
+    """The lines ``draw(layout)`` draws."""
+    lines = []
+    draw(Layout(lines))
+    return lines
+
+
+def record_panel(name: str) -> list:
+    ui = module("ui")
+    drawing = next(d for n, d, _ in ui.PANELS if n == name)
+    return record(lambda layout: drawing.draw(SimpleNamespace(layout=layout), bpy.context))
+
+
+def running_view(name: str) -> dict:
+    """A batch as /ws tells it mid-render: job 0 done, job 1 at frame 2 of 3 for 62 s, job 2 failed."""
+    now = time.time()
+
+    def job(i, label, status, started, progress, done, data=None, messages=()):
+        return {"id": i, "name": label, "status": status, "messages": list(messages), "progress": progress,
+                "times": {"started": started, "finished": now - 70 if status != "RUNNING" else None,
+                          "rendertime": None}, "frames_done": done, "frames_total": 3,
+                "engine": {"type": "CYCLES", "data": data}}
+
+    return {"name": name, "status": "RUNNING", "messages": [], "current_job": 1, "stats": {},
+            "times": {"started": now - 100, "finished": None, "rendertime": None},
+            "jobs": [job(0, "Main CamA", "FINISHED", now - 100, 100.0, 3),
+                     job(1, "Main CamB", "RUNNING", now - 62, 50.0, 1,
+                         {"frame": "2", "mem": "12M", "elapsed": "00:01.00", "samples_done": "64",
+                          "samples_todo": "128"}),
+                     job(2, "Alt", "FAILED", now - 90, 0.0, 0, None,
+                         ["Failure CAMERA_NOT_FOUND (SheepIt error 7): no camera 'Gone'\nmore"])]}
+
+
 def pump(until, timeout: float = 180.0) -> None:
     """Do what the timer does, on this thread, until ``until()``: background Blender runs no timers."""
     drain = module("status").drain
@@ -91,6 +152,15 @@ try:
     batch = bpy.context.scene.shepherd
     batch.jobs.clear()
     bpy.ops.shepherd.job_add(source="CAMERAS")
+    props, ops, ui = module("props"), module("ops"), module("ui")
+    results["job_panel"] = record_panel("job")
+    results["camera_choices"] = sorted(props._cameras(batch.jobs[0], bpy.context, ""))
+    results["world_choices"] = sorted(props._worlds(batch.jobs[0], bpy.context, ""))
+    results["add_menu"] = record(lambda layout: ui.SHEPHERD_MT_job_add.draw(SimpleNamespace(layout=layout),
+                                                                            bpy.context))
+    results["add_tooltips"] = [ops.SHEPHERD_OT_job_add.description(bpy.context, SimpleNamespace(source=s))
+                               for s, _, _ in module("build").SOURCES]
+    results["unsaved_popup"] = record(ops.unsaved_choices)
     bpy.ops.shepherd.job_duplicate()
     bpy.ops.shepherd.job_move(direction="UP")
     batch.active_job = 0
@@ -148,6 +218,11 @@ try:
         return bool(view and view.get("name") == bpy.data.filepath and view["status"] == "FINISHED")
 
     pump(finished)
+    results["status_panel_finished"] = record_panel("status")
+    real_view = status.view
+    status.view = running_view(bpy.data.filepath)
+    results["status_panel_running"] = record_panel("status")
+    status.view = real_view
     pump(lambda: status.played and status.poweroff and status.poweroff["state"] == "countdown", 60)
     results["played"] = status.played
     results["poweroff_cancel"] = outcome(bpy.ops.shepherd.poweroff_cancel)
