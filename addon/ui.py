@@ -23,7 +23,7 @@ CATEGORY = "Shepherd"
 SPACES = (("VIEW_3D", "view3d"), ("IMAGE_EDITOR", "image"))
 STATUS_ICONS = {JobStatus.QUEUED: "TIME", JobStatus.DISABLED: "CANCEL", JobStatus.RUNNING: "RENDER_ANIMATION",
                 JobStatus.FINISHED: "CHECKMARK", JobStatus.CANCELLED: "X", JobStatus.FAILED: "ERROR"}
-BAR_CELLS = 20
+BAR_CELLS = 12
 
 
 def progress(layout: Any, fraction: float, text: str) -> None:
