@@ -383,7 +383,7 @@ class SHEPHERD_OT_service_start(ServiceOperator):
         except OSError as exc:
             self.report({"ERROR"}, f"Cannot start the service: {exc.strerror or exc}")
             return None
-        STATUS.service, STATUS.service_log = process, log
+        STATUS.service = process
         return Call(url, lambda: service_process.wait_started(process, log, url, prefs.token))
 
     def outcome(self, context: Any, call: Call) -> tuple[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import queue
 import subprocess
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import bpy
@@ -29,7 +28,6 @@ class Status:
         """Why /ws cannot connect, with what to do about it; empty while connected."""
         self.client: Client | None = None
         self.service: subprocess.Popen[bytes] | None = None
-        self.service_log: Path | None = None
         self.busy = ""
         """What an operator is waiting for the service to do ("Starting…"), shown until it reports."""
         self.reports: deque[tuple[str, str]] = deque(maxlen=20)

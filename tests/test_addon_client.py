@@ -19,6 +19,7 @@ from websockets.datastructures import Headers
 from websockets.sync.server import Server, ServerConnection, serve
 
 from addon.client import Client, websocket_send, websocket_url
+from tests.helpers import wait_for
 
 TOKEN = "s3cret-token"
 
@@ -90,6 +91,7 @@ def test_token_goes_as_a_bearer_header_on_http_and_the_websocket_without_origin(
     for _, headers in server.headers:
         assert headers["Authorization"] == f"Bearer {TOKEN}"
         assert "Origin" not in headers
+    wait_for(lambda: server.messages, 5, "the message to arrive")
     assert server.messages == [{"type": "cancel_poweroff"}]
 
 
