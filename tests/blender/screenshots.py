@@ -2,7 +2,8 @@
 
     blender --factory-startup BLEND -P screenshots.py -- ZIP SERVICE_URL OUTDIR
 
-Writes OUTDIR/rendering.png (a job mid-render) and OUTDIR/finished.png, then quits; OUTDIR/error.txt on failure.
+Render Batch runs as its button does (invoke, then a modal wait for the answer). Writes OUTDIR/rendering.png
+(a job mid-render) and OUTDIR/finished.png, then quits; OUTDIR/error.txt on failure.
 """
 
 import sys
@@ -56,7 +57,10 @@ def step(state: dict) -> float | None:
         status = sys.modules["shepherd.status"].STATUS
         view = status.view
         if not state.get("sent") and status.online:
-            bpy.ops.shepherd.batch_submit()
+            window = bpy.context.window_manager.windows[0]
+            area = next(a for a in window.screen.areas if a.type == "VIEW_3D")
+            with bpy.context.temp_override(window=window, area=area):  # as the button does: a modal wait
+                bpy.ops.shepherd.batch_submit("INVOKE_DEFAULT")
             state["sent"] = True
         elif state.get("sent") and not state.get("rendering") and view and any(
                 j["status"] == "RUNNING" and j["frames_done"] >= 1 for j in view["jobs"]):
