@@ -3,7 +3,7 @@
 bl_info = {
     "name": "Shepherd",
     "author": "Shepherd",
-    "version": (0, 1, 0),
+    "version": (0, 0, 0),  # tools/build_extension.py writes blender_manifest.toml's version here
     "blender": (3, 4, 0),
     "location": "Properties > Output > Batch Render",
     "description": "Batch rendering of scenes, cameras, view layers and markers with live progress",

@@ -15,7 +15,14 @@ from typing import Any
 from .shared import recipe as recipes
 from .shared.recipe import Job, Recipe, RecipeError
 
-SOURCES = ("CURRENT", "SCENES", "CAMERAS", "VIEW_LAYERS", "MARKERS")
+SOURCES = (
+    ("CURRENT", "Current Scene", "One still of the scene as it is, at its current frame"),
+    ("SCENES", "Each Scene", "One still per scene of this file, each at its current frame"),
+    ("CAMERAS", "Each Camera", "One still per camera of this scene, each into its own output path"),
+    ("VIEW_LAYERS", "Each View Layer", "One still per view layer of this scene, rendering only that layer"),
+    ("MARKERS", "Each Marker", "One still per timeline marker, at the marker's frame with the marker's camera"),
+)
+"""The quick-add sources: (id, label, what the jobs are); ``jobs_for`` makes them."""
 FILE = "FILE"
 
 

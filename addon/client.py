@@ -2,127 +2,134 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import queue
-import socket
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from .shared.api_client import ServiceError, request
+from .shared.net import bearer
 
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
+MAX_MESSAGE_BYTES = 1 << 24
+"""A snapshot of a batch of thousands of jobs with their messages still fits."""
 
 
-def is_loopback(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _websocket(base_url: str, target: str) -> tuple[socket.socket, Any]:
-    """A socket to the service and the websocket handshake sent on it."""
-    from wsproto import ConnectionType, WSConnection  # a bundled wheel; headless submit needs only the stdlib
-    from wsproto.events import Request
-
+def websocket_url(base_url: str, since: int | None = None) -> str:
+    """``/ws`` of the service at ``base_url``: ``wss://`` for an ``https://`` service, else ``ws://``."""
     parts = urllib.parse.urlsplit(base_url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    sock = socket.create_connection((host, port), timeout=5)
-    ws = WSConnection(ConnectionType.CLIENT)
-    sock.sendall(ws.send(Request(host=f"{host}:{port}", target=target)))
-    return sock, ws
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    query = "" if since is None else f"since={since}"
+    return urllib.parse.urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws", query, ""))
 
 
-def websocket_send(base_url: str, message: dict[str, Any]) -> None:
+def _connect(base_url: str, token: str, since: int | None = None) -> Any:
+    """An open websocket to ``/ws``, with the token as a bearer header and no Origin header."""
+    from websockets.sync.client import connect  # a bundled wheel; headless submit needs only the stdlib
+
+    return connect(websocket_url(base_url, since), additional_headers=bearer(token), open_timeout=5,
+                   max_size=MAX_MESSAGE_BYTES)
+
+
+def websocket_send(base_url: str, message: dict[str, Any], token: str = "") -> None:
     """Open ``/ws``, send one JSON message (e.g. ``{"type": "cancel_poweroff"}``) and close."""
-    from wsproto.events import AcceptConnection, CloseConnection, RejectConnection, TextMessage
-
-    sock, ws = _websocket(base_url, "/ws")
-    with sock:
-        accepted = False
-        while not accepted:
-            data = sock.recv(65536)
-            if not data:
-                raise ServiceError("The service closed the websocket")
-            ws.receive_data(data)
-            for event in ws.events():
-                if isinstance(event, RejectConnection):
-                    raise ServiceError("The service refused the websocket")
-                accepted = accepted or isinstance(event, AcceptConnection)
-        sock.sendall(ws.send(TextMessage(data=json.dumps(message))))
-        sock.sendall(ws.send(CloseConnection(code=1000)))
+    with _connect(base_url, token) as ws:
+        ws.send(json.dumps(message))
 
 
-def websocket_messages(base_url: str, stop: threading.Event, timeout: float = 1.0,
+def websocket_messages(base_url: str, stop: threading.Event, token: str = "", timeout: float = 1.0,
                        since: int | None = None) -> Iterator[dict[str, Any]]:
     """Connect to ``/ws`` and yield each JSON message until the connection ends or ``stop`` is set.
 
     With ``since``, the stored events after that sequence number come first, as one ``history`` message.
     """
-    from wsproto.events import CloseConnection, Ping, RejectConnection, TextMessage
+    from websockets.exceptions import ConnectionClosedOK
 
-    sock, ws = _websocket(base_url, "/ws" if since is None else f"/ws?since={since}")
-    with sock:
-        sock.settimeout(timeout)
-        text: list[str] = []
+    with _connect(base_url, token, since) as ws:
         while not stop.is_set():
             try:
-                data = sock.recv(65536)
+                text = ws.recv(timeout=timeout)
             except TimeoutError:
                 continue
-            ws.receive_data(data or None)
-            for event in ws.events():
-                if isinstance(event, RejectConnection):
-                    raise ServiceError("The service refused the websocket")
-                if isinstance(event, Ping):
-                    sock.sendall(ws.send(event.response()))
-                elif isinstance(event, CloseConnection):
-                    return
-                elif isinstance(event, TextMessage):
-                    text.append(event.data)
-                    if event.message_finished:
-                        yield json.loads("".join(text))
-                        text = []
-            if not data:
+            except ConnectionClosedOK:
                 return
+            yield json.loads(text)
+
+
+def explain(url: str, status: int | None, message: str = "") -> str:
+    """What went wrong with the service at ``url`` and what to do about it, in a sentence.
+
+    ``status`` is the HTTP status the service answered with, None when nothing answered."""
+    if status is None:
+        return f"No Shepherd service answers at {url}: start it (Start Service) or check the Service URL"
+    if status == 401:
+        return f"The service at {url} refused the token: set its token in Shepherd's preferences"
+    return f"{message or f'HTTP {status}'} (service at {url})"
+
+
+def _websocket_problem(url: str, exc: Exception) -> str:
+    return explain(url, getattr(getattr(exc, "response", None), "status_code", None))
+
+
+class Call:
+    """One exchange with the service on a thread: its answer, or what went wrong (``error``, a sentence
+    from ``explain``), once ``thread`` has ended."""
+
+    def __init__(self, url: str, work: Callable[[], Any]) -> None:
+        self.answer: Any = None
+        self.error = ""
+        self._url, self._work = url, work
+        self.thread = threading.Thread(target=self._run, name="shepherd-call", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from websockets.exceptions import WebSocketException
+
+        try:
+            self.answer = self._work()
+        except ServiceError as exc:
+            self.error = explain(self._url, exc.status, str(exc))
+        except (OSError, WebSocketException, ValueError) as exc:
+            self.error = _websocket_problem(self._url, exc)
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
 
 
 class Client:
-    """The add-on's link to one service: background threads put ``(kind, payload)`` on ``inbox``.
+    """The add-on's link to one service: the listener thread puts ``(kind, payload)`` on ``inbox``.
 
-    Kinds: "message" (a /ws message), "online" (bool), "error" (text for a report), "done" (text).
+    Kinds: "message" (a /ws message), "online" (bool), "problem" (why /ws cannot connect, a sentence).
     """
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, token: str = "") -> None:
+        self.url, self.token = url, token
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
 
     def listen(self) -> None:
-        """Follow /ws in a thread, reconnecting whenever the service comes back."""
+        """Follow /ws in a thread, reconnecting with back-off whenever the service comes back."""
         if self._listener is None or not self._listener.is_alive():
             self._stop.clear()
             self._listener = threading.Thread(target=self._listen, name="shepherd-ws", daemon=True)
             self._listener.start()
 
     def _listen(self) -> None:
+        from websockets.exceptions import WebSocketException
+
         attempt = 0
         while not self._stop.is_set():
             try:
-                for message in websocket_messages(self.url, self._stop):
+                for message in websocket_messages(self.url, self._stop, self.token):
                     if attempt or message["type"] == "snapshot":
                         self.inbox.put(("online", True))
                         attempt = 0
                     self.inbox.put(("message", message))
-            except (OSError, ServiceError, ValueError):
-                pass
+            except (OSError, WebSocketException, ValueError) as exc:
+                self.inbox.put(("problem", _websocket_problem(self.url, exc)))
             self.inbox.put(("online", False))
             self._stop.wait(RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)])
             attempt += 1
@@ -132,34 +139,10 @@ class Client:
         if self._listener is not None:
             self._listener.join(timeout=3)
 
-    def tell(self, message: dict[str, Any]) -> threading.Thread:
-        """Send one message over the websocket, in a thread; a failure becomes ("error", text)."""
+    def call(self, method: str, path: str, body: Any = None) -> Call:
+        """One request to the batch API on a thread."""
+        return Call(self.url, lambda: request(self.url, method, path, body, token=self.token))
 
-        def work() -> None:
-            try:
-                websocket_send(self.url, message)
-            except (OSError, ServiceError) as exc:
-                self.inbox.put(("error", f"Cannot reach the service at {self.url}: {exc}"))
-
-        thread = threading.Thread(target=work, name="shepherd-tell", daemon=True)
-        thread.start()
-        return thread
-
-    def call(self, method: str, path: str, body: Any = None, done: str = "",
-             then: Callable[[Any], None] | None = None) -> threading.Thread:
-        """Make one request in a thread; an error becomes ("error", user_message), success ("done", done)."""
-
-        def work() -> None:
-            try:
-                answer = request(self.url, method, path, body)
-            except ServiceError as exc:
-                self.inbox.put(("error", str(exc)))
-                return
-            if then is not None:
-                then(answer)
-            if done:
-                self.inbox.put(("done", done))
-
-        thread = threading.Thread(target=work, name="shepherd-call", daemon=True)
-        thread.start()
-        return thread
+    def tell(self, message: dict[str, Any]) -> Call:
+        """Send one message over the websocket on a thread."""
+        return Call(self.url, lambda: websocket_send(self.url, message, self.token))

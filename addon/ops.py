@@ -7,29 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import bpy
-from bpy.props import EnumProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 from bpy.types import Operator
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from . import build, scan, service_process
-from .client import is_loopback
-from .prefs import blender_bin, preferences
+from .client import Call
+from .prefs import blender_bin, follow, preferences
+from .props import active_job
 from .shared import recipe as recipes
+from .shared.api_client import request
+from .shared.net import url_is_loopback
 from .status import STATUS
 
-SOURCE_ITEMS = [
-    ("CURRENT", "Current Scene", "One job for the scene as it is"),
-    ("SCENES", "Each Scene", "One job per scene"),
-    ("CAMERAS", "Each Camera", "One job per camera of this scene"),
-    ("VIEW_LAYERS", "Each View Layer", "One job per view layer of this scene"),
-    ("MARKERS", "Each Marker", "One still per timeline marker, with the marker's camera"),
-]
 HOOK_TARGETS = [(t, t.replace("_", " ").title(), "") for t in ("PRE_BATCH", "POST_BATCH", "PRE_JOB", "POST_JOB")]
-
-
-def active_job(context: Any) -> Any:
-    batch = context.scene.shepherd
-    return batch.jobs[batch.active_job] if 0 <= batch.active_job < len(batch.jobs) else None
 
 
 def hooks_of(context: Any, target: str) -> Any:
@@ -39,24 +30,17 @@ def hooks_of(context: Any, target: str) -> Any:
     return getattr(job, target.lower()) if job else None
 
 
-def service(operator: Operator, context: Any) -> Any:
-    """The client for the configured service, or None (with a report) when it may not be reached."""
-    url = preferences(context).service_url
-    if not is_loopback(url) and not getattr(bpy.app, "online_access", True):
-        operator.report({"ERROR"}, f"Online access is off in Blender's preferences: cannot reach {url}")
-        return None
-    from .registration import connect
-
-    return connect(context)
-
-
 class SHEPHERD_OT_job_add(Operator):
     """Add jobs made from what this file holds"""
 
     bl_idname = "shepherd.job_add"
     bl_label = "Add Jobs"
     bl_options = {"REGISTER", "UNDO"}
-    source: EnumProperty(name="Source", items=SOURCE_ITEMS, default="CURRENT")
+    source: EnumProperty(name="Source", items=build.SOURCES, default="CURRENT")
+
+    @classmethod
+    def description(cls, context: Any, properties: Any) -> str:
+        return next(text for source, _, text in build.SOURCES if source == properties.source)
 
     def execute(self, context: Any) -> set[str]:
         batch = context.scene.shepherd
@@ -237,98 +221,236 @@ class SHEPHERD_OT_recipe_import(Operator, ImportHelper):
         return {"FINISHED"}
 
 
-class SHEPHERD_OT_batch_submit(Operator):
-    """Send the batch to the Shepherd service"""
+class ServiceOperator(Operator):
+    """Base of the operators that talk to the service; each reports its outcome with the service's URL.
+
+    From the UI it waits for the answer in a modal timer, so Blender stays responsive and the report reaches
+    the status bar and the Info editor; from a script (execute) it waits in place, and an error raises."""
+
+    busy = "Waiting for the service…"
+    """What the panels show while the answer is awaited."""
+
+    def begin(self, context: Any) -> Call | None:
+        """Start the exchange; None when it cannot start (reported)."""
+        raise NotImplementedError
+
+    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+        """The report once the exchange has ended: (level, text)."""
+        raise NotImplementedError
+
+    def execute(self, context: Any) -> set[str]:
+        call = self.begin(context)
+        if call is None:
+            return {"CANCELLED"}
+        call.thread.join()
+        return self.end(context, call)
+
+    def invoke(self, context: Any, event: Any) -> set[str]:
+        call = self.begin(context)
+        if call is None:
+            return {"CANCELLED"}
+        self._call, STATUS.busy = call, self.busy
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context: Any, event: Any) -> set[str]:
+        if event.type != "TIMER" or not self._call.done():
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        return self.end(context, self._call)
+
+    def end(self, context: Any, call: Call) -> set[str]:
+        STATUS.busy = ""
+        level, text = ("ERROR", call.error) if call.error else self.outcome(context, call)
+        STATUS.reports.append((level, text))
+        self.report({level}, text)
+        return {"CANCELLED"} if level == "ERROR" else {"FINISHED"}
+
+    def client(self, context: Any) -> Any:
+        """The client for the configured service, or None (reported) when Blender may not go online."""
+        client = follow(context)
+        if client is None:
+            url = preferences(context).service_url
+            self.report({"ERROR"}, f"Online access is off in Blender's preferences (System > Network): "
+                                   f"cannot reach {url}")
+        return client
+
+
+def unsaved_choices(layout: Any) -> None:
+    """The question Render Batch asks about a file with unsaved changes."""
+    layout.label(text="The service renders the .blend file as saved on disk,", icon="INFO")
+    layout.label(text="and this file has unsaved changes.")
+    layout.operator("shepherd.batch_submit", text="Save and Render", icon="FILE_TICK").save = True
+    layout.operator("shepherd.batch_submit", text="Render the Saved Version", icon="RENDER_ANIMATION").as_saved = True
+
+
+class SHEPHERD_OT_batch_submit(ServiceOperator):
+    """Send the batch to the Shepherd service, which renders the .blend file as saved on disk"""
 
     bl_idname = "shepherd.batch_submit"
     bl_label = "Render Batch"
+    busy = "Sending the batch…"
+    save: BoolProperty(name="Save First", description="Save the file, then send the batch",
+                       options={"SKIP_SAVE"})
+    as_saved: BoolProperty(name="As Saved", description="Send the batch; the file's unsaved changes are not rendered",
+                           options={"SKIP_SAVE"})
 
     def invoke(self, context: Any, event: Any) -> set[str]:
-        if bpy.data.is_dirty and bpy.data.filepath:
-            return context.window_manager.invoke_confirm(self, event)  # type: ignore[no-any-return]
-        return self.execute(context)
+        if bpy.data.is_dirty and bpy.data.filepath and not (self.save or self.as_saved):
+            context.window_manager.popup_menu(lambda menu, _: unsaved_choices(menu.layout),
+                                              title="Save the file first?", icon="QUESTION")
+            return {"CANCELLED"}
+        return super().invoke(context, event)
 
-    def execute(self, context: Any) -> set[str]:
+    def begin(self, context: Any) -> Call | None:
         batch = context.scene.shepherd
         if any(job.use_current_file for job in batch.jobs) and not bpy.data.filepath:
-            self.report({"ERROR"}, "Save the file first: the service renders the file as saved")
-            return {"CANCELLED"}
+            self.report({"ERROR"}, "Save the file first: the service renders the .blend file as saved on disk")
+            return None
+        if self.save:
+            bpy.ops.wm.save_mainfile()
         try:
-            recipe = build.recipe_from_batch(batch, bpy.data.filepath, blender_bin(context), bpy.path.abspath)
+            self._recipe = build.recipe_from_batch(batch, bpy.data.filepath, blender_bin(context), bpy.path.abspath)
         except recipes.RecipeError as exc:
             self.report({"ERROR"}, f"The batch is not a valid recipe: {exc}")
-            return {"CANCELLED"}
-        if not any(job.enabled for job in recipe.jobs):
-            self.report({"ERROR"}, "No enabled job to render")
-            return {"CANCELLED"}
-        client = service(self, context)
-        if client is None:
-            return {"CANCELLED"}
+            return None
+        if not any(job.enabled for job in self._recipe.jobs):
+            self.report({"ERROR"}, "No enabled job to render: add a job or tick one in the list")
+            return None
+        client = self.client(context)
+        return client.call("POST", "/batch", recipes.to_dict(self._recipe)) if client else None
+
+    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+        enabled = sum(job.enabled for job in self._recipe.jobs)
+        text = f"Batch of {enabled} job{'s' * (enabled != 1)} sent to {preferences(context).service_url}"
         if bpy.data.is_dirty:
-            self.report({"WARNING"}, "The file has unsaved changes; the saved version is rendered")
-        client.call("POST", "/batch", recipes.to_dict(recipe), done=f"Batch of {len(recipe.jobs)} jobs sent")
-        return {"FINISHED"}
+            return "WARNING", text + "; the file's unsaved changes are not rendered"
+        return "INFO", text
 
 
-class DeleteCall:
-    """An operator that sends DELETE ``path`` to the service; the answer comes back as a report."""
+class DeleteCall(ServiceOperator):
+    """An operator that sends DELETE ``path`` to the service."""
 
     path = ""
     done = ""
 
-    def execute(self, context: Any) -> set[str]:
-        client = service(self, context)
-        if client is None:
-            return {"CANCELLED"}
-        client.call("DELETE", self.path, done=self.done)
-        return {"FINISHED"}
+    def begin(self, context: Any) -> Call | None:
+        client = self.client(context)
+        return client.call("DELETE", self.path) if client else None
+
+    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+        return "INFO", self.done
 
 
-class SHEPHERD_OT_batch_cancel(DeleteCall, Operator):
+class SHEPHERD_OT_batch_cancel(DeleteCall):
     """Stop the batch and its Blender"""
 
     bl_idname = "shepherd.batch_cancel"
     bl_label = "Cancel Batch"
+    busy = "Cancelling the batch…"
     path, done = "/batch", "Batch cancelled"
 
 
-class SHEPHERD_OT_job_cancel_current(DeleteCall, Operator):
+class SHEPHERD_OT_job_cancel_current(DeleteCall):
     """Cancel the job that is rendering; the batch goes on with the next"""
 
     bl_idname = "shepherd.job_cancel_current"
     bl_label = "Cancel Current Job"
-    path, done = "/batch/jobs/current", "Current job cancelled"
+    busy = "Cancelling the current job…"
+    path, done = "/batch/jobs/current", "Current job cancelled; the batch goes on with the next"
 
 
-class SHEPHERD_OT_service_start(Operator):
+class SHEPHERD_OT_service_start(ServiceOperator):
     """Start the Shepherd service bundled with the add-on, with Blender's own Python"""
 
     bl_idname = "shepherd.service_start"
     bl_label = "Start Service"
+    busy = "Starting…"
 
-    def execute(self, context: Any) -> set[str]:
+    def begin(self, context: Any) -> Call | None:
         prefs = preferences(context)
-        if not is_loopback(prefs.service_url):
-            self.report({"ERROR"}, "Only a service on this machine can be started from here")
-            return {"CANCELLED"}
+        url = prefs.service_url
+        if not url_is_loopback(url):
+            self.report({"ERROR"}, f"Only a service on this machine can be started from here, not {url}")
+            return None
         if STATUS.online:
-            self.report({"INFO"}, "The service is already running")
-            return {"CANCELLED"}
+            self.report({"INFO"}, f"The service at {url} is already running")
+            return None
         try:
-            STATUS.service = service_process.start(prefs.service_url, bpy.path.abspath(prefs.data_dir))
+            process, log = service_process.start(url, bpy.path.abspath(prefs.data_dir))
         except OSError as exc:
             self.report({"ERROR"}, f"Cannot start the service: {exc.strerror or exc}")
-            return {"CANCELLED"}
-        self.report({"INFO"}, f"Service starting at {prefs.service_url}")
-        return {"FINISHED"}
+            return None
+        STATUS.service = process
+        return Call(url, lambda: service_process.wait_started(process, log, url, prefs.token))
+
+    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+        level, text = call.answer
+        return level, text
 
 
-class SHEPHERD_OT_service_stop(DeleteCall, Operator):
+class SHEPHERD_OT_service_stop(ServiceOperator):
     """Stop the Shepherd service; a batch it renders resumes when the service starts again"""
 
     bl_idname = "shepherd.service_stop"
     bl_label = "Stop Service"
-    path, done = "/server", "Service stopped"
+    busy = "Stopping…"
+
+    def begin(self, context: Any) -> Call | None:
+        client = self.client(context)
+        if client is None:
+            return None
+        process = STATUS.service
+
+        def work() -> bool:
+            request(client.url, "DELETE", "/server", token=client.token)
+            return service_process.wait_stopped(process, client.url, client.token)
+
+        return Call(client.url, work)
+
+    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+        if not call.answer:
+            return "WARNING", "The service was asked to stop but is still running"
+        return "INFO", "Service stopped; a batch it was rendering resumes when it starts again"
+
+
+class SHEPHERD_OT_job_log(ServiceOperator):
+    """Fetch everything the job's Blender printed into a text in the Text Editor"""
+
+    bl_idname = "shepherd.job_log"
+    bl_label = "Open Log"
+    busy = "Fetching the job's log…"
+    job: IntProperty(name="Job")
+
+    def begin(self, context: Any) -> Call | None:
+        client = self.client(context)
+        return client.call("GET", f"/batch/jobs/{self.job}/log") if client else None
+
+    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+        name = f"shepherd-job-{self.job}.log"
+        text = bpy.data.texts.get(name) or bpy.data.texts.new(name)
+        text.from_string(call.answer or "")
+        for area in context.screen.areas if context.screen else ():
+            if area.type == "TEXT_EDITOR":
+                area.spaces.active.text = text
+        return "INFO", f"The log of job {self.job} is the text '{name}' in the Text Editor"
+
+
+class SHEPHERD_OT_poweroff_cancel(ServiceOperator):
+    """Stop the countdown: the machine stays on after the batch"""
+
+    bl_idname = "shepherd.poweroff_cancel"
+    bl_label = "Cancel Power-Off"
+    busy = "Cancelling the power-off…"
+
+    def begin(self, context: Any) -> Call | None:
+        client = self.client(context)
+        return client.tell({"type": "cancel_poweroff"}) if client else None
+
+    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+        return "INFO", "Power-off cancelled: the machine stays on"
 
 
 class SHEPHERD_OT_open_output(Operator):
@@ -349,38 +471,11 @@ class SHEPHERD_OT_open_output(Operator):
         return {"FINISHED"}
 
 
-class SHEPHERD_OT_poweroff_cancel(Operator):
-    """Stop the countdown: the machine stays on after the batch"""
-
-    bl_idname = "shepherd.poweroff_cancel"
-    bl_label = "Cancel Power-Off"
-
-    def execute(self, context: Any) -> set[str]:
-        client = service(self, context)
-        if client is None:
-            return {"CANCELLED"}
-        client.tell({"type": "cancel_poweroff"})
-        return {"FINISHED"}
-
-
-class SHEPHERD_OT_report(Operator):
-    """Show a message from the service"""
-
-    bl_idname = "shepherd.report"
-    bl_label = "Shepherd Message"
-    bl_options = {"INTERNAL"}
-    level: StringProperty(default="INFO")
-    message: StringProperty()
-
-    def execute(self, context: Any) -> set[str]:
-        self.report({self.level}, self.message)
-        return {"FINISHED"}
-
-
 classes = (
     SHEPHERD_OT_job_add, SHEPHERD_OT_job_remove, SHEPHERD_OT_job_duplicate, SHEPHERD_OT_job_move,
     SHEPHERD_OT_hook_add, SHEPHERD_OT_hook_remove, SHEPHERD_OT_override_add, SHEPHERD_OT_override_remove,
     SHEPHERD_OT_recipe_export, SHEPHERD_OT_recipe_import, SHEPHERD_OT_batch_submit, SHEPHERD_OT_batch_cancel,
-    SHEPHERD_OT_job_cancel_current, SHEPHERD_OT_service_start, SHEPHERD_OT_service_stop, SHEPHERD_OT_open_output,
-    SHEPHERD_OT_poweroff_cancel, SHEPHERD_OT_report,
+    SHEPHERD_OT_job_cancel_current, SHEPHERD_OT_service_start, SHEPHERD_OT_service_stop, SHEPHERD_OT_job_log,
+    SHEPHERD_OT_poweroff_cancel, SHEPHERD_OT_open_output,
 )
+register, unregister = bpy.utils.register_classes_factory(classes)

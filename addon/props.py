@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import bpy
 from bpy.props import (
     BoolProperty,
@@ -27,6 +30,27 @@ def _items(values: tuple[str, ...], keep: bool = False) -> list[tuple[str, str, 
     return [(FILE, "File's", "Keep the file's setting"), *items] if keep else items
 
 
+def _scene(job: Any, context: Any) -> Any:
+    return bpy.data.scenes.get(job.scene) or context.scene
+
+
+def _scenes(job: Any, context: Any, text: str) -> Iterator[str]:
+    return (s.name for s in bpy.data.scenes)
+
+
+def _cameras(job: Any, context: Any, text: str) -> Iterator[str]:
+    """The job's scene's camera objects: its markers' cameras are among them."""
+    return (o.name for o in _scene(job, context).objects if o.type == "CAMERA")
+
+
+def _worlds(job: Any, context: Any, text: str) -> Iterator[str]:
+    return (w.name for w in bpy.data.worlds)
+
+
+def _view_layers(job: Any, context: Any, text: str) -> Iterator[str]:
+    return (v.name for v in _scene(job, context).view_layers)
+
+
 class SHEPHERD_PG_hook(PropertyGroup):
     enabled: BoolProperty(name="Enabled", default=True)
     cmd: StringProperty(name="Command", description="Shell command run on the service's machine")
@@ -42,10 +66,11 @@ class SHEPHERD_PG_job(PropertyGroup):
     enabled: BoolProperty(name="Enabled", default=True)
     use_current_file: BoolProperty(name="This File", default=True, description="Render this .blend (as saved)")
     blend_file: StringProperty(name="Blend File", subtype="FILE_PATH")
-    scene: StringProperty(name="Scene", description="Empty: the file's active scene")
-    camera: StringProperty(name="Camera", description="Empty: the scene's camera")
-    world: StringProperty(name="World", description="Empty: the scene's world")
-    layer: StringProperty(name="View Layer", description="Empty: every view layer; else only this one")
+    scene: StringProperty(name="Scene", description="Empty: the file's active scene", search=_scenes)
+    camera: StringProperty(name="Camera", description="Empty: the scene's camera", search=_cameras)
+    world: StringProperty(name="World", description="Empty: the scene's world", search=_worlds)
+    layer: StringProperty(name="View Layer", description="Empty: every view layer; else only this one",
+                          search=_view_layers)
     animated: BoolProperty(name="Animation", description="Render a frame range instead of one frame")
     frame_still: IntProperty(name="Frame", default=1)
     frame_start: IntProperty(name="Start", default=1)
@@ -104,6 +129,7 @@ classes = (SHEPHERD_PG_hook, SHEPHERD_PG_override, SHEPHERD_PG_job, SHEPHERD_PG_
 _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 
+
 def register() -> None:
     _register()
     bpy.types.Scene.shepherd = PointerProperty(type=SHEPHERD_PG_batch)
@@ -112,3 +138,9 @@ def register() -> None:
 def unregister() -> None:
     del bpy.types.Scene.shepherd
     _unregister()
+
+
+def active_job(context: Any) -> Any:
+    """The job selected in the scene's batch, or None."""
+    batch = context.scene.shepherd
+    return batch.jobs[batch.active_job] if 0 <= batch.active_job < len(batch.jobs) else None

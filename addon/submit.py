@@ -1,6 +1,6 @@
 """Build a batch from a .blend and send it to the Shepherd service, without the UI.
 
-    blender -b scene.blend -P submit.py -- --server URL --source SOURCE [--wait] [--blender BIN]
+    blender -b scene.blend -P submit.py -- --server URL --source SOURCE [--wait] [--blender BIN] [--token TOKEN]
 
 SOURCE is current, scenes, cameras, view-layers or markers (the jobs the quick-add buttons make) or saved
 (the batch stored in the file). With --wait it prints progress until the batch ends and exits non-zero
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,8 +20,7 @@ from types import ModuleType
 
 import bpy
 
-SOURCES = {"current": "CURRENT", "scenes": "SCENES", "cameras": "CAMERAS", "view-layers": "VIEW_LAYERS",
-           "markers": "MARKERS", "saved": "SAVED"}
+SAVED = "saved"
 
 
 def add_on() -> str:
@@ -35,12 +35,14 @@ def add_on() -> str:
     return name
 
 
-def arguments() -> argparse.Namespace:
+def arguments(sources: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="blender -b FILE.blend -P submit.py --", description=__doc__)
     parser.add_argument("--server", default="http://127.0.0.1:7777", help="The Shepherd service")
-    parser.add_argument("--source", choices=sorted(SOURCES), default="saved", help="Which jobs to send")
+    parser.add_argument("--source", choices=[*sources, SAVED], default=SAVED, help="Which jobs to send")
     parser.add_argument("--wait", action="store_true", help="Follow the batch until it ends")
     parser.add_argument("--blender", default="", help="Blender binary for the jobs (default: this Blender)")
+    parser.add_argument("--token", default=os.environ.get("SHEPHERD_TOKEN", ""),
+                        help="The service's token, for a service beyond this machine (default: $SHEPHERD_TOKEN)")
     argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
     return parser.parse_args(argv)
 
@@ -50,21 +52,22 @@ def module(package: str, name: str) -> ModuleType:
 
 
 def main() -> int:
-    args = arguments()
-    if not bpy.data.filepath:
-        print("Open a saved .blend file: blender -b FILE.blend -P submit.py -- ...", file=sys.stderr)
-        return 2
     package = add_on()
     build, recipes = module(package, "build"), module(package, "shared.recipe")
     api = module(package, "shared.api_client")
+    sources = {source.lower().replace("_", "-"): source for source, _, _ in build.SOURCES}
+    args = arguments(list(sources))
+    if not bpy.data.filepath:
+        print("Open a saved .blend file: blender -b FILE.blend -P submit.py -- ...", file=sys.stderr)
+        return 2
     blender = args.blender or bpy.app.binary_path
     try:
-        if SOURCES[args.source] == "SAVED":
+        if args.source == SAVED:
             module(package, "props").register()
             recipe = build.recipe_from_batch(bpy.context.scene.shepherd, bpy.data.filepath, blender,
                                              bpy.path.abspath)
         else:
-            jobs = build.jobs_for(SOURCES[args.source], module(package, "scan").file_info(bpy.context))
+            jobs = build.jobs_for(sources[args.source], module(package, "scan").file_info(bpy.context))
             recipe = recipes.new_recipe(bpy.data.filepath, jobs, blender_bin=blender)
     except recipes.RecipeError as exc:
         print(f"The batch is not a valid recipe: {exc}", file=sys.stderr)
@@ -73,29 +76,30 @@ def main() -> int:
         print(f"Nothing to render: {args.source} gives no job in {bpy.data.filepath}", file=sys.stderr)
         return 2
     try:
-        api.request(args.server, "POST", "/batch", recipes.to_dict(recipe))
+        api.request(args.server, "POST", "/batch", recipes.to_dict(recipe), token=args.token)
         print(f"Sent {len(recipe.jobs)} jobs to {args.server}", flush=True)
-        return follow(package, args.server) if args.wait else 0
+        return follow(package, args.server, args.token) if args.wait else 0
     except api.ServiceError as exc:
         print(str(exc), file=sys.stderr)
         return 1
 
 
-def follow(package: str, server: str) -> int:
+def follow(package: str, server: str, token: str) -> int:
     view, request = module(package, "shared.view"), module(package, "shared.api_client").request
+    events = module(package, "shared.events")
     last = ""
     while True:
-        batch = request(server, "GET", "/batch")
+        batch = request(server, "GET", "/batch", token=token)
         lines = "\n".join(view.job_line(job) for job in batch["jobs"])
         if lines != last:
             print(lines + "\n", flush=True)
             last = lines
-        if batch["status"] not in ("WAITING", "RUNNING"):
+        if batch["status"] not in events.BatchStatus.ACTIVE:
             break
         time.sleep(0.5)
-    failed = [job["id"] for job in batch["jobs"] if job["status"] == "FAILED"]
+    failed = [job["id"] for job in batch["jobs"] if job["status"] == events.JobStatus.FAILED]
     print(f"Batch {batch['status']}" + (f"; failed jobs: {failed}" if failed else ""), flush=True)
-    return 0 if batch["status"] == "FINISHED" and not failed else 1
+    return 0 if batch["status"] == events.BatchStatus.FINISHED and not failed else 1
 
 
 if __name__ == "__main__":

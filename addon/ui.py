@@ -1,26 +1,41 @@
-"""The Batch Render panels in the Properties editor's Output tab."""
+"""The Shepherd tab in the sidebar (N) of the 3D View and the Image Editor: Batch Status first, then the batch.
+
+Each panel is drawn by a plain class; ``_panels`` makes the registered Panel classes of each editor from it.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import bpy
-from bpy.types import Panel, UIList
+from bpy.types import Menu, Panel, UIList
 
-from .ops import active_job
-from .shared.view import clock, eta_seconds
+from . import build
+from .prefs import service_line
+from .props import active_job
+from .shared.events import BatchStatus, BatchView, JobStatus, JobView, PoweroffState
+from .shared.view import batch_totals, job_done, job_progress, job_times
 from .status import STATUS
 
-STATUS_ICONS = {"QUEUED": "TIME", "DISABLED": "CANCEL", "RUNNING": "RENDER_ANIMATION", "FINISHED": "CHECKMARK",
-                "CANCELLED": "X", "FAILED": "ERROR"}
+CATEGORY = "Shepherd"
+SPACES = (("VIEW_3D", "view3d"), ("IMAGE_EDITOR", "image"))
+STATUS_ICONS = {JobStatus.QUEUED: "TIME", JobStatus.DISABLED: "CANCEL", JobStatus.RUNNING: "RENDER_ANIMATION",
+                JobStatus.FINISHED: "CHECKMARK", JobStatus.CANCELLED: "X", JobStatus.FAILED: "ERROR"}
+BAR_CELLS = 12
 
 
-def _progress(layout: Any, fraction: float, text: str) -> None:
-    if hasattr(layout, "progress"):  # Blender 4.0 and later
+def progress(layout: Any, fraction: float, text: str) -> None:
+    """A progress bar: Blender's own where it has one (4.0+), else one drawn with block characters."""
+    fraction = max(0.0, min(fraction, 1.0))
+    if hasattr(layout, "progress"):
         layout.progress(factor=fraction, type="BAR", text=text)
-    else:
-        layout.label(text=f"{fraction * 100:5.1f}%  {text}")
+        return
+    filled = round(fraction * BAR_CELLS)
+    layout.label(text=f"{'█' * filled}{'░' * (BAR_CELLS - filled)}  {fraction * 100:.0f}%")
+    if text:
+        layout.label(text=text)
 
 
 def _hooks(layout: Any, hooks: Any, target: str) -> None:
@@ -35,76 +50,153 @@ def _hooks(layout: Any, hooks: Any, target: str) -> None:
         remove.target, remove.index = target, index
 
 
+def _this_files_batch() -> BatchView | None:
+    """The service's batch when it is this file's, so the job list can show each job's state."""
+    view = STATUS.view
+    return view if view and view.get("name") == bpy.data.filepath else None
+
+
 class SHEPHERD_UL_jobs(UIList):
     def draw_item(self, context: Any, layout: Any, data: Any, item: Any, icon: Any, active_data: Any,
                   active_property: str, index: int = 0, flt_flag: int = 0) -> None:
         row = layout.row(align=True)
         row.prop(item, "enabled", text="")
         row.prop(item, "name", text="", emboss=False)
-        view = STATUS.view
-        if view and view.get("name") == bpy.data.filepath and index < len(view["jobs"]):
+        view = _this_files_batch()
+        if view and index < len(view["jobs"]):
             job = view["jobs"][index]
-            row.label(text=f"{job['progress']:.0f}%" if job["status"] == "RUNNING" else job["status"].title(),
+            running = job["status"] == JobStatus.RUNNING
+            row.label(text=f"{job['progress']:.0f}%" if running else job["status"].title(),
                       icon=STATUS_ICONS.get(job["status"], "NONE"))
 
 
-class OutputPanel:
-    bl_space_type = "PROPERTIES"
-    bl_region_type = "WINDOW"
-    bl_context = "output"
-
-
-class SHEPHERD_PT_batch(OutputPanel, Panel):
-    bl_label = "Batch Render"
+class SHEPHERD_MT_job_add(Menu):
+    bl_label = "Add Jobs"
 
     def draw(self, context: Any) -> None:
-        layout, batch = self.layout, context.scene.shepherd
+        for source, label, _ in build.SOURCES:
+            self.layout.operator("shepherd.job_add", text=label).source = source
+
+
+def _job_status(layout: Any, job: JobView, now: float) -> None:
+    box = layout.box()
+    row = box.row()
+    row.label(text=job.get("name") or f"Job {job['id']}", icon=STATUS_ICONS.get(job["status"], "NONE"))
+    row.label(text=job["status"].title())
+    if job["status"] == JobStatus.RUNNING:
+        progress(box, job["progress"] / 100, job_progress(job))
+        box.label(text=job_times(job, now))
+    elif job["status"] == JobStatus.FINISHED:
+        box.label(text=job_done(job, now))
+    elif job["status"] == JobStatus.FAILED:
+        reason = box.row()
+        reason.alert = True
+        reason.label(text=(job["messages"] or ["no reason given"])[0].splitlines()[0][:200])
+        box.operator("shepherd.job_log", icon="TEXT").job = job["id"]
+
+
+def _batch_fraction(view: BatchView) -> float:
+    jobs = [j for j in view["jobs"] if j["status"] not in (JobStatus.DISABLED, JobStatus.CANCELLED)]
+    ended = (JobStatus.FINISHED, JobStatus.FAILED)
+    return sum(1.0 if j["status"] in ended else j["progress"] / 100 for j in jobs) / len(jobs) if jobs else 0.0
+
+
+class StatusDraw:
+    bl_label = "Batch Status"
+
+    def draw(self, context: Any) -> None:
+        layout: Any = self.layout  # type: ignore[attr-defined]
+        service_line(layout)
+        if not STATUS.online and not STATUS.busy:
+            layout.operator("shepherd.service_start", icon="PLAY")
+        if STATUS.reports and STATUS.reports[-1][0] != "INFO":
+            row = layout.row()
+            row.alert = True
+            row.label(text=STATUS.reports[-1][1], icon="ERROR")
+        view = STATUS.view
+        if view is None:
+            layout.label(text="No batch yet: add jobs and press Render Batch")
+            return
+        now = time.time()
+        layout.label(text=f"{os.path.basename(view.get('name') or '')}: {view['status'].title()}",
+                     icon="RENDER_ANIMATION" if view["status"] in BatchStatus.ACTIVE else "CHECKMARK")
+        progress(layout, _batch_fraction(view), batch_totals(view, now))
+        poweroff = STATUS.poweroff
+        if poweroff and poweroff["state"] == PoweroffState.COUNTDOWN:
+            row = layout.row()
+            row.alert = True
+            row.label(text=f"{poweroff['action'].title()} in {max(0, round(poweroff['deadline'] - now))} s",
+                      icon="QUIT")
+            row.operator("shepherd.poweroff_cancel", icon="CANCEL")
+        row = layout.row(align=True)
+        row.enabled = view["status"] in BatchStatus.ACTIVE
+        row.operator("shepherd.batch_cancel", icon="CANCEL")
+        row.operator("shepherd.job_cancel_current", text="Cancel Job", icon="X")
+        for job in view["jobs"]:
+            _job_status(layout, job, now)
+        for message in view["messages"]:
+            layout.label(text=message, icon="INFO")
+        layout.operator("shepherd.open_output", icon="FILE_FOLDER")
+
+
+class BatchDraw:
+    bl_label = "Batch"
+
+    def draw(self, context: Any) -> None:
+        layout: Any = self.layout  # type: ignore[attr-defined]
+        batch = context.scene.shepherd
+        layout.operator("shepherd.batch_submit", icon="RENDER_ANIMATION")
         row = layout.row()
         row.template_list("SHEPHERD_UL_jobs", "", batch, "jobs", batch, "active_job", rows=4)
         side = row.column(align=True)
-        side.operator_menu_enum("shepherd.job_add", "source", text="", icon="ADD")
+        side.menu("SHEPHERD_MT_job_add", text="", icon="ADD")
         side.operator("shepherd.job_remove", text="", icon="REMOVE")
         side.operator("shepherd.job_duplicate", text="", icon="DUPLICATE")
         side.separator()
         side.operator("shepherd.job_move", text="", icon="TRIA_UP").direction = "UP"
         side.operator("shepherd.job_move", text="", icon="TRIA_DOWN").direction = "DOWN"
         row = layout.row(align=True)
-        row.operator("shepherd.recipe_import", icon="IMPORT")
-        row.operator("shepherd.recipe_export", icon="EXPORT")
-        layout.operator("shepherd.batch_submit", icon="RENDER_ANIMATION")
+        row.operator("shepherd.recipe_import", text="Import", icon="IMPORT")
+        row.operator("shepherd.recipe_export", text="Export", icon="EXPORT")
 
 
-class SHEPHERD_PT_job(OutputPanel, Panel):
+def _named(layout: Any, job: Any, attr: str, placeholder: str) -> None:
+    """A name field that shows what an empty one means: as a placeholder (Blender 4.2+) or in its label."""
+    if bpy.app.version >= (4, 2, 0):
+        layout.prop(job, attr, placeholder=placeholder)
+    else:
+        label = job.bl_rna.properties[attr].name
+        layout.prop(job, attr, text=label if getattr(job, attr) else f"{label} ({placeholder.lower()})")
+
+
+class JobDraw:
     bl_label = "Job"
-    bl_parent_id = "SHEPHERD_PT_batch"
 
     @classmethod
     def poll(cls, context: Any) -> bool:
         return active_job(context) is not None
 
     def draw(self, context: Any) -> None:
-        layout, job = self.layout, active_job(context)
+        layout: Any = self.layout  # type: ignore[attr-defined]
+        job = active_job(context)
         layout.use_property_split = True
         layout.prop(job, "use_current_file")
         if not job.use_current_file:
             layout.prop(job, "blend_file")
-            for attr in ("scene", "camera", "world", "layer"):
-                layout.prop(job, attr)
-        else:
-            layout.prop_search(job, "scene", bpy.data, "scenes")
-            scene = bpy.data.scenes.get(job.scene) or context.scene
-            layout.prop_search(job, "camera", scene, "objects")
-            layout.prop_search(job, "world", bpy.data, "worlds")
-            layout.prop_search(job, "layer", scene, "view_layers")
+        _named(layout, job, "scene", "Active Scene")
+        _named(layout, job, "camera", "Scene's Camera")
+        _named(layout, job, "world", "Scene's Own")
+        _named(layout, job, "layer", "All Layers")
         layout.prop(job, "animated")
+        col = layout.column(align=True)
         if job.animated:
-            col = layout.column(align=True)
             col.prop(job, "frame_start")
             col.prop(job, "frame_end")
         else:
-            layout.prop(job, "frame_still")
+            col.prop(job, "frame_still")
         col = layout.column(align=True)
-        col.prop(job, "size")
+        col.prop(job, "size", index=0, text="Resolution X")
+        col.prop(job, "size", index=1, text="Y")
         col.prop(job, "percentage")
         layout.prop(job, "engine")
         layout.prop(job, "samples")
@@ -124,13 +216,17 @@ class SHEPHERD_PT_job(OutputPanel, Panel):
         layout.prop(job, "format")
 
 
-class SHEPHERD_PT_job_advanced(OutputPanel, Panel):
+class JobAdvancedDraw:
     bl_label = "Hooks and Overrides"
-    bl_parent_id = "SHEPHERD_PT_job"
     bl_options = {"DEFAULT_CLOSED"}
 
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return active_job(context) is not None
+
     def draw(self, context: Any) -> None:
-        layout, job = self.layout, active_job(context)
+        layout: Any = self.layout  # type: ignore[attr-defined]
+        job = active_job(context)
         _hooks(layout, job.pre_job, "PRE_JOB")
         _hooks(layout, job.post_job, "POST_JOB")
         header = layout.row()
@@ -144,13 +240,13 @@ class SHEPHERD_PT_job_advanced(OutputPanel, Panel):
             row.operator("shepherd.override_remove", text="", icon="X").index = index
 
 
-class SHEPHERD_PT_settings(OutputPanel, Panel):
+class SettingsDraw:
     bl_label = "Batch Settings"
-    bl_parent_id = "SHEPHERD_PT_batch"
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context: Any) -> None:
-        layout, batch = self.layout, context.scene.shepherd
+        layout: Any = self.layout  # type: ignore[attr-defined]
+        batch = context.scene.shepherd
         layout.use_property_split = True
         for toggle, value in (("global_size_enabled", "global_size"),
                               ("global_percentage_enabled", "global_percentage"), ("rss_enabled", "rss_path"),
@@ -171,50 +267,21 @@ class SHEPHERD_PT_settings(OutputPanel, Panel):
         _hooks(layout, batch.post_batch, "POST_BATCH")
 
 
-class SHEPHERD_PT_status(OutputPanel, Panel):
-    bl_label = "Batch Status"
-    bl_parent_id = "SHEPHERD_PT_batch"
-
-    def draw(self, context: Any) -> None:
-        layout, view = self.layout, STATUS.view
-        if not STATUS.online:
-            layout.label(text="Service not reachable", icon="ERROR")
-            layout.operator("shepherd.service_start", icon="PLAY")
-        if STATUS.reports and STATUS.reports[-1][0] == "ERROR":
-            layout.label(text=STATUS.reports[-1][1], icon="ERROR")
-        if view is None:
-            layout.label(text="No batch yet")
-            return
-        layout.label(text=f"{view['status'].title()}: {view.get('name') or ''}")
-        now = time.time()
-        poweroff = STATUS.poweroff
-        if poweroff and poweroff["state"] == "countdown":
-            row = layout.row()
-            row.alert = True
-            row.label(text=f"{poweroff['action'].title()} in {max(0, round(poweroff['deadline'] - now))} s",
-                      icon="QUIT")
-            row.operator("shepherd.poweroff_cancel", icon="CANCEL")
-        for job in view["jobs"]:
-            box = layout.box()
-            box.label(text=f"Job {job['id']}: {job['status'].title()}", icon=STATUS_ICONS.get(job["status"], "NONE"))
-            data = job["engine"]["data"] or {}
-            if job["status"] == "RUNNING":
-                detail = f"frame {data.get('frame') or '-'}"
-                if data.get("samples_todo"):
-                    detail += f"  samples {data['samples_done']}/{data['samples_todo']}"
-                _progress(box, job["progress"] / 100, detail)
-                box.label(text=f"mem {data.get('mem') or '-'}  elapsed {data.get('elapsed') or '-'}  "
-                               f"ETA {clock(eta_seconds(job, now))}")
-            for message in job["messages"]:
-                box.label(text=message.splitlines()[0][:200], icon="INFO")
-        for message in view["messages"]:
-            layout.label(text=message, icon="INFO")
-        row = layout.row(align=True)
-        row.enabled = view["status"] in ("WAITING", "RUNNING")
-        row.operator("shepherd.batch_cancel", icon="CANCEL")
-        row.operator("shepherd.job_cancel_current", icon="X")
-        layout.operator("shepherd.open_output", icon="FILE_FOLDER")
+PANELS = (("status", StatusDraw, ""), ("batch", BatchDraw, ""), ("job", JobDraw, "batch"),
+          ("job_advanced", JobAdvancedDraw, "job"), ("settings", SettingsDraw, "batch"))
+"""(name, drawing class, parent's name): in this order in the sidebar."""
 
 
-classes = (SHEPHERD_UL_jobs, SHEPHERD_PT_batch, SHEPHERD_PT_job, SHEPHERD_PT_job_advanced, SHEPHERD_PT_settings,
-           SHEPHERD_PT_status)
+def _panels(space: str, suffix: str) -> list[type]:
+    """The Panel classes of one editor's sidebar tab, e.g. SHEPHERD_PT_view3d_status."""
+    panels = []
+    for name, draw, parent in PANELS:
+        attrs = {"bl_space_type": space, "bl_region_type": "UI", "bl_category": CATEGORY}
+        if parent:
+            attrs["bl_parent_id"] = f"SHEPHERD_PT_{suffix}_{parent}"
+        panels.append(type(f"SHEPHERD_PT_{suffix}_{name}", (draw, Panel), attrs))
+    return panels
+
+
+classes = (SHEPHERD_UL_jobs, SHEPHERD_MT_job_add, *(p for space in SPACES for p in _panels(*space)))
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 MARKER = "@@SHEPHERD@@"
 """Prefix of an event line on Blender's stdout; it may follow other text on the same line."""
@@ -16,6 +16,8 @@ class BatchStatus:
     RUNNING = "RUNNING"
     FINISHED = "FINISHED"
     CANCELLED = "CANCELLED"
+    ACTIVE = (WAITING, RUNNING)
+    """A batch in these can still be cancelled."""
 
 
 class JobStatus:
@@ -25,6 +27,58 @@ class JobStatus:
     FINISHED = "FINISHED"
     CANCELLED = "CANCELLED"
     FAILED = "FAILED"
+
+
+class PoweroffState:
+    """The ``state`` of a ``poweroff`` event."""
+
+    COUNTDOWN = "countdown"
+    CANCELLED = "cancelled"
+    STARTED = "started"
+    FAILED = "failed"
+
+
+class Times(TypedDict):
+    started: float | None
+    finished: float | None
+    rendertime: float | None
+
+
+class Engine(TypedDict):
+    type: str | None
+    data: dict[str, str] | None
+    """frame, mem, elapsed, samples_done, samples_todo: Blender's words, as text"""
+
+
+class JobView(TypedDict):
+    """A job of the poll response: the spec's fields, and Shepherd's name and frame counts."""
+
+    id: int
+    name: str
+    status: str
+    times: Times
+    messages: list[str]
+    progress: float
+    engine: Engine
+    frames_done: int
+    frames_total: int
+
+
+class Poll(TypedDict):
+    """The poll response."""
+
+    status: str
+    times: Times
+    stats: dict[str, float | int | None]
+    messages: list[str]
+    jobs: list[JobView]
+    current_job: int | None
+
+
+class BatchView(Poll, total=False):
+    """A client's copy of the batch (``apply_message``): the poll response and the recipe's ``name``."""
+
+    name: str | None
 
 
 class Kind:
@@ -75,10 +129,13 @@ def split_line(line: str) -> tuple[str, Event | None]:
         return line, None
 
 
-def apply_message(view: dict[str, Any] | None, message: dict[str, Any]) -> dict[str, Any] | None:
+def apply_message(view: BatchView | None, message: dict[str, Any]) -> BatchView | None:
     """Fold one /ws message into a client's copy of the batch (the poll response, plus ``name``)."""
     if message["type"] == "snapshot":
-        return None if message["batch"] is None else dict(message["batch"], name=message["name"])
+        batch: BatchView | None = message["batch"]
+        if batch is not None:
+            batch["name"] = message["name"]
+        return batch
     if view is None or message["type"] != "event":
         return view
     view.update(message["batch"])

@@ -1,9 +1,12 @@
-"""Views of a batch poll response: text with a progress bar per job (the CLI, headless submit), and ETAs."""
+"""Views of a batch poll response: text with a progress bar per job (the CLI, headless submit), the
+add-on's status lines, and ETAs. Every duration is shown as ``clock`` writes it."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
+
+from .events import BatchStatus, BatchView, JobStatus, JobView, Times
 
 BAR = 24
 
@@ -69,20 +72,64 @@ def stats_view(batch: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def eta_seconds(job: dict[str, Any], now: float) -> float | None:
+def eta_seconds(job: dict[str, Any] | JobView, now: float) -> float | None:
     """Seconds left for a running job, from its progress so far."""
     started: float | None = job["times"]["started"]
     progress = float(job["progress"])
-    if job["status"] != "RUNNING" or not started or progress <= 0:
+    if job["status"] != JobStatus.RUNNING or not started or progress <= 0:
         return None
     return (now - started) * (100 - progress) / progress
 
 
-def batch_eta(batch: dict[str, Any], now: float) -> float | None:
+def batch_eta(batch: dict[str, Any] | BatchView, now: float) -> float | None:
     """Seconds left for a running batch, from the share of its jobs' work done since it started."""
     started = batch["times"]["started"]
-    jobs = [j for j in batch["jobs"] if j["status"] not in ("DISABLED", "CANCELLED")]
-    if batch["status"] != "RUNNING" or not started or not jobs:
+    jobs = [j for j in batch["jobs"] if j["status"] not in (JobStatus.DISABLED, JobStatus.CANCELLED)]
+    if batch["status"] != BatchStatus.RUNNING or not started or not jobs:
         return None
-    done = sum(100.0 if j["status"] in ("FINISHED", "FAILED") else j["progress"] for j in jobs) / (100 * len(jobs))
+    ended = (JobStatus.FINISHED, JobStatus.FAILED)
+    done = sum(100.0 if j["status"] in ended else j["progress"] for j in jobs) / (100 * len(jobs))
     return (now - started) * (1 - done) / done if done > 0 else None
+
+
+def elapsed(times: Times, now: float) -> float | None:
+    """Seconds from the start to the finish, or to ``now`` while not finished; None before the start."""
+    started = times["started"]
+    return (times["finished"] or now) - started if started else None
+
+
+def job_progress(job: JobView) -> str:
+    """A running job's place: ``frame 7 of 12  samples 64/128``."""
+    parts = []
+    total = job.get("frames_total", 0)
+    if total:
+        current = min(job["frames_done"] + (job["status"] == JobStatus.RUNNING), total)
+        parts.append(f"frame {current} of {total}")
+    data = job["engine"]["data"] or {}
+    if data.get("samples_todo"):
+        parts.append(f"samples {data['samples_done'] or 0}/{data['samples_todo']}")
+    return "  ".join(parts)
+
+
+def job_times(job: JobView, now: float) -> str:
+    """A running job's own time so far and its ETA."""
+    return f"elapsed {clock(elapsed(job['times'], now))}  ETA {clock(eta_seconds(job, now))}"
+
+
+def job_done(job: JobView, now: float) -> str:
+    """A finished job's frames and its own time in all."""
+    frames = job.get("frames_total", 0)
+    return f"{frames} frame{'s' * (frames != 1)} in {clock(elapsed(job['times'], now))}"
+
+
+def batch_totals(batch: BatchView, now: float) -> str:
+    """Frames saved of all, time so far (ETA while running, else in all), and failed jobs."""
+    jobs = batch["jobs"]
+    done, total = sum(j.get("frames_done", 0) for j in jobs), sum(j.get("frames_total", 0) for j in jobs)
+    parts = [f"{done} of {total} frames" if total else f"{len(jobs)} jobs", clock(elapsed(batch["times"], now))]
+    if batch["status"] == BatchStatus.RUNNING:
+        parts.append(f"ETA {clock(batch_eta(batch, now))}")
+    failed = sum(j["status"] == JobStatus.FAILED for j in jobs)
+    if failed:
+        parts.append(f"{failed} failed")
+    return "  ".join(parts)

@@ -39,6 +39,15 @@ def blender5(tmp_path_factory: pytest.TempPathFactory) -> str:
     return bpy_launcher(tmp_path_factory.mktemp("bin") / "blender5")
 
 
+@pytest.fixture(scope="session")
+def extension_zip() -> Path:
+    """The add-on zip as make extension builds it."""
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "build_extension.py")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(params=["3.4", "5.0"])
 def blender_bin(request: pytest.FixtureRequest, blender5: str) -> str:
     """Each test using this runs once with Debian's Blender 3.4 and once with the bpy 5.0 wheel."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,23 +14,17 @@ from tests.conftest import BLENDER, free_port, start_service
 from tests.helpers import ROOT, png_size
 
 CHECKS = ROOT / "tests" / "blender" / "addon_checks.py"
+PANELS = ("batch", "job", "job_advanced", "settings", "status")
 SHEPHERD_TYPES = sorted([
-    "SHEPHERD_AP_preferences", "SHEPHERD_OT_batch_cancel", "SHEPHERD_OT_batch_submit", "SHEPHERD_OT_hook_add",
-    "SHEPHERD_OT_hook_remove", "SHEPHERD_OT_job_add", "SHEPHERD_OT_job_cancel_current", "SHEPHERD_OT_job_duplicate",
-    "SHEPHERD_OT_job_move", "SHEPHERD_OT_job_remove", "SHEPHERD_OT_open_output", "SHEPHERD_OT_override_add",
-    "SHEPHERD_OT_override_remove", "SHEPHERD_OT_poweroff_cancel", "SHEPHERD_OT_recipe_export",
-    "SHEPHERD_OT_recipe_import", "SHEPHERD_OT_report", "SHEPHERD_OT_service_start", "SHEPHERD_OT_service_stop",
-    "SHEPHERD_PG_batch", "SHEPHERD_PG_hook", "SHEPHERD_PG_job", "SHEPHERD_PG_override", "SHEPHERD_PT_batch",
-    "SHEPHERD_PT_job", "SHEPHERD_PT_job_advanced", "SHEPHERD_PT_settings", "SHEPHERD_PT_status", "SHEPHERD_UL_jobs",
+    "SHEPHERD_AP_preferences", "SHEPHERD_MT_job_add", "SHEPHERD_OT_batch_cancel", "SHEPHERD_OT_batch_submit",
+    "SHEPHERD_OT_hook_add", "SHEPHERD_OT_hook_remove", "SHEPHERD_OT_job_add", "SHEPHERD_OT_job_cancel_current",
+    "SHEPHERD_OT_job_duplicate", "SHEPHERD_OT_job_log", "SHEPHERD_OT_job_move", "SHEPHERD_OT_job_remove",
+    "SHEPHERD_OT_open_output", "SHEPHERD_OT_override_add", "SHEPHERD_OT_override_remove",
+    "SHEPHERD_OT_poweroff_cancel", "SHEPHERD_OT_recipe_export", "SHEPHERD_OT_recipe_import",
+    "SHEPHERD_OT_service_start", "SHEPHERD_OT_service_stop", "SHEPHERD_PG_batch", "SHEPHERD_PG_hook",
+    "SHEPHERD_PG_job", "SHEPHERD_PG_override", "SHEPHERD_UL_jobs",
+    *(f"SHEPHERD_PT_{space}_{panel}" for space in ("view3d", "image") for panel in PANELS),
 ])
-
-
-@pytest.fixture(scope="session")
-def extension_zip() -> Path:
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "build_extension.py")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return Path(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module", params=["3.4", "5.0"])
@@ -41,17 +33,19 @@ def checks(request, extension_zip, blend_file, blender5, tmp_path_factory):
     blender = BLENDER if request.param == "3.4" else blender5
     work = tmp_path_factory.mktemp(f"addon{request.param}")
     svc = start_service(work, "--poweroff-delay", "120")  # the add-on cancels the countdown
+    spare = f"http://127.0.0.1:{free_port()}"
     try:
         done = subprocess.run(
             [blender, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "-P", str(CHECKS), "--",
-             str(extension_zip), str(blend_file), str(work), svc.url, blender, f"http://127.0.0.1:{free_port()}"],
+             str(extension_zip), str(blend_file), str(work), svc.url, blender, spare],
             capture_output=True, text=True, timeout=600, env=dict(os.environ, PATH="/usr/bin:/bin"))
         results_file = work / "results.json"
         assert results_file.exists(), done.stdout[-4000:] + done.stderr[-4000:]
         results = json.loads(results_file.read_text())
         assert "error" not in results, results["error"]
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-        results["work"] = work
+        results["work"], results["url"] = work, svc.url
+        results["spare_url"], results["spare_port"] = spare, int(spare.rsplit(":", 1)[1])
         yield results
     finally:
         svc.stop()
@@ -69,9 +63,24 @@ def test_service_starts_and_stops_from_the_preferences_on_blenders_python(checks
     if checks["version"].startswith("3.4"):
         assert checks["service_python"] == "/usr/bin/python3.11"
     assert checks["spare_online_before_start"] is False
+    assert checks["start"] == f"Service running (pid {checks['service_pid']}, port {checks['spare_port']}) at " \
+                              f"{checks['spare_url']}"
     assert checks["spare_online_after_start"] is True
+    assert checks["stop"] == "Service stopped; a batch it was rendering resumes when it starts again"
     assert checks["spare_online_after_stop"] is False
     assert checks["service_exit_code"] == 0
+
+
+def test_a_service_that_cannot_start_says_why(checks):
+    assert checks["start_failed"].startswith("Error: The service did not start (exit code 1): "), checks["start_failed"]
+    assert "ding.wav" in checks["start_failed"]
+
+
+def test_without_a_service_the_error_names_the_url_and_what_to_do(checks):
+    expected = (f"No Shepherd service answers at {checks['spare_url']}: "
+                "start it (Start Service) or check the Service URL")
+    assert checks["spare_problem"] == expected
+    assert checks["submit_without_service"] == f"Error: {expected}"
 
 
 def expected_jobs(path: str) -> dict[str, list[dict]]:
@@ -110,7 +119,13 @@ def test_recipe_export_import_round_trip(checks):
 
 
 def test_unsaved_file_is_not_submitted(checks):
-    assert "Save the file first" in checks["unsaved_submit"]
+    saved = "Error: Save the file first: the service renders the .blend file as saved on disk"
+    assert checks["unsaved_submit"] == saved
+
+
+def test_save_and_render_saves_then_sends(checks):
+    assert checks["save_and_render"] == f"Batch of 2 jobs sent to {checks['url']}"
+    assert checks["dirty_after_save_and_render"] is False
 
 
 def test_submit_renders_and_status_follows_the_websocket(checks):
@@ -119,8 +134,8 @@ def test_submit_renders_and_status_follows_the_websocket(checks):
     view = checks["final_view"]
     assert [j["status"] for j in view["jobs"]] == ["FINISHED", "FINISHED"]
     assert all(j["progress"] == 100 for j in view["jobs"])
-    assert ["INFO", "Batch of 2 jobs sent"] in checks["reports"]
-    assert checks["cancel_reports"] == [["ERROR", "No batch is running"]]
+    assert checks["cancel_current"] == f"Error: No batch is running (service at {checks['url']})"
+    assert checks["poweroff_cancel"] == "Power-off cancelled: the machine stays on"
     for index in (0, 1):
         assert png_size(checks["work"] / "renders" / f"cam{index}_1.png") == (8, 6)
 
@@ -165,3 +180,62 @@ def test_jobs_for_without_blender():
     assert [j.camera for j in build.jobs_for("CAMERAS", info)] == ["C", "D"]
     with pytest.raises(ValueError):
         build.jobs_for("LIGHTS", info)
+
+
+
+def test_job_panel_offers_cameras_only_placeholders_and_resolution_labels(checks):
+    panel = checks["job_panel"]
+    assert checks["camera_choices"] == ["CamA", "CamB"]  # the scene's camera objects, not its meshes or lights
+    assert checks["world_choices"] == ["Day", "Night"]
+    if checks["version"].startswith("3.4"):  # no placeholders before 4.2: the label says it
+        assert "prop world text=World (scene's own)" in panel
+        assert "prop layer text=View Layer (all layers)" in panel
+    else:
+        assert "prop world placeholder=Scene's Own" in panel
+        assert "prop layer placeholder=All Layers" in panel
+    assert ["  prop size index=0 text=Resolution X", "  prop size index=1 text=Y"] == \
+        [line for line in panel if "prop size" in line]
+
+
+def test_quick_add_menu_items_have_their_own_tooltips(checks):
+    labels = [line for line in checks["add_menu"] if line.startswith("operator")]
+    assert len(labels) == len(set(checks["add_tooltips"])) == 5
+    assert checks["add_tooltips"][4] == "One still per timeline marker, at the marker's frame with the marker's camera"
+
+
+def test_unsaved_changes_popup_says_why_and_offers_save_and_render(checks):
+    assert checks["unsaved_popup"] == [
+        "label text=The service renders the .blend file as saved on disk, icon=INFO",
+        "label text=and this file has unsaved changes.",
+        "operator shepherd.batch_submit text=Save and Render icon=FILE_TICK", "  save=True",
+        "operator shepherd.batch_submit text=Render the Saved Version icon=RENDER_ANIMATION", "  as_saved=True",
+    ]
+
+
+def test_status_panel_during_a_render(checks):
+    panel = checks["status_panel_running"]
+    assert panel[0] == "label text=Service running icon=CHECKMARK"
+    assert "label text=shots.blend: Running icon=RENDER_ANIMATION" in panel
+    old = checks["version"].startswith("3.4")  # no layout.progress: a drawn bar, the text below it
+    totals = "text=4 of 9 frames  00:01:40  ETA 00:00:20  1 failed"
+    assert ("label " if old else "progress factor=0.83 type=BAR ") + totals in panel
+    start = panel.index("    label text=Main CamB icon=RENDER_ANIMATION")
+    detail = "frame 2 of 3  samples 64/128"
+    assert panel[start + 2:start + 4 if old else start + 3] == (
+        ["  label text=" + "█" * 6 + "░" * 6 + "  50%", f"  label text={detail}"] if old
+        else [f"  progress factor=0.50 type=BAR text={detail}"])
+    assert "  label text=elapsed 00:01:02  ETA 00:01:02" in panel
+    assert "    label text=3 frames in 00:00:30" not in panel  # the finished job's own time, not the batch's
+    assert "  label text=3 frames in 00:00:30" in panel
+    failed = panel.index("    label text=Alt icon=ERROR")
+    assert panel[failed + 4] == "    label text=Failure CAMERA_NOT_FOUND (SheepIt error 7): no camera 'Gone'"
+    assert panel[failed + 5:failed + 7] == ["  operator shepherd.job_log icon=TEXT", "    job=2"]
+
+
+def test_status_panel_after_the_batch_shows_its_totals_and_job_names(checks):
+    panel = checks["status_panel_finished"]
+    assert "label text=shots.blend: Finished icon=CHECKMARK" in panel
+    assert any("text=2 of 2 frames  00:00:" in line for line in panel)
+    assert [line for line in panel if "label text=Main" in line] == [
+        "    label text=Main CamA icon=CHECKMARK", "    label text=Main CamB icon=CHECKMARK"]
+    assert "  enabled=False" in panel  # nothing left to cancel

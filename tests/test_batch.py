@@ -17,9 +17,9 @@ def test_initial_snapshot_has_the_spec_shape(batch):
     assert snap["status"] == "WAITING"
     assert set(snap["stats"]) == {"slowest_index", "slowest_time", "fastest_index", "fastest_time", "average_time"}
     assert [j["status"] for j in snap["jobs"]] == ["QUEUED", "DISABLED", "QUEUED"]
-    assert snap["jobs"][0] == {"id": 0, "status": "QUEUED", "messages": [], "progress": 0.0,
+    assert snap["jobs"][0] == {"id": 0, "name": "Job 0", "status": "QUEUED", "messages": [], "progress": 0.0,
                                "times": {"started": None, "finished": None, "rendertime": None},
-                               "engine": {"type": None, "data": None}}
+                               "engine": {"type": None, "data": None}, "frames_done": 0, "frames_total": 0}
 
 
 def test_state_machine_refuses_illegal_moves(batch):

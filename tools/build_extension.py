@@ -1,16 +1,20 @@
-"""Build the Blender extension zip into dist/: the add-on with shared/, service/ and its wheels.
+"""Build the add-on zip into dist/: the add-on with shared/, service/ and its wheels, in one folder.
 
-Usage: python tools/build_extension.py [--validate-only ZIP]. Blender's own extension tool (shipped in
-the bpy wheel) builds and validates the package; the wheels are downloaded at the versions pinned in
-requirements.txt and must be exactly the ones blender_manifest.toml lists.
+Usage: python tools/build_extension.py. Blender's own extension tool (shipped in the bpy wheel) builds and
+validates the package; the wheels are downloaded at the versions pinned in requirements.txt and must be
+exactly the ones blender_manifest.toml lists. Its files are then put under one top-level folder, so the
+same zip installs as an extension (Blender 4.2+, Install from Disk) and through Install... (3.x to 4.1),
+which unpacks a zip as it is into the add-ons folder. The manifest's version is written into bl_info.
 """
 
 from __future__ import annotations
 
 import glob
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import tomllib
@@ -18,6 +22,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / "build" / "extension"
 WHEELS = ROOT / "build" / "wheels"
+MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text())
 
 
 def blender_ext() -> str:
@@ -40,10 +45,14 @@ def stage() -> None:
     shutil.rmtree(STAGE, ignore_errors=True)
     shutil.copytree(ROOT / "addon", STAGE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy(ROOT / "blender_manifest.toml", STAGE)
+    init = STAGE / "__init__.py"
+    version = ", ".join(MANIFEST["version"].split("."))
+    init.write_text(re.sub(r'"version": \([^)]*\)', f'"version": ({version})', init.read_text(), count=1))
     WHEELS.mkdir(parents=True, exist_ok=True)
-    run(sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--no-deps",
-        "-r", str(ROOT / "requirements.txt"), "-d", str(WHEELS))
-    listed = {Path(w).name for w in tomllib.loads((ROOT / "blender_manifest.toml").read_text())["wheels"]}
+    # Pure-Python wheels only (py3-none-any), whatever Python builds the zip.
+    run(sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--no-deps", "--platform", "any",
+        "--python-version", "3.11", "-r", str(ROOT / "requirements.txt"), "-d", str(WHEELS))
+    listed = {Path(w).name for w in MANIFEST["wheels"]}
     pinned = {line.split("==")[0].strip().lower().replace("-", "_") for line in
               (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
     wheels = [w for w in WHEELS.glob("*.whl") if w.name.split("-")[0].lower() in pinned]
@@ -55,14 +64,26 @@ def stage() -> None:
         shutil.copy(wheel, STAGE / "wheels")
 
 
+def nest(flat: Path, target: Path, folder: str) -> None:
+    """Copy the zip ``flat`` to ``target`` with every file under ``folder/``."""
+    with zipfile.ZipFile(flat) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as nested:
+        for info in source.infolist():
+            info.filename = f"{folder}/{info.filename}"
+            nested.writestr(info, source.read(info.orig_filename))
+
+
 def main() -> None:
     stage()
+    flat = ROOT / "build" / "flat"
+    shutil.rmtree(flat, ignore_errors=True)
+    flat.mkdir()
+    run(sys.executable, blender_ext(), "build", "--source-dir", str(STAGE), "--output-dir", str(flat))
+    name = f"{MANIFEST['id']}-{MANIFEST['version']}.zip"
     dist = ROOT / "dist"
     dist.mkdir(exist_ok=True)
-    run(sys.executable, blender_ext(), "build", "--source-dir", str(STAGE), "--output-dir", str(dist))
-    zip_path = dist / "shepherd-{}.zip".format(tomllib.loads((ROOT / "blender_manifest.toml").read_text())["version"])
-    run(sys.executable, blender_ext(), "validate", str(zip_path))
-    print(zip_path)
+    nest(flat / name, dist / name, MANIFEST["id"])
+    run(sys.executable, blender_ext(), "validate", str(dist / name))
+    print(dist / name)
 
 
 if __name__ == "__main__":

@@ -119,13 +119,17 @@ class JobState:
         self.data.update(values)
 
     def to_dict(self) -> dict[str, Any]:
+        """The spec's job fields, and Shepherd's ``name``, ``frames_done`` and ``frames_total``."""
         return {
             "id": self.id,
+            "name": self.name,
             "status": self.status,
             "times": self.times.to_dict(),
             "messages": list(self.messages),
             "progress": self.progress,
             "engine": {"type": self.engine, "data": dict(self.data) if self.data is not None else None},
+            "frames_done": len(self.saved),
+            "frames_total": len(self.frames),
         }
 
 

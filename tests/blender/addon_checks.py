@@ -4,7 +4,8 @@
 
 SPARE_URL is a free loopback address for the service that the add-on starts and stops itself.
 
-Blender 4.2+ installs the zip as an extension; older Blender unpacks it as a legacy add-on. Results go to
+Blender 4.2+ installs the zip as an extension (Install from Disk); older Blender installs it as Install...
+does. Results go to
 WORKDIR/results.json; pytest asserts on them (tests/test_addon.py).
 """
 
@@ -15,8 +16,8 @@ import threading
 import time
 import traceback
 import wave
-import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import addon_utils
 import bpy
@@ -30,12 +31,8 @@ def install() -> str:
     if bpy.app.version >= (4, 2, 0):
         bpy.ops.extensions.package_install_files(filepath=ZIP, repo="user_default", enable_on_install=True)
         return "bl_ext.user_default.shepherd"
-    target = Path(bpy.utils.user_resource("SCRIPTS", path="addons")) / "shepherd"
-    with zipfile.ZipFile(ZIP) as archive:
-        archive.extractall(target)
-    bpy.utils.refresh_script_paths()
-    if addon_utils.enable("shepherd", default_set=True, handle_error=None) is None:
-        raise RuntimeError("the legacy add-on did not enable")
+    bpy.ops.preferences.addon_install(filepath=ZIP)
+    bpy.ops.preferences.addon_enable(module="shepherd")
     return "shepherd"
 
 
@@ -56,9 +53,78 @@ def jobs_as_recipe() -> list:
             for i, item in enumerate(batch.jobs)]
 
 
+def outcome(operator, **properties) -> str:
+    """Run an operator as a script does; its error report (raised), or its last report."""
+    try:
+        operator(**properties)
+    except RuntimeError as exc:
+        return str(exc).strip()
+    return module("status").STATUS.reports[-1][1]
+
+
+class Layout:
+    """Stands in for UILayout and records what a panel draws: one line per call, nested layouts indented.
+
+    It has exactly the drawing functions this Blender's UILayout has (e.g. ``progress`` from 4.0 on)."""
+
+    NESTED = ("row", "column", "box", "split")
+
+    def __init__(self, lines: list, depth: int = 0) -> None:
+        object.__setattr__(self, "lines", lines)
+        object.__setattr__(self, "depth", depth)
+
+    def __getattr__(self, name: str):
+        if name not in bpy.types.UILayout.bl_rna.functions:
+            raise AttributeError(name)
+
+        def draw(*args, **kwargs):
+            shown = [a for a in args if isinstance(a, (str, int, float))]
+            shown += [f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in kwargs.items()]
+            self.lines.append("  " * self.depth + " ".join([name, *map(str, shown)]))
+            return Layout(self.lines, self.depth + 1)
+
+        return draw
+
+    def __setattr__(self, name: str, value) -> None:
+        self.lines.append("  " * self.depth + f"{name}={value}")
+
+
+def record(draw) -> list:
+    """The lines ``draw(layout)`` draws."""
+    lines = []
+    draw(Layout(lines))
+    return lines
+
+
+def record_panel(name: str) -> list:
+    ui = module("ui")
+    drawing = next(d for n, d, _ in ui.PANELS if n == name)
+    return record(lambda layout: drawing.draw(SimpleNamespace(layout=layout), bpy.context))
+
+
+def running_view(name: str) -> dict:
+    """A batch as /ws tells it mid-render: job 0 done, job 1 at frame 2 of 3 for 62 s, job 2 failed."""
+    now = time.time()
+
+    def job(i, label, status, started, progress, done, data=None, messages=()):
+        return {"id": i, "name": label, "status": status, "messages": list(messages), "progress": progress,
+                "times": {"started": started, "finished": now - 70 if status != "RUNNING" else None,
+                          "rendertime": None}, "frames_done": done, "frames_total": 3,
+                "engine": {"type": "CYCLES", "data": data}}
+
+    return {"name": name, "status": "RUNNING", "messages": [], "current_job": 1, "stats": {},
+            "times": {"started": now - 100, "finished": None, "rendertime": None},
+            "jobs": [job(0, "Main CamA", "FINISHED", now - 100, 100.0, 3),
+                     job(1, "Main CamB", "RUNNING", now - 62, 50.0, 1,
+                         {"frame": "2", "mem": "12M", "elapsed": "00:01.00", "samples_done": "64",
+                          "samples_todo": "128"}),
+                     job(2, "Alt", "FAILED", now - 90, 0.0, 0, None,
+                         ["Failure CAMERA_NOT_FOUND (SheepIt error 7): no camera 'Gone'\nmore"])]}
+
+
 def pump(until, timeout: float = 180.0) -> None:
     """Do what the timer does, on this thread, until ``until()``: background Blender runs no timers."""
-    drain = module("registration").drain
+    drain = module("status").drain
     deadline = time.monotonic() + timeout
     while not until() and time.monotonic() < deadline:
         drain()
@@ -71,11 +137,7 @@ try:
     results["registered_types"] = shepherd_types()
     results["scene_property"] = hasattr(bpy.types.Scene, "shepherd")
     bpy.ops.shepherd.job_add(source="CURRENT")
-    try:
-        bpy.ops.shepherd.batch_submit()
-        results["unsaved_submit"] = "accepted"
-    except RuntimeError as exc:
-        results["unsaved_submit"] = str(exc)
+    results["unsaved_submit"] = outcome(bpy.ops.shepherd.batch_submit)
     bpy.ops.wm.open_mainfile(filepath=BLEND)
     bpy.ops.wm.save_as_mainfile(filepath=str(WORK / "shots.blend"))
     prefs = bpy.context.preferences.addons[PACKAGE].preferences
@@ -90,6 +152,15 @@ try:
     batch = bpy.context.scene.shepherd
     batch.jobs.clear()
     bpy.ops.shepherd.job_add(source="CAMERAS")
+    props, ops, ui = module("props"), module("ops"), module("ui")
+    results["job_panel"] = record_panel("job")
+    results["camera_choices"] = sorted(props._cameras(batch.jobs[0], bpy.context, ""))
+    results["world_choices"] = sorted(props._worlds(batch.jobs[0], bpy.context, ""))
+    results["add_menu"] = record(lambda layout: ui.SHEPHERD_MT_job_add.draw(SimpleNamespace(layout=layout),
+                                                                            bpy.context))
+    results["add_tooltips"] = [ops.SHEPHERD_OT_job_add.description(bpy.context, SimpleNamespace(source=s))
+                               for s, _, _ in module("build").SOURCES]
+    results["unsaved_popup"] = record(ops.unsaved_choices)
     bpy.ops.shepherd.job_duplicate()
     bpy.ops.shepherd.job_move(direction="UP")
     batch.active_job = 0
@@ -135,7 +206,9 @@ try:
     status = module("status").STATUS
     pump(lambda: status.online, 30)
     results["online_before_submit"] = status.online
-    bpy.ops.shepherd.batch_submit()
+    bpy.context.scene.frame_current = 1  # an unsaved change: Save and Render saves it first
+    results["save_and_render"] = outcome(bpy.ops.shepherd.batch_submit, save=True)
+    results["dirty_after_save_and_render"] = bpy.data.is_dirty
     seen = []
 
     def finished() -> bool:
@@ -145,32 +218,41 @@ try:
         return bool(view and view.get("name") == bpy.data.filepath and view["status"] == "FINISHED")
 
     pump(finished)
+    results["status_panel_finished"] = record_panel("status")
+    real_view = status.view
+    status.view = running_view(bpy.data.filepath)
+    results["status_panel_running"] = record_panel("status")
+    status.view = real_view
     pump(lambda: status.played and status.poweroff and status.poweroff["state"] == "countdown", 60)
     results["played"] = status.played
-    bpy.ops.shepherd.poweroff_cancel()
+    results["poweroff_cancel"] = outcome(bpy.ops.shepherd.poweroff_cancel)
     pump(lambda: status.poweroff["state"] == "cancelled", 30)
     results["poweroff"] = status.poweroff["state"]
     results["statuses_seen"] = seen
     results["final_view"] = status.view
     results["reports"] = list(status.reports)
-    bpy.ops.shepherd.job_cancel_current()
-    pump(lambda: len(status.reports) > len(results["reports"]), 30)
-    results["cancel_reports"] = list(status.reports)[len(results["reports"]):]
+    results["cancel_current"] = outcome(bpy.ops.shepherd.job_cancel_current)
     bpy.ops.wm.save_mainfile()
 
     prefs.service_url = SPARE_URL
-    pump(lambda: False, 1)
+    pump(lambda: status.problem, 10)
     results["spare_online_before_start"] = status.online
-    bpy.ops.shepherd.service_start()
+    results["spare_problem"] = status.problem
+    results["submit_without_service"] = outcome(bpy.ops.shepherd.batch_submit)
+    prefs.data_dir = str(WORK / "ding.wav")  # a file, not a folder: the service cannot start there
+    results["start_failed"] = outcome(bpy.ops.shepherd.service_start)
+    prefs.data_dir = ""
+    results["start"] = outcome(bpy.ops.shepherd.service_start)
+    results["service_pid"] = status.service.pid
     pump(lambda: status.online, 60)
     results["spare_online_after_start"] = status.online
     results["service_python"] = sys.executable
-    bpy.ops.shepherd.service_stop()
+    results["stop"] = outcome(bpy.ops.shepherd.service_stop)
     pump(lambda: not status.online, 30)
     results["spare_online_after_stop"] = status.online
     results["service_exit_code"] = status.service.wait(timeout=30) if status.service else None
 
-    drain = module("registration").drain
+    drain = module("status").drain
     if bpy.app.version >= (4, 2, 0):
         bpy.ops.preferences.addon_disable(module=PACKAGE)
     else:
