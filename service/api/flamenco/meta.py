@@ -29,11 +29,11 @@ async def configuration_file(request: Request) -> Response:
         farm = core(request)
         return JSONResponse({"shared_storage_path": farm.options.storage,
                              "variables": farm.options.variables.one_way | farm.options.variables.two_way})
-    raise ApiError(501, "Shepherd is configured from its command line")
+    raise ApiError(403, "Shepherd is configured from its command line, not through the API")
 
 
 async def setup_assistant(request: Request) -> Response:
-    raise ApiError(501, "Shepherd is configured from its command line")
+    raise ApiError(403, "Shepherd is configured from its command line, not through the API")
 
 
 async def variables(request: Request) -> Response:

@@ -180,7 +180,7 @@ async def sleep_schedule(request: Request) -> Response:
     core(request).farm.worker(request.path_params["worker_id"])
     if request.method == "GET":
         return Response(status_code=NO_CONTENT)
-    raise ApiError(501, "Shepherd has no sleep schedules; put a worker to sleep with setstatus")
+    raise ApiError(403, "Shepherd has no sleep schedules; put a worker to sleep with setstatus")
 
 
 async def tags(request: Request) -> Response:
