@@ -22,9 +22,12 @@ from service import __version__, logs, private
 from service.api.guard import WILDCARDS, Network, Policy
 from service.blender.command import render_command, task
 from service.core import check
+from service.core.farm import FarmOptions
 from service.core.manager import Manager
 from service.core.options import RunOptions, default_blender, default_slots
+from service.core.variables import ALL, Variables
 from service.server import serve
+from service.store.farm import Limits
 from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes
@@ -70,6 +73,22 @@ def network(text: str) -> Network:
         return ipaddress.ip_network(text, strict=False)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text} is not a network such as 192.168.1.0/24") from exc
+
+
+def variable(text: str) -> tuple[str, str, str]:
+    """NAME=VALUE or NAME@PLATFORM=VALUE: (name, platform or "all", value)."""
+    key, sep, value = text.partition("=")
+    name, _, platform = key.partition("@")
+    if not sep or not name.strip() or not value:
+        raise argparse.ArgumentTypeError(f"{text} is not NAME=VALUE or NAME@PLATFORM=VALUE")
+    return name.strip(), platform.strip() or ALL, value
+
+
+def percent(text: str) -> float:
+    value = seconds(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentage (0 to 100)")
+    return value
 
 
 def poweroff_command(text: str) -> tuple[str, str]:
@@ -129,6 +148,28 @@ def parser() -> argparse.ArgumentParser:
                         "(default %(default)s).")
     p.add_argument("--poweroff-command", type=poweroff_command, action="append", default=[], metavar="ACTION=COMMAND",
                    help="Shell command for POWEROFF, SUSPEND, HIBERNATE or REBOOT instead of this platform's.")
+    farm = p.add_argument_group("farm", "The manager's queue of Flamenco jobs, and the workers pulling its tasks.")
+    farm.add_argument("--worker-timeout", type=seconds, default=Limits.worker_timeout, metavar="SECONDS",
+                      help="A worker silent this long goes to error and its task back to the queue (default "
+                           "%(default)s).")
+    farm.add_argument("--task-timeout", type=seconds, default=Limits.task_timeout, metavar="SECONDS",
+                      help="A task not updated this long fails (default %(default)s).")
+    farm.add_argument("--task-fail-after", type=positive, default=Limits.task_fail_after, metavar="N",
+                      help="Workers that may fail a task before it fails for good (default %(default)s).")
+    farm.add_argument("--blocklist-after", type=positive, default=Limits.blocklist_after, metavar="N",
+                      help="Tasks of one type a worker may fail in a job before it gets no more of them there "
+                           "(default %(default)s).")
+    farm.add_argument("--job-fail-percent", type=percent, default=Limits.job_fail_fraction * 100, metavar="P",
+                      help="A job fails when this share of its tasks failed (default %(default)s).")
+    farm.add_argument("--variable", type=variable, action="append", default=[], metavar="NAME[@PLATFORM]=VALUE",
+                      help="A variable for task commands, e.g. blender@windows=C:\\Blender\\blender.exe "
+                           "(repeatable).")
+    farm.add_argument("--twoway-variable", type=variable, action="append", default=[],
+                      metavar="NAME@PLATFORM=VALUE",
+                      help="A path that differs per platform, e.g. render@linux=/mnt/render and "
+                           "render@windows=R:\\ (repeatable).")
+    farm.add_argument("--shared-storage", default="", metavar="PATH",
+                      help="The folder every worker reaches, as this machine sees it.")
     p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
     return p
 
@@ -268,6 +309,16 @@ def policy(args: argparse.Namespace) -> Policy:
                   tuple(args.trust_network), args.max_body_mb * 2**20)
 
 
+def farm_options(args: argparse.Namespace) -> FarmOptions:
+    variables = Variables()
+    for table, given in ((variables.one_way, args.variable), (variables.two_way, args.twoway_variable)):
+        for name, platform, value in given:
+            table.setdefault(name, {})[platform] = value
+    limits = Limits(args.worker_timeout, args.task_timeout, args.task_fail_after, args.blocklist_after,
+                    args.job_fail_percent / 100)
+    return FarmOptions(limits, variables, args.shared_storage)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -314,5 +365,5 @@ def main(argv: list[str] | None = None) -> int:
     except (TokenError, OSError) as exc:
         print(f"Cannot set up the service token: {exc}", file=sys.stderr)
         return 1
-    asyncio.run(serve(manager, access, recipe, tls))
+    asyncio.run(serve(manager, access, recipe, tls, farm_options(args)))
     return 0

@@ -34,8 +34,11 @@ class FarmOptions:
     variables: Variables = field(default_factory=Variables)
     storage: str = ""
     """The shared storage folder, as this machine sees it."""
-    check_every: float = 5.0
-    """Seconds between checks for workers and tasks that timed out."""
+
+    @property
+    def check_every(self) -> float:
+        """Seconds between checks for workers and tasks that timed out: often enough for short timeouts."""
+        return max(0.1, min(5.0, self.limits.worker_timeout / 4, self.limits.task_timeout / 4))
 
 
 class FarmCore:
