@@ -17,6 +17,7 @@ from service.api.flamenco.common import ApiError, api_error
 from service.api.guard import BodyTooLarge, Guard, Policy
 from service.core.farm import FarmCore, FarmOptions
 from service.core.manager import Manager
+from service.notify.notifier import Notifier
 from service.store.farm import Conflict, NotFound
 from shared.recipe import Recipe
 
@@ -35,12 +36,13 @@ async def _too_large(request: Request, exc: Exception) -> Response:
 def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Policy,
                recipe: Recipe | None = None, farm_options: FarmOptions | None = None) -> Starlette:
     """The service's ASGI app behind the Guard; ``stop`` ends the server, ``recipe`` starts rendering as soon
-    as it is up.
+    as it is up. The websocket hub and the notifier subscribe to the manager's event bus here.
 
     On start-up the last stored batch is loaded, and resumed if it was running when the service stopped.
     """
 
     farm = FarmCore(manager.store, manager.data_dir, manager.options.blender, farm_options)
+    notifier = Notifier(manager)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -50,6 +52,7 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         timeouts = asyncio.get_running_loop().create_task(farm.watch_timeouts())
         yield
         timeouts.cancel()
+        await notifier.close()
         await manager.shutdown()
 
     app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes],
@@ -59,6 +62,7 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
                                         ApiError: api_error, NotFound: api_error, Conflict: api_error},
                     lifespan=lifespan)
     app.state.farm = farm
+    app.state.notifier = notifier
     app.state.manager = manager
     app.state.hub = ws.attach(manager)
     app.state.stop = stop

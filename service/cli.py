@@ -26,6 +26,7 @@ from service.core.farm import FarmOptions
 from service.core.manager import Manager
 from service.core.options import RunOptions, default_blender, default_slots
 from service.core.variables import ALL, Variables
+from service.notify.notifier import Notifier
 from service.server import serve
 from service.store.farm import Limits
 from service.store.store import StoreError
@@ -229,7 +230,8 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
             seconds = max(0, round(event.data["deadline"] - time.time()))
             print(f"{event.data['action'].title()} in {seconds} s (Ctrl-C cancels)", flush=True)
 
-    manager.listeners.append(show)
+    manager.bus.subscribe(show)
+    notifier = Notifier(manager)
     batch = await manager.start(recipe)
     loop = asyncio.get_running_loop()
     stopping: set[asyncio.Task[None]] = set()
@@ -239,12 +241,12 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
         if batch.active:
             stopping.add(loop.create_task(manager.cancel()))
         else:
-            manager.notifier.cancel_poweroff()
+            notifier.cancel_poweroff()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupt)
     await manager.wait()
-    await manager.notifier.settle()
+    await notifier.settle()
     for message in batch.messages:
         print(f"! {message}")
     if print_stats:

@@ -20,6 +20,7 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
     server: uvicorn.Server | None = None
 
     async def stop() -> None:
+        await app.state.notifier.close()
         await manager.shutdown()
         assert server is not None
         server.should_exit = True

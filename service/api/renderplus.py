@@ -17,6 +17,7 @@ from service.core import executor
 from service.core.admission import BlenderRefused, HooksRefused
 from service.core.batch import JobState
 from service.core.manager import BatchRunning, Manager, NotRunning
+from service.notify.notifier import Notifier
 from shared import recipe as recipes
 from shared.net import is_loopback
 
@@ -104,7 +105,8 @@ async def job_log(request: Request) -> Response:
 
 
 async def cancel_poweroff(request: Request) -> Response:
-    if not _manager(request).notifier.cancel_poweroff():
+    notifier: Notifier = request.app.state.notifier
+    if not notifier.cancel_poweroff():
         return errors.error(409, errors.NO_COUNTDOWN, "No power-off is counting down", "No power-off countdown")
     return Response(status_code=204)
 

@@ -19,6 +19,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from service.core.manager import Manager
+from service.notify.notifier import Notifier
 from shared.events import BatchStatus, Event, Kind
 
 QUEUE_SIZE = 256
@@ -91,7 +92,7 @@ def attach(manager: Manager) -> Hub:
         else:
             hub.publish(event_message(manager, event))
 
-    manager.listeners.append(listener)
+    manager.bus.subscribe(listener)
     return hub
 
 
@@ -107,8 +108,8 @@ def _command(websocket: WebSocket, text: str) -> None:
     except ValueError:
         return
     if isinstance(command, dict) and command.get("type") == "cancel_poweroff":
-        manager: Manager = websocket.app.state.manager
-        manager.notifier.cancel_poweroff()
+        notifier: Notifier = websocket.app.state.notifier
+        notifier.cancel_poweroff()
 
 
 async def endpoint(websocket: WebSocket) -> None:

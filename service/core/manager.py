@@ -11,16 +11,15 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from service import logs, private
 from service.blender.process import end_leftover, identity
 from service.core.admission import admit
 from service.core.batch import BatchState
+from service.core.bus import Bus
 from service.core.executor import BatchRun
 from service.core.options import RunOptions
-from service.notify.notifier import Notifier
 from service.store.store import Store
 from shared.events import Event, JobStatus, Kind
 from shared.recipe import Recipe
@@ -44,13 +43,12 @@ class Manager:
         self.options = options or RunOptions()
         self.batch: BatchState | None = None
         self.batch_id: int | None = None
-        self.listeners: list[Callable[[Event], None]] = []
+        self.bus = Bus()
         self._run: BatchRun | None = None
         self._task: asyncio.Task[None] | None = None
         self._starting = False
         private.directory(data_dir)
         self.store = Store(data_dir / DB_NAME)
-        self.notifier = Notifier(self)
 
     def message(self, text: str) -> None:
         """Add a message to the batch, and tell of it."""
@@ -62,8 +60,7 @@ class Manager:
         """Store an event (all but stats), then tell every listener."""
         if self.batch is not None and self.batch_id is not None and event.kind != Kind.STATS:
             event.seq = self.store.record(self.batch_id, self.batch, event)
-        for listener in list(self.listeners):
-            listener(event)
+        self.bus.publish(event)
 
     def _track(self, pid: int, alive: bool) -> None:
         if alive:
@@ -170,8 +167,7 @@ class Manager:
             await asyncio.shield(self._task)
 
     async def shutdown(self) -> None:
-        """Stop Blender but keep the batch as it is, so that the next start resumes it; no power-off."""
-        await self.notifier.close()
+        """Stop Blender but keep the batch as it is, so that the next start resumes it."""
         if self._run is not None and self.batch is not None and self.batch.active and not self._run.halted:
             await self._run.halt()
             await self.wait()

@@ -6,8 +6,6 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from service.notify.poweroff import default_commands
-
 
 def default_slots() -> int:
     """One slot per 8 cores and 8 GiB of memory, at least one: a single render already uses every core."""
@@ -33,7 +31,8 @@ class RunOptions:
     recycle_mb: int = 8192
     min_free_mb: int = 100
     poweroff_delay: float = 60.0
-    poweroff_commands: dict[str, str] = field(default_factory=default_commands)
+    poweroff_commands: dict[str, str] = field(default_factory=dict)
+    """Commands given for power-off actions; the others are the platform's own."""
 
     def threads_per_slot(self, slots: int) -> int:
         """Render threads for a job that leaves them to Blender, when ``slots`` Blenders share the machine."""

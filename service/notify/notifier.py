@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from service.core.hooks import run_hooks
 from service.notify import desktop, mail, rss
+from service.notify.poweroff import default_commands
 from service.notify.summary import subject, summary
 from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.recipe import Hook, Mail
@@ -32,7 +33,7 @@ class Notifier:
         self._countdown: asyncio.Task[None] | None = None
         self.counting_down = False
         self._rss_broken = False
-        manager.listeners.append(self.hear)
+        manager.bus.subscribe(self.hear)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(work)
@@ -104,7 +105,7 @@ class Notifier:
             log.info("mail sent to %s", settings.to)
 
     async def _power_off(self, action: str) -> None:
-        command = self.manager.options.poweroff_commands.get(action)
+        command = self.manager.options.poweroff_commands.get(action) or default_commands().get(action)
         if not command:
             self.manager.message(f"Power-off action {action} is not available on this machine")
             return
