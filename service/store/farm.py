@@ -50,8 +50,8 @@ def _json_list(text: str | None) -> list[Any]:
 def _job(row: sqlite3.Row) -> Job:
     return Job(row["id"], row["name"], row["type"], row["priority"], row["status"], json.loads(row["settings"]),
                json.loads(row["metadata"]), row["submitter_platform"], row["type_etag"], row["worker_tag"],
-               row["activity"], row["created"], row["updated"], row["steps_completed"], row["steps_total"],
-               row["delete_requested_at"])
+               row["activity"], row["created"], row["updated"], row["steps_completed"] or 0,
+               row["steps_total"] or 0, row["delete_requested_at"])
 
 
 def _task(row: sqlite3.Row) -> Task:
@@ -103,8 +103,9 @@ class Farm:
                            [(ids[i], ids[d]) for i, spec in enumerate(tasks) for d in spec.depends_on])
         return self.job(job_id)
 
-    def job(self, job_id: str) -> Job:
-        rows = self.store.query(sql.GET_FARM_JOB, job_id)
+    def job(self, job_id: str, steps: bool = True) -> Job:
+        """The job; without ``steps`` its step counts (sums over its tasks) are left at 0."""
+        rows = self.store.query(sql.GET_FARM_JOB if steps else sql.GET_FARM_JOB_ALONE, job_id)
         if not rows:
             raise NotFound(f"no job {job_id}")
         return _job(rows[0])
@@ -129,7 +130,7 @@ class Farm:
         return self.job(job_id)
 
     def _job_in(self, db: sqlite3.Connection, job_id: str) -> Job:
-        row = db.execute(sql.GET_FARM_JOB, (job_id,)).fetchone()
+        row = db.execute(sql.GET_FARM_JOB_ALONE, (job_id,)).fetchone()
         if row is None:
             raise NotFound(f"no job {job_id}")
         return _job(row)
@@ -279,17 +280,18 @@ class Farm:
             if row is not None:
                 return _task(row)
             worker = _worker(db.execute(sql.GET_WORKER, (worker_id,)).fetchone())
-            found = db.execute(sql.SCHEDULE_TASK, {"types": json.dumps(worker.supported_task_types),
-                                                   "worker": worker_id}).fetchone()
-            if found is None:
+            types = json.dumps(worker.supported_task_types)
+            for (job_id,) in db.execute(sql.RUNNABLE_JOBS, (worker_id,)).fetchall():
+                found = db.execute(sql.SCHEDULE_TASK, {"job": job_id, "types": types, "worker": worker_id}).fetchone()
+                if found is not None:
+                    break
+            else:
                 return None
             now = time.time()
             db.execute(sql.ASSIGN_TASK, {"id": found[0], "worker": worker_id, "now": now})
-            task = _task(db.execute(sql.GET_TASK, (found[0],)).fetchone())
-            job = self._job_in(db, task.job_id)
-            if job.status == JobStatus.QUEUED:
-                db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": now, "id": job.id})
-            return task
+            if db.execute(sql.JOB_STATUS, (job_id,)).fetchone()[0] == JobStatus.QUEUED:
+                db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": now, "id": job_id})
+            return _task(db.execute(sql.GET_TASK, (found[0],)).fetchone())
 
     def _owned(self, db: sqlite3.Connection, worker_id: str, task_id: str) -> Task:
         row = db.execute(sql.GET_TASK, (task_id,)).fetchone()
@@ -334,7 +336,7 @@ class Farm:
             if status == TaskStatus.QUEUED:
                 db.execute(sql.CLEAR_FAILURES_OF_TASK, (task_id,))
                 db.execute(sql.REOPEN_JOB, {"now": time.time(), "id": task.job_id})
-            self._job_progress(db, task.job_id)
+            self._job_progress(db, task.job_id, failed=status == TaskStatus.FAILED)
         return self.task(task_id)
 
     def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
@@ -344,7 +346,7 @@ class Farm:
             return False, f"task is {task.status}"
         if task.worker_id != worker_id:
             return False, "task is assigned to another worker"
-        job = self.job(task.job_id)
+        job = self.job(task.job_id, steps=False)
         if job.status not in JobStatus.RUNNABLE:
             return False, f"job is {job.status}"
         return True, ""
@@ -366,27 +368,29 @@ class Farm:
         if db.execute(sql.WORKER_FAILURES_IN_JOB, (task.job_id, task.type, worker_id)).fetchone()[0] \
                 >= limits.blocklist_after:
             db.execute(sql.ADD_BLOCK, (task.job_id, worker_id, task.type))
-        self._job_progress(db, task.job_id)
+        self._job_progress(db, task.job_id, failed=True)
 
-    def _job_progress(self, db: sqlite3.Connection, job_id: str) -> None:
-        """Complete the job when every task is, fail it when too many failed."""
+    def _job_progress(self, db: sqlite3.Connection, job_id: str, failed: bool = False) -> None:
+        """Complete the job when every task is; after a failure, fail it when too many tasks failed."""
+        status = db.execute(sql.JOB_STATUS, (job_id,)).fetchone()[0]
+        if status not in JobStatus.RUNNABLE:
+            return
+        if not failed:
+            if not db.execute(sql.JOB_UNFINISHED, (job_id,)).fetchone()[0]:
+                if status == JobStatus.QUEUED:
+                    db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": time.time(),
+                                                    "id": job_id})
+                db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.COMPLETED, "activity": "Job completed",
+                                                "now": time.time(), "id": job_id})
+            return
         counts = dict(db.execute(sql.JOB_TASK_COUNTS, (job_id,)).fetchall())
         total = sum(counts.values())
-        job = self._job_in(db, job_id)
-        if job.status not in JobStatus.RUNNABLE:
-            return
         if counts.get(TaskStatus.FAILED, 0) > 0 and counts[TaskStatus.FAILED] >= self.limits.job_fail_fraction * total:
             db.execute(sql.MOVE_JOB_TASKS, {"status": TaskStatus.CANCELED, "now": time.time(), "job_id": job_id,
                                             "from": json.dumps([TaskStatus.QUEUED, TaskStatus.SOFT_FAILED,
                                                                 TaskStatus.ACTIVE])})
             db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.FAILED, "now": time.time(), "id": job_id,
                                             "activity": f"{counts[TaskStatus.FAILED]} of {total} tasks failed"})
-        elif counts.get(TaskStatus.COMPLETED, 0) == total:
-            if job.status == JobStatus.QUEUED:
-                db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": time.time(),
-                                                "id": job_id})
-            db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.COMPLETED, "activity": "Job completed",
-                                            "now": time.time(), "id": job_id})
 
     def check_timeouts(self, now: float | None = None) -> tuple[list[str], list[str]]:
         """Workers silent too long go to error and their tasks back to the queue; tasks not updated for too long

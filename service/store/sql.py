@@ -134,8 +134,9 @@ MIGRATIONS = [
         updated REAL NOT NULL,
         last_touched REAL
     );
-    CREATE INDEX tasks_by_status ON tasks (status, job_id);
-    CREATE INDEX tasks_by_job ON tasks (job_id, index_in_job);
+    CREATE INDEX tasks_by_status ON tasks (job_id, status);
+    CREATE INDEX tasks_runnable ON tasks (job_id, priority DESC, index_in_job)
+        WHERE status IN ('queued', 'soft-failed');
     CREATE INDEX tasks_by_worker ON tasks (worker_id);
     CREATE TABLE task_deps (
         task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
@@ -235,6 +236,7 @@ SELECT j.*, (SELECT coalesce(sum(steps_completed), 0) FROM tasks WHERE job_id = 
 FROM farm_jobs j
 """
 GET_FARM_JOB = FARM_JOB_COLUMNS + "WHERE j.id = ?"
+GET_FARM_JOB_ALONE = "SELECT j.*, NULL AS steps_completed, NULL AS steps_total FROM farm_jobs j WHERE j.id = ?"
 ALL_FARM_JOBS = FARM_JOB_COLUMNS + "ORDER BY j.created DESC"
 SET_JOB_STATUS = "UPDATE farm_jobs SET status = :status, activity = :activity, updated = :now WHERE id = :id"
 SET_JOB_PRIORITY = "UPDATE farm_jobs SET priority = ?, updated = ? WHERE id = ?"
@@ -242,6 +244,11 @@ SET_JOB_TAG = "UPDATE farm_jobs SET worker_tag = ?, updated = ? WHERE id = ?"
 REQUEST_JOB_DELETION = "UPDATE farm_jobs SET delete_requested_at = ?, updated = ? WHERE id = ?"
 DELETE_FARM_JOB = "DELETE FROM farm_jobs WHERE id = ?"
 JOB_TASK_COUNTS = "SELECT status, count(*) FROM tasks WHERE job_id = ? GROUP BY status"
+JOB_STATUS = "SELECT status FROM farm_jobs WHERE id = ?"
+JOB_UNFINISHED = """
+SELECT EXISTS (SELECT 1 FROM tasks WHERE job_id = ?
+               AND status IN ('active', 'canceled', 'failed', 'paused', 'queued', 'soft-failed'))
+"""
 
 ADD_TASK = """
 INSERT INTO tasks (id, job_id, index_in_job, name, type, status, priority, commands, steps_total, created, updated)
@@ -277,16 +284,22 @@ UPDATE tasks SET activity = coalesce(:activity, activity), steps_completed = coa
     last_touched = :now, updated = :now
 WHERE id = :id
 """
+RUNNABLE_JOBS = """
+SELECT id FROM farm_jobs
+WHERE status IN ('queued', 'active')
+    AND (worker_tag = '' OR worker_tag IN (SELECT tag_id FROM worker_tag_members WHERE worker_id = ?))
+ORDER BY priority DESC, created
+"""
 SCHEDULE_TASK = """
-SELECT t.id FROM tasks t JOIN farm_jobs j ON j.id = t.job_id
-WHERE j.status IN ('queued', 'active') AND t.status IN ('queued', 'soft-failed')
+SELECT t.id FROM tasks t INDEXED BY tasks_runnable
+WHERE t.job_id = :job AND t.status IN ('queued', 'soft-failed')
     AND t.type IN (SELECT value FROM json_each(:types))
-    AND (j.worker_tag = '' OR j.worker_tag IN (SELECT tag_id FROM worker_tag_members WHERE worker_id = :worker))
     AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks dt ON dt.id = d.depends_on
                     WHERE d.task_id = t.id AND dt.status != 'completed')
-    AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id = j.id AND b.worker_id = :worker AND b.task_type = t.type)
+    AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id = t.job_id AND b.worker_id = :worker
+                    AND b.task_type = t.type)
     AND NOT EXISTS (SELECT 1 FROM task_failures f WHERE f.task_id = t.id AND f.worker_id = :worker)
-ORDER BY j.priority DESC, t.priority DESC, j.created, t.index_in_job
+ORDER BY t.priority DESC, t.index_in_job
 LIMIT 1
 """
 ASSIGN_TASK = """

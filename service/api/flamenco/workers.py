@@ -73,7 +73,8 @@ async def schedule(request: Request) -> Response:
     if task is None:
         return Response(status_code=NO_CONTENT)
     farm.log_line(task, f"Task assigned to worker {me.name} ({me.id})")
-    return JSONResponse(shapes.assigned(task, farm.farm.job(task.job_id), farm.commands_for(task, me.platform)))
+    job = farm.farm.job(task.job_id, steps=False)
+    return JSONResponse(shapes.assigned(task, job, farm.commands_for(task, me.platform)))
 
 
 async def task_update(request: Request) -> Response:
