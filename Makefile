@@ -27,6 +27,7 @@ run: deps
 
 lint: deps
 	$(PY) -m ruff check shared service tests addon tools
+	$(PY) tools/build_extension.py --source
 	$(PY) -m mypy
 
 test: deps lint

@@ -45,6 +45,7 @@ def jobs_for(source: str, info: dict[str, Any], first_id: int = 0) -> list[Job]:
     """The jobs a quick-add source makes: stills at the current frame (a marker's frame for markers)."""
     name = info["scene"]
     scene = info["scenes"][name]
+    specs: list[tuple[str, str, dict[str, Any]]]
     if source == "CURRENT":
         specs = [(name, name, {})]
     elif source == "SCENES":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
@@ -19,6 +19,9 @@ from .shared import recipe as recipes
 from .shared.api_client import request
 from .shared.net import url_is_loopback
 from .status import STATUS
+
+if TYPE_CHECKING:
+    from bpy.stub_internal.rna_enums import OperatorReturnItems, WmReportItems
 
 HOOK_TARGETS = [(t, t.replace("_", " ").title(), "") for t in ("PRE_BATCH", "POST_BATCH", "PRE_JOB", "POST_JOB")]
 
@@ -42,7 +45,7 @@ class SHEPHERD_OT_job_add(Operator):
     def description(cls, context: Any, properties: Any) -> str:
         return next(text for source, _, text in build.SOURCES if source == properties.source)
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         batch = context.scene.shepherd
         jobs = build.jobs_for(self.source, scan.file_info(context), len(batch.jobs))
         if not jobs:
@@ -62,7 +65,7 @@ class SHEPHERD_OT_job_remove(Operator):
     bl_label = "Remove Job"
     bl_options = {"REGISTER", "UNDO"}
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         batch = context.scene.shepherd
         if active_job(context) is None:
             return {"CANCELLED"}
@@ -78,7 +81,7 @@ class SHEPHERD_OT_job_duplicate(Operator):
     bl_label = "Duplicate Job"
     bl_options = {"REGISTER", "UNDO"}
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         batch, item = context.scene.shepherd, active_job(context)
         if item is None:
             return {"CANCELLED"}
@@ -101,7 +104,7 @@ class SHEPHERD_OT_job_move(Operator):
     bl_options = {"REGISTER", "UNDO"}
     direction: EnumProperty(items=[("UP", "Up", ""), ("DOWN", "Down", "")])
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         batch = context.scene.shepherd
         target = batch.active_job + (-1 if self.direction == "UP" else 1)
         if active_job(context) is None or not 0 <= target < len(batch.jobs):
@@ -119,7 +122,7 @@ class SHEPHERD_OT_hook_add(Operator):
     bl_options = {"REGISTER", "UNDO"}
     target: EnumProperty(items=HOOK_TARGETS)
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         hooks = hooks_of(context, self.target)
         if hooks is None:
             return {"CANCELLED"}
@@ -136,7 +139,7 @@ class SHEPHERD_OT_hook_remove(Operator):
     target: EnumProperty(items=HOOK_TARGETS)
     index: IntProperty()
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         hooks = hooks_of(context, self.target)
         if hooks is None or not 0 <= self.index < len(hooks):
             return {"CANCELLED"}
@@ -151,7 +154,7 @@ class SHEPHERD_OT_override_add(Operator):
     bl_label = "Add Override"
     bl_options = {"REGISTER", "UNDO"}
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         job = active_job(context)
         if job is None:
             return {"CANCELLED"}
@@ -167,7 +170,7 @@ class SHEPHERD_OT_override_remove(Operator):
     bl_options = {"REGISTER", "UNDO"}
     index: IntProperty()
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         job = active_job(context)
         if job is None or not 0 <= self.index < len(job.custom_overrides):
             return {"CANCELLED"}
@@ -175,15 +178,17 @@ class SHEPHERD_OT_override_remove(Operator):
         return {"FINISHED"}
 
 
-class SHEPHERD_OT_recipe_export(Operator, ExportHelper):
+class SHEPHERD_OT_recipe_export(Operator, ExportHelper):  # type: ignore[misc]  # stubs: ExportHelper.invoke returns set[str]
     """Save the batch as a recipe JSON file"""
 
     bl_idname = "shepherd.recipe_export"
     bl_label = "Export Recipe"
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
+    if TYPE_CHECKING:
+        filepath: str  # the helper's property, which the stubs leave out
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         try:
             recipe = build.recipe_from_batch(context.scene.shepherd, bpy.data.filepath, blender_bin(context),
                                              bpy.path.abspath)
@@ -198,7 +203,7 @@ class SHEPHERD_OT_recipe_export(Operator, ExportHelper):
         return {"FINISHED"}
 
 
-class SHEPHERD_OT_recipe_import(Operator, ImportHelper):
+class SHEPHERD_OT_recipe_import(Operator, ImportHelper):  # type: ignore[misc]  # stubs: ImportHelper.invoke returns set[str]
     """Replace the batch with the jobs and settings of a recipe JSON file"""
 
     bl_idname = "shepherd.recipe_import"
@@ -206,8 +211,10 @@ class SHEPHERD_OT_recipe_import(Operator, ImportHelper):
     bl_options = {"REGISTER", "UNDO"}
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
+    if TYPE_CHECKING:
+        filepath: str  # the helper's property, which the stubs leave out
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         try:
             recipe = recipes.loads(Path(self.filepath).read_text(encoding="utf-8"))
         except OSError as exc:
@@ -234,18 +241,18 @@ class ServiceOperator(Operator):
         """Start the exchange; None when it cannot start (reported)."""
         raise NotImplementedError
 
-    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+    def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         """The report once the exchange has ended: (level, text)."""
         raise NotImplementedError
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         call = self.begin(context)
         if call is None:
             return {"CANCELLED"}
         call.thread.join()
         return self.end(context, call)
 
-    def invoke(self, context: Any, event: Any) -> set[str]:
+    def invoke(self, context: Any, event: Any) -> set[OperatorReturnItems]:
         call = self.begin(context)
         if call is None:
             return {"CANCELLED"}
@@ -255,14 +262,15 @@ class ServiceOperator(Operator):
         wm.modal_handler_add(self)
         return {"RUNNING_MODAL"}
 
-    def modal(self, context: Any, event: Any) -> set[str]:
+    def modal(self, context: Any, event: Any) -> set[OperatorReturnItems]:
         if event.type != "TIMER" or not self._call.done():
             return {"PASS_THROUGH"}
         context.window_manager.event_timer_remove(self._timer)
         return self.end(context, self._call)
 
-    def end(self, context: Any, call: Call) -> set[str]:
+    def end(self, context: Any, call: Call) -> set[OperatorReturnItems]:
         STATUS.busy = ""
+        level: WmReportItems
         level, text = ("ERROR", call.error) if call.error else self.outcome(context, call)
         STATUS.reports.append((level, text))
         self.report({level}, text)
@@ -297,7 +305,7 @@ class SHEPHERD_OT_batch_submit(ServiceOperator):
     as_saved: BoolProperty(name="As Saved", description="Send the batch; the file's unsaved changes are not rendered",
                            options={"SKIP_SAVE"})
 
-    def invoke(self, context: Any, event: Any) -> set[str]:
+    def invoke(self, context: Any, event: Any) -> set[OperatorReturnItems]:
         if bpy.data.is_dirty and bpy.data.filepath and not (self.save or self.as_saved):
             context.window_manager.popup_menu(lambda menu, _: unsaved_choices(menu.layout),
                                               title="Save the file first?", icon="QUESTION")
@@ -322,7 +330,7 @@ class SHEPHERD_OT_batch_submit(ServiceOperator):
         client = self.client(context)
         return client.call("POST", "/batch", recipes.to_dict(self._recipe)) if client else None
 
-    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+    def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         enabled = sum(job.enabled for job in self._recipe.jobs)
         text = f"Batch of {enabled} job{'s' * (enabled != 1)} sent to {preferences(context).service_url}"
         if bpy.data.is_dirty:
@@ -340,7 +348,7 @@ class DeleteCall(ServiceOperator):
         client = self.client(context)
         return client.call("DELETE", self.path) if client else None
 
-    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+    def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         return "INFO", self.done
 
 
@@ -386,7 +394,7 @@ class SHEPHERD_OT_service_start(ServiceOperator):
         STATUS.service = process
         return Call(url, lambda: service_process.wait_started(process, log, url, prefs.token))
 
-    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+    def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         level, text = call.answer
         return level, text
 
@@ -410,7 +418,7 @@ class SHEPHERD_OT_service_stop(ServiceOperator):
 
         return Call(client.url, work)
 
-    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+    def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         if not call.answer:
             return "WARNING", "The service was asked to stop but is still running"
         return "INFO", "Service stopped; a batch it was rendering resumes when it starts again"
@@ -428,7 +436,7 @@ class SHEPHERD_OT_job_log(ServiceOperator):
         client = self.client(context)
         return client.call("GET", f"/batch/jobs/{self.job}/log") if client else None
 
-    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+    def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         name = f"shepherd-job-{self.job}.log"
         text = bpy.data.texts.get(name) or bpy.data.texts.new(name)
         text.from_string(call.answer or "")
@@ -449,7 +457,7 @@ class SHEPHERD_OT_poweroff_cancel(ServiceOperator):
         client = self.client(context)
         return client.tell({"type": "cancel_poweroff"}) if client else None
 
-    def outcome(self, context: Any, call: Call) -> tuple[str, str]:
+    def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         return "INFO", "Power-off cancelled: the machine stays on"
 
 
@@ -459,7 +467,7 @@ class SHEPHERD_OT_open_output(Operator):
     bl_idname = "shepherd.open_output"
     bl_label = "Open Output Folder"
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[OperatorReturnItems]:
         job = active_job(context)
         scene = bpy.data.scenes.get(job.scene) if job else None
         output = (job.output if job else "") or (scene or context.scene).render.filepath

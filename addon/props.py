@@ -132,11 +132,11 @@ _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 def register() -> None:
     _register()
-    bpy.types.Scene.shepherd = PointerProperty(type=SHEPHERD_PG_batch)
+    bpy.types.Scene.shepherd = PointerProperty(type=SHEPHERD_PG_batch)  # type: ignore[attr-defined]
 
 
 def unregister() -> None:
-    del bpy.types.Scene.shepherd
+    del bpy.types.Scene.shepherd  # type: ignore[attr-defined]
     _unregister()
 
 

@@ -18,9 +18,9 @@ def play(path: str, volume: int) -> str | None:
         return f"Cannot play the notification sound: {path} does not exist"
     try:
         device = aud.Device()
-        handle = device.play(aud.Sound(path))
+        handle = device.play(aud.Sound.file(path))
         handle.volume = volume / 100
-    except aud.error as exc:
+    except aud.error as exc:  # type: ignore[misc]  # the stubs declare aud.error as a plain class
         return f"Cannot play the notification sound {path}: {exc}"
     _playing[:] = [(d, h) for d, h in _playing if h.status] + [(device, handle)]
     return None

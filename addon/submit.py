@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import bpy
 
@@ -64,7 +65,8 @@ def main() -> int:
     try:
         if args.source == SAVED:
             module(package, "props").register()
-            recipe = build.recipe_from_batch(bpy.context.scene.shepherd, bpy.data.filepath, blender,
+            scene: Any = bpy.context.scene  # its shepherd property is registered at run time
+            recipe = build.recipe_from_batch(scene.shepherd, bpy.data.filepath, blender,
                                              bpy.path.abspath)
         else:
             jobs = build.jobs_for(sources[args.source], module(package, "scan").file_info(bpy.context))

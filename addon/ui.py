@@ -58,12 +58,12 @@ def _this_files_batch() -> BatchView | None:
 
 class SHEPHERD_UL_jobs(UIList):
     def draw_item(self, context: Any, layout: Any, data: Any, item: Any, icon: Any, active_data: Any,
-                  active_property: str, index: int = 0, flt_flag: int = 0) -> None:
+                  active_property: str | None, index: int | None = 0, flt_flag: int | None = 0) -> None:
         row = layout.row(align=True)
         row.prop(item, "enabled", text="")
         row.prop(item, "name", text="", emboss=False)
         view = _this_files_batch()
-        if view and index < len(view["jobs"]):
+        if view and index is not None and index < len(view["jobs"]):
             job = view["jobs"][index]
             running = job["status"] == JobStatus.RUNNING
             row.label(text=f"{job['progress']:.0f}%" if running else job["status"].title(),
@@ -74,8 +74,9 @@ class SHEPHERD_MT_job_add(Menu):
     bl_label = "Add Jobs"
 
     def draw(self, context: Any) -> None:
+        layout: Any = self.layout
         for source, label, _ in build.SOURCES:
-            self.layout.operator("shepherd.job_add", text=label).source = source
+            layout.operator("shepherd.job_add", text=label).source = source
 
 
 def _job_status(layout: Any, job: JobView, now: float) -> None:

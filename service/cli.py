@@ -33,7 +33,7 @@ from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes
 from shared.api_client import ServiceError, request
-from shared.events import Event, JobStatus, Kind
+from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.net import is_loopback
 from shared.view import batch_view, job_line, stats_view
 
@@ -254,7 +254,7 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
     if batch.failed_jobs:
         print(f"{len(batch.failed_jobs)} of the batch's jobs failed", file=sys.stderr)
         return 1
-    return 0 if batch.status == "FINISHED" else 1
+    return 0 if batch.status == BatchStatus.FINISHED else 1
 
 
 def follow(call: Callable[[str], Any], job_id: int | None) -> int:
@@ -270,7 +270,7 @@ def follow(call: Callable[[str], Any], job_id: int | None) -> int:
         if view != last:
             print("\033[H\033[J" + view if tty else view + "\n", flush=True)
             last = view
-        if batch["status"] not in ("WAITING", "RUNNING"):
+        if batch["status"] not in (BatchStatus.WAITING, BatchStatus.RUNNING):
             return 0
         time.sleep(POLL_INTERVAL)
 

@@ -274,9 +274,6 @@ class Recipe:
             seen.setdefault(job.id, index)
         return errors
 
-    def job(self, job_id: int) -> Job | None:
-        return next((j for j in self.jobs if j.id == job_id), None)
-
     def effective_size(self, job: Job) -> tuple[int, int, int]:
         """Width, height and percentage a job renders at, after the global overrides."""
         size = self.settings.global_size.value if self.settings.global_size.enabled else job.size

@@ -26,7 +26,7 @@ def clock(seconds: float | None) -> str:
 def job_line(job: dict[str, Any], name: str = "") -> str:
     parts = [f"job {job['id']:>3}", f"{job['status']:<9}", bar(job["progress"]), f"{job['progress']:5.1f}%"]
     data = job["engine"]["data"] or {}
-    if job["status"] == "RUNNING":
+    if job["status"] == JobStatus.RUNNING:
         if data.get("frame"):
             parts.append(f"frame {data['frame']}")
         if data.get("samples_todo"):

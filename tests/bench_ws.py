@@ -15,7 +15,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from addon.client import websocket_messages
 from tests.conftest import start_service
 from tests.helpers import bench_blenders, http, recipe_dict
 
@@ -24,6 +23,8 @@ RUNNER_KINDS = {"job_started", "frame_started", "stats", "frame_saved", "job_don
 
 
 def measure(blend: Path, blender: str, tmp: Path) -> list[float]:
+    from addon.client import websocket_messages  # the add-on as tests.conftest stages it
+
     svc = start_service(Path(tempfile.mkdtemp(dir=tmp)))
     url = svc.url
     delays: list[float] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -13,8 +14,22 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT, answers, bpy_launcher, http, make_blend, wait_for
+from tools.build_extension import source_stage
 
 BLENDER = shutil.which("blender") or "blender"
+ADDON = source_stage()
+"""The add-on's source with shared/ and service/ in it; ``import addon`` imports this copy."""
+
+
+def _import_staged_addon() -> None:
+    spec = importlib.util.spec_from_file_location("addon", ADDON / "__init__.py",
+                                                  submodule_search_locations=[str(ADDON)])
+    assert spec is not None and spec.loader is not None
+    sys.modules["addon"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sys.modules["addon"])
+
+
+_import_staged_addon()
 
 
 @pytest.fixture(scope="session", autouse=True)

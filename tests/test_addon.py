@@ -10,7 +10,7 @@ import pytest
 
 from addon import build
 from shared import recipe as recipes
-from tests.conftest import BLENDER, free_port, start_service
+from tests.conftest import ADDON, BLENDER, free_port, start_service
 from tests.helpers import ROOT, png_size
 
 CHECKS = ROOT / "tests" / "blender" / "addon_checks.py"
@@ -153,7 +153,7 @@ def test_headless_submit_from_the_repository(checks, blender5, tmp_path):
     try:
         saved = checks["work"] / "shots.blend"
         blender = BLENDER if checks["version"].startswith("3.4") else blender5
-        argv = [blender, "-b", str(saved), "-noaudio", "-P", str(ROOT / "addon" / "submit.py"), "--",
+        argv = [blender, "-b", str(saved), "-noaudio", "-P", str(ADDON / "submit.py"), "--",
                 "--server", svc.url, "--wait", "--blender", blender]
         done = subprocess.run([*argv, "--source", "saved"], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -1,10 +1,12 @@
 """Build the add-on zip into dist/: the add-on with shared/, service/ and its wheels, in one folder.
 
-Usage: python tools/build_extension.py. Blender's own extension tool (shipped in the bpy wheel) builds and
-validates the package; the wheels are downloaded at the versions pinned in requirements.txt and must be
-exactly the ones blender_manifest.toml lists. Its files are then put under one top-level folder, so the
-same zip installs as an extension (Blender 4.2+, Install from Disk) and through Install... (3.x to 4.1),
-which unpacks a zip as it is into the add-ons folder. The manifest's version is written into bl_info.
+Usage: python tools/build_extension.py [--source]. With --source, only the add-on's source tree is put
+together in build/source/addon (for mypy and the tests that import it). Blender's own extension tool
+(shipped in the bpy wheel) builds and validates the package; the wheels are downloaded at the versions
+pinned in requirements.txt and must be exactly the ones blender_manifest.toml lists. Its files are then
+put under one top-level folder, so the same zip installs as an extension (Blender 4.2+, Install from Disk)
+and through Install... (3.x to 4.1), which unpacks a zip as it is into the add-ons folder. The manifest's
+version is written into bl_info.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / "build" / "extension"
+SOURCE = ROOT / "build" / "source"
 WHEELS = ROOT / "build" / "wheels"
 MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text())
 
@@ -40,10 +43,23 @@ def run(*argv: str) -> None:
     print(done.stdout.strip())
 
 
+def copy_addon(target: Path) -> Path:
+    """The add-on's source at ``target`` with shared/ and service/ copied in, as the package holds them."""
+    shutil.rmtree(target, ignore_errors=True)
+    for source, dest in ((ROOT / "addon", target), (ROOT / "shared", target / "shared"),
+                         (ROOT / "service", target / "service")):
+        shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
+
+
+def source_stage() -> Path:
+    """``build/source/addon``, importable as ``addon`` with ``build/source`` on sys.path (tests, mypy)."""
+    return copy_addon(SOURCE / "addon")
+
+
 def stage() -> None:
-    """The package tree: the add-on at its root, with shared/ and service/ copied in (not linked)."""
-    shutil.rmtree(STAGE, ignore_errors=True)
-    shutil.copytree(ROOT / "addon", STAGE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    """The package tree: the add-on at its root, with shared/ and service/ in it, and the wheels."""
+    copy_addon(STAGE)
     shutil.copy(ROOT / "blender_manifest.toml", STAGE)
     init = STAGE / "__init__.py"
     version = ", ".join(MANIFEST["version"].split("."))
@@ -87,4 +103,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--source"]:
+        print(source_stage())
+    else:
+        main()

@@ -31,6 +31,15 @@ def _no_batch() -> JSONResponse:
     return errors.error(409, errors.NO_BATCH, "No batch has been run yet", "No batch")
 
 
+def _not_running() -> JSONResponse:
+    return errors.error(409, errors.NOT_RUNNING, "No batch is running", "Not running a batch")
+
+
+def _batch_answer(manager: Manager) -> JSONResponse:
+    """The batch as it stands after a change; 409 NO_BATCH should it be gone."""
+    return JSONResponse(manager.batch.to_dict()) if manager.batch else _no_batch()
+
+
 def _parse(body: bytes) -> recipes.Recipe:
     """The recipe of a request body, its blend files made absolute."""
     try:
@@ -116,9 +125,8 @@ async def cancel_batch(request: Request) -> Response:
     try:
         await manager.cancel()
     except NotRunning:
-        return errors.error(409, errors.NOT_RUNNING, "No batch is running", "Not running a batch")
-    assert manager.batch is not None
-    return JSONResponse(manager.batch.to_dict())
+        return _not_running()
+    return _batch_answer(manager)
 
 
 async def cancel_current_job(request: Request) -> Response:
@@ -126,9 +134,8 @@ async def cancel_current_job(request: Request) -> Response:
     try:
         await manager.cancel_current()
     except NotRunning:
-        return errors.error(409, errors.NOT_RUNNING, "No batch is running", "Not running a batch")
-    assert manager.batch is not None
-    return JSONResponse(manager.batch.to_dict())
+        return _not_running()
+    return _batch_answer(manager)
 
 
 async def stop_server(request: Request) -> Response:

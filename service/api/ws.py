@@ -18,6 +18,7 @@ from typing import Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from service.core.batch import BatchState
 from service.core.manager import Manager
 from service.notify.notifier import Notifier
 from shared.events import BatchStatus, Event, Kind
@@ -31,11 +32,10 @@ def snapshot_message(manager: Manager) -> dict[str, Any]:
             "batch": batch.to_dict() if batch else None}
 
 
-def event_message(manager: Manager, event: Event) -> dict[str, Any]:
+def event_message(batch: BatchState, event: Event) -> dict[str, Any]:
     """The event with the state it changed: the job it names, and the batch's own fields."""
-    assert manager.batch is not None
-    message: dict[str, Any] = {"type": "event", "event": _event_dict(event), "batch": manager.batch.summary()}
-    job = manager.batch.job(event.job) if event.job is not None else None
+    message: dict[str, Any] = {"type": "event", "event": _event_dict(event), "batch": batch.summary()}
+    job = batch.job(event.job) if event.job is not None else None
     if job is not None:
         message["job"] = job.to_dict()
     return message
@@ -81,16 +81,18 @@ class Hub:
 
 
 def attach(manager: Manager) -> Hub:
-    """A hub that hears every event of the manager; a batch that starts is sent whole."""
+    """A hub that hears every event of the manager; a batch that starts is sent whole, as is the
+    (empty) state when an event comes with no batch."""
     hub = Hub(lambda: snapshot_message(manager))
 
     def listener(event: Event) -> None:
         if not hub.clients:
             return
-        if event.kind == Kind.BATCH_STATUS and event.data["status"] == BatchStatus.RUNNING:
+        batch = manager.batch
+        if batch is None or (event.kind == Kind.BATCH_STATUS and event.data["status"] == BatchStatus.RUNNING):
             hub.publish(snapshot_message(manager))
         else:
-            hub.publish(event_message(manager, event))
+            hub.publish(event_message(batch, event))
 
     manager.bus.subscribe(listener)
     return hub

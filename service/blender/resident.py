@@ -20,8 +20,7 @@ QUIT_GRACE = 10.0
 class Resident:
     """One Blender running the runner in ``--stdin`` mode; it renders one task at a time."""
 
-    def __init__(self, blender_bin: str, process: Process) -> None:
-        self.blender_bin = blender_bin
+    def __init__(self, process: Process) -> None:
         self.process = process
         self.jobs = 0
 
@@ -29,7 +28,7 @@ class Resident:
     async def start(cls, blender_bin: str) -> Resident:
         argv = resident_command(blender_bin)
         log.info("starting %s", shlex.join(argv))
-        return cls(blender_bin, await Process.start(argv, stdin=True))
+        return cls(await Process.start(argv, stdin=True))
 
     async def render(self, task: dict[str, Any], on_line: Callable[[str, Event | None], None]) -> int | None:
         """Hand Blender one task and pass on each line it prints until the job ends.

@@ -140,7 +140,8 @@ def set_engine(changes: Changes, scene: Any, engine: str) -> None:
 
 def use_gpu(changes: Changes, scene: Any) -> None:
     """Render Cycles on every CUDA/OptiX/HIP/Metal/oneAPI device found, else on the CPU with a message."""
-    prefs = bpy.context.preferences.addons["cycles"].preferences
+    user: Any = bpy.context.preferences  # Cycles' own preferences are not in the stubs
+    prefs = user.addons["cycles"].preferences
     for backend in GPU_BACKENDS:
         try:
             prefs.compute_device_type = backend
@@ -195,7 +196,7 @@ def apply_override(scene: Any, path: str, value: Any) -> None:
     try:
         for kind, step in steps[:-1]:
             if kind == "attr":
-                if not hasattr(target, step):
+                if not hasattr(target, str(step)):
                     raise JobError(f"Custom override {path}: {where} has no property '{step}'", str(step))
                 target = getattr(target, str(step))
             else:
@@ -203,7 +204,7 @@ def apply_override(scene: Any, path: str, value: Any) -> None:
             where += f".{step}" if kind == "attr" else f"[{step!r}]"
         kind, step = steps[-1]
         if kind == "attr":
-            if not hasattr(target, step):
+            if not hasattr(target, str(step)):
                 raise JobError(f"Custom override {path}: {where} has no property '{step}'", str(step))
             setattr(target, str(step), value)
         else:
@@ -255,7 +256,7 @@ def prepare(changes: Changes, task: dict[str, Any]) -> tuple[Any, list[int]]:
     """Apply a job's overrides to its scene, recording each; return the scene and the frames to render."""
     job = task["job"]
     where = os.path.basename(bpy.data.filepath)
-    scene = _get(bpy.data.scenes, job["scene"], "Scene", where) if job["scene"] else bpy.context.scene
+    scene: Any = _get(bpy.data.scenes, job["scene"], "Scene", where) if job["scene"] else bpy.context.scene
     where = f"scene '{scene.name}'"
     render = scene.render
     changes.set(scene, "frame_current", scene.frame_current)
@@ -360,7 +361,8 @@ def inspect(blend_file: str) -> None:
         for s in bpy.data.scenes
     }
     emit(
-        Kind.INSPECTED, file=os.path.abspath(blend_file), scenes=scenes, active_scene=bpy.context.scene.name,
+        Kind.INSPECTED, file=os.path.abspath(blend_file), scenes=scenes,
+        active_scene=bpy.context.scene.name if bpy.context.scene else None,
         worlds=[w.name for w in bpy.data.worlds],
     )
 

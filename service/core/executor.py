@@ -189,6 +189,9 @@ class BatchRun:
             code = await blender.render(job_task, lambda text, event: self._line(slot, state, out, text, event))
         if timer is not None:
             timer.cancel()
+        if slot.stopping is not None:  # the time-out's stop: the attempt is judged once Blender has gone
+            await slot.stopping
+            slot.stopping = None
         if slot.timed_out and code is None:  # the time ran out just as the job ended: Blender is being stopped
             await self._close(slot)
         if code is not None:

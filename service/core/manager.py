@@ -21,7 +21,7 @@ from service.core.bus import Bus
 from service.core.executor import BatchRun
 from service.core.options import RunOptions
 from service.store.store import Store
-from shared.events import Event, JobStatus, Kind
+from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.manager")
@@ -140,7 +140,7 @@ class Manager:
             log.exception("batch failed unexpectedly")
             run.state.messages.append("The batch stopped because of an internal error; see the service log")
             if run.state.active:
-                run.state.move("CANCELLED")
+                run.state.move(BatchStatus.CANCELLED)
                 if self.batch_id is not None:
                     self.store.save(self.batch_id, run.state)
         finally:
