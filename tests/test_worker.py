@@ -199,3 +199,14 @@ def test_command_lines_as_flamencos_worker_builds_them() -> None:
     assert saved_path("Saved: '/r/000001.png'") == "/r/000001.png"
     assert is_frame_done(" Time: 00:02.04 (Saving: 00:00.17)") and is_frame_done("render | Time: 00:01.00")
     assert is_frame_done("Skipping existing frame 3") and not is_frame_done("Fra:1 Mem:8.00M Time:00:00.01")
+
+
+def test_blender_ends_with_a_killed_worker(manager: Manager, blend_file: Path, tmp_path: Path) -> None:
+    task = render_task(str(blend_file), f"{tmp_path}/frames/######", "1..400", 400)
+    manager.tasks.append(task)
+    worker = start_worker(manager, tmp_path / "worker")
+    wait_for(lambda: steps_of(manager.updates(task["uuid"])), 60, "the first frame")
+    blenders = descendants(worker.pid)
+    worker.kill()
+    worker.wait()
+    wait_for(lambda: not [pid for pid in blenders if Path(f"/proc/{pid}").exists()], 5, "Blender to end")

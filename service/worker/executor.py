@@ -124,7 +124,7 @@ class Executor:
         """Run one program to its end, its output into the task log line by line; stopped with the task."""
         await reporter.log(f"going to run:\n\n    {shlex.join(argv)}\n")
         try:
-            process = await Process.start(argv, merge_stderr=True)
+            process = await Process.start(argv, merge_stderr=True, die_with_parent=True)
         except OSError as exc:
             raise CommandFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
         tail: deque[str] = deque(maxlen=TAIL_LINES)
