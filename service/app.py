@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.api import errors, renderplus, ws
+from service.api import errors, flamenco, renderplus, ws
+from service.api.flamenco.common import ApiError, api_error
 from service.api.guard import BodyTooLarge, Guard, Policy
+from service.core.farm import FarmCore, FarmOptions
 from service.core.manager import Manager
+from service.store.farm import Conflict, NotFound
 from shared.recipe import Recipe
 
 
 async def _bad_route(request: Request, exc: Exception) -> Response:
+    if errors.is_flamenco(request.url.path):
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        return errors.flamenco(status, f"no route {request.method} {request.url.path}")
     return errors.error(404, errors.BAD_ROUTE, f"Bad Route for {request.method}", f"Bad route: {request.url.path}")
 
 
@@ -25,25 +33,32 @@ async def _too_large(request: Request, exc: Exception) -> Response:
 
 
 def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Policy,
-               recipe: Recipe | None = None) -> Starlette:
+               recipe: Recipe | None = None, farm_options: FarmOptions | None = None) -> Starlette:
     """The service's ASGI app behind the Guard; ``stop`` ends the server, ``recipe`` starts rendering as soon
     as it is up.
 
     On start-up the last stored batch is loaded, and resumed if it was running when the service stopped.
     """
 
+    farm = FarmCore(manager.store, manager.data_dir, manager.options.blender, farm_options)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await manager.restore()
         if recipe is not None:
             await manager.start(recipe)
+        timeouts = asyncio.get_running_loop().create_task(farm.watch_timeouts())
         yield
+        timeouts.cancel()
         await manager.shutdown()
 
-    app = Starlette(routes=[*renderplus.routes, *ws.routes],
-                    middleware=[Middleware(Guard, policy=policy, shape=errors.refusal)],
-                    exception_handlers={404: _bad_route, 405: _bad_route, BodyTooLarge: _too_large},
+    app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes],
+                    middleware=[Middleware(Guard, policy=policy, shape=errors.refusal,
+                                           own_auth=flamenco.authenticates_itself)],
+                    exception_handlers={404: _bad_route, 405: _bad_route, BodyTooLarge: _too_large,
+                                        ApiError: api_error, NotFound: api_error, Conflict: api_error},
                     lifespan=lifespan)
+    app.state.farm = farm
     app.state.manager = manager
     app.state.hub = ws.attach(manager)
     app.state.stop = stop

@@ -1,4 +1,5 @@
-"""Error responses in the batch API's shape: {code, user_message, debug_message}."""
+"""Error responses in each API's shape: the batch API's {code, user_message, debug_message}, and the Flamenco
+API's {code, message} for every path under /api."""
 
 from __future__ import annotations
 
@@ -25,6 +26,15 @@ def error(status: int, code: int, user_message: str, debug_message: str = "") ->
     return JSONResponse(body, status_code=status)
 
 
+def flamenco(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": status, "message": message}, status_code=status)
+
+
+def is_flamenco(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
 def refusal(path: str, status: int, code: int, message: str) -> JSONResponse:
-    """The security layer's answer for a request to ``path``, in the shape of the API it belongs to."""
-    return error(status, code, message)
+    """An answer for a request to ``path`` that no handler gave (the security layer's, an unknown route), in the
+    shape of the API it belongs to."""
+    return flamenco(status, message) if is_flamenco(path) else error(status, code, message)

@@ -101,8 +101,9 @@ class Policy:
         return bool(self.token) and scheme.lower() == "bearer" and hmac.compare_digest(
             given.strip().encode(), self.token.encode())
 
-    def refusal(self, scope: Scope, headers: Headers) -> tuple[int, int, str] | None:
-        """(HTTP status, error code, sentence) when the request may not pass, else None."""
+    def refusal(self, scope: Scope, headers: Headers, own_auth: bool = False) -> tuple[int, int, str] | None:
+        """(HTTP status, error code, sentence) when the request may not pass, else None. ``own_auth``: the route
+        authenticates its clients its own way, so it needs no service token."""
         host = _host_name(headers.get("host", ""))
         if not self.host_allowed(host):
             return 400, errors.HOST_REFUSED, (f"This service does not answer to the host name '{host}'; "
@@ -111,7 +112,9 @@ class Policy:
         if origin is not None and not self.origin_allowed(origin):
             return 403, errors.ORIGIN_REFUSED, f"Requests from web pages of {origin} are refused"
         client = scope["client"][0] if scope.get("client") else None
-        if not self.trusted_client(client) and not self.token_matches(headers.get("authorization", "")):
+        if own_auth or self.trusted_client(client):
+            return None
+        if not self.token_matches(headers.get("authorization", "")):
             return 401, errors.TOKEN_REQUIRED, ("Clients beyond this machine need the service token: send "
                                                 "'Authorization: Bearer TOKEN' (the token file is named in "
                                                 "the service's output)")
@@ -121,17 +124,19 @@ class Policy:
 class Guard:
     """ASGI middleware applying a Policy to every HTTP request and websocket handshake."""
 
-    def __init__(self, app: ASGIApp, policy: Policy, shape: Callable[[str, int, int, str], Response]) -> None:
+    def __init__(self, app: ASGIApp, policy: Policy, shape: Callable[[str, int, int, str], Response],
+                 own_auth: Callable[[str], bool] = lambda path: False) -> None:
         self.app = app
         self.policy = policy
         self.shape = shape
+        self.own_auth = own_auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal = self.policy.refusal(scope, headers)
+        refusal = self.policy.refusal(scope, headers, self.own_auth(scope["path"]))
         if refusal is None and scope["type"] == "http":
             refusal, receive = self._limit(headers, receive)
         if refusal is not None:

@@ -320,6 +320,23 @@ class Farm:
                 raise ValueError(f"a worker cannot set its task to {status}")
         return self.task(task_id)
 
+    def set_task_status(self, task_id: str, status: str, reason: str) -> Task:
+        """A person's change to one task (requeue or cancel); a requeued task forgets who failed it."""
+        with self.store.transaction() as db:
+            row = db.execute(sql.GET_TASK, (task_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no task {task_id}")
+            task = _task(row)
+            try:
+                self._set_task(db, task, status, reason, task.worker_id if status == TaskStatus.ACTIVE else None)
+            except sqlite3.IntegrityError as exc:
+                raise ValueError(f"a {task.status} task cannot become {status}") from exc
+            if status == TaskStatus.QUEUED:
+                db.execute(sql.CLEAR_FAILURES_OF_TASK, (task_id,))
+                db.execute(sql.REOPEN_JOB, {"now": time.time(), "id": task.job_id})
+            self._job_progress(db, task.job_id)
+        return self.task(task_id)
+
     def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
         """Whether the worker may keep running the task, and why not."""
         task = self.task(task_id)
@@ -386,3 +403,30 @@ class Farm:
                 task = _task(db.execute(sql.GET_TASK, (task_id,)).fetchone())
                 self._fail(db, task, worker_id, f"Task timed out after {self.limits.task_timeout:g} s without update")
         return silent, [t for t, _ in stale]
+
+    # Worker tags
+
+    def tags(self) -> list[dict[str, str]]:
+        return [dict(row) for row in self.store.query(sql.ALL_TAGS)]
+
+    def tag(self, tag_id: str) -> dict[str, str]:
+        rows = self.store.query(sql.GET_TAG, tag_id)
+        if not rows:
+            raise NotFound(f"no tag {tag_id}")
+        return dict(rows[0])
+
+    def add_tag(self, name: str, description: str, tag_id: str = "") -> dict[str, str]:
+        tag_id = tag_id or str(uuid.uuid4())
+        with self.store.transaction() as db:
+            db.execute(sql.ADD_TAG, (tag_id, name, description))
+        return self.tag(tag_id)
+
+    def update_tag(self, tag_id: str, name: str, description: str) -> None:
+        with self.store.transaction() as db:
+            if db.execute(sql.UPDATE_TAG, (name, description, tag_id)).rowcount == 0:
+                raise NotFound(f"no tag {tag_id}")
+
+    def delete_tag(self, tag_id: str) -> None:
+        with self.store.transaction() as db:
+            if db.execute(sql.DELETE_TAG, (tag_id,)).rowcount == 0:
+                raise NotFound(f"no tag {tag_id}")

@@ -267,6 +267,11 @@ WHERE job_id = :job_id AND status IN (SELECT value FROM json_each(:from))
 CLEAR_TASK_FAILURES = """
 DELETE FROM task_failures WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ? AND status = 'queued')
 """
+CLEAR_FAILURES_OF_TASK = "DELETE FROM task_failures WHERE task_id = ?"
+REOPEN_JOB = """
+UPDATE farm_jobs SET status = 'queued', activity = 'a task was queued again', updated = :now
+WHERE id = :id AND status IN ('completed', 'failed', 'canceled')
+"""
 TOUCH_TASK = """
 UPDATE tasks SET activity = coalesce(:activity, activity), steps_completed = coalesce(:steps, steps_completed),
     last_touched = :now, updated = :now

@@ -1,0 +1,99 @@
+"""What every Flamenco route shares: the Error answer, reading a JSON body field by field, worker auth."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.api.errors import flamenco
+from service.core.farm import FarmCore
+from service.store.farm import Conflict, NotFound
+from shared.model import Worker
+
+PREFIXES = ("/api/v3/", "/api/")
+
+
+class ApiError(Exception):
+    """Answered as the API's Error: ``{"code": status, "message": message}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    """The answer to an ApiError, or to the store's NotFound and Conflict, raised by a handler."""
+    if isinstance(exc, ApiError):
+        return flamenco(exc.status, exc.message)
+    if isinstance(exc, Conflict):
+        return flamenco(409, str(exc))
+    return flamenco(404, str(exc) if isinstance(exc, NotFound) else "not found")
+
+
+def core(request: Request) -> FarmCore:
+    farm: FarmCore = request.app.state.farm
+    return farm
+
+
+def seed(request: Request) -> bool:
+    """Whether the request came through the seed API (/api/ rather than /api/v3/)."""
+    return not request.url.path.startswith("/api/v3/")
+
+
+async def body(request: Request) -> dict[str, Any]:
+    """The JSON object sent, or 400."""
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid format: the body must be a JSON object") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid format: the body must be a JSON object")
+    return data
+
+
+def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], required: bool = True,
+          default: Any = None) -> Any:
+    """One field of a body, of the given JSON type, or 400 naming it."""
+    if key not in data or data[key] is None:
+        if required:
+            raise ApiError(400, f"{key} is required")
+        return default
+    value = data[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+        names = " or ".join({str: "a string", int: "an integer", float: "a number", bool: "true or false",
+                             list: "a list", dict: "an object"}[k] for k in kinds)
+        raise ApiError(400, f"{key} must be {names}")
+    return value
+
+
+def strings(data: dict[str, Any], key: str, required: bool = True) -> list[str]:
+    values = field(data, key, list, required, [])
+    if not all(isinstance(v, str) for v in values):
+        raise ApiError(400, f"{key} must be a list of strings")
+    return list(values)
+
+
+def client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def worker(request: Request) -> Worker:
+    """The worker of a request with valid HTTP basic auth (its id and secret), else 403 as Flamenco answers."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        raise ApiError(403, "security requirements failed: authorization failed: no auth header found")
+    try:
+        worker_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ApiError(403, "security requirements failed: authorization failed: malformed auth header") from exc
+    farm = core(request).farm
+    if not farm.authenticate(worker_id, secret, client(request)):
+        raise ApiError(403, "security requirements failed: authorization failed: no such worker known")
+    return farm.worker(worker_id)

@@ -1,0 +1,215 @@
+"""Flamenco's worker routes (register, sign on and off, state, task, task updates, may-i-run, output) and its
+worker management routes, translated to the farm's core."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from service.api.flamenco import shapes
+from service.api.flamenco.common import ApiError, body, client, core, field, seed, strings, worker
+from service.core.farm import IMAGE_TYPES, MAX_IMAGE_BYTES
+from service.store.farm import Conflict, NotFound
+from shared.model import TaskStatus, WorkerStatus
+
+NO_CONTENT = 204
+
+
+def _status(data: dict[str, object], key: str) -> str:
+    status = field(data, key, str)
+    if status not in WorkerStatus.ALL:
+        raise ApiError(400, f"{key} must be one of {', '.join(WorkerStatus.ALL)}")
+    return str(status)
+
+
+async def register(request: Request) -> Response:
+    data = await body(request)
+    name = field(data, "nickname" if seed(request) else "name", str)
+    registered = core(request).farm.register(name, field(data, "secret", str), field(data, "platform", str),
+                                             strings(data, "supported_task_types"), client(request))
+    return JSONResponse(shapes.registered(registered, seed(request)))
+
+
+async def sign_on(request: Request) -> Response:
+    me = worker(request)
+    data = await body(request)
+    status = core(request).farm.sign_on(
+        me.id, field(data, "nickname" if seed(request) else "name", str),
+        [t.strip().lower() for t in strings(data, "supported_task_types")], field(data, "software_version", str),
+        bool(field(data, "can_restart", bool, required=False, default=False)), client(request))
+    return JSONResponse({"status_requested": status})
+
+
+async def sign_off(request: Request) -> Response:
+    core(request).farm.sign_off(worker(request).id)
+    return Response(status_code=NO_CONTENT)
+
+
+async def state(request: Request) -> Response:
+    me = worker(request)
+    if not me.status_requested:
+        return Response(status_code=NO_CONTENT)
+    return JSONResponse({"status_requested": me.status_requested})
+
+
+async def state_changed(request: Request) -> Response:
+    me = worker(request)
+    core(request).farm.state_changed(me.id, _status(await body(request), "status"))
+    return Response(status_code=NO_CONTENT)
+
+
+async def schedule(request: Request) -> Response:
+    me = worker(request)
+    if me.status_requested:
+        return JSONResponse({"status_requested": me.status_requested}, status_code=423)
+    if me.status != WorkerStatus.AWAKE:
+        raise ApiError(409, f'worker is in state "{me.status}", requires state "awake" to execute tasks')
+    farm = core(request)
+    task = farm.farm.schedule(me.id)
+    if task is None:
+        return Response(status_code=NO_CONTENT)
+    farm.log_line(task, f"Task assigned to worker {me.name} ({me.id})")
+    return JSONResponse(shapes.assigned(task, farm.farm.job(task.job_id), farm.commands_for(task, me.platform)))
+
+
+async def task_update(request: Request) -> Response:
+    me = worker(request)
+    data = await body(request)
+    status = field(data, "taskStatus", str, required=False)
+    if status is not None and status not in TaskStatus.ALL:
+        raise ApiError(400, f"taskStatus must be one of {', '.join(TaskStatus.ALL)}")
+    if status == TaskStatus.SOFT_FAILED:
+        raise ApiError(400, "task status soft-failed not allowed to be sent by Worker")
+    activity = field(data, "activity", str, required=False)
+    steps = field(data, "steps_completed", int, required=False)
+    farm = core(request)
+    task_id = request.path_params["task_id"]
+    try:
+        task = farm.farm.update_task(me.id, task_id, status, activity, steps)
+    except NotFound as exc:
+        raise ApiError(404, f"task {task_id} not found") from exc
+    except Conflict as exc:
+        raise ApiError(409, f"task {task_id} is not assigned to you") from exc
+    farm.append_log(task, field(data, "log", str, required=False, default=""))
+    if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
+        farm.log_line(task, f"task changed status to {task.status} ({me.name})")
+    return Response(status_code=NO_CONTENT)
+
+
+async def may_i_run(request: Request) -> Response:
+    me = worker(request)
+    task_id = request.path_params["task_id"]
+    if me.status_requested and not me.lazy:
+        return _may(False, "worker status change requested", True)
+    farm = core(request).farm
+    try:
+        allowed, reason = farm.may_run(me.id, task_id)
+    except NotFound:
+        return _may(False, "Task not found")
+    if allowed:
+        farm.update_task(me.id, task_id)  # touched: it is still being worked on
+    return _may(allowed, reason)
+
+
+def _may(allowed: bool, reason: str, change: bool = False) -> JSONResponse:
+    return JSONResponse({"mayKeepRunning": allowed, "reason": reason, "statusChangeRequested": change})
+
+
+async def output_produced(request: Request) -> Response:
+    worker(request)
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) <= 0:
+        raise ApiError(411, "Content-Length header required")
+    if int(length) > MAX_IMAGE_BYTES:
+        raise ApiError(413, f"image too large; should be max {MAX_IMAGE_BYTES} bytes")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in IMAGE_TYPES:
+        raise ApiError(415, "the image must be image/png or image/jpeg")
+    farm = core(request)
+    try:
+        task = farm.farm.task(request.path_params["task_id"])
+    except NotFound as exc:
+        raise ApiError(404, "Task does not exist") from exc
+    farm.store_image(task, content_type, await request.body())
+    return Response(status_code=202)
+
+
+async def list_workers(request: Request) -> Response:
+    return JSONResponse({"workers": [shapes.worker_summary(w) for w in core(request).farm.workers()]})
+
+
+async def get_worker(request: Request) -> Response:
+    farm = core(request).farm
+    found = farm.worker(request.path_params["worker_id"])
+    current = farm.task(found.task_id) if found.task_id else None
+    tags = [t for t in farm.tags() if t["id"] in found.tags]
+    return JSONResponse(shapes.worker(found, current, tags))
+
+
+async def delete_worker(request: Request) -> Response:
+    core(request).farm.delete_worker(request.path_params["worker_id"])
+    return Response(status_code=NO_CONTENT)
+
+
+async def set_worker_status(request: Request) -> Response:
+    data = await body(request)
+    farm = core(request).farm
+    target = farm.worker(request.path_params["worker_id"])
+    status = _status(data, "status")
+    if status == WorkerStatus.RESTART and not target.can_restart:
+        raise ApiError(412, f"worker {target.name} cannot restart")
+    farm.request_status(target.id, status, bool(field(data, "is_lazy", bool)))
+    return Response(status_code=NO_CONTENT)
+
+
+async def set_worker_tags(request: Request) -> Response:
+    tag_ids = strings(await body(request), "tag_ids")
+    farm = core(request).farm
+    known = {t["id"] for t in farm.tags()}
+    if unknown := [t for t in tag_ids if t not in known]:
+        raise ApiError(400, f"no tag {unknown[0]}")
+    farm.set_worker_tags(request.path_params["worker_id"], tag_ids)
+    return Response(status_code=NO_CONTENT)
+
+
+async def sleep_schedule(request: Request) -> Response:
+    core(request).farm.worker(request.path_params["worker_id"])
+    if request.method == "GET":
+        return Response(status_code=NO_CONTENT)
+    raise ApiError(501, "Shepherd has no sleep schedules; put a worker to sleep with setstatus")
+
+
+async def tags(request: Request) -> Response:
+    farm = core(request).farm
+    if request.method == "GET":
+        return JSONResponse({"tags": farm.tags()})
+    data = await body(request)
+    with _unique_name(data):
+        return JSONResponse(farm.add_tag(field(data, "name", str), field(data, "description", str, False, ""),
+                                         field(data, "id", str, False, "")))
+
+
+async def tag(request: Request) -> Response:
+    farm = core(request).farm
+    tag_id = request.path_params["tag_id"]
+    if request.method == "GET":
+        return JSONResponse(farm.tag(tag_id))
+    if request.method == "DELETE":
+        farm.delete_tag(tag_id)
+    else:
+        data = await body(request)
+        with _unique_name(data):
+            farm.update_tag(tag_id, field(data, "name", str), field(data, "description", str, False, ""))
+    return Response(status_code=NO_CONTENT)
+
+
+@contextlib.contextmanager
+def _unique_name(data: dict[str, object]) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise ApiError(409, f"a tag named {data.get('name')} or with that id exists already") from exc

@@ -1,0 +1,130 @@
+"""The farm's core: what every door calls to submit jobs, hand tasks to workers and keep their logs and
+images. Decisions are the store's (service.store.farm); this adds compiling, variables, who may choose what
+runs, and the files a task leaves behind."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service import private
+from service.core import jobtypes
+from service.core.admission import BlenderRefused, same_program
+from service.core.variables import Variables, this_platform
+from service.store.farm import Farm, Limits
+from service.store.store import Store
+from shared.model import Job, JobStatus, Task, TaskSpec
+
+log = logging.getLogger("shepherd.farm")
+IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
+MAX_IMAGE_BYTES = 25 * 2**20
+
+
+class TypeOutdated(ValueError):
+    """A job submitted with an etag of its type that is not the current one."""
+
+
+@dataclass
+class FarmOptions:
+    limits: Limits = field(default_factory=Limits)
+    variables: Variables = field(default_factory=Variables)
+    storage: str = ""
+    """The shared storage folder, as this machine sees it."""
+    check_every: float = 5.0
+    """Seconds between checks for workers and tasks that timed out."""
+
+
+class FarmCore:
+    def __init__(self, store: Store, data_dir: Path, blender: str, options: FarmOptions | None = None) -> None:
+        self.options = options or FarmOptions()
+        self.farm = Farm(store, self.options.limits)
+        self.data_dir = data_dir
+        self.blender = blender
+
+    def submit(self, submitted: dict[str, Any], local: bool) -> Job:
+        """Compile a SubmittedJob (already shaped: name, type, priority, settings, metadata, ...) and store it."""
+        settings, tasks, platform = self.compile(submitted, local)
+        status = JobStatus.PAUSED if submitted.get("initial_status") == JobStatus.PAUSED else JobStatus.QUEUED
+        return self.farm.submit(submitted["name"], submitted["type"], submitted["priority"], settings,
+                                submitted.get("metadata") or {}, tasks, platform, submitted.get("type_etag") or "",
+                                submitted.get("worker_tag") or "", status)
+
+    def compile(self, submitted: dict[str, Any], local: bool) -> tuple[dict[str, Any], list[TaskSpec], str]:
+        """The job's settings (two-way paths collapsed), its tasks and the submitter's platform; touches no file.
+
+        Raises KeyError for an unknown job type, TypeOutdated, jobtypes.CompileError and BlenderRefused."""
+        job_type = jobtypes.JOB_TYPES[submitted["type"]]
+        etag = submitted.get("type_etag") or ""
+        if etag and etag != job_type.to_dict()["etag"]:
+            raise TypeOutdated("rejecting job because its settings are outdated, refresh the job type")
+        platform = submitted.get("submitter_platform") or this_platform()
+        if platform == "manager":
+            platform = this_platform()
+        settings = {k: self.options.variables.collapse(v, platform) for k, v in submitted["settings"].items()}
+        blender_cmd = settings.pop("blender_cmd", "{blender}")
+        if not local and blender_cmd != "{blender}" and not same_program(str(blender_cmd), self.blender):
+            raise BlenderRefused(f"Clients beyond this machine render with the manager's {{blender}}; "
+                                 f"settings.blender_cmd may not name '{blender_cmd}'")
+        tasks = jobtypes.COMPILERS[job_type.name](settings, time.time())
+        if blender_cmd != "{blender}":
+            for task in tasks:
+                for command in task.commands:
+                    if command.name == "blender-render":
+                        command.parameters["exe"] = blender_cmd
+        return settings, tasks, platform
+
+    def commands_for(self, task: Task, platform: str) -> list[dict[str, Any]]:
+        """The task's commands with every variable replaced for a worker on ``platform``."""
+        variables = self.options.variables
+        return [{"name": c.name, "parameters": variables.expand(c.parameters, platform),
+                 "total_step_count": c.total_step_count} for c in task.commands]
+
+    def job_files(self, job_id: str) -> Path:
+        """Where a job's task logs and last rendered image are kept."""
+        return self.data_dir / "job-files" / job_id
+
+    def task_log(self, task: Task) -> Path:
+        return self.job_files(task.job_id) / f"task-{task.id}.txt"
+
+    def append_log(self, task: Task, text: str) -> None:
+        if not text:
+            return
+        path = self.task_log(task)
+        private.directory(path.parent)
+        with private.touch(path).open("a", encoding="utf-8") as out:
+            out.write(text if text.endswith("\n") else text + "\n")
+
+    def log_line(self, task: Task, text: str) -> None:
+        """A line of the manager's own in the task log, with its time."""
+        self.append_log(task, time.strftime("%Y-%m-%dT%H:%M:%S%z ") + text)
+
+    def last_rendered(self, job_id: str) -> Path | None:
+        found = sorted(self.job_files(job_id).glob("last-rendered.*"))
+        return found[0] if found else None
+
+    def last_rendered_job(self) -> str | None:
+        """The job whose image came last."""
+        images = sorted(self.data_dir.glob("job-files/*/last-rendered.*"), key=lambda p: p.stat().st_mtime)
+        return images[-1].parent.name if images else None
+
+    def store_image(self, task: Task, content_type: str, image: bytes) -> None:
+        folder = self.job_files(task.job_id)
+        private.directory(folder)
+        for old in folder.glob("last-rendered.*"):
+            old.unlink()
+        path = folder / f"last-rendered{IMAGE_TYPES[content_type]}"
+        private.write_bytes(path, image)
+
+    async def watch_timeouts(self) -> None:
+        """Fail what timed out, for as long as the service runs."""
+        while True:
+            await asyncio.sleep(self.options.check_every)
+            workers, tasks = self.farm.check_timeouts()
+            for worker in workers:
+                log.warning("worker %s timed out; its task went back to the queue", worker)
+            for task_id in tasks:
+                log.warning("task %s timed out", task_id)

@@ -1,0 +1,55 @@
+"""Frame ranges as Flamenco writes them ("1-10,20", "1..3"), plus Shepherd's step ("30-40x2": every 2nd frame),
+and how a range is cut into chunks of frames."""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"^(\d+)(?:-(\d+)(?:x(\d+))?)?$")
+
+
+class FrameRangeError(ValueError):
+    """A frame range that does not parse; the message quotes it."""
+
+
+def parse(text: str) -> list[int]:
+    """The distinct frames of a range, ascending. ``A``, ``A-B`` or ``A..B``, and ``A-BxN`` for every Nth frame,
+    separated by commas; a reversed range holds no frames."""
+    spec = text.strip().replace("..", "-")
+    if not spec:
+        raise FrameRangeError(f'invalid range "{text}": empty range')
+    frames: set[int] = set()
+    for part in spec.split(","):
+        found = _PART.match(part.replace(" ", ""))
+        if not found:
+            raise FrameRangeError(f'invalid range "{text}": cannot read "{part.strip()}"')
+        first, last, step = found.groups()
+        if step is not None and int(step) < 1:
+            raise FrameRangeError(f'invalid range "{text}": the step in "{part.strip()}" must be 1 or more')
+        frames.update(range(int(first), int(last if last is not None else first) + 1, int(step or 1)))
+    if not frames:
+        raise FrameRangeError(f'invalid range "{text}": empty range')
+    return sorted(frames)
+
+
+def merge(frames: list[int]) -> str:
+    """Frames written back as a range: three or more in a row as ``A-B``, two as ``A,B``."""
+    runs: list[list[int]] = []
+    for frame in frames:
+        if runs and frame == runs[-1][-1] + 1:
+            runs[-1].append(frame)
+        else:
+            runs.append([frame])
+    return ",".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(map(str, run)) for run in runs)
+
+
+def chunks(text: str, size: int) -> list[str]:
+    """The range cut into pieces of ``size`` frames, each written as by ``merge``."""
+    if size < 1:
+        raise FrameRangeError(f"invalid chunk size, must be positive number: {size}")
+    frames = parse(text)
+    return [merge(frames[i:i + size]) for i in range(0, len(frames), size)]
+
+
+def count(text: str) -> int:
+    return len(parse(text))
