@@ -153,13 +153,19 @@ def test_a_task_taken_back_stops_blender_and_reports_nothing_more(
     assert stop(worker) == 0
 
 
-def test_sigterm_stops_blender_and_signs_off(manager: Manager, blend_file: Path, tmp_path: Path) -> None:
+def rendering(manager: Manager, blend_file: Path, tmp_path: Path) -> tuple[dict, subprocess.Popen[str], list[int]]:
+    """A worker rendering a long task, once its first frame is done; its Blender processes."""
     task = render_task(str(blend_file), f"{tmp_path}/frames/######", "1..400", 400)
     manager.tasks.append(task)
     worker = start_worker(manager, tmp_path / "worker")
     wait_for(lambda: steps_of(manager.updates(task["uuid"])), 60, "the first frame")
     blenders = descendants(worker.pid)
     assert blenders
+    return task, worker, blenders
+
+
+def test_sigterm_stops_blender_and_signs_off(manager: Manager, blend_file: Path, tmp_path: Path) -> None:
+    task, worker, blenders = rendering(manager, blend_file, tmp_path)
     assert stop(worker) == 0
     assert not [pid for pid in blenders if Path(f"/proc/{pid}").exists()]
     assert manager.calls[-1].path == "/sign-off"
@@ -202,11 +208,7 @@ def test_command_lines_as_flamencos_worker_builds_them() -> None:
 
 
 def test_blender_ends_with_a_killed_worker(manager: Manager, blend_file: Path, tmp_path: Path) -> None:
-    task = render_task(str(blend_file), f"{tmp_path}/frames/######", "1..400", 400)
-    manager.tasks.append(task)
-    worker = start_worker(manager, tmp_path / "worker")
-    wait_for(lambda: steps_of(manager.updates(task["uuid"])), 60, "the first frame")
-    blenders = descendants(worker.pid)
+    _, worker, blenders = rendering(manager, blend_file, tmp_path)
     worker.kill()
     worker.wait()
     wait_for(lambda: not [pid for pid in blenders if Path(f"/proc/{pid}").exists()], 5, "Blender to end")

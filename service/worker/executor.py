@@ -84,6 +84,7 @@ class Executor:
                 final = {"taskStatus": "failed", "activity": f"Failed: {exc}", "log": f"Failed: {exc}"}
             await reporter.flush()
             await reporter.send(final, deliver=True)
+            log.info("task %s: %s", task["uuid"], final["activity"])
         except Reassigned:
             log.info("task %s was given to another worker; stopped", task["uuid"])
             self.uploader.forget(task["uuid"])
