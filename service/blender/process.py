@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +14,12 @@ from pathlib import Path
 STOP_GRACE = 3.0
 STDERR_KEEP = 40
 LEFTOVER_WAIT = 5.0
+PR_SET_PDEATHSIG = 1
+
+
+def _killed_with_parent() -> None:
+    """In the child before exec (Linux): SIGKILL it when the process that started it dies, even by kill -9."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class Process:
@@ -25,7 +33,8 @@ class Process:
 
     @classmethod
     async def start(cls, argv: list[str], cwd: str | None = None, merge_stderr: bool = False,
-                    stdin: bool = False) -> Process:
+                    stdin: bool = False, die_with_parent: bool = False) -> Process:
+        """``die_with_parent``: on Linux, the process is killed when this one dies, however it dies."""
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
@@ -34,6 +43,7 @@ class Process:
             cwd=cwd,
             start_new_session=True,
             limit=1 << 20,
+            preexec_fn=_killed_with_parent if die_with_parent and sys.platform == "linux" else None,
         )
         return cls(proc)
 

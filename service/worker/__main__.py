@@ -1,0 +1,3 @@
+from service.worker.cli import main
+
+raise SystemExit(main())

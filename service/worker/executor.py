@@ -1,0 +1,186 @@
+"""Running one task: its commands in order, its updates, and the may-i-run check that can stop it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+import shutil
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from service.blender.diagnosis import exit_failure
+from service.blender.process import Process
+from service.blender.resident import Resident
+from service.worker.client import Client, Unreachable
+from service.worker.commands import ParameterError, blender_argv, ffmpeg_argv, is_frame_done, saved_path
+from service.worker.reporter import Reassigned, Reporter
+from service.worker.timing import Timing
+from service.worker.uploader import Uploader
+from shared.events import Event, Kind
+
+log = logging.getLogger("shepherd.worker")
+TAIL_LINES = 40
+
+
+class CommandFailed(Exception):
+    """A command did not succeed; the message goes into the task's activity and log after ``Failed:``."""
+
+
+class Executor:
+    """Runs the tasks of one worker, one at a time, with the worker's own Blender."""
+
+    def __init__(self, client: Client, timing: Timing, blender: str, uploader: Uploader) -> None:
+        self.client = client
+        self.timing = timing
+        self.blender = blender
+        self.uploader = uploader
+        self.resident: Resident | None = None
+
+    async def run(self, task: dict[str, Any]) -> None:
+        """Run a task to its end: completed, failed, or stopped because the manager took it back."""
+        work = asyncio.create_task(self._work(task, Reporter(self.client, task["uuid"], self.timing)))
+        watch = asyncio.create_task(self._watch(task["uuid"], work))
+        try:
+            await asyncio.wait({work})
+        finally:
+            watch.cancel()
+            work.cancel()
+            for ended in await asyncio.gather(work, watch, return_exceptions=True):
+                if isinstance(ended, Exception):
+                    log.error("task %s: %r", task["uuid"], ended)
+
+    async def close(self) -> None:
+        """End the resident Blender, if one runs."""
+        if self.resident:
+            await self.resident.process.stop()
+            self.resident = None
+
+    async def _watch(self, task_id: str, work: asyncio.Task[None]) -> None:
+        """Ask may-i-run every 10 s; stop the task when the answer is no. No answer means go on."""
+        while True:
+            await asyncio.sleep(self.timing.every(self.timing.may_i_run))
+            try:
+                answer = await self.client.may_i_run(task_id)
+            except Unreachable:
+                continue
+            if answer.status == 200 and isinstance(answer.body, dict) and answer.body.get("mayKeepRunning") is False:
+                log.info("task %s: the manager says stop: %s", task_id, answer.body.get("reason", ""))
+                self.uploader.forget(task_id)
+                work.cancel()
+                return
+
+    async def _work(self, task: dict[str, Any], reporter: Reporter) -> None:
+        try:
+            await reporter.send({"taskStatus": "active", "activity": "Started"})
+            try:
+                for command in task.get("commands") or []:
+                    await self._command(task["uuid"], command, reporter)
+                    if not command.get("total_step_count"):
+                        await reporter.step()
+                final: dict[str, Any] = {"taskStatus": "completed", "activity": "Completed"}
+            except CommandFailed as exc:
+                final = {"taskStatus": "failed", "activity": f"Failed: {exc}", "log": f"Failed: {exc}"}
+            await reporter.flush()
+            await reporter.send(final, deliver=True)
+            log.info("task %s: %s", task["uuid"], final["activity"])
+        except Reassigned:
+            log.info("task %s was given to another worker; stopped", task["uuid"])
+            self.uploader.forget(task["uuid"])
+
+    async def _command(self, task_id: str, command: dict[str, Any], reporter: Reporter) -> None:
+        name, params = command.get("name"), command.get("parameters") or {}
+        try:
+            if name == "echo":
+                await reporter.log(str(params.get("message", "")))
+            elif name == "sleep":
+                await asyncio.sleep(float(params.get("duration_in_seconds", 0)))
+            elif name == "blender-render" and isinstance(params.get("shepherd_task"), dict):
+                await self._resident_render(task_id, params["shepherd_task"], reporter)
+            elif name == "blender-render":
+                await self._blender(task_id, blender_argv(self.blender, params), reporter)
+            elif name == "frames-to-video":
+                ffmpeg = shutil.which("ffmpeg")
+                if ffmpeg is None:
+                    raise CommandFailed("frames-to-video: ffmpeg is not on this worker's PATH")
+                await self._process(ffmpeg_argv(ffmpeg, params), reporter, _nothing,
+                                    lambda code, _: f"command exited abnormally with code {code}")
+            else:
+                raise CommandFailed(f'unknown command: "{name}"')
+        except (ParameterError, TypeError, ValueError) as exc:
+            raise CommandFailed(str(exc)) from exc
+
+    async def _blender(self, task_id: str, argv: list[str], reporter: Reporter) -> None:
+        async def on_line(line: str) -> None:
+            if (path := saved_path(line)) is not None:
+                self.uploader.offer(task_id, path)
+            if is_frame_done(line):
+                await reporter.step()
+
+        await self._process(argv, reporter, on_line, lambda code, tail: exit_failure(code, tail)[1])
+
+    async def _process(self, argv: list[str], reporter: Reporter, on_line: Callable[[str], Awaitable[None]],
+                       failure: Callable[[int, str], str]) -> None:
+        """Run one program to its end, its output into the task log line by line; stopped with the task."""
+        await reporter.log(f"going to run:\n\n    {shlex.join(argv)}\n")
+        try:
+            process = await Process.start(argv, merge_stderr=True, die_with_parent=True)
+        except OSError as exc:
+            raise CommandFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        try:
+            async for line in process.lines():
+                tail.append(line)
+                await reporter.log(f"pid={process.proc.pid} > {line}")
+                await on_line(line)
+            code = await process.wait()
+        finally:
+            await process.stop()
+        if code != 0:
+            raise CommandFailed(failure(code, "\n".join(tail)))
+
+    async def _resident_render(self, task_id: str, shepherd_task: dict[str, Any], reporter: Reporter) -> None:
+        """Render a Shepherd job in the worker's resident Blender, which stays for the next one."""
+        if self.resident is None or self.resident.process.proc.returncode is not None:
+            try:
+                self.resident = await Resident.start(self.blender)
+            except OSError as exc:
+                raise CommandFailed(f"cannot run {self.blender}: {exc.strerror or exc}") from exc
+        resident = self.resident
+        lines: asyncio.Queue[tuple[str, Event | None] | None] = asyncio.Queue()
+
+        async def render() -> int | None:
+            try:
+                return await resident.render(shepherd_task, lambda text, event: lines.put_nowait((text, event)))
+            finally:
+                lines.put_nowait(None)
+
+        rendering = asyncio.create_task(render())
+        error = ""
+        try:
+            while (item := await lines.get()) is not None:
+                text, event = item
+                if text:
+                    await reporter.log(text)
+                if event and event.kind == Kind.FRAME_SAVED:
+                    self.uploader.offer(task_id, str(event.data.get("path", "")))
+                    await reporter.step()
+                elif event and event.kind == Kind.JOB_ERROR:
+                    error = str(event.data.get("message", "the job failed"))
+                elif event and event.kind == Kind.MESSAGE:
+                    await reporter.log(str(event.data.get("text", "")))
+            code = await rendering
+        except BaseException:
+            rendering.cancel()
+            await self.close()
+            raise
+        if code is not None:
+            self.resident = None
+            raise CommandFailed(exit_failure(code, "\n".join(resident.process.stderr))[1])
+        if error:
+            raise CommandFailed(error)
+
+
+async def _nothing(line: str) -> None:
+    """No meaning in the line beyond the log."""
