@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := blender python3 python3-venv dbus-daemon libnotify-bin openssl iproute2 xvfb xauth
+APT_PACKAGES := blender python3 python3-venv dbus-daemon libnotify-bin openssl iproute2 xvfb xauth ffmpeg
 STAMP_APT := $(VENV)/.apt-done
 STAMP_PIP := $(VENV)/.pip-done
 DATA_DIR ?=
@@ -42,6 +42,7 @@ bench: deps
 	$(PY) tests/bench_ws.py
 	$(PY) tests/bench_store.py
 	$(PY) tests/bench_large_recipe.py
+	$(PY) tests/bench_farm.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
