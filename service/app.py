@@ -15,7 +15,6 @@ from starlette.responses import Response
 from service.api import errors, flamenco, renderplus, ws
 from service.api.flamenco.common import ApiError, api_error
 from service.api.guard import BodyTooLarge, Guard, Policy
-from service.core.farm import FarmCore, FarmOptions
 from service.core.manager import Manager
 from service.notify.notifier import Notifier
 from service.store.farm import Conflict, NotFound
@@ -34,14 +33,14 @@ async def _too_large(request: Request, exc: Exception) -> Response:
 
 
 def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Policy,
-               recipe: Recipe | None = None, farm_options: FarmOptions | None = None) -> Starlette:
+               recipe: Recipe | None = None) -> Starlette:
     """The service's ASGI app behind the Guard; ``stop`` ends the server, ``recipe`` starts rendering as soon
     as it is up. The websocket hub and the notifier subscribe to the manager's event bus here.
 
     On start-up the last stored batch is loaded, and resumed if it was running when the service stopped.
     """
 
-    farm = FarmCore(manager.store, manager.data_dir, manager.options.blender, farm_options)
+    farm = manager.farm
     notifier = Notifier(manager)
 
     @contextlib.asynccontextmanager

@@ -59,6 +59,12 @@ def positive(text: str) -> int:
     return int(text)
 
 
+def whole(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number (0 or more)")
+    return int(text)
+
+
 def seconds(text: str) -> float:
     try:
         value = float(text)
@@ -133,8 +139,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--print-stats", action="store_true", help="Print batch stats after finishing.")
     p.add_argument("--no-cleanup", action="store_true", help="Don't clean up temp folder after running.")
     p.add_argument("--write-log", action="store_true", help="Write a log in the logs folder.")
-    p.add_argument("--slots", type=positive, default=default_slots(),
-                   help="Blenders rendering at once (default from cores and memory: %(default)s here).")
+    p.add_argument("--slots", type=whole, default=default_slots(),
+                   help="Blenders rendering at once on this machine; 0: it renders nothing, its workers do "
+                        "(default from cores and memory: %(default)s here).")
     p.add_argument("--no-resident", action="store_true",
                    help="Start a fresh Blender for every job instead of keeping one running between jobs.")
     p.add_argument("--recycle-jobs", type=positive, default=RunOptions.recycle_jobs,
@@ -344,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         private.directory(args.data_dir)
         logs.setup(args.data_dir, args.write_log)
-        manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options)
+        manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options, farm=farm_options(args))
     except (StoreError, sqlite3.Error, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         print(f"Cannot use the data directory {args.data_dir}: {reason}", file=sys.stderr)
@@ -367,5 +374,5 @@ def main(argv: list[str] | None = None) -> int:
     except (TokenError, OSError) as exc:
         print(f"Cannot set up the service token: {exc}", file=sys.stderr)
         return 1
-    asyncio.run(serve(manager, access, recipe, tls, farm_options(args)))
+    asyncio.run(serve(manager, access, recipe, tls))
     return 0

@@ -9,13 +9,12 @@ import uvicorn
 
 from service.api.guard import Policy
 from service.app import create_app
-from service.core.farm import FarmOptions
 from service.core.manager import Manager
 from shared.recipe import Recipe
 
 
 async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
-                tls: tuple[Path, Path] | None = None, farm: FarmOptions | None = None) -> None:
+                tls: tuple[Path, Path] | None = None) -> None:
     """Listen on the policy's address and port; ``tls`` is (certificate file, key file) for https."""
     server: uvicorn.Server | None = None
 
@@ -27,7 +26,7 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
 
     # A thread decoding a large recipe hands the GIL back to the event loop's thread within 1 ms, not 5.
     sys.setswitchinterval(0.001)
-    app = create_app(manager, stop, policy, recipe, farm)
+    app = create_app(manager, stop, policy, recipe)
     certfile, keyfile = tls or (None, None)
     server = uvicorn.Server(uvicorn.Config(app, host=policy.bind, port=policy.port, log_level="info", lifespan="on",
                                            ws="wsproto", ssl_certfile=certfile, ssl_keyfile=keyfile))

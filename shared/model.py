@@ -49,6 +49,13 @@ class WorkerStatus:
     ALL = (STARTING, AWAKE, ASLEEP, ERROR, TESTING, OFFLINE, RESTART)
 
 
+BATCH_JOB_TYPE = "shepherd-batch"
+"""A Render+ batch as a farm job: one task per enabled job of the recipe."""
+BATCH_TASK_TYPE = "shepherd"
+"""A Render+ job as a task, for Shepherd's workers (local slots and service.worker)."""
+LOCAL_TASK_TYPE = "shepherd-local"
+"""A Render+ job with PRE_JOB or POST_JOB hooks: its hooks run here, so this machine's slots render it."""
+
 JOB_MOVES: dict[str, set[str]] = {
     JobStatus.UNDER_CONSTRUCTION: {JobStatus.QUEUED, JobStatus.PAUSED, JobStatus.FAILED},
     JobStatus.QUEUED: {JobStatus.ACTIVE, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED, JobStatus.PAUSE_REQUESTED,

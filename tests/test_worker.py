@@ -55,7 +55,7 @@ def test_registers_once_and_signs_on_with_basic_auth(manager: Manager, tmp_path:
     assert stop(worker) == 0, worker_log(data)
     register = manager.named("/register-worker")[0].body
     assert register["name"] == "test-worker" and register["platform"] == "linux"
-    assert register["supported_task_types"] == ["blender", "ffmpeg", "file-management", "misc"]
+    assert register["supported_task_types"] == ["blender", "ffmpeg", "misc", "shepherd"]
     assert len(register["secret"]) == 64 and int(register["secret"], 16) >= 0
     credentials = data / "credentials.json"
     assert credentials.stat().st_mode & 0o777 == 0o600

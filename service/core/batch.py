@@ -141,6 +141,8 @@ class BatchState:
     messages: list[str] = field(default_factory=list)
     jobs: list[JobState] = field(default_factory=list)
     current_job: int | None = None
+    farm_job: str | None = None
+    """The farm's job whose tasks are this batch's jobs, once it is queued."""
     _by_id: dict[int, JobState] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

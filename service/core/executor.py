@@ -1,4 +1,5 @@
-"""Runs one batch: hooks, then the enabled jobs on one or more slots, each slot feeding its own Blender."""
+"""Runs one batch: hooks, then its enabled jobs as the tasks of one farm job, which this machine's slots (each
+feeding its own Blender) and remote workers take from the scheduler."""
 
 from __future__ import annotations
 
@@ -6,26 +7,31 @@ import asyncio
 import json
 import logging
 import os
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from service import private
-from service.blender.command import task
+from service.blender.command import task as task_payload
 from service.blender.diagnosis import exit_failure, start_failure
 from service.blender.process import Process
 from service.blender.resident import Resident
 from service.blender.stats import error_text
 from service.core.batch import BatchState, JobState
+from service.core.batchjob import RemoteJobs, job_of
+from service.core.farm import FarmCore, FarmLink
 from service.core.hooks import run_hooks
 from service.core.options import RunOptions
+from service.store.farm import Conflict, NotFound
 from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.failures import FAILURES
+from shared.model import JobStatus as FarmJobStatus
+from shared.model import Task, TaskStatus
 from shared.recipe import Hook, Job
 
 log = logging.getLogger("shepherd.executor")
+WATCH_SECONDS = 0.2
 
 
 def job_log(logdir: Path, job_id: int) -> Path:
@@ -37,6 +43,8 @@ def job_log(logdir: Path, job_id: int) -> Path:
 class Slot:
     """One lane of work: at most one job, one hook and one Blender at a time."""
 
+    worker: str = ""
+    """The slot's identity as a worker of the farm."""
     resident: Resident | None = None
     hook: Process | None = None
     job: JobState | None = None
@@ -54,17 +62,25 @@ class BatchRun:
     """
 
     def __init__(self, state: BatchState, workdir: Path, logdir: Path, notify: Callable[[Event], None],
-                 options: RunOptions | None = None, track: Callable[[int, bool], None] | None = None) -> None:
+                 farm: FarmCore, options: RunOptions | None = None,
+                 track: Callable[[int, bool], None] | None = None) -> None:
         self.state = state
         self.workdir = workdir
         self.logdir = logdir
         self.notify = notify
+        self.farm = farm
         self.options = options or RunOptions()
         self.track = track or (lambda pid, alive: None)
         self.cancelled = False
         self.halted = False
-        self.slots = [Slot() for _ in range(state.recipe.settings.slots or self.options.slots)]
+        count = min(self.options.slots, state.recipe.settings.slots or self.options.slots)
+        self.slots = [Slot(worker) for worker in farm.local_workers(count)]
         self._batch_slot = Slot()
+        self._running: dict[int, JobState] = {}
+        """The jobs rendering now, here or on remote workers."""
+        self._tasks: dict[int, str] = {}
+        """The farm's task of each job."""
+        self.remote = RemoteJobs(state.recipe, state.job, logdir, notify, self._job_status)
 
     def _batch_status(self, status: str) -> None:
         self.state.move(status)
@@ -72,7 +88,11 @@ class BatchRun:
 
     def _job_status(self, job: JobState, status: str) -> None:
         job.move(status)
-        running = [s.job for s in self.slots if s.job is not None and s.job.status == JobStatus.RUNNING]
+        if job.status == JobStatus.RUNNING:
+            self._running[job.id] = job
+        else:
+            self._running.pop(job.id, None)
+        running = list(self._running.values())
         self.state.current_job = min(running, key=lambda j: j.times.started or 0).id if running else None
         data = {"status": status, "failure": job.failure} if status == JobStatus.FAILED else {"status": status}
         self.notify(Event(Kind.JOB_STATUS, job.id, data))
@@ -93,23 +113,87 @@ class BatchRun:
         if self.state.status == BatchStatus.WAITING:
             self._batch_status(BatchStatus.RUNNING)
             self.state.messages += await self._hooks(self._batch_slot, recipe.hooks.pre_batch, "PRE_BATCH", None)
-        queue = deque(j for j in recipe.jobs if (s := self.state.job(j.id)) and s.status == JobStatus.QUEUED)
-        await asyncio.gather(*(self._work(slot, queue) for slot in self.slots))
+        if not self.cancelled:
+            self._queue()
+            await asyncio.gather(self._watch(), *(self._work(slot) for slot in self.slots))
+            self.farm.detach(self.state.farm_job or "")
         if self.halted:
             return
         if not self.cancelled:
             self.state.messages += await self._hooks(self._batch_slot, recipe.hooks.post_batch, "POST_BATCH", None)
         self._batch_status(BatchStatus.CANCELLED if self.cancelled else BatchStatus.FINISHED)
 
-    async def _work(self, slot: Slot, queue: deque[Job]) -> None:
+    def _queue(self) -> None:
+        """Put the batch's jobs in the farm's queue (once), and have its workers report here."""
+        farm = self.farm.farm
+        if self.state.farm_job is None:
+            self.state.farm_job = self.farm.submit_batch(self.state.recipe).id
+            self.notify(Event(Kind.MESSAGE, None, {"text": f"Queued as farm job {self.state.farm_job}"}))
+        elif farm.job(self.state.farm_job, steps=False).status == FarmJobStatus.PAUSED:
+            farm.set_job_status(self.state.farm_job, FarmJobStatus.QUEUED, "the service resumed the batch")
+        self._tasks = {job_of(t): t.id for t in farm.tasks(self.state.farm_job)}
+        self.farm.attach(self.state.farm_job, FarmLink(self._payload, self.remote))
+
+    def _payload(self, task: Task) -> dict[str, Any]:
+        """What a remote worker renders for a task: the job as this machine would render it."""
+        job = next(j for j in self.state.recipe.jobs if j.id == job_of(task))
+        state = self.state.job(job.id)
+        job_task = task_payload(self.state.recipe, job)
+        job_task.update(reload=True, skip_frames=sorted(state.saved) if state else [],
+                        min_free_mb=self.options.min_free_mb)
+        return job_task
+
+    def _ended(self) -> bool:
+        job_id = self.state.farm_job
+        return job_id is None or self.farm.farm.job(job_id, steps=False).status not in FarmJobStatus.RUNNABLE
+
+    async def _watch(self) -> None:
+        """Until the farm's job ends: notice remote tasks that left their worker without a report (a worker that
+        timed out or signed off)."""
+        while not (self.cancelled or self._ended()):
+            await asyncio.sleep(WATCH_SECONDS)
+            here = {slot.job.id for slot in self.slots if slot.job is not None}
+            for job in list(self._running.values()):
+                if self.cancelled:
+                    return
+                found = self.farm.farm.task(self._tasks[job.id])
+                if job.id not in here and found.status != TaskStatus.ACTIVE:
+                    self.remote.settle(found)
+
+    async def _work(self, slot: Slot) -> None:
+        """Take the batch's tasks from the scheduler until none is left."""
+        farm = self.farm.farm
         try:
-            while queue and not self.cancelled:
-                job = queue.popleft()
-                state = self.state.job(job.id)
-                if state is not None:
-                    await self._run_job(slot, job, state)
+            while not self.cancelled:
+                found = farm.schedule(slot.worker)
+                if found is None:
+                    if self._ended():
+                        return
+                    await asyncio.sleep(WATCH_SECONDS)
+                    continue
+                job = next((j for j in self.state.recipe.jobs if j.id == job_of(found)), None)
+                state = self.state.job(job.id) if job is not None else None
+                if job is None or state is None:
+                    farm.update_task(slot.worker, found.id, TaskStatus.FAILED, "not a job of this batch")
+                    continue
+                await self._run_job(slot, job, state)
+                self._report(slot, found, state)
         finally:
             await self._close(slot)
+
+    def _report(self, slot: Slot, found: Task, state: JobState) -> None:
+        """Tell the farm how the slot's task ended; a halted batch's task stays the slot's, to resume."""
+        farm = self.farm.farm
+        if self.halted:
+            return
+        try:
+            if state.status == JobStatus.CANCELLED:
+                farm.set_task_status(found.id, TaskStatus.CANCELED, "cancelled")
+            else:
+                farm.update_task(slot.worker, found.id, TaskStatus.COMPLETED if state.status == JobStatus.FINISHED
+                                 else TaskStatus.FAILED, state.error or "")
+        except (Conflict, NotFound, ValueError) as exc:
+            log.info("task %s of job %s: %s", found.id, state.id, exc)
 
     async def _run_job(self, slot: Slot, job: Job, state: JobState) -> None:
         slot.skip, slot.job = False, state
@@ -165,7 +249,7 @@ class BatchRun:
         return slot.resident
 
     def _task(self, job: Job, state: JobState, reload: bool) -> dict[str, Any]:
-        job_task = task(self.state.recipe, job)
+        job_task = task_payload(self.state.recipe, job)
         job_task.update(reload=reload, skip_frames=sorted(state.saved), min_free_mb=self.options.min_free_mb)
         if not job.threads:
             job_task["job"]["threads"] = self.options.threads_per_slot(len(self.slots))
@@ -237,11 +321,16 @@ class BatchRun:
                 await proc.stop()
 
     async def cancel(self) -> None:
+        if not self.cancelled and self.state.farm_job is not None and not self._ended():
+            target = FarmJobStatus.PAUSED if self.halted else FarmJobStatus.CANCELED
+            self.farm.farm.set_job_status(self.state.farm_job, target, "the batch was " +
+                                          ("interrupted" if self.halted else "cancelled"))
         self.cancelled = True
         await asyncio.gather(*(self._stop(slot) for slot in [self._batch_slot, *self.slots]))
 
     async def halt(self) -> None:
-        """Stop every Blender and hook but leave the batch and its jobs as they are, to be resumed later."""
+        """Stop every Blender and hook but leave the batch and its jobs as they are, to be resumed later; the
+        farm's job pauses, so remote workers stop too."""
         self.halted = True
         await self.cancel()
 
@@ -251,3 +340,5 @@ class BatchRun:
         if slot is not None:
             slot.skip = True
             await self._stop(slot)
+        elif self.state.current_job is not None:  # a remote worker's: it hears it from may-i-run
+            self.farm.farm.set_task_status(self._tasks[self.state.current_job], TaskStatus.CANCELED, "cancelled")

@@ -6,22 +6,47 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service import private
-from service.core import jobtypes
+from service import __version__, private
+from service.core import batchjob, jobtypes
 from service.core.admission import BlenderRefused, same_program
+from service.core.batchjob import RemoteJobs
 from service.core.variables import Variables, this_platform
-from service.store.farm import Farm, Limits
+from service.store.farm import LOCAL, Farm, Limits
 from service.store.store import Store
-from shared.model import Job, JobStatus, Task, TaskSpec
+from shared.model import (
+    BATCH_JOB_TYPE,
+    BATCH_TASK_TYPE,
+    LOCAL_TASK_TYPE,
+    Job,
+    JobStatus,
+    Task,
+    TaskSpec,
+    TaskStatus,
+    WorkerStatus,
+)
+from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.farm")
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
+LOCAL_TYPES = [BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 MAX_IMAGE_BYTES = 25 * 2**20
+
+
+@dataclass
+class FarmLink:
+    """A running Render+ batch's side of its farm job: the payload each task carries when a worker takes it, and
+    what to do with remote workers' reports."""
+
+    payload: Callable[[Task], dict[str, Any]]
+    remote: RemoteJobs
 
 
 class TypeOutdated(ValueError):
@@ -47,7 +72,45 @@ class FarmCore:
         self.farm = Farm(store, self.options.limits)
         self.data_dir = data_dir
         self.blender = blender
+        self._links: dict[str, FarmLink] = {}
 
+    def submit_batch(self, recipe: Recipe) -> Job:
+        """A Render+ batch as a farm job, one task per enabled job."""
+        return self.farm.submit(recipe.name, BATCH_JOB_TYPE, 50, {}, {}, batchjob.task_specs(recipe), this_platform())
+
+    def local_workers(self, count: int) -> list[str]:
+        """The ids of this machine's first ``count`` slots as farm workers, awake; their old tasks requeued."""
+        name = f"{socket.gethostname()} slot"
+        known = {w.name: w.id for w in self.farm.workers() if w.address == LOCAL}
+        ids = []
+        for number in range(1, max(count, len(known)) + 1):
+            worker_id = known.get(f"{name} {number}") or self.farm.register(
+                f"{name} {number}", secrets.token_hex(16), this_platform(), LOCAL_TYPES, LOCAL).id
+            self.farm.sign_off(worker_id)  # whatever it had is not running any more
+            if number <= count:
+                self.farm.sign_on(worker_id, f"{name} {number}", LOCAL_TYPES, __version__, False, LOCAL)
+                self.farm.state_changed(worker_id, WorkerStatus.AWAKE)
+                ids.append(worker_id)
+        return ids
+
+    def attach(self, job_id: str, link: FarmLink) -> None:
+        self._links[job_id] = link
+
+    def detach(self, job_id: str) -> None:
+        self._links.pop(job_id, None)
+
+    def handed(self, task: Task) -> None:
+        """A remote worker took a task."""
+        if (link := self._links.get(task.job_id)) is not None:
+            link.remote.taken(task)
+
+    def reported(self, task: Task, text: str) -> None:
+        """A remote worker's update of a task, its log chunk ``text``; ``task`` as it is stored now."""
+        self.append_log(task, text)
+        if (link := self._links.get(task.job_id)) is not None:
+            link.remote.log(task, text)
+            if task.status != TaskStatus.ACTIVE:
+                link.remote.settle(task)
     def submit(self, submitted: dict[str, Any], local: bool) -> Job:
         """Compile a SubmittedJob (already shaped: name, type, priority, settings, metadata, ...) and store it."""
         settings, tasks, platform = self.compile(submitted, local)
@@ -83,7 +146,9 @@ class FarmCore:
     def commands_for(self, task: Task, platform: str) -> list[dict[str, Any]]:
         """The task's commands with every variable replaced for a worker on ``platform``."""
         variables = self.options.variables
-        return [{"name": c.name, "parameters": variables.expand(c.parameters, platform),
+        link = self._links.get(task.job_id)
+        extra = {"shepherd_task": link.payload(task)} if link is not None else {}
+        return [{"name": c.name, "parameters": {**variables.expand(c.parameters, platform), **extra},
                  "total_step_count": c.total_step_count} for c in task.commands]
 
     def job_files(self, job_id: str) -> Path:

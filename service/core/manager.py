@@ -19,6 +19,7 @@ from service.core.admission import admit
 from service.core.batch import BatchState
 from service.core.bus import Bus
 from service.core.executor import BatchRun
+from service.core.farm import FarmCore, FarmOptions
 from service.core.options import RunOptions
 from service.store.store import Store
 from shared.events import BatchStatus, Event, JobStatus, Kind
@@ -37,7 +38,8 @@ class NotRunning(RuntimeError):
 
 
 class Manager:
-    def __init__(self, data_dir: Path, cleanup: bool = True, options: RunOptions | None = None) -> None:
+    def __init__(self, data_dir: Path, cleanup: bool = True, options: RunOptions | None = None,
+                 farm: FarmOptions | None = None) -> None:
         self.data_dir = data_dir
         self.cleanup = cleanup
         self.options = options or RunOptions()
@@ -49,6 +51,7 @@ class Manager:
         self._starting = False
         private.directory(data_dir)
         self.store = Store(data_dir / DB_NAME)
+        self.farm = FarmCore(self.store, data_dir, self.options.blender, farm)
 
     def message(self, text: str) -> None:
         """Add a message to the batch, and tell of it."""
@@ -93,7 +96,7 @@ class Manager:
             log.info("writing the log to %s", logs.write_to_file(self.data_dir))
         (self.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=time.strftime("batch-%Y%m%d-%H%M%S-"), dir=self.data_dir / "tmp"))
-        self._run = BatchRun(batch, workdir, self.logdir(), self.announce, self.options, self._track)
+        self._run = BatchRun(batch, workdir, self.logdir(), self.announce, self.farm, self.options, self._track)
         self._task = asyncio.get_running_loop().create_task(self._guarded(self._run, workdir))
         return batch
 

@@ -18,7 +18,17 @@ from typing import Any
 
 from service.store import sql
 from service.store.store import Store
-from shared.model import Command, Job, JobStatus, Task, TaskSpec, TaskStatus, Worker, WorkerStatus
+from shared.model import (
+    BATCH_JOB_TYPE,
+    Command,
+    Job,
+    JobStatus,
+    Task,
+    TaskSpec,
+    TaskStatus,
+    Worker,
+    WorkerStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,10 @@ class Limits:
     """Tasks of one type a worker may fail in a job before it is blocklisted for that type there."""
     job_fail_fraction: float = 0.1
     """The share of a job's tasks that may fail before the job fails."""
+
+
+LOCAL = "this machine"
+"""The address of the service's own slots as workers: they live in its process, so they never time out."""
 
 
 class Conflict(RuntimeError):
@@ -101,6 +115,7 @@ class Farm:
                 "steps_total": spec.steps_total, "created": now} for i, spec in enumerate(tasks)])
             db.executemany(sql.ADD_TASK_DEP,
                            [(ids[i], ids[d]) for i, spec in enumerate(tasks) for d in spec.depends_on])
+            self._job_progress(db, job_id)  # a job of no tasks is done at once
         return self.job(job_id)
 
     def job(self, job_id: str, steps: bool = True) -> Job:
@@ -361,27 +376,33 @@ class Farm:
         limits = self.limits
         db.execute(sql.ADD_TASK_FAILURE, (task.id, worker_id))
         failures = db.execute(sql.TASK_FAILURE_COUNT, (task.id,)).fetchone()[0]
-        if failures >= limits.task_fail_after:
+        # A Render+ job that failed has used its own retries, and says nothing about the worker.
+        batch = db.execute(sql.JOB_STATUS, (task.job_id,)).fetchone()[1] == BATCH_JOB_TYPE
+        if failures >= limits.task_fail_after or batch:
             self._set_task(db, task, TaskStatus.FAILED, f"{reason} (failed by {failures} workers)", None)
         else:
             self._set_task(db, task, TaskStatus.SOFT_FAILED, f"{reason}; another worker will try it", None)
-        if db.execute(sql.WORKER_FAILURES_IN_JOB, (task.job_id, task.type, worker_id)).fetchone()[0] \
+        if not batch and db.execute(sql.WORKER_FAILURES_IN_JOB, (task.job_id, task.type, worker_id)).fetchone()[0] \
                 >= limits.blocklist_after:
             db.execute(sql.ADD_BLOCK, (task.job_id, worker_id, task.type))
         self._job_progress(db, task.job_id, failed=True)
 
     def _job_progress(self, db: sqlite3.Connection, job_id: str, failed: bool = False) -> None:
-        """Complete the job when every task is; after a failure, fail it when too many tasks failed."""
-        status = db.execute(sql.JOB_STATUS, (job_id,)).fetchone()[0]
+        """Complete the job when every task is; after a failure, fail it when too many tasks failed.
+
+        A Render+ batch's job goes on past failed tasks, as the batch does, and ends when none is left to run:
+        completed, or failed if any task failed."""
+        status, job_type = db.execute(sql.JOB_STATUS, (job_id,)).fetchone()
         if status not in JobStatus.RUNNABLE:
+            return
+        if job_type == BATCH_JOB_TYPE:
+            unfinished, any_failed = db.execute(sql.BATCH_JOB_UNFINISHED, (job_id, job_id)).fetchone()
+            if not unfinished:
+                self._end_job(db, job_id, status, JobStatus.FAILED if any_failed else JobStatus.COMPLETED)
             return
         if not failed:
             if not db.execute(sql.JOB_UNFINISHED, (job_id,)).fetchone()[0]:
-                if status == JobStatus.QUEUED:
-                    db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": time.time(),
-                                                    "id": job_id})
-                db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.COMPLETED, "activity": "Job completed",
-                                                "now": time.time(), "id": job_id})
+                self._end_job(db, job_id, status, JobStatus.COMPLETED)
             return
         counts = dict(db.execute(sql.JOB_TASK_COUNTS, (job_id,)).fetchall())
         total = sum(counts.values())
@@ -392,17 +413,23 @@ class Farm:
             db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.FAILED, "now": time.time(), "id": job_id,
                                             "activity": f"{counts[TaskStatus.FAILED]} of {total} tasks failed"})
 
+    def _end_job(self, db: sqlite3.Connection, job_id: str, status: str, end: str) -> None:
+        now = time.time()
+        if status == JobStatus.QUEUED:
+            db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": now, "id": job_id})
+        db.execute(sql.SET_JOB_STATUS, {"status": end, "activity": f"Job {end}", "now": now, "id": job_id})
+
     def check_timeouts(self, now: float | None = None) -> tuple[list[str], list[str]]:
         """Workers silent too long go to error and their tasks back to the queue; tasks not updated for too long
         fail as if their worker had failed them. Returns (worker ids, task ids) that timed out."""
         now = now or time.time()
         with self.store.transaction() as db:
-            silent = [r[0] for r in db.execute(sql.SILENT_WORKERS, (now - self.limits.worker_timeout,))]
+            silent = [r[0] for r in db.execute(sql.SILENT_WORKERS, (now - self.limits.worker_timeout, LOCAL))]
             for worker_id in silent:
                 db.execute(sql.SET_WORKER_STATUS, (WorkerStatus.ERROR, worker_id))
                 db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": now,
                                                       "activity": "Task was requeued: its worker timed out"})
-            stale = db.execute(sql.STALE_TASKS, (now - self.limits.task_timeout,)).fetchall()
+            stale = db.execute(sql.STALE_TASKS, (now - self.limits.task_timeout, LOCAL)).fetchall()
             for task_id, worker_id in stale:
                 task = _task(db.execute(sql.GET_TASK, (task_id,)).fetchone())
                 self._fail(db, task, worker_id, f"Task timed out after {self.limits.task_timeout:g} s without update")

@@ -177,6 +177,8 @@ MIGRATIONS = [
         SELECT RAISE(ABORT, 'task status move not allowed');
     END
     """,
+    # 4: a Render+ batch is a farm job too, whose tasks are its jobs.
+    "ALTER TABLE batches ADD COLUMN farm_job TEXT REFERENCES farm_jobs (id) ON DELETE SET NULL",
 ]
 
 PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
@@ -185,13 +187,13 @@ CLEAR_MOVES = "DELETE FROM status_moves"
 ADD_MOVE = "INSERT INTO status_moves (entity, source, target) VALUES (?, ?, ?)"
 
 ADD_BATCH = """
-INSERT INTO batches (name, status, started, finished, messages, current_job, created)
-VALUES (:name, :status, :started, :finished, :messages, :current_job, :created)
+INSERT INTO batches (name, status, started, finished, messages, current_job, farm_job, created)
+VALUES (:name, :status, :started, :finished, :messages, :current_job, :farm_job, :created)
 """
 ADD_RECIPE = "INSERT INTO recipes (batch_id, recipe) VALUES (?, ?)"
 UPDATE_BATCH = """
 UPDATE batches SET status = :status, started = :started, finished = :finished, messages = :messages,
-    current_job = :current_job
+    current_job = :current_job, farm_job = :farm_job
 WHERE id = :batch_id
 """
 LAST_BATCH = "SELECT * FROM batches JOIN recipes ON recipes.batch_id = batches.id ORDER BY id DESC LIMIT 1"
@@ -244,10 +246,14 @@ SET_JOB_TAG = "UPDATE farm_jobs SET worker_tag = ?, updated = ? WHERE id = ?"
 REQUEST_JOB_DELETION = "UPDATE farm_jobs SET delete_requested_at = ?, updated = ? WHERE id = ?"
 DELETE_FARM_JOB = "DELETE FROM farm_jobs WHERE id = ?"
 JOB_TASK_COUNTS = "SELECT status, count(*) FROM tasks WHERE job_id = ? GROUP BY status"
-JOB_STATUS = "SELECT status FROM farm_jobs WHERE id = ?"
+JOB_STATUS = "SELECT status, type FROM farm_jobs WHERE id = ?"
 JOB_UNFINISHED = """
 SELECT EXISTS (SELECT 1 FROM tasks WHERE job_id = ?
                AND status IN ('active', 'canceled', 'failed', 'paused', 'queued', 'soft-failed'))
+"""
+BATCH_JOB_UNFINISHED = """
+SELECT EXISTS (SELECT 1 FROM tasks WHERE job_id = ? AND status IN ('active', 'paused', 'queued', 'soft-failed')),
+    EXISTS (SELECT 1 FROM tasks WHERE job_id = ? AND status = 'failed')
 """
 
 ADD_TASK = """
@@ -322,7 +328,10 @@ REQUEUE_WORKER_TASKS = """
 UPDATE tasks SET status = 'queued', worker_id = NULL, activity = :activity, updated = :now
 WHERE worker_id = :worker AND status = 'active'
 """
-STALE_TASKS = "SELECT id, worker_id FROM tasks WHERE status = 'active' AND last_touched < ?"
+STALE_TASKS = """
+SELECT id, worker_id FROM tasks
+WHERE status = 'active' AND last_touched < ? AND worker_id NOT IN (SELECT id FROM workers WHERE address = ?)
+"""
 
 ADD_WORKER = """
 INSERT INTO workers (id, name, secret_hash, platform, software, address, status, supported_task_types, created,
@@ -347,7 +356,7 @@ SET_WORKER_STATUS = "UPDATE workers SET status = ? WHERE id = ?"
 REQUEST_WORKER_STATUS = "UPDATE workers SET status_requested = ?, lazy = ? WHERE id = ?"
 DELETE_WORKER = "DELETE FROM workers WHERE id = ?"
 SILENT_WORKERS = """
-SELECT id FROM workers WHERE status NOT IN ('offline', 'error') AND last_seen < ?
+SELECT id FROM workers WHERE status NOT IN ('offline', 'error') AND last_seen < ? AND address != ?
 """
 
 ADD_TAG = "INSERT INTO worker_tags (id, name, description) VALUES (?, ?, ?)"

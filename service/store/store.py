@@ -48,6 +48,7 @@ def _batch_row(batch: BatchState) -> dict[str, Any]:
     return {
         "status": batch.status, "started": batch.times.started,
         "finished": batch.times.finished, "messages": json.dumps(batch.messages), "current_job": batch.current_job,
+        "farm_job": batch.farm_job,
     }
 
 
@@ -157,7 +158,7 @@ class Store:
             by_id[job_id].saved[frame] = path
         batch = BatchState(recipes.from_dict(json.loads(row["recipe"])), row["status"],
                            Times(row["started"], row["finished"]), json.loads(row["messages"]), jobs,
-                           row["current_job"])
+                           row["current_job"], row["farm_job"])
         return batch_id, batch
 
     def events(self, batch_id: int, since: int = 0) -> list[Event]:

@@ -14,9 +14,11 @@ from service.worker.client import Answer, Client, Unreachable
 from service.worker.executor import Executor
 from service.worker.timing import Timing
 from service.worker.uploader import Uploader
+from shared.model import BATCH_TASK_TYPE
 
 log = logging.getLogger("shepherd.worker")
-TASK_TYPES = ["blender", "ffmpeg", "file-management", "misc"]
+TASK_TYPES = ["blender", "ffmpeg", "misc", BATCH_TASK_TYPE]
+"""Flamenco's, less file-management (its commands are not implemented), and Render+ batches' jobs."""
 GOOS = {"linux": "linux", "win32": "windows", "darwin": "darwin"}
 PLATFORM = GOOS.get(sys.platform, sys.platform)
 """The platform as a Flamenco manager knows it: Go's GOOS word."""

@@ -163,6 +163,8 @@ class Executor:
                 text, event = item
                 if text:
                     await reporter.log(text)
+                if event is not None:  # the manager reads the job's progress from these lines
+                    await reporter.log(event.to_line())
                 if event and event.kind == Kind.FRAME_SAVED:
                     self.uploader.offer(task_id, str(event.data.get("path", "")))
                     await reporter.step()

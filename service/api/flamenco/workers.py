@@ -73,6 +73,7 @@ async def schedule(request: Request) -> Response:
     if task is None:
         return Response(status_code=NO_CONTENT)
     farm.log_line(task, f"Task assigned to worker {me.name} ({me.id})")
+    farm.handed(task)
     job = farm.farm.job(task.job_id, steps=False)
     return JSONResponse(shapes.assigned(task, job, farm.commands_for(task, me.platform)))
 
@@ -95,7 +96,7 @@ async def task_update(request: Request) -> Response:
         raise ApiError(404, f"task {task_id} not found") from exc
     except Conflict as exc:
         raise ApiError(409, f"task {task_id} is not assigned to you") from exc
-    farm.append_log(task, field(data, "log", str, required=False, default=""))
+    farm.reported(task, field(data, "log", str, required=False, default=""))
     if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
         farm.log_line(task, f"task changed status to {task.status} ({me.name})")
     return Response(status_code=NO_CONTENT)

@@ -1,0 +1,71 @@
+"""A Render+ batch on the farm: with ``--slots 0`` two worker processes render it, and the poll response and
+the frames are the same as when this machine renders it alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageChops
+
+from tests.conftest import BLENDER, start_service
+from tests.farm_helpers import V3, stop, workers
+from tests.helpers import http, recipe_dict, wait_batch_end
+
+JOBS = [
+    {"scene": "Main", "camera": "CamA", "layer": "Front", "size": [32, 24]},
+    {"scene": "Main", "camera": "CamB", "size": [30, 20], "percentage": 50},
+    {"scene": "Alt", "world": "Day", "size": [25, 25], "percentage": 40},
+    {"scene": "Main", "animated": True, "frame_start": 1, "frame_end": 3, "size": [12, 10]},
+    {"scene": "Alt", "size": [8, 8], "enabled": False},
+    {"scene": "Main", "camera": "Ghost", "size": [8, 8]},
+]
+
+
+def batch_of(blend: Path, out: Path) -> dict[str, Any]:
+    jobs = [dict(job, output=str(out / f"j{i}_#")) for i, job in enumerate(JOBS)]
+    return recipe_dict(blend, jobs, blender_bin=BLENDER)
+
+
+def comparable(batch: dict[str, Any], out: Path) -> dict[str, Any]:
+    """The poll response without what differs from run to run: times, memory, output folders."""
+    def job(j: dict[str, Any]) -> dict[str, Any]:
+        engine = j["engine"]
+        data = {k: v for k, v in (engine["data"] or {}).items() if k not in ("mem", "elapsed")}
+        return {**{k: v for k, v in j.items() if k not in ("times", "engine", "messages")},
+                "messages": [m.replace(str(out), "OUT") for m in j["messages"]], "engine": {**engine, "data": data}}
+
+    return {"status": batch["status"], "jobs": [job(j) for j in batch["jobs"]], "current_job": batch["current_job"],
+            "stats": {k: v is None for k, v in batch["stats"].items()}}
+
+
+def test_two_workers_render_a_batch_as_this_machine_would(blend_file, tmp_path: Path):
+    results = {}
+    for how in ("here", "farm"):
+        out = tmp_path / how / "out"
+        out.mkdir(parents=True)
+        svc = start_service(tmp_path / how, *(["--slots", "0"] if how == "farm" else []))
+        try:
+            if how == "farm":
+                with workers(svc.url, tmp_path / how, "w1", "w2") as procs:
+                    assert http(svc.url + "/batch", "POST", batch_of(blend_file, out))[0] == 200
+                    results[how] = (wait_batch_end(svc.url), out)
+                    farm_job = http(f"{svc.url}{V3}/jobs")[1]["jobs"][0]
+                    done_by = {t["worker"]["name"] for t in http(f"{svc.url}{V3}/jobs/{farm_job['id']}/tasks")[1][
+                        "tasks"] if "worker" in t}
+                    assert stop(procs) == [0, 0]
+            else:
+                assert http(svc.url + "/batch", "POST", batch_of(blend_file, out))[0] == 200
+                results[how] = (wait_batch_end(svc.url), out)
+        finally:
+            svc.stop()
+    (here, here_out), (farm, farm_out) = results["here"], results["farm"]
+    assert comparable(farm, farm_out) == comparable(here, here_out)
+    assert [j["status"] for j in farm["jobs"]] == ["FINISHED"] * 4 + ["DISABLED", "FAILED"]
+    assert farm_job["type"] == "shepherd-batch" and farm_job["status"] == "failed"  # one of its jobs failed
+    assert done_by == {"w1", "w2"}
+    names = sorted(p.name for p in here_out.iterdir())
+    assert names == sorted(p.name for p in farm_out.iterdir()) and len(names) == 6
+    for name in names:
+        with Image.open(here_out / name) as a, Image.open(farm_out / name) as b:
+            assert a.size == b.size and ImageChops.difference(a.convert("RGBA"), b.convert("RGBA")).getbbox() is None
