@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import BLENDER, Service, start_service
-from tests.farm_helpers import V3, job_end, stop, tasks, workers
+from tests.farm_helpers import V3, HandWorker, basic, job_end, stop, tasks, workers
 from tests.helpers import descendants, http, png_size, wait_for
 
 SEED_EXAMPLE: dict[str, Any] = {
@@ -168,3 +169,275 @@ def test_a_worker_killed_mid_task_loses_no_frame(slow_blend: Path, tmp_path: Pat
         assert {png_size(folder / f"{n:06}.png") for n in range(1, 9)} == {(320, 240)}
     finally:
         service.stop()
+
+
+WORKER_ROUTES = [("POST", "sign-on"), ("POST", "sign-off"), ("GET", "state"), ("POST", "state-changed"),
+                 ("POST", "task"), ("POST", "task/{task}")]
+"""The worker routes of the seed and of v3; v3 adds may-i-run and output-produced."""
+
+
+def test_workers_need_their_credentials_and_a_stale_update_is_refused(tmp_path: Path) -> None:
+    service = start_service(tmp_path, "--worker-timeout", "2")
+    try:
+        job = v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(service.url), frames="1", chunk_size=1)
+        assert http(service.url + V3 + "/jobs", "POST", without(job, "fps"))[0] == 200
+        first = HandWorker(service.url, "first")
+        first.awake()
+        task = first.task()
+        routes = [(prefix, method, path.format(task=task["uuid"])) for prefix in ("/api", V3)
+                  for method, path in WORKER_ROUTES]
+        routes += [(V3, "GET", f"task/{task['uuid']}/may-i-run"), (V3, "POST", f"task/{task['uuid']}/output-produced")]
+        for headers in ({}, basic(first.id, "wrong"), basic(str(uuid.uuid4()), "s3cret"),
+                        {"Authorization": "Basic not-base64!"}, {"Authorization": "Bearer s3cret"}):
+            for prefix, method, path in routes:
+                answer = http(f"{service.url}{prefix}/worker/{path}", method, {}, headers=headers)
+                assert answer[0] == 403 and error_shaped(answer), (headers, path, answer)
+
+        wait_for(lambda: http(f"{service.url}{V3}/worker-mgt/workers/{first.id}")[1]["status"] == "error", 10,
+                 "the silent worker to time out")
+        assert http(f"{service.url}{V3}/tasks/{task['uuid']}")[1]["status"] == "queued"
+        second = HandWorker(service.url, "second")
+        second.awake()
+        assert second.task()["uuid"] == task["uuid"]
+        late = first.call("POST", f"task/{task['uuid']}", {"taskStatus": "completed", "activity": "late"})
+        assert late[0] == 409 and error_shaped(late), late
+        assert first.call("GET", f"task/{task['uuid']}/may-i-run")[1]["mayKeepRunning"] is False
+        assert second.call("GET", f"task/{task['uuid']}/may-i-run")[1]["mayKeepRunning"] is True
+        assert http(f"{service.url}{V3}/tasks/{task['uuid']}")[1]["status"] == "active"
+    finally:
+        service.stop()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+MALFORMED = b"{not json"
+ROUTES: list[tuple[str, str, Any, int]] = [
+    # (method, path under the prefix, body, status); {job}, {task}, {worker}, {tag} and {unknown} are filled in;
+    # worker/ routes are called as the worker. In order: each row may rely on those before it.
+    ("GET", "/version", None, 200),
+    ("GET", "/configuration", None, 200),
+    ("POST", "/configuration/check/shared-storage", {"path": "/tmp"}, 200),
+    ("POST", "/configuration/check/shared-storage", MALFORMED, 400),
+    ("GET", "/configuration/check/blender", None, 200),
+    ("POST", "/configuration/check/blender", {"path": "blender"}, 200),
+    ("POST", "/configuration/check/blender", {"path": 7}, 400),
+    ("POST", "/configuration/setup-assistant", {}, 403),
+    ("GET", "/configuration/file", None, 200),
+    ("PUT", "/configuration/file", {}, 403),
+    ("GET", "/configuration/variables/workers/linux", None, 200),
+    ("GET", "/configuration/variables/robots/linux", None, 400),
+    ("GET", "/configuration/shared-storage/users/windows", None, 200),
+    ("GET", "/configuration/shared-storage/robots/linux", None, 400),
+    ("GET", "/status", None, 200),
+    ("GET", "/jobs/types", None, 200),
+    ("GET", "/jobs/type/simple-blender-render", None, 200),
+    ("GET", "/jobs/type/unknown-type", None, 404),
+    ("GET", "/jobs", None, 200),
+    ("POST", "/jobs", MALFORMED, 400),
+    ("POST", "/jobs/check", MALFORMED, 400),
+    ("GET", "/jobs/last-rendered", None, 204),
+    ("POST", "/worker/sign-on", {"name": 7}, 400),
+    ("POST", "/worker/sign-on", {"name": "hand", "supported_task_types": ["blender"], "software_version": "t"}, 200),
+    ("POST", "/worker/task", None, 409),  # signed on, not awake yet
+    ("POST", "/worker/state-changed", {"status": "sideways"}, 400),
+    ("POST", "/worker/state-changed", {"status": "awake"}, 204),
+    ("GET", "/worker/state", None, 204),
+    ("POST", "/worker/task", None, 200),
+    ("POST", "/worker/task/{task}", {"activity": "Rendering", "steps_completed": 1, "log": "a line"}, 204),
+    ("POST", "/worker/task/{task}", {"taskStatus": "bogus"}, 400),
+    ("POST", "/worker/task/{task}", {"taskStatus": "soft-failed"}, 400),
+    ("POST", "/worker/task/{task}", {"steps_completed": "one"}, 400),
+    ("POST", "/worker/task/{task}", MALFORMED, 400),
+    ("POST", "/worker/task/{unknown}", {"activity": "x"}, 404),
+    ("GET", "/worker/task/{task}/may-i-run", None, 200),
+    ("GET", "/worker/task/{unknown}/may-i-run", None, 200),  # Flamenco answers "Task not found" with 200
+    ("POST", "/worker/task/{task}/output-produced", PNG, 202),
+    ("POST", "/worker/task/{task}/output-produced", b"", 411),
+    ("POST", "/worker/task/{unknown}/output-produced", PNG, 404),
+    ("GET", "/jobs/last-rendered", None, 200),
+    ("GET", "/jobs/{job}", None, 200),
+    ("GET", "/jobs/{unknown}", None, 404),
+    ("GET", "/jobs/{job}/what-would-delete-do", None, 200),
+    ("GET", "/jobs/{unknown}/what-would-delete-do", None, 404),
+    ("GET", "/jobs/{job}/last-rendered", None, 200),
+    ("GET", "/jobs/{unknown}/last-rendered", None, 404),
+    ("GET", "/jobs/{job}/tasks", None, 200),
+    ("GET", "/jobs/{unknown}/tasks", None, 404),
+    ("GET", "/tasks/{task}", None, 200),
+    ("GET", "/tasks/{unknown}", None, 404),
+    ("GET", "/tasks/{task}/log", None, 200),
+    ("GET", "/tasks/{unknown}/log", None, 404),
+    ("GET", "/tasks/{task}/logtail", None, 200),
+    ("GET", "/tasks/{unknown}/logtail", None, 404),
+    ("POST", "/jobs/{job}/setpriority", {"priority": 70}, 204),
+    ("POST", "/jobs/{job}/setpriority", {"priority": 500}, 422),
+    ("POST", "/jobs/{job}/setpriority", {"priority": "high"}, 400),
+    ("POST", "/jobs/{unknown}/setpriority", {"priority": 70}, 404),
+    ("GET", "/worker-mgt/tags", None, 200),
+    ("POST", "/worker-mgt/tags", {"name": 7}, 400),
+    ("POST", "/worker-mgt/tags", {"name": "gpu"}, 409),  # the fixture made it
+    ("GET", "/worker-mgt/tag/{tag}", None, 200),
+    ("GET", "/worker-mgt/tag/{unknown}", None, 404),
+    ("PUT", "/worker-mgt/tag/{tag}", {"name": "gpus", "description": "with a GPU"}, 204),
+    ("PUT", "/worker-mgt/tag/{unknown}", {"name": "x"}, 404),
+    ("POST", "/jobs/{job}/settag", {"name": "gpus"}, 204),
+    ("POST", "/jobs/{job}/settag", {"name": "no such tag"}, 422),
+    ("POST", "/jobs/{job}/settag", {}, 204),
+    ("POST", "/jobs/{unknown}/settag", {}, 404),
+    ("GET", "/worker-mgt/workers", None, 200),
+    ("GET", "/worker-mgt/workers/{worker}", None, 200),
+    ("GET", "/worker-mgt/workers/{unknown}", None, 404),
+    ("POST", "/worker-mgt/workers/{worker}/settags", {"tag_ids": ["{tag}"]}, 204),
+    ("POST", "/worker-mgt/workers/{worker}/settags", {"tag_ids": ["{unknown}"]}, 400),
+    ("POST", "/worker-mgt/workers/{unknown}/settags", {"tag_ids": []}, 404),
+    ("GET", "/worker-mgt/workers/{worker}/sleep-schedule", None, 204),
+    ("POST", "/worker-mgt/workers/{worker}/sleep-schedule", {}, 403),
+    ("GET", "/worker-mgt/workers/{unknown}/sleep-schedule", None, 404),
+    ("POST", "/worker-mgt/workers/{worker}/setstatus", {"status": "sideways", "is_lazy": False}, 400),
+    ("POST", "/worker-mgt/workers/{worker}/setstatus", {"status": "restart", "is_lazy": False}, 412),
+    ("POST", "/worker-mgt/workers/{unknown}/setstatus", {"status": "asleep", "is_lazy": False}, 404),
+    ("POST", "/worker-mgt/workers/{worker}/setstatus", {"status": "asleep", "is_lazy": True}, 204),
+    ("POST", "/worker/task", None, 423),
+    ("POST", "/jobs/{job}/setstatus", {"status": "completed", "reason": "by hand"}, 422),
+    ("POST", "/jobs/{job}/setstatus", {"status": "sideways", "reason": ""}, 400),
+    ("POST", "/jobs/{job}/setstatus", {"status": "paused"}, 400),
+    ("POST", "/jobs/{unknown}/setstatus", {"status": "paused", "reason": ""}, 404),
+    ("POST", "/jobs/{job}/setstatus", {"status": "paused", "reason": "lunch"}, 204),
+    ("GET", "/worker/task/{task}/may-i-run", None, 200),
+    ("POST", "/worker/task/{task}", {"activity": "still here"}, 409),
+    ("POST", "/jobs/{job}/setstatus", {"status": "queued", "reason": "after lunch"}, 204),
+    ("POST", "/tasks/{task}/setstatus", {"status": "active", "reason": "by hand"}, 422),
+    ("POST", "/tasks/{task}/setstatus", {"status": "canceled", "reason": "not needed"}, 204),
+    ("POST", "/tasks/{unknown}/setstatus", {"status": "queued", "reason": ""}, 404),
+    ("GET", "/jobs/{job}/blocklist", None, 200),
+    ("GET", "/jobs/{unknown}/blocklist", None, 404),
+    ("DELETE", "/jobs/{job}/blocklist", [], 204),
+    ("DELETE", "/jobs/{job}/blocklist", {"worker_id": "{worker}"}, 400),
+    ("DELETE", "/jobs/mass-delete", {"last_updated_max": "2000-01-01T00:00:00Z"}, 416),
+    ("DELETE", "/jobs/mass-delete", {"last_updated_max": "yesterday"}, 400),
+    ("POST", "/worker/sign-off", None, 204),
+    ("DELETE", "/worker-mgt/workers/{worker}", None, 204),
+    ("DELETE", "/worker-mgt/workers/{worker}", None, 404),
+    ("DELETE", "/worker-mgt/tag/{tag}", None, 204),
+    ("DELETE", "/worker-mgt/tag/{tag}", None, 404),
+    ("DELETE", "/jobs/{job}", None, 204),
+    ("DELETE", "/jobs/{job}", None, 404),
+    ("GET", "/no-such-route", None, 404),
+    ("PATCH", "/jobs", {}, 405),
+]
+SEED_ROUTES: list[tuple[str, str, Any, int]] = [
+    ("GET", "/version", None, 200),
+    ("GET", "/jobs/types", None, 200),
+    ("POST", "/worker/sign-on", {"nickname": "hand", "supported_task_types": ["blender"], "software_version": "t"},
+     200),
+    ("POST", "/worker/task", None, 409),
+    ("POST", "/worker/state-changed", {"status": "awake"}, 204),
+    ("POST", "/worker/task", None, 200),
+    ("POST", "/worker/task/{task}", {"activity": "Rendering"}, 204),
+    ("POST", "/worker/task/{unknown}", {"activity": "Rendering"}, 404),
+    ("GET", "/jobs/{job}", None, 200),
+    ("GET", "/jobs/{unknown}", None, 404),
+    ("POST", "/worker/sign-off", None, 204),
+]
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A manager with a token for clients beyond this machine."""
+    service = start_service(tmp_path_factory.mktemp("guarded"), env={"SHEPHERD_TOKEN": "t0ken"})
+    yield service
+    service.stop()
+
+
+def walk(url: str, prefix: str, routes: list[tuple[str, str, Any, int]], ids: dict[str, str],
+         auth: dict[str, str]) -> None:
+    """Call each route in turn; each answer has its expected status, and every error the Error shape."""
+    for method, path, body, expected in routes:
+        path = path.format(**ids)
+        if isinstance(body, dict):
+            body = {k: [v.format(**ids) for v in vs] if isinstance(vs, list) else vs.format(**ids)
+                    if isinstance(vs, str) else vs for k, vs in body.items()}
+        raw = body if isinstance(body, bytes) else None
+        content = {"Content-Type": "image/png" if raw == PNG else "application/json"} if raw is not None else {}
+        answer = http(url + prefix + path, method, None if raw is not None else body, raw=raw,
+                      headers=(auth if path.startswith("/worker/") else {}) | content)
+        assert answer[0] == expected, (method, prefix + path, body, answer)
+        if answer[0] == 423:  # the spec's WorkerStateChange, not an error
+            assert set(answer[1]) == {"status_requested"}
+        else:
+            assert answer[0] < 300 or error_shaped(answer), (method, prefix + path, answer)
+
+
+def submitted_job(url: str, prefix: str, job: dict[str, Any]) -> dict[str, str]:
+    """Submit a job and register a worker (by hand) on ``prefix``: the ids the route tables use."""
+    status, made = http(url + prefix + "/jobs", "POST", job)
+    assert status == 200, made
+    worker = HandWorker(url, "hand", prefix=prefix)
+    return {"job": made["id"], "task": tasks(url, made["id"])[0]["id"], "worker": worker.id,
+            "unknown": str(uuid.uuid4())} | {"auth": worker.auth["Authorization"]}
+
+
+def test_every_route_answers_its_status(guarded: Service, tmp_path: Path) -> None:
+    url = guarded.url
+    job = v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(url), frames="1-4", chunk_size=2)
+    ids = submitted_job(url, V3, job)
+    tag = http(url + V3 + "/worker-mgt/tags", "POST", {"name": "gpu"})[1]
+    walk(url, V3, ROUTES, ids | {"tag": tag["id"]}, {"Authorization": ids["auth"]})
+
+    seed_job = {**SEED_EXAMPLE, "settings": {**SEED_EXAMPLE["settings"], "render_output": str(tmp_path / "seed")}}
+    ids = submitted_job(url, "/api", seed_job)
+    walk(url, "/api", SEED_ROUTES, ids, {"Authorization": ids["auth"]})
+    assert "Traceback" not in guarded.log.read_text()
+
+
+@pytest.mark.parametrize(("change", "status", "named"), [
+    ({"type": "unknown-type"}, 400, "unknown-type"),
+    ({"name": None}, 400, "name"),
+    ({"priority": "high"}, 400, "priority"),
+    ({"settings": "1-10"}, 400, "settings"),
+    ({"settings": {"chunk_size": "3"}}, 400, "chunk_size"),
+    ({"settings": {"frames": "1-a"}}, 400, "frames"),
+    ({"settings": {"fps": "24"}}, 400, "fps"),
+    ({"settings": {"has_previews": "no"}}, 400, "has_previews"),
+    ({"settings": {"format": "FFMPEG"}}, 400, "FFMPEG"),
+    ({"settings": {"blendfile": None}}, 400, "blendfile"),
+    ({"initial_status": "active"}, 400, "initial_status"),
+    ({"type_etag": "stale"}, 412, "refresh the job type"),
+])
+def test_a_bad_job_is_refused_naming_what_is_wrong(guarded: Service, tmp_path: Path, change: dict[str, Any],
+                                                   status: int, named: str) -> None:
+    job = v3_job(tmp_path / "x.blend", tmp_path, etag(guarded.url))
+    if isinstance(change.get("settings"), dict):
+        change = {"settings": job["settings"] | change["settings"]}
+    for route in ("/jobs/check", "/jobs"):
+        answer = http(guarded.url + V3 + route, "POST", {**job, **change})
+        assert answer[0] == status and error_shaped(answer), answer
+        assert named in answer[1]["message"]
+
+
+REMOTE = {"X-Forwarded-For": "192.0.2.7"}
+"""A client beyond loopback, as a reverse proxy on this machine passes it on."""
+
+
+def test_the_security_layer_guards_the_flamenco_api(guarded: Service, tmp_path: Path) -> None:
+    url = guarded.url + V3
+    for headers, status in (({"Host": "evil.example"}, 400), ({"Origin": "http://evil.example"}, 403),
+                            (REMOTE, 401), (REMOTE | {"Authorization": "Bearer wrong"}, 401)):
+        for path in ("/version", "/jobs", "/worker/register-worker", "/no-such-route"):
+            answer = http(url + path, headers=headers)
+            assert answer[0] == status and error_shaped(answer), (headers, path, answer)
+    token = {"Authorization": "Bearer t0ken"}
+    assert http(url + "/jobs", headers=REMOTE | token)[0] == 200
+    registration = {"name": "remote", "secret": "s3cret", "platform": "linux", "supported_task_types": ["blender"]}
+    assert http(url + "/worker/register-worker", "POST", registration, headers=REMOTE)[0] == 401
+    status, worker = http(url + "/worker/register-worker", "POST", registration, headers=REMOTE | token)
+    assert status == 200 and worker["address"] == "192.0.2.7"
+    # Worker routes take the worker's own credentials from anywhere, and nothing else.
+    sign_on = {"name": "remote", "supported_task_types": ["blender"], "software_version": "t"}
+    assert http(url + "/worker/sign-on", "POST", sign_on, headers=REMOTE | basic(worker["uuid"], "s3cret"))[0] == 200
+    answer = http(url + "/worker/sign-on", "POST", sign_on, headers=REMOTE | token)
+    assert answer[0] == 403 and error_shaped(answer)
+    # Only this machine chooses the Blender a job runs.
+    job = v3_job(tmp_path / "x.blend", tmp_path, etag(guarded.url), blender_cmd="/tmp/not-blender")
+    answer = http(url + "/jobs", "POST", job, headers=REMOTE | token)
+    assert answer[0] == 403 and error_shaped(answer) and "/tmp/not-blender" in answer[1]["message"]
+    assert http(url + "/jobs/check", "POST", job)[0] == 204
