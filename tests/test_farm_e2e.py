@@ -248,6 +248,7 @@ ROUTES: list[tuple[str, str, Any, int]] = [
     ("POST", "/worker/task/{task}", {"activity": "Rendering", "steps_completed": 1, "log": "a line"}, 204),
     ("POST", "/worker/task/{task}", {"taskStatus": "bogus"}, 400),
     ("POST", "/worker/task/{task}", {"taskStatus": "soft-failed"}, 400),
+    ("POST", "/worker/task/{task}", {"taskStatus": "queued"}, 400),
     ("POST", "/worker/task/{task}", {"steps_completed": "one"}, 400),
     ("POST", "/worker/task/{task}", MALFORMED, 400),
     ("POST", "/worker/task/{unknown}", {"activity": "x"}, 404),
@@ -255,6 +256,7 @@ ROUTES: list[tuple[str, str, Any, int]] = [
     ("GET", "/worker/task/{unknown}/may-i-run", None, 200),  # Flamenco answers "Task not found" with 200
     ("POST", "/worker/task/{task}/output-produced", PNG, 202),
     ("POST", "/worker/task/{task}/output-produced", b"", 411),
+    ("POST", "/worker/task/{task}/output-produced", b"GIF89a", 415),
     ("POST", "/worker/task/{unknown}/output-produced", PNG, 404),
     ("GET", "/jobs/last-rendered", None, 200),
     ("GET", "/jobs/{job}", None, 200),
@@ -360,7 +362,8 @@ def walk(url: str, prefix: str, routes: list[tuple[str, str, Any, int]], ids: di
             body = {k: [v.format(**ids) for v in vs] if isinstance(vs, list) else vs.format(**ids)
                     if isinstance(vs, str) else vs for k, vs in body.items()}
         raw = body if isinstance(body, bytes) else None
-        content = {"Content-Type": "image/png" if raw == PNG else "application/json"} if raw is not None else {}
+        kind = {PNG: "image/png", b"GIF89a": "image/gif"}.get(raw or b"", "application/json")
+        content = {"Content-Type": kind} if raw is not None else {}
         answer = http(url + prefix + path, method, None if raw is not None else body, raw=raw,
                       headers=(auth if path.startswith("/worker/") else {}) | content)
         assert answer[0] == expected, (method, prefix + path, body, answer)
