@@ -53,24 +53,32 @@ def etag(url: str) -> str:
     return str(http(url + V3 + "/jobs/types")[1]["job_types"][0]["etag"])
 
 
+class Farm:
+    """A manager and its worker processes."""
+
+    def __init__(self, service: Service, procs: list[subprocess.Popen[bytes]]) -> None:
+        self.service, self.procs, self.url = service, procs, service.url
+
+    def statuses(self) -> list[tuple[str, str]]:
+        return sorted((w["name"], w["status"]) for w in http(self.url + V3 + "/worker-mgt/workers")[1]["workers"])
+
+
 @pytest.fixture(scope="module")
-def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
     """A manager and two worker processes, w1 and w2, both awake."""
     tmp = tmp_path_factory.mktemp("farm")
     service = start_service(tmp)
     try:
         with workers(service.url, tmp, "w1", "w2") as procs:
-            wait_for(lambda: sorted((w["name"], w["status"]) for w in
-                                    http(service.url + V3 + "/worker-mgt/workers")[1]["workers"])
-                     == [("w1", "awake"), ("w2", "awake")], 30, "both workers to be awake")
-            yield service
-            assert stop(procs) == [0, 0]
+            farm = Farm(service, procs)
+            wait_for(lambda: farm.statuses() == [("w1", "awake"), ("w2", "awake")], 30, "both workers to be awake")
+            yield farm
         assert "Traceback" not in service.log.read_text()
     finally:
         service.stop()
 
 
-def test_two_workers_render_the_seed_example_job(farm: Service, blend_file: Path, tmp_path: Path) -> None:
+def test_two_workers_render_the_seed_example_job(farm: Farm, blend_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "frames"
     job = {**SEED_EXAMPLE, "settings": {**SEED_EXAMPLE["settings"], "filepath": str(blend_file),
                                         "render_output": str(out)}}
@@ -92,7 +100,7 @@ def test_two_workers_render_the_seed_example_job(farm: Service, blend_file: Path
         assert served.read(8) == b"\x89PNG\r\n\x1a\n"  # kept as the worker sent it
 
 
-def test_a_job_as_the_flamenco_add_on_submits_it(farm: Service, blend_file: Path, tmp_path: Path) -> None:
+def test_a_job_as_the_flamenco_add_on_submits_it(farm: Farm, blend_file: Path, tmp_path: Path) -> None:
     url = farm.url + V3
     assert http(url + "/version")[1]["shortversion"] == "3.9-beta1"
     job = v3_job(blend_file, tmp_path, etag(farm.url))
@@ -108,6 +116,11 @@ def test_a_job_as_the_flamenco_add_on_submits_it(farm: Service, blend_file: Path
     assert job_end(farm.url, submitted["id"]) == "completed"
     folder = Path(output).parent
     assert sorted(p.name for p in folder.iterdir()) == [f"{n:06}.png" for n in range(1, 5)] + ["shots-1-4.mp4"]
+
+
+def test_workers_sign_off_on_sigterm(farm: Farm) -> None:
+    assert stop(farm.procs) == [0, 0]
+    assert farm.statuses() == [("w1", "offline"), ("w2", "offline")]
 
 
 @pytest.fixture
