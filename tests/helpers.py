@@ -58,7 +58,7 @@ def recipe_dict(blend: Path, jobs: list[dict[str, Any]], blender_bin: str = "ble
 
 def http(url: str, method: str = "GET", body: Any = None, raw: bytes | None = None,
          headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, Any]:
-    """Status and decoded JSON body (None when empty) of one request."""
+    """Status and body of one request: decoded JSON, text for any other type, None when empty."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(url, data=data, method=method)
     if body is not None:
@@ -67,10 +67,12 @@ def http(url: str, method: str = "GET", body: Any = None, raw: bytes | None = No
         request.add_header(key, value)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, content = response.status, response.read()
+            status, content, kind = response.status, response.read(), response.headers.get_content_type()
     except urllib.error.HTTPError as exc:
-        status, content = exc.code, exc.read()
-    return status, json.loads(content) if content else None
+        status, content, kind = exc.code, exc.read(), exc.headers.get_content_type()
+    if not content:
+        return status, None
+    return status, json.loads(content) if kind == "application/json" else content.decode(errors="replace")
 
 
 def answers(url: str) -> bool:

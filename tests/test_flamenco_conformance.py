@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.conftest import Service, start_service
+from tests.farm_helpers import HandWorker
 from tests.helpers import ROOT, http
 
 SPEC = ROOT.parent / "shared" / "specs" / "flamenco-manager-openapi-v3.yaml"
@@ -21,10 +21,7 @@ SPEC = ROOT.parent / "shared" / "specs" / "flamenco-manager-openapi-v3.yaml"
 @pytest.fixture(scope="module")
 def manager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str]]:
     svc = start_service(tmp_path_factory.mktemp("conformance"))
-    status, worker = http(svc.url + "/api/v3/worker/register-worker", "POST", {
-        "name": "conformance", "secret": "s3cret", "platform": "linux", "supported_task_types": ["blender"]})
-    assert status == 200
-    yield svc, "Basic " + base64.b64encode(f"{worker['uuid']}:s3cret".encode()).decode()
+    yield svc, HandWorker(svc.url, "conformance").auth["Authorization"]
     svc.stop()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -46,14 +47,32 @@ def seed(request: Request) -> bool:
     return not request.url.path.startswith("/api/v3/")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large")
+    return value
+
+
+async def decoded(request: Request, kind: type, what: str) -> Any:
+    """The JSON body sent, of the given type, or 400 saying it must be ``what``. NaN and Infinity, which JSON
+    does not have and no answer could carry, are refused, as are numbers too large for a float."""
+    try:
+        data = json.loads(await request.body(), parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, f"invalid format: the body must be {what}: {exc}") from exc
+    if not isinstance(data, kind):
+        raise ApiError(400, f"invalid format: the body must be {what}")
+    return data
+
+
 async def body(request: Request) -> dict[str, Any]:
     """The JSON object sent, or 400."""
-    try:
-        data = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid format: the body must be a JSON object") from exc
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid format: the body must be a JSON object")
+    data: dict[str, Any] = await decoded(request, dict, "a JSON object")
     return data
 
 
@@ -70,6 +89,8 @@ def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], require
         names = " or ".join({str: "a string", int: "an integer", float: "a number", bool: "true or false",
                              list: "a list", dict: "an object"}[k] for k in kinds)
         raise ApiError(400, f"{key} must be {names}")
+    if isinstance(value, int) and not -2**63 <= value < 2**63:
+        raise ApiError(400, f"{key} must be a 64-bit integer")
     return value
 
 

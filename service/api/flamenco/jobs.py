@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
 from service.api.flamenco import shapes
-from service.api.flamenco.common import ApiError, body, client, core, field, seed
+from service.api.flamenco.common import ApiError, body, client, core, decoded, field, seed
 from service.core import jobtypes
 from service.core.admission import BlenderRefused
 from service.core.farm import TypeOutdated
@@ -188,11 +187,8 @@ async def blocklist(request: Request) -> Response:
     if request.method == "GET":
         return JSONResponse([{"worker_id": w, "task_type": t, "worker_name": n} for w, t, n in farm.blocklist(job_id)])
     farm.job(job_id)
-    try:
-        entries = json.loads(await request.body())
-    except ValueError as exc:
-        raise ApiError(400, "invalid format: the body must be a list of blocklist entries") from exc
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+    entries = await decoded(request, list, "a list of blocklist entries")
+    if not all(isinstance(e, dict) for e in entries):
         raise ApiError(400, "invalid format: the body must be a list of blocklist entries")
     for entry in entries:
         farm.unblock(job_id, field(entry, "worker_id", str), field(entry, "task_type", str))

@@ -17,6 +17,8 @@ from service.store.farm import Conflict, NotFound
 from shared.model import TaskStatus, WorkerStatus
 
 NO_CONTENT = 204
+WORKER_SETS = (TaskStatus.ACTIVE, TaskStatus.COMPLETED, TaskStatus.FAILED)
+"""The task statuses a worker reports; the others are the manager's to set."""
 
 
 def _status(data: dict[str, object], key: str) -> str:
@@ -84,8 +86,9 @@ async def task_update(request: Request) -> Response:
     status = field(data, "taskStatus", str, required=False)
     if status is not None and status not in TaskStatus.ALL:
         raise ApiError(400, f"taskStatus must be one of {', '.join(TaskStatus.ALL)}")
-    if status == TaskStatus.SOFT_FAILED:
-        raise ApiError(400, "task status soft-failed not allowed to be sent by Worker")
+    if status not in (None, *WORKER_SETS):
+        raise ApiError(400, f"task status {status} not allowed to be sent by Worker; it sends "
+                            f"{', '.join(WORKER_SETS)}")
     activity = field(data, "activity", str, required=False)
     steps = field(data, "steps_completed", int, required=False)
     farm = core(request)
@@ -113,7 +116,10 @@ async def may_i_run(request: Request) -> Response:
     except NotFound:
         return _may(False, "Task not found")
     if allowed:
-        farm.update_task(me.id, task_id)  # touched: it is still being worked on
+        try:
+            farm.update_task(me.id, task_id)  # touched: it is still being worked on
+        except Conflict:  # taken from this worker since may_run looked
+            return _may(False, "task is assigned to another worker")
     return _may(allowed, reason)
 
 
