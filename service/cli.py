@@ -361,6 +361,10 @@ def main(argv: list[str] | None = None) -> int:
               "without --recipe to resume it, or use another --data-dir.", file=sys.stderr)
         return 1
     if recipe is not None and not args.serve:
+        if not args.slots:
+            print("--slots 0 renders nothing here, and a foreground run serves no workers: add --serve",
+                  file=sys.stderr)
+            return 2
         return asyncio.run(run_foreground(manager, recipe, args.print_stats))
     tls = (args.ssl_certfile, args.ssl_keyfile) if args.ssl_certfile else None
     try:

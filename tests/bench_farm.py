@@ -1,8 +1,15 @@
-"""Benchmark (``make bench``): task assignment through the Flamenco API with 100 simulated workers polling and
+"""Benchmark (``make bench``), two figures.
+
+Task assignment through the Flamenco API with 100 simulated workers polling and
 10 000 tasks queued. Each worker asks for a task, "renders" it for 0.5 to 1.5 s, reports it completed, waits
 0.2 s and asks again (Flamenco's worker waits 5 s there; a tenth of a real frame's time keeps 100 workers
 busy). The figure is the time of each ``POST /api/v3/worker/task`` that hands out a task (target: p99 under
 20 ms), measured by the simulated workers, all in this one process, each on its own kept-alive connection.
+
+The farm's overhead: bench_resident's 24 single-frame jobs, POST to FINISHED, rendered by one slot of the
+service against two ``service.worker`` processes on this machine with ``--slots 0`` (target: within 1.2 times).
+On 2 cores this shows the cost of the farm's path, not a speed-up. The workers' poll waits are scaled to a
+twentieth, as in the tests, so that the wait for the first task does not hide the rest.
 """
 
 from __future__ import annotations
@@ -20,12 +27,38 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.bench_resident import JOBS, batch
 from tests.conftest import start_service
-from tests.helpers import http
+from tests.farm_helpers import workers
+from tests.helpers import http, make_blend, wait_batch_end, wait_for
 
 WORKERS = 100
 TASKS = 10_000
 ASSIGNMENTS = 1_500
+
+
+def one_slot_against_two_workers(tmp: Path) -> tuple[float, float]:
+    """Wall seconds of the same batch: one local slot, then two local workers."""
+    blend = make_blend(tmp / "shots.blend")
+    walls = []
+    for label, flags in (("slot", ["--slots", "1"]), ("farm", ["--slots", "0"])):
+        home = tmp / label
+        home.mkdir()
+        svc = start_service(home, *flags)
+        try:
+            names = ["w1", "w2"] if label == "farm" else []
+            with workers(svc.url, home, *names):
+                listed = svc.url + "/api/v3/worker-mgt/workers"
+                wait_for(lambda url=listed: sum(w["status"] == "awake" for w in http(url)[1]["workers"]) >= 2,
+                         30, "the workers")
+                start = time.perf_counter()
+                assert http(svc.url + "/batch", "POST", batch(blend, "blender", home / "out"))[0] == 200
+                done = wait_batch_end(svc.url, timeout=900)
+                walls.append(time.perf_counter() - start)
+                assert [j["status"] for j in done["jobs"]] == ["FINISHED"] * JOBS, done
+        finally:
+            svc.stop()
+    return walls[0], walls[1]
 
 
 def main() -> None:
@@ -80,10 +113,14 @@ def main() -> None:
             wall = time.perf_counter() - start
         finally:
             svc.stop()
+    with tempfile.TemporaryDirectory() as name:
+        slot, farm = one_slot_against_two_workers(Path(name))
     cuts = statistics.quantiles(times, n=100)
     print(f"Task assignment, {WORKERS} workers polling, {TASKS} tasks queued, {len(times)} assignments:")
     print(f"  p50 {statistics.median(times) * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms (target: p99 under 20 ms); "
           f"{len(times) / wall:.0f} assignments/s")
+    print(f"{JOBS} single-frame jobs, POST to FINISHED: one local slot {slot:.2f} s, two local workers "
+          f"{farm:.2f} s ({farm / slot:.2f} times; target: within 1.2)")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,14 @@ def test_two_workers_render_a_batch_as_this_machine_would(blend_file, tmp_path: 
     for name in names:
         with Image.open(here_out / name) as a, Image.open(farm_out / name) as b:
             assert a.size == b.size and ImageChops.difference(a.convert("RGBA"), b.convert("RGBA")).getbbox() is None
+
+
+def test_jobs_with_hooks_need_this_machines_slots(blend_file, tmp_path: Path):
+    svc = start_service(tmp_path, "--slots", "0")
+    try:
+        recipe = recipe_dict(blend_file, [{"size": [8, 8]}])
+        recipe["jobs"][0]["hooks"]["PRE_JOB"] = [{"enabled": True, "cmd": "true"}]
+        status, body = http(svc.url + "/batch", "POST", recipe)
+        assert (status, body["code"]) == (409, 15) and "--slots 0" in body["user_message"]
+    finally:
+        svc.stop()

@@ -19,6 +19,7 @@ HOST_REFUSED = 11
 ORIGIN_REFUSED = 12
 TOKEN_REQUIRED = 13
 TOO_LARGE = 14
+NO_SLOTS = 15
 
 
 def error(status: int, code: int, user_message: str, debug_message: str = "") -> JSONResponse:

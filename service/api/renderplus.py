@@ -16,7 +16,7 @@ from service.api import errors
 from service.core import executor
 from service.core.admission import BlenderRefused, HooksRefused
 from service.core.batch import JobState
-from service.core.manager import BatchRunning, Manager, NotRunning
+from service.core.manager import BatchRunning, Manager, NoSlots, NotRunning
 from service.notify.notifier import Notifier
 from shared import recipe as recipes
 from shared.net import is_loopback
@@ -71,6 +71,8 @@ async def start_batch(request: Request) -> Response:
         return errors.error(403, errors.HOOKS_REFUSED, str(exc), f"Recipe with hooks from {client}")
     except BlenderRefused as exc:
         return errors.error(403, errors.BLENDER_REFUSED, str(exc), f"blender_bin {recipe.blender_bin} from {client}")
+    except NoSlots as exc:
+        return errors.error(409, errors.NO_SLOTS, str(exc), "Job hooks with --slots 0")
     except BatchRunning:
         return errors.error(409, errors.ALREADY_RUNNING, "A batch is already running", "Already running a batch")
     answer = batch.to_dict()  # taken here, encoded beside the loop: a recipe may hold 10 000 jobs

@@ -17,12 +17,14 @@ from service import logs, private
 from service.blender.process import end_leftover, identity
 from service.core.admission import admit
 from service.core.batch import BatchState
+from service.core.batchjob import task_specs
 from service.core.bus import Bus
 from service.core.executor import BatchRun
 from service.core.farm import FarmCore, FarmOptions
 from service.core.options import RunOptions
 from service.store.store import Store
 from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.model import LOCAL_TASK_TYPE
 from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.manager")
@@ -31,6 +33,10 @@ DB_NAME = "shepherd.db"
 
 class BatchRunning(RuntimeError):
     """A batch is already running."""
+
+
+class NoSlots(RuntimeError):
+    """A job with hooks renders on this machine, which has no slots (--slots 0)."""
 
 
 class NotRunning(RuntimeError):
@@ -77,6 +83,10 @@ class Manager:
         ``local``: the recipe comes from this machine; from elsewhere it may not choose what runs (Refused).
         The batch is stored beside the event loop, so that a large one leaves the service answering."""
         admit(recipe, local, self.options.blender)
+        if not self.options.slots and any(
+                task.type == LOCAL_TASK_TYPE for task in task_specs(recipe)):
+            raise NoSlots("Jobs with PRE_JOB or POST_JOB hooks render on this machine, which renders nothing "
+                          "(--slots 0)")
         if self._starting or (self.batch is not None and self.batch.active):
             raise BatchRunning("a batch is already running")
         self._starting = True

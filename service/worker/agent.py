@@ -115,8 +115,7 @@ class Agent:
             if answer.status == 200 and isinstance(answer.body, dict):
                 log.info("%s: task %s (%s)", self.name, answer.body.get("uuid"), answer.body.get("name"))
                 await self.executor.run(answer.body)
-                await asyncio.sleep(self.timing.every(self.timing.after_task))
-                wait = self.timing.first_poll
+                wait = 0.0  # more work is likely waiting: ask at once, not after Flamenco's 5 s
             elif answer.status == 204:
                 wait = self.timing.no_task
             elif answer.status == 423:

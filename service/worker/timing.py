@@ -14,7 +14,6 @@ class Timing:
     first_poll: float = 3.0
     no_task: float = 20.0
     error: float = 60.0
-    after_task: float = 2.0
     asleep_poll: float = 3.0
     sign_on_retry: float = 5.0
     may_i_run: float = 10.0
