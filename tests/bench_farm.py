@@ -37,6 +37,10 @@ TASKS = 10_000
 ASSIGNMENTS = 1_500
 
 
+def awake(url: str) -> int:
+    return sum(w["status"] == "awake" for w in http(url + "/api/v3/worker-mgt/workers")[1]["workers"])
+
+
 def one_slot_against_two_workers(tmp: Path) -> tuple[float, float]:
     """Wall seconds of the same batch: one local slot, then two local workers."""
     blend = make_blend(tmp / "shots.blend")
@@ -48,9 +52,7 @@ def one_slot_against_two_workers(tmp: Path) -> tuple[float, float]:
         try:
             names = ["w1", "w2"] if label == "farm" else []
             with workers(svc.url, home, *names):
-                listed = svc.url + "/api/v3/worker-mgt/workers"
-                wait_for(lambda url=listed: sum(w["status"] == "awake" for w in http(url)[1]["workers"]) >= 2,
-                         30, "the workers")
+                wait_for(lambda url=svc.url, count=names: awake(url) >= len(count), 30, "the workers")
                 start = time.perf_counter()
                 assert http(svc.url + "/batch", "POST", batch(blend, "blender", home / "out"))[0] == 200
                 done = wait_batch_end(svc.url, timeout=900)
