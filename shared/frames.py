@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 _PART = re.compile(r"^(\d+)(?:-(\d+)(?:x(\d+))?)?$")
+MAX_FRAMES = 100_000
+"""Frames one range may hold: a million-frame typo is refused before it is expanded."""
 
 
 class FrameRangeError(ValueError):
@@ -18,7 +20,7 @@ def parse(text: str) -> list[int]:
     spec = text.strip().replace("..", "-")
     if not spec:
         raise FrameRangeError(f'invalid range "{text}": empty range')
-    frames: set[int] = set()
+    parts = []
     for part in spec.split(","):
         found = _PART.match(part.replace(" ", ""))
         if not found:
@@ -26,7 +28,10 @@ def parse(text: str) -> list[int]:
         first, last, step = found.groups()
         if step is not None and int(step) < 1:
             raise FrameRangeError(f'invalid range "{text}": the step in "{part.strip()}" must be 1 or more')
-        frames.update(range(int(first), int(last if last is not None else first) + 1, int(step or 1)))
+        parts.append(range(int(first), int(last if last is not None else first) + 1, int(step or 1)))
+    if sum(len(p) for p in parts) > MAX_FRAMES:
+        raise FrameRangeError(f'invalid range "{text}": more than {MAX_FRAMES} frames')
+    frames = {frame for p in parts for frame in p}
     if not frames:
         raise FrameRangeError(f'invalid range "{text}": empty range')
     return sorted(frames)

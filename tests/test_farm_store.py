@@ -133,3 +133,14 @@ def test_secrets_are_stored_hashed(farm: Farm):
     stored = farm.store.query("SELECT secret_hash FROM workers")[0][0]
     assert "secret" not in stored
     assert farm.authenticate(worker, "secret", "10.0.0.1") and not farm.authenticate(worker, "wrong", "x")
+
+
+def test_requeueing_a_job_clears_its_blocklist(farm: Farm):
+    farm.limits = Limits(job_fail_fraction=1.0, blocklist_after=1)
+    job = farm.submit("job", "t", 50, {}, {}, specs(2))
+    worker = awake(farm, "a")
+    task = farm.schedule(worker)
+    farm.update_task(worker, task.id, TaskStatus.FAILED, "boom")
+    assert farm.blocklist(job.id)
+    farm.set_job_status(job.id, JobStatus.REQUEUEING)
+    assert farm.blocklist(job.id) == []

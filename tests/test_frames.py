@@ -28,3 +28,9 @@ def test_bad_ranges_say_which(text):
 def test_chunk_size_must_be_positive():
     with pytest.raises(frames.FrameRangeError, match="chunk size"):
         frames.chunks("1-3", 0)
+
+
+def test_a_range_holds_at_most_max_frames():
+    assert len(frames.parse(f"1-{frames.MAX_FRAMES}")) == frames.MAX_FRAMES
+    with pytest.raises(frames.FrameRangeError, match="more than"):
+        frames.parse("1-1000000000")

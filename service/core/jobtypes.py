@@ -19,6 +19,7 @@ PYTHON_EXPR = ("import bpy; r = bpy.context.scene.render; r.use_file_extension =
 VIDEO_FORMATS = ("FFMPEG", "AVI_RAW", "AVI_JPEG")
 FFMPEG_INCOMPATIBLE = ("EXR", "MULTILAYER", "OPEN_EXR", "OPEN_EXR_MULTILAYER")
 TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "int32": int, "float": (int, float), "bool": bool}
+TYPE_WORDS = {"string": "a string", "int32": "an integer", "float": "a number", "bool": "true or false"}
 
 
 class CompileError(ValueError):
@@ -91,7 +92,7 @@ def check_settings(job_type: JobType, settings: dict[str, Any]) -> None:
             continue
         expected = TYPES[spec["type"]]
         if not isinstance(value, expected) or (spec["type"] != "bool" and isinstance(value, bool)):
-            raise CompileError(f"settings.{key} must be a {spec['type']}, not {json.dumps(value)}", key)
+            raise CompileError(f"settings.{key} must be {TYPE_WORDS[spec['type']]}, not {json.dumps(value)}", key)
 
 
 def from_seed(settings: dict[str, Any]) -> dict[str, Any]:

@@ -176,6 +176,7 @@ class Farm:
             every = (TaskStatus.CANCELED, TaskStatus.FAILED, TaskStatus.SOFT_FAILED, TaskStatus.PAUSED)
             tasks((*every, TaskStatus.COMPLETED) if job.status == JobStatus.COMPLETED else every, TaskStatus.QUEUED)
             db.execute(sql.CLEAR_TASK_FAILURES, (job.id,))
+            db.execute(sql.CLEAR_JOB_BLOCKLIST, (job.id,))
             job_to(JobStatus.QUEUED)
         elif status == JobStatus.QUEUED:
             tasks((TaskStatus.PAUSED,), TaskStatus.QUEUED)

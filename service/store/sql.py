@@ -324,6 +324,7 @@ SELECT b.worker_id, b.task_type, w.name FROM blocklist b JOIN workers w ON w.id 
 WHERE b.job_id = ? ORDER BY w.name, b.task_type
 """
 REMOVE_BLOCK = "DELETE FROM blocklist WHERE job_id = ? AND worker_id = ? AND task_type = ?"
+CLEAR_JOB_BLOCKLIST = "DELETE FROM blocklist WHERE job_id = ?"
 REQUEUE_WORKER_TASKS = """
 UPDATE tasks SET status = 'queued', worker_id = NULL, activity = :activity, updated = :now
 WHERE worker_id = :worker AND status = 'active'

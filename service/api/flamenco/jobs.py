@@ -3,6 +3,7 @@ tasks and their logs, last rendered images; translated to the farm's core."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import shutil
@@ -72,14 +73,15 @@ def _compiling() -> Iterator[None]:
 async def submit(request: Request) -> Response:
     submitted = await _submitted(request)
     with _compiling():
-        job = core(request).submit(submitted, is_loopback(client(request)))
+        # compiled and stored beside the event loop: a job may have thousands of tasks
+        job = await asyncio.to_thread(core(request).submit, submitted, is_loopback(client(request)))
     return JSONResponse(shapes.job(job))
 
 
 async def check(request: Request) -> Response:
     submitted = await _submitted(request)
     with _compiling():
-        core(request).compile(submitted, is_loopback(client(request)))
+        await asyncio.to_thread(core(request).compile, submitted, is_loopback(client(request)))
     return Response(status_code=NO_CONTENT)
 
 
