@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.api import errors, flamenco, renderplus, ws
+from service.api import cinnamon, errors, flamenco, renderplus, ws
 from service.api.flamenco.common import ApiError, api_error
 from service.api.guard import BodyTooLarge, Guard, Policy
 from service.core.manager import Manager
@@ -22,9 +22,10 @@ from shared.recipe import Recipe
 
 
 async def _bad_route(request: Request, exc: Exception) -> Response:
-    if errors.is_flamenco(request.url.path):
-        status = exc.status_code if isinstance(exc, HTTPException) else 404
-        return errors.flamenco(status, f"no route {request.method} {request.url.path}")
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    if errors.is_cinnamon(request.url.path) or errors.is_flamenco(request.url.path):
+        return errors.refusal(request.url.path, status, errors.BAD_ROUTE,
+                              f"no route {request.method} {request.url.path}")
     return errors.error(404, errors.BAD_ROUTE, f"Bad Route for {request.method}", f"Bad route: {request.url.path}")
 
 
@@ -54,13 +55,15 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         await notifier.close()
         await manager.shutdown()
 
-    app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes],
+    app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes, *cinnamon.routes],
                     middleware=[Middleware(Guard, policy=policy, shape=errors.refusal,
-                                           own_auth=flamenco.authenticates_itself)],
+                                           own_auth=lambda path: flamenco.authenticates_itself(path)
+                                           or cinnamon.authenticates_itself(path))],
                     exception_handlers={404: _bad_route, 405: _bad_route, BodyTooLarge: _too_large,
                                         ApiError: api_error, NotFound: api_error, Conflict: api_error},
                     lifespan=lifespan)
     app.state.farm = farm
+    app.state.cinnamon = cinnamon.Sessions()
     app.state.notifier = notifier
     app.state.manager = manager
     app.state.hub = ws.attach(manager)

@@ -28,7 +28,7 @@ from service.core.options import RunOptions, default_blender, default_slots
 from service.core.variables import ALL, Variables
 from service.notify.notifier import Notifier
 from service.server import serve
-from service.store.farm import Limits
+from service.store.farm import Limits, hash_secret
 from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes
@@ -96,6 +96,14 @@ def percent(text: str) -> float:
     if value > 100:
         raise argparse.ArgumentTypeError(f"{text} is not a percentage (0 to 100)")
     return value
+
+
+def account(text: str) -> tuple[str, str]:
+    """NAME:PASSWORD: (name, salted hash of the password); the password itself is kept nowhere."""
+    name, sep, password = text.partition(":")
+    if not sep or not name.strip() or not password:
+        raise argparse.ArgumentTypeError("an account is NAME:PASSWORD")
+    return name.strip(), hash_secret(password)
 
 
 def poweroff_command(text: str) -> tuple[str, str]:
@@ -178,6 +186,8 @@ def parser() -> argparse.ArgumentParser:
                            "render@windows=R:\\ (repeatable).")
     farm.add_argument("--shared-storage", default="", metavar="PATH",
                       help="The folder every worker reaches, as this machine sees it.")
+    farm.add_argument("--cinnamon-user", type=account, action="append", default=[], metavar="NAME:PASSWORD",
+                      help="An account Cinnamon clients connect with (repeatable; none: the Cinnamon door is closed).")
     p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
     return p
 
@@ -325,7 +335,7 @@ def farm_options(args: argparse.Namespace) -> FarmOptions:
             table.setdefault(name, {})[platform] = value
     limits = Limits(args.worker_timeout, args.task_timeout, args.task_fail_after, args.blocklist_after,
                     args.job_fail_percent / 100)
-    return FarmOptions(limits, variables, args.shared_storage)
+    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,12 @@
 """Error responses in each API's shape: the batch API's {code, user_message, debug_message}, and the Flamenco
-API's {code, message} for every path under /api."""
+API's {code, message} for every path under /api, and Cinnamon's error XML (with HTTP 200, as Cinnamon answers
+errors) under /cinnamon."""
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+import xml.etree.ElementTree as ET
+
+from starlette.responses import JSONResponse, Response
 
 ALREADY_RUNNING = 1
 NOT_RUNNING = 2
@@ -35,7 +38,20 @@ def is_flamenco(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
-def refusal(path: str, status: int, code: int, message: str) -> JSONResponse:
+def cinnamon(code: str, message: str) -> Response:
+    root = ET.Element("error")
+    ET.SubElement(root, "code").text = code
+    ET.SubElement(root, "message").text = message
+    return Response(ET.tostring(root, encoding="unicode"), media_type="application/xml")
+
+
+def is_cinnamon(path: str) -> bool:
+    return path == "/cinnamon" or path.startswith("/cinnamon/")
+
+
+def refusal(path: str, status: int, code: int, message: str) -> Response:
     """An answer for a request to ``path`` that no handler gave (the security layer's, an unknown route), in the
     shape of the API it belongs to."""
+    if is_cinnamon(path):
+        return cinnamon(f"error.http.{status}", message)
     return flamenco(status, message) if is_flamenco(path) else error(status, code, message)

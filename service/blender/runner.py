@@ -344,7 +344,7 @@ def run_job(task: dict[str, Any]) -> None:
 
 
 def inspect(blend_file: str) -> None:
-    """Report the scenes, cameras, view layers and worlds of a file."""
+    """Report the scenes (cameras, view layers, frame range, image format), and worlds of a file."""
     try:
         load(blend_file)
     except JobError as exc:
@@ -357,6 +357,11 @@ def inspect(blend_file: str) -> None:
             "camera": s.camera.name if s.camera else "",
             "world": s.world.name if s.world else "",
             "output": bpy.path.abspath(s.render.filepath),
+            "frame_start": s.frame_start,
+            "frame_end": s.frame_end,
+            "format": s.render.image_settings.file_format,
+            "file_extension": s.render.file_extension,
+            "fps": s.render.fps / s.render.fps_base,
         }
         for s in bpy.data.scenes
     }

@@ -59,6 +59,8 @@ class FarmOptions:
     variables: Variables = field(default_factory=Variables)
     storage: str = ""
     """The shared storage folder, as this machine sees it."""
+    cinnamon_users: dict[str, str] = field(default_factory=dict)
+    """Cinnamon accounts: name to salted password hash."""
 
     @property
     def check_every(self) -> float:

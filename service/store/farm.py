@@ -89,6 +89,12 @@ def hash_secret(secret: str, salt: str | None = None) -> str:
     return f"{salt}${hashlib.sha256((salt + secret).encode()).hexdigest()}"
 
 
+def secret_matches(secret: str, stored: str) -> bool:
+    """Whether ``secret`` is the one ``stored`` (a hash_secret) was made from; in constant time."""
+    salt, _, _ = stored.partition("$")
+    return hmac.compare_digest(hash_secret(secret, salt), stored)
+
+
 class Farm:
     def __init__(self, store: Store, limits: Limits | None = None) -> None:
         self.store = store
@@ -224,8 +230,7 @@ class Farm:
         rows = self.store.query(sql.WORKER_SECRET, worker_id)
         if not rows:
             return False
-        salt, _, _ = rows[0][0].partition("$")
-        if not hmac.compare_digest(hash_secret(secret, salt), rows[0][0]):
+        if not secret_matches(secret, rows[0][0]):
             return False
         with self.store.transaction() as db:
             db.execute(sql.SEEN_WORKER, (time.time(), address, worker_id))
@@ -435,6 +440,20 @@ class Farm:
                 task = _task(db.execute(sql.GET_TASK, (task_id,)).fetchone())
                 self._fail(db, task, worker_id, f"Task timed out after {self.limits.task_timeout:g} s without update")
         return silent, [t for t, _ in stale]
+
+    # Door objects
+
+    def add_cinnamon_object(self, job_id: str) -> int:
+        """A new Cinnamon task object id for the job."""
+        with self.store.transaction() as db:
+            return int(db.execute(sql.ADD_CINNAMON_OBJECT, (job_id,)).lastrowid or 0)
+
+    def cinnamon_job(self, object_id: int) -> str:
+        """The farm job of a Cinnamon task object."""
+        rows = self.store.query(sql.CINNAMON_OBJECT_JOB, object_id)
+        if not rows:
+            raise NotFound(f"no object {object_id}")
+        return str(rows[0][0])
 
     # Worker tags
 

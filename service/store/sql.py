@@ -179,6 +179,13 @@ MIGRATIONS = [
     """,
     # 4: a Render+ batch is a farm job too, whose tasks are its jobs.
     "ALTER TABLE batches ADD COLUMN farm_job TEXT REFERENCES farm_jobs (id) ON DELETE SET NULL",
+    # 5: Cinnamon's render task objects, each one a farm job.
+    """
+    CREATE TABLE cinnamon_objects (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        farm_job TEXT NOT NULL UNIQUE REFERENCES farm_jobs (id) ON DELETE CASCADE
+    )
+    """,
 ]
 
 PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
@@ -359,6 +366,9 @@ DELETE_WORKER = "DELETE FROM workers WHERE id = ?"
 SILENT_WORKERS = """
 SELECT id FROM workers WHERE status NOT IN ('offline', 'error') AND last_seen < ? AND address != ?
 """
+
+ADD_CINNAMON_OBJECT = "INSERT INTO cinnamon_objects (farm_job) VALUES (?)"
+CINNAMON_OBJECT_JOB = "SELECT farm_job FROM cinnamon_objects WHERE id = ?"
 
 ADD_TAG = "INSERT INTO worker_tags (id, name, description) VALUES (?, ?, ?)"
 ALL_TAGS = "SELECT * FROM worker_tags ORDER BY name"
