@@ -39,9 +39,9 @@ def job_of(task: Task) -> int:
 class RemoteJobs:
     """What remote workers report of a batch's tasks, applied to the jobs' states and announced."""
 
-    def __init__(self, recipe: Recipe, jobs: Callable[[int], JobState | None], logdir: Path,
-                 notify: Callable[[Event], None], status: Callable[[JobState, str], None]) -> None:
-        self.recipe = recipe
+    def __init__(self, recipe_job: Callable[[int], Job | None], jobs: Callable[[int], JobState | None],
+                 logdir: Path, notify: Callable[[Event], None], status: Callable[[JobState, str], None]) -> None:
+        self.recipe_job = recipe_job
         self.jobs = jobs
         self.logdir = logdir
         self.notify = notify
@@ -49,7 +49,7 @@ class RemoteJobs:
 
     def _job(self, task: Task) -> tuple[Job, JobState] | None:
         job_id = job_of(task)
-        job = next((j for j in self.recipe.jobs if j.id == job_id), None)
+        job = self.recipe_job(job_id)
         state = self.jobs(job_id)
         return (job, state) if job is not None and state is not None else None
 

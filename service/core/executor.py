@@ -80,7 +80,8 @@ class BatchRun:
         """The jobs rendering now, here or on remote workers."""
         self._tasks: dict[int, str] = {}
         """The farm's task of each job."""
-        self.remote = RemoteJobs(state.recipe, state.job, logdir, notify, self._job_status)
+        self._recipe_jobs = {job.id: job for job in state.recipe.jobs}
+        self.remote = RemoteJobs(self._recipe_jobs.get, state.job, logdir, notify, self._job_status)
 
     def _batch_status(self, status: str) -> None:
         self.state.move(status)
@@ -114,7 +115,7 @@ class BatchRun:
             self._batch_status(BatchStatus.RUNNING)
             self.state.messages += await self._hooks(self._batch_slot, recipe.hooks.pre_batch, "PRE_BATCH", None)
         if not self.cancelled:
-            self._queue()
+            await self._queue()
             await asyncio.gather(self._watch(), *(self._work(slot) for slot in self.slots))
             self.farm.detach(self.state.farm_job or "")
         if self.halted:
@@ -123,20 +124,22 @@ class BatchRun:
             self.state.messages += await self._hooks(self._batch_slot, recipe.hooks.post_batch, "POST_BATCH", None)
         self._batch_status(BatchStatus.CANCELLED if self.cancelled else BatchStatus.FINISHED)
 
-    def _queue(self) -> None:
-        """Put the batch's jobs in the farm's queue (once), and have its workers report here."""
+    async def _queue(self) -> None:
+        """Put the batch's jobs in the farm's queue (once), and have its workers report here; a batch of
+        thousands of jobs is stored beside the event loop."""
         farm = self.farm.farm
         if self.state.farm_job is None:
-            self.state.farm_job = self.farm.submit_batch(self.state.recipe).id
+            self.state.farm_job = (await asyncio.to_thread(self.farm.submit_batch, self.state.recipe)).id
             self.notify(Event(Kind.MESSAGE, None, {"text": f"Queued as farm job {self.state.farm_job}"}))
         elif farm.job(self.state.farm_job, steps=False).status == FarmJobStatus.PAUSED:
             farm.set_job_status(self.state.farm_job, FarmJobStatus.QUEUED, "the service resumed the batch")
-        self._tasks = {job_of(t): t.id for t in farm.tasks(self.state.farm_job)}
+        tasks = await asyncio.to_thread(farm.tasks, self.state.farm_job)
+        self._tasks = {job_of(t): t.id for t in tasks}
         self.farm.attach(self.state.farm_job, FarmLink(self._payload, self.remote))
 
     def _payload(self, task: Task) -> dict[str, Any]:
         """What a remote worker renders for a task: the job as this machine would render it."""
-        job = next(j for j in self.state.recipe.jobs if j.id == job_of(task))
+        job = self._recipe_jobs[job_of(task)]
         state = self.state.job(job.id)
         job_task = task_payload(self.state.recipe, job)
         job_task.update(reload=True, skip_frames=sorted(state.saved) if state else [],
@@ -171,10 +174,11 @@ class BatchRun:
                         return
                     await asyncio.sleep(WATCH_SECONDS)
                     continue
-                job = next((j for j in self.state.recipe.jobs if j.id == job_of(found)), None)
+                ours = found.job_id == self.state.farm_job
+                job = self._recipe_jobs.get(job_of(found)) if ours else None
                 state = self.state.job(job.id) if job is not None else None
-                if job is None or state is None:
-                    farm.update_task(slot.worker, found.id, TaskStatus.FAILED, "not a job of this batch")
+                if job is None or state is None:  # left over from an earlier batch
+                    farm.update_task(slot.worker, found.id, TaskStatus.FAILED, "not a job of the running batch")
                     continue
                 await self._run_job(slot, job, state)
                 self._report(slot, found, state)
