@@ -19,6 +19,7 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
     server: uvicorn.Server | None = None
 
     async def stop() -> None:
+        app.state.stream.close()
         await app.state.notifier.close()
         await manager.shutdown()
         assert server is not None
