@@ -43,6 +43,7 @@ bench: deps
 	$(PY) tests/bench_store.py
 	$(PY) tests/bench_large_recipe.py
 	$(PY) tests/bench_farm.py
+	$(PY) tests/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

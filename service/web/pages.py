@@ -38,7 +38,8 @@ def layout(title: str, body: str) -> str:
 
 def live(name: str, source: str, events: str, inner: str, tag: str = "div") -> str:
     """A part of the page that is fetched again from ``source`` when an event it listens to comes: ``events``
-    are ``job:ID``, ``task:ID``, ``worker:ID`` or ``KIND:*`` separated by spaces."""
+    are ``job:ID``, ``task:ID``, ``worker:ID`` or ``KIND:*`` separated by spaces. A change that a part names
+    by its id goes to that part alone; ``KIND:*`` parts take the changes no part names (a new job)."""
     return f'<{tag} id="{esc(name)}" data-live="{esc(events)}" data-src="{esc(source)}">{inner}</{tag}>'
 
 
@@ -57,12 +58,17 @@ def progress(done: int, total: int) -> str:
 # Jobs
 
 
-def job_rows(jobs: Iterable[Job]) -> str:
-    rows = [f"""<tr data-job="{esc(j.id)}" data-status="{esc(j.status)}">
+def job_row(j: Job) -> str:
+    """A job's row of the list; it follows its job's changes on its own."""
+    return f"""<tr data-job="{esc(j.id)}" data-status="{esc(j.status)}" data-live="job:{esc(j.id)}"
+data-src="/jobs/{esc(j.id)}?part=row" data-swap="outer">
 <td><a href="/jobs/{esc(j.id)}">{esc(j.name)}</a></td><td>{esc(j.type)}</td>
 <td>{status(j.status)}</td><td class="num">{j.priority}</td><td>{progress(j.steps_completed, j.steps_total)}</td>
-<td class="num frames">{j.steps_completed}/{j.steps_total}</td><td>{when(j.created)}</td></tr>""" for j in jobs]
-    return "".join(rows) or '<tr><td colspan="7" class="empty">No jobs</td></tr>'
+<td class="num frames">{j.steps_completed}/{j.steps_total}</td><td>{when(j.created)}</td></tr>"""
+
+
+def job_rows(jobs: Iterable[Job]) -> str:
+    return "".join(map(job_row, jobs)) or '<tr><td colspan="7" class="empty">No jobs</td></tr>'
 
 
 def jobs_page(jobs: list[Job], chosen: str, search: str, source: str) -> str:

@@ -81,6 +81,8 @@ async def jobs(request: Request) -> Response:
 async def job(request: Request) -> Response:
     core = _core(request)
     found = core.farm.job(request.path_params["job_id"])
+    if request.query_params.get("part") == "row":
+        return page(pages.job_row(found))
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
     workers = {w.id: w for w in core.farm.workers()}
