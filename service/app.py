@@ -59,7 +59,6 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
             await manager.start(recipe)
         timeouts = asyncio.get_running_loop().create_task(farm.watch_timeouts())
         yield
-        app.state.stream.close()
         timeouts.cancel()
         await notifier.close()
         await manager.shutdown()
