@@ -11,8 +11,9 @@ import pytest
 from service.web.pages import frame_states
 from shared.model import Command, Task, TaskStatus
 from tests.conftest import start_service
-from tests.farm_helpers import V3
+from tests.farm_helpers import V3, HandWorker
 from tests.helpers import http
+from tests.test_farm_e2e import etag, v3_job, without
 from tests.test_guard import own_address
 
 
@@ -61,5 +62,26 @@ def test_beyond_loopback_the_token_given_once_sets_a_cookie_for_the_pages_only(t
         assert status == 200 and '<a href="/">Jobs</a><a href="/workers">Workers</a>' in body
         assert http(url + V3 + "/jobs", headers=session)[0] == 401
         assert http(url + "/", headers={"Cookie": "shepherd_session=forged"})[0] == 401
+    finally:
+        service.stop()
+
+
+def test_a_blocklisted_worker_shows_on_the_job_page_and_is_let_back_from_there(tmp_path: Path) -> None:
+    service = start_service(tmp_path)
+    try:
+        url = service.url
+        job = without(v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(url), frames="1-4", chunk_size=1), "fps")
+        job_id = http(url + V3 + "/jobs", "POST", job)[1]["id"]
+        worker = HandWorker(url, "w1")
+        worker.awake()
+        for _ in range(3):
+            assert worker.call("POST", f"task/{worker.task()['uuid']}", {"taskStatus": "failed"})[0] == 204
+        assert [e["worker_name"] for e in http(f"{url}{V3}/jobs/{job_id}/blocklist")[1]] == ["w1"]
+        status, page = http(f"{url}/jobs/{job_id}?part=blocklist")
+        assert status == 200 and "<td>w1</td><td>blender</td>" in page
+        form = f"worker={worker.id}&type=blender".encode()
+        assert http(f"{url}/jobs/{job_id}/unblock", "POST", raw=form, headers={"Origin": url})[0] == 200
+        assert http(f"{url}{V3}/jobs/{job_id}/blocklist")[1] == []
+        assert "No worker is blocklisted" in http(f"{url}/jobs/{job_id}")[1]
     finally:
         service.stop()

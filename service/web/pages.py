@@ -175,11 +175,21 @@ def job_summary(job: Job) -> str:
 {job_actions(job)}"""
 
 
-def job_page(job: Job, tasks: list[Task], workers: dict[str, Worker], image: str | None) -> dict[str, str]:
+def blocklist(job: Job, entries: list[tuple[str, str, str]]) -> str:
+    """The workers that may take no more tasks of a type in this job, each with a button that lets them again."""
+    rows = "".join(f"<tr><td>{esc(name)}</td><td>{esc(task_type)}</td><td>"
+                   + button(f"/jobs/{job.id}/unblock", "Remove", hidden={"worker": worker, "type": task_type})
+                   + "</td></tr>" for worker, task_type, name in entries)
+    return (f'<table class="blocklist"><thead><tr><th>Worker</th><th>Task type</th><th></th></tr></thead>'
+            f'<tbody>{rows}</tbody></table>') if rows else '<p class="empty">No worker is blocklisted</p>'
+
+
+def job_page(job: Job, tasks: list[Task], workers: dict[str, Worker], image: str | None,
+             blocked: list[tuple[str, str, str]]) -> dict[str, str]:
     """The job page's parts by name; ``page`` is the whole."""
     events = f"job:{job.id}"
     parts = {"summary": job_summary(job), "frames": frame_grid(tasks, workers), "image": job_image(job, image),
-             "tasks": task_rows(tasks, workers)}
+             "tasks": task_rows(tasks, workers), "blocklist": blocklist(job, blocked)}
     source = f"/jobs/{job.id}?part="
     settings = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in
                        [*job.settings.items(), *job.metadata.items()])
@@ -190,6 +200,7 @@ def job_page(job: Job, tasks: list[Task], workers: dict[str, Worker], image: str
             + '<h2>Tasks</h2><div class="scroll"><table class="tasks"><thead><tr><th>Task</th><th>Status</th>'
             '<th>Worker</th><th>Failures</th><th>Steps</th><th>Activity</th><th>Updated</th></tr></thead>'
             + live("tasks", source + "tasks", events, parts["tasks"], "tbody") + "</table></div>"
+            + "<h2>Blocklist</h2>" + live("blocklist", source + "blocklist", events, parts["blocklist"])
             + f'<h2>Settings</h2><table class="settings">{settings}</table>')
     return {**parts, "page": layout(job.name, body)}
 

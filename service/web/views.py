@@ -86,7 +86,8 @@ async def job(request: Request) -> Response:
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
     workers = {w.id: w for w in core.farm.workers()}
-    return _part(request, pages.job_page(found, core.farm.tasks(found.id), workers, url))
+    return _part(request, pages.job_page(found, core.farm.tasks(found.id), workers, url,
+                                         core.farm.blocklist(found.id)))
 
 
 @_found
@@ -137,6 +138,9 @@ async def job_action(request: Request) -> Response:
         if not text.strip().isdigit() or not 0 <= int(text) <= 100:
             raise ValueError("the priority is a whole number from 0 to 100")
         core.farm.set_priority(job_id, int(text))
+    elif action == "unblock":
+        form = await _form(request)
+        core.farm.unblock(job_id, form.get("worker", ""), form.get("type", ""))
     elif action == "delete":
         core.delete_job(job_id)
         return RedirectResponse("/", 303)
