@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from service.web.pages import frame_states
 from shared.model import Command, Task, TaskStatus
-from tests.conftest import start_service
+from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker
 from tests.helpers import http
 from tests.test_farm_e2e import etag, v3_job, without
@@ -35,13 +37,21 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def test_beyond_loopback_the_token_given_once_sets_a_cookie_for_the_pages_only(tmp_path: Path) -> None:
+@contextmanager
+def beyond_loopback(tmp_path: Path) -> Iterator[tuple[Service, str]]:
+    """A service listening beyond loopback, and its URL at one of this machine's own addresses."""
     address = own_address()
     if address is None:
         pytest.skip("this machine has no address beyond loopback")
     service = start_service(tmp_path, "--host", "0.0.0.0")
     try:
-        url = f"http://{address}:{service.port}"
+        yield service, f"http://{address}:{service.port}"
+    finally:
+        service.stop()
+
+
+def test_beyond_loopback_the_token_given_once_sets_a_cookie_for_the_pages_only(tmp_path: Path) -> None:
+    with beyond_loopback(tmp_path) as (service, url):
         status, body = http(url + "/workers")
         assert status == 401 and 'name="token"' in body and 'value="/workers"' in body
         assert http(url + "/static/dashboard.css")[0] == 200
@@ -62,8 +72,6 @@ def test_beyond_loopback_the_token_given_once_sets_a_cookie_for_the_pages_only(t
         assert status == 200 and '<a href="/">Jobs</a><a href="/workers">Workers</a>' in body
         assert http(url + V3 + "/jobs", headers=session)[0] == 401
         assert http(url + "/", headers={"Cookie": "shepherd_session=forged"})[0] == 401
-    finally:
-        service.stop()
 
 
 def test_a_blocklisted_worker_shows_on_the_job_page_and_is_let_back_from_there(tmp_path: Path) -> None:
