@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := blender python3 python3-venv dbus-daemon libnotify-bin openssl iproute2 xvfb xauth ffmpeg
+APT_PACKAGES := blender python3 python3-venv dbus-daemon libnotify-bin openssl iproute2 xvfb xauth ffmpeg chromium chromium-driver
 STAMP_APT := $(VENV)/.apt-done
 STAMP_PIP := $(VENV)/.pip-done
 DATA_DIR ?=
@@ -43,6 +43,7 @@ bench: deps
 	$(PY) tests/bench_store.py
 	$(PY) tests/bench_large_recipe.py
 	$(PY) tests/bench_farm.py
+	$(PY) tests/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

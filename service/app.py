@@ -12,12 +12,15 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service import web
 from service.api import cinnamon, errors, flamenco, renderplus, ws
 from service.api.flamenco.common import ApiError, api_error
 from service.api.guard import BodyTooLarge, Guard, Policy
 from service.core.manager import Manager
 from service.notify.notifier import Notifier
 from service.store.farm import Conflict, NotFound
+from service.web import views
+from service.web.live import Stream
 from shared.recipe import Recipe
 
 
@@ -31,6 +34,11 @@ async def _bad_route(request: Request, exc: Exception) -> Response:
 
 async def _too_large(request: Request, exc: Exception) -> Response:
     return errors.refusal(request.url.path, 413, errors.TOO_LARGE, str(exc))
+
+
+def _refusal(path: str, status: int, code: int, message: str) -> Response:
+    """The security layer's refusals: a page for the dashboard's, the API's error shape for the others."""
+    return views.refused(path, status, message) if web.is_page(path) else errors.refusal(path, status, code, message)
 
 
 def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Policy,
@@ -55,10 +63,11 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         await notifier.close()
         await manager.shutdown()
 
-    app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes, *cinnamon.routes],
-                    middleware=[Middleware(Guard, policy=policy, shape=errors.refusal,
+    app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes, *cinnamon.routes, *web.routes],
+                    middleware=[Middleware(Guard, policy=policy, shape=_refusal,
                                            own_auth=lambda path: flamenco.authenticates_itself(path)
-                                           or cinnamon.authenticates_itself(path))],
+                                           or cinnamon.authenticates_itself(path) or web.is_open(path),
+                                           cookie_auth=web.is_page)],
                     exception_handlers={404: _bad_route, 405: _bad_route, BodyTooLarge: _too_large,
                                         ApiError: api_error, NotFound: api_error, Conflict: api_error},
                     lifespan=lifespan)
@@ -68,4 +77,6 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
     app.state.manager = manager
     app.state.hub = ws.attach(manager)
     app.state.stop = stop
+    app.state.policy = policy
+    app.state.stream = Stream(manager.bus)
     return app

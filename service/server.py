@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -10,7 +11,20 @@ import uvicorn
 from service.api.guard import Policy
 from service.app import create_app
 from service.core.manager import Manager
+from service.web.live import Stream
 from shared.recipe import Recipe
+
+
+class _Server(uvicorn.Server):
+    """uvicorn waits for every connection to end before it stops: the dashboard's event streams end first."""
+
+    def __init__(self, config: uvicorn.Config, stream: Stream) -> None:
+        super().__init__(config)
+        self.stream = stream
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.stream.close()
+        await super().shutdown(sockets)
 
 
 async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
@@ -28,8 +42,8 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
     sys.setswitchinterval(0.001)
     app = create_app(manager, stop, policy, recipe)
     certfile, keyfile = tls or (None, None)
-    server = uvicorn.Server(uvicorn.Config(app, host=policy.bind, port=policy.port, log_level="info", lifespan="on",
-                                           ws="wsproto", ssl_certfile=certfile, ssl_keyfile=keyfile))
+    server = _Server(uvicorn.Config(app, host=policy.bind, port=policy.port, log_level="info", lifespan="on",
+                                    ws="wsproto", ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream)
     await server.serve()
     if not server.started:
         raise SystemExit(f"Could not listen on {policy.bind}:{policy.port}; is another service using that port?")

@@ -97,6 +97,7 @@ class Kind:
     JOB_STATUS = "job_status"  # data: status (and failure, when FAILED)
     SOUND = "sound"  # data: file, volume (0-100): the batch ended; a client with speakers plays it
     POWEROFF = "poweroff"  # data: action, state (countdown, cancelled, started, failed), deadline (epoch seconds)
+    FARM = "farm"  # data: job, task, worker: the ids of what a farm operation changed (not stored: the store is)
 
 
 @dataclass

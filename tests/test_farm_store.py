@@ -144,3 +144,24 @@ def test_requeueing_a_job_clears_its_blocklist(farm: Farm):
     assert farm.blocklist(job.id)
     farm.set_job_status(job.id, JobStatus.REQUEUEING)
     assert farm.blocklist(job.id) == []
+
+
+def test_each_change_says_which_job_task_and_worker_it_changed(farm: Farm):
+    told: list[dict[str, str]] = []
+    farm.changed = told.append
+    job = farm.submit("job", "test", 50, {}, {}, specs(2))
+    worker = awake(farm, "w1")
+    task = farm.schedule(worker)
+    assert task is not None
+    farm.update_task(worker, task.id, TaskStatus.ACTIVE, steps_completed=0)
+    farm.request_status(worker, WorkerStatus.ASLEEP, False)
+    farm.state_changed(worker, WorkerStatus.ASLEEP)  # its task goes back to the queue
+    farm.set_job_status(job.id, JobStatus.PAUSED)
+    farm.set_priority(job.id, 70)
+    farm.delete_job(job.id)
+    assert told[0] == {"job": job.id}
+    after_awake = told.index({"job": job.id, "task": task.id, "worker": worker})
+    assert told[after_awake:] == [
+        {"job": job.id, "task": task.id, "worker": worker}, {"job": job.id, "task": task.id, "worker": worker},
+        {"worker": worker}, {"job": job.id, "task": task.id, "worker": worker}, {"job": job.id}, {"job": job.id},
+        {"job": job.id}]

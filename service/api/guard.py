@@ -7,6 +7,7 @@ of the API the path belongs to.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import socket
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +25,8 @@ from shared.net import is_loopback
 
 WILDCARDS = ("0.0.0.0", "::", "")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+SESSION_COOKIE = "shepherd_session"
+"""The dashboard's login cookie (see Policy.session)."""
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -101,9 +105,19 @@ class Policy:
         return bool(self.token) and scheme.lower() == "bearer" and hmac.compare_digest(
             given.strip().encode(), self.token.encode())
 
-    def refusal(self, scope: Scope, headers: Headers, own_auth: bool = False) -> tuple[int, int, str] | None:
+    def session(self) -> str:
+        """What the dashboard's login cookie holds: made from the token, so the cookie never carries the token."""
+        return hmac.new(self.token.encode(), b"shepherd dashboard session", hashlib.sha256).hexdigest()
+
+    def session_matches(self, cookies: str) -> bool:
+        given = cookie_parser(cookies).get(SESSION_COOKIE, "")
+        return bool(self.token) and bool(given) and hmac.compare_digest(given.encode(), self.session().encode())
+
+    def refusal(self, scope: Scope, headers: Headers, own_auth: bool = False,
+                cookie: bool = False) -> tuple[int, int, str] | None:
         """(HTTP status, error code, sentence) when the request may not pass, else None. ``own_auth``: the route
-        authenticates its clients its own way, so it needs no service token."""
+        authenticates its clients its own way, so it needs no service token; ``cookie``: the dashboard's login
+        cookie stands for the token there."""
         host = _host_name(headers.get("host", ""))
         if not self.host_allowed(host):
             return 400, errors.HOST_REFUSED, (f"This service does not answer to the host name '{host}'; "
@@ -114,7 +128,8 @@ class Policy:
         client = scope["client"][0] if scope.get("client") else None
         if own_auth or self.trusted_client(client):
             return None
-        if not self.token_matches(headers.get("authorization", "")):
+        if not self.token_matches(headers.get("authorization", "")) and not (
+                cookie and self.session_matches(headers.get("cookie", ""))):
             return 401, errors.TOKEN_REQUIRED, ("Clients beyond this machine need the service token: send "
                                                 "'Authorization: Bearer TOKEN' (the token file is named in "
                                                 "the service's output)")
@@ -125,23 +140,26 @@ class Guard:
     """ASGI middleware applying a Policy to every HTTP request and websocket handshake."""
 
     def __init__(self, app: ASGIApp, policy: Policy, shape: Callable[[str, int, int, str], Response],
-                 own_auth: Callable[[str], bool] = lambda path: False) -> None:
+                 own_auth: Callable[[str], bool] = lambda path: False,
+                 cookie_auth: Callable[[str], bool] = lambda path: False) -> None:
         self.app = app
         self.policy = policy
         self.shape = shape
         self.own_auth = own_auth
+        self.cookie_auth = cookie_auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal = self.policy.refusal(scope, headers, self.own_auth(scope["path"]))
+        path = scope["path"]
+        refusal = self.policy.refusal(scope, headers, self.own_auth(path), self.cookie_auth(path))
         if refusal is None and scope["type"] == "http":
             refusal, receive = self._limit(headers, receive)
         if refusal is not None:
             status, code, message = refusal
-            response = self.shape(scope["path"], status, code, message)
+            response = self.shape(path, status, code, message)
             if status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="shepherd"'
             await response(scope, receive, send)

@@ -86,7 +86,7 @@ def attach(manager: Manager) -> Hub:
     hub = Hub(lambda: snapshot_message(manager))
 
     def listener(event: Event) -> None:
-        if not hub.clients:
+        if not hub.clients or event.kind == Kind.FARM:
             return
         batch = manager.batch
         if batch is None or (event.kind == Kind.BATCH_STATUS and event.data["status"] == BatchStatus.RUNNING):

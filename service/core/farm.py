@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -18,9 +19,11 @@ from service import __version__, private
 from service.core import batchjob, jobtypes
 from service.core.admission import BlenderRefused, same_program
 from service.core.batchjob import RemoteJobs
+from service.core.bus import Bus
 from service.core.variables import Variables, this_platform
 from service.store.farm import LOCAL, Farm, Limits
 from service.store.store import Store
+from shared.events import Event, Kind
 from shared.model import (
     BATCH_JOB_TYPE,
     BATCH_TASK_TYPE,
@@ -69,9 +72,11 @@ class FarmOptions:
 
 
 class FarmCore:
-    def __init__(self, store: Store, data_dir: Path, blender: str, options: FarmOptions | None = None) -> None:
+    def __init__(self, store: Store, data_dir: Path, blender: str, options: FarmOptions | None = None,
+                 bus: Bus | None = None) -> None:
         self.options = options or FarmOptions()
-        self.farm = Farm(store, self.options.limits)
+        self.bus = bus
+        self.farm = Farm(store, self.options.limits, self.announce)
         self.data_dir = data_dir
         self.blender = blender
         self._links: dict[str, FarmLink] = {}
@@ -94,6 +99,16 @@ class FarmCore:
                 self.farm.state_changed(worker_id, WorkerStatus.AWAKE)
                 ids.append(worker_id)
         return ids
+
+    def announce(self, changed: dict[str, str]) -> None:
+        """Tell the bus's listeners which job, task and worker changed (the store holds how)."""
+        if self.bus is not None:
+            self.bus.publish(Event(Kind.FARM, None, changed))
+
+    def delete_job(self, job_id: str) -> None:
+        """The job, its tasks and its files, gone."""
+        self.farm.delete_job(job_id)
+        shutil.rmtree(self.job_files(job_id), ignore_errors=True)
 
     def attach(self, job_id: str, link: FarmLink) -> None:
         self._links[job_id] = link
@@ -188,6 +203,7 @@ class FarmCore:
             old.unlink()
         path = folder / f"last-rendered{IMAGE_TYPES[content_type]}"
         private.write_bytes(path, image)
+        self.announce({"job": task.job_id, "task": task.id})
 
     async def watch_timeouts(self) -> None:
         """Fail what timed out, for as long as the service runs."""

@@ -57,7 +57,7 @@ class Manager:
         self._starting = False
         private.directory(data_dir)
         self.store = Store(data_dir / DB_NAME)
-        self.farm = FarmCore(self.store, data_dir, self.options.blender, farm)
+        self.farm = FarmCore(self.store, data_dir, self.options.blender, farm, self.bus)
 
     def message(self, text: str) -> None:
         """Add a message to the batch, and tell of it."""

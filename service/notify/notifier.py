@@ -43,7 +43,7 @@ class Notifier:
 
     def hear(self, event: Event) -> None:
         batch = self.manager.batch
-        if batch is None or event.kind == Kind.STATS:
+        if batch is None or event.kind in (Kind.STATS, Kind.FARM):
             return
         recipe = batch.recipe
         if recipe.settings.rss.enabled and recipe.settings.rss.path:

@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -95,10 +96,18 @@ def secret_matches(secret: str, stored: str) -> bool:
     return hmac.compare_digest(hash_secret(secret, salt), stored)
 
 
+Changed = Callable[[dict[str, str]], None]
+"""Told after each operation that changed the farm: the ids of the ``job``, ``task`` and ``worker`` it changed."""
+
+
 class Farm:
-    def __init__(self, store: Store, limits: Limits | None = None) -> None:
+    def __init__(self, store: Store, limits: Limits | None = None, changed: Changed | None = None) -> None:
         self.store = store
         self.limits = limits or Limits()
+        self.changed: Changed = changed or (lambda ids: None)
+
+    def _tell(self, job: str | None = None, task: str | None = None, worker: str | None = None) -> None:
+        self.changed({k: v for k, v in (("job", job), ("task", task), ("worker", worker)) if v})
 
     # Jobs
 
@@ -122,6 +131,7 @@ class Farm:
             db.executemany(sql.ADD_TASK_DEP,
                            [(ids[i], ids[d]) for i, spec in enumerate(tasks) for d in spec.depends_on])
             self._job_progress(db, job_id)  # a job of no tasks is done at once
+        self._tell(job=job_id)
         return self.job(job_id)
 
     def job(self, job_id: str, steps: bool = True) -> Job:
@@ -148,6 +158,7 @@ class Farm:
         with self.store.transaction() as db:
             job = self._job_in(db, job_id)
             self._move_job(db, job, status, reason)
+        self._tell(job=job_id)
         return self.job(job_id)
 
     def _job_in(self, db: sqlite3.Connection, job_id: str) -> Job:
@@ -203,6 +214,7 @@ class Farm:
         with self.store.transaction() as db:
             if db.execute(statement, args).rowcount == 0:
                 raise NotFound(f"no job {job_id}")
+        self._tell(job=job_id)
 
     def blocklist(self, job_id: str) -> list[tuple[str, str, str]]:
         """(worker id, task type, worker name) of each entry."""
@@ -212,6 +224,7 @@ class Farm:
     def unblock(self, job_id: str, worker_id: str, task_type: str) -> None:
         with self.store.transaction() as db:
             db.execute(sql.REMOVE_BLOCK, (job_id, worker_id, task_type))
+        self._tell(job=job_id, worker=worker_id)
 
     # Workers
 
@@ -223,6 +236,7 @@ class Farm:
                 "id": worker_id, "name": name, "secret_hash": hash_secret(secret), "platform": platform,
                 "software": software, "address": address, "status": WorkerStatus.OFFLINE,
                 "supported_task_types": json.dumps(task_types), "now": time.time()})
+        self._tell(worker=worker_id)
         return self.worker(worker_id)
 
     def authenticate(self, worker_id: str, secret: str, address: str) -> bool:
@@ -252,44 +266,61 @@ class Farm:
             db.execute(sql.SIGN_ON_WORKER, {"id": worker_id, "name": name, "types": json.dumps(task_types),
                                             "software": software, "can_restart": int(can_restart),
                                             "address": address, "now": time.time()})
+        self._tell(worker=worker_id)
         return self.worker(worker_id).status_requested or WorkerStatus.AWAKE
 
     def sign_off(self, worker_id: str) -> None:
         """The worker goes offline; its task goes back to the queue."""
         with self.store.transaction() as db:
+            had = self._task_of(db, worker_id)
             db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(),
                                                   "activity": "Task was requeued: its worker signed off"})
             db.execute(sql.SET_WORKER_STATUS, (WorkerStatus.OFFLINE, worker_id))
+        self._tell_worker(worker_id, had)
 
     def state_changed(self, worker_id: str, status: str) -> None:
         """The worker says it is in ``status`` now; a request it has fulfilled is cleared."""
         worker = self.worker(worker_id)
         with self.store.transaction() as db:
+            had = self._task_of(db, worker_id)
             db.execute(sql.SET_WORKER_STATUS, (status, worker_id))
             if worker.status_requested == status:
                 db.execute(sql.REQUEST_WORKER_STATUS, ("", 0, worker_id))
             if status != WorkerStatus.AWAKE:
                 db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(),
                                                       "activity": f"Task was requeued: its worker went {status}"})
+        self._tell_worker(worker_id, had)
 
     def request_status(self, worker_id: str, status: str, lazy: bool) -> None:
         """Ask a worker to go to ``status`` (at once, or after its current task when ``lazy``)."""
         self.worker(worker_id)
         with self.store.transaction() as db:
             db.execute(sql.REQUEST_WORKER_STATUS, (status, int(lazy), worker_id))
+        self._tell(worker=worker_id)
 
     def delete_worker(self, worker_id: str) -> None:
         with self.store.transaction() as db:
+            had = self._task_of(db, worker_id)
             db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(),
                                                   "activity": "Task was requeued: its worker was deleted"})
             if db.execute(sql.DELETE_WORKER, (worker_id,)).rowcount == 0:
                 raise NotFound(f"no worker {worker_id}")
+        self._tell_worker(worker_id, had)
+
+    def _task_of(self, db: sqlite3.Connection, worker_id: str) -> Task | None:
+        row = db.execute(sql.WORKER_TASK, (worker_id,)).fetchone()
+        return _task(row) if row is not None else None
+
+    def _tell_worker(self, worker_id: str, had: Task | None) -> None:
+        """The worker changed, and so did the task it had (requeued) and that task's job."""
+        self._tell(had.job_id if had else None, had.id if had else None, worker_id)
 
     def set_worker_tags(self, worker_id: str, tag_ids: list[str]) -> None:
         self.worker(worker_id)
         with self.store.transaction() as db:
             db.execute(sql.CLEAR_WORKER_TAGS, (worker_id,))
             db.executemany(sql.ADD_WORKER_TAG, [(worker_id, tag) for tag in tag_ids])
+        self._tell(worker=worker_id)
 
     # Scheduling and task updates
 
@@ -312,7 +343,9 @@ class Farm:
             db.execute(sql.ASSIGN_TASK, {"id": found[0], "worker": worker_id, "now": now})
             if db.execute(sql.JOB_STATUS, (job_id,)).fetchone()[0] == JobStatus.QUEUED:
                 db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": now, "id": job_id})
-            return _task(db.execute(sql.GET_TASK, (found[0],)).fetchone())
+            task = _task(db.execute(sql.GET_TASK, (found[0],)).fetchone())
+        self._tell(job_id, task.id, worker_id)
+        return task
 
     def _owned(self, db: sqlite3.Connection, worker_id: str, task_id: str) -> Task:
         row = db.execute(sql.GET_TASK, (task_id,)).fetchone()
@@ -341,6 +374,7 @@ class Farm:
                 self._fail(db, task, worker_id, activity or "Task failed")
             elif status not in (None, TaskStatus.ACTIVE):
                 raise ValueError(f"a worker cannot set its task to {status}")
+        self._tell(task.job_id, task_id, worker_id)
         return self.task(task_id)
 
     def set_task_status(self, task_id: str, status: str, reason: str) -> Task:
@@ -358,6 +392,7 @@ class Farm:
                 db.execute(sql.CLEAR_FAILURES_OF_TASK, (task_id,))
                 db.execute(sql.REOPEN_JOB, {"now": time.time(), "id": task.job_id})
             self._job_progress(db, task.job_id, failed=status == TaskStatus.FAILED)
+        self._tell(task.job_id, task_id)
         return self.task(task_id)
 
     def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
@@ -435,10 +470,16 @@ class Farm:
                 db.execute(sql.SET_WORKER_STATUS, (WorkerStatus.ERROR, worker_id))
                 db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": now,
                                                       "activity": "Task was requeued: its worker timed out"})
+            failed: list[Task] = []
             stale = db.execute(sql.STALE_TASKS, (now - self.limits.task_timeout, LOCAL)).fetchall()
             for task_id, worker_id in stale:
                 task = _task(db.execute(sql.GET_TASK, (task_id,)).fetchone())
                 self._fail(db, task, worker_id, f"Task timed out after {self.limits.task_timeout:g} s without update")
+                failed.append(task)
+        for task in failed:
+            self._tell(task.job_id, task.id)
+        for worker_id in silent:
+            self._tell(worker=worker_id)
         return silent, [t for t, _ in stale]
 
     # Door objects

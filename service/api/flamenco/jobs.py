@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,10 +93,7 @@ async def get_job(request: Request) -> Response:
 
 
 async def delete_job(request: Request) -> Response:
-    farm = core(request)
-    job_id = request.path_params["job_id"]
-    farm.farm.delete_job(job_id)
-    shutil.rmtree(farm.job_files(job_id), ignore_errors=True)
+    core(request).delete_job(request.path_params["job_id"])
     return Response(status_code=NO_CONTENT)
 
 
@@ -112,8 +108,7 @@ async def mass_delete(request: Request) -> Response:
     if not doomed:
         raise ApiError(416, "no jobs were last updated before that time")
     for job_id in doomed:
-        farm.farm.delete_job(job_id)
-        shutil.rmtree(farm.job_files(job_id), ignore_errors=True)
+        farm.delete_job(job_id)
     return Response(status_code=NO_CONTENT)
 
 

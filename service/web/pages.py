@@ -1,0 +1,272 @@
+"""The dashboard's HTML, written with the standard library: every page is a layout around small functions, one
+per part, and each part the page keeps live is also served alone (``?part=NAME``) for the page to swap in."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from shared import frames
+from shared.model import Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
+
+FILTERS = ("", *JobStatus.ALL)
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "–"
+
+
+def status(word: str) -> str:
+    """A status as the specs' word, coloured by its class."""
+    return f'<span class="status s-{esc(word)}">{esc(word)}</span>'
+
+
+def layout(title: str, body: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)} · Shepherd</title><link rel="stylesheet" href="/static/dashboard.css">
+<script src="/static/dashboard.js" defer></script></head>
+<body><header><a class="brand" href="/">Shepherd</a><nav><a href="/">Jobs</a><a href="/workers">Workers</a></nav>
+</header><main>{body}</main></body></html>"""
+
+
+def live(name: str, source: str, events: str, inner: str, tag: str = "div") -> str:
+    """A part of the page that is fetched again from ``source`` when an event it listens to comes: ``events``
+    are ``job:ID``, ``task:ID``, ``worker:ID`` or ``KIND:*`` separated by spaces. A change that a part names
+    by its id goes to that part alone; ``KIND:*`` parts take the changes no part names (a new job)."""
+    return f'<{tag} id="{esc(name)}" data-live="{esc(events)}" data-src="{esc(source)}">{inner}</{tag}>'
+
+
+def button(action: str, label: str, confirm: str = "", hidden: dict[str, str] | None = None) -> str:
+    """A form posting to ``action``; with ``confirm`` the page asks first."""
+    fields = "".join(f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in (hidden or {}).items())
+    ask = f' data-confirm="{esc(confirm)}"' if confirm else ""
+    return (f'<form method="post" action="{esc(action)}" class="inline"{ask}>{fields}'
+            f'<button type="submit">{esc(label)}</button></form>')
+
+
+def progress(done: int, total: int) -> str:
+    return f'<progress value="{done}" max="{max(total, 1)}">{done}/{total}</progress>'
+
+
+# Jobs
+
+
+def job_row(j: Job) -> str:
+    """A job's row of the list; it follows its job's changes on its own."""
+    return f"""<tr data-job="{esc(j.id)}" data-status="{esc(j.status)}" data-live="job:{esc(j.id)}"
+data-src="/jobs/{esc(j.id)}?part=row" data-swap="outer">
+<td><a href="/jobs/{esc(j.id)}">{esc(j.name)}</a></td><td>{esc(j.type)}</td>
+<td>{status(j.status)}</td><td class="num">{j.priority}</td><td>{progress(j.steps_completed, j.steps_total)}</td>
+<td class="num frames">{j.steps_completed}/{j.steps_total}</td><td>{when(j.created)}</td></tr>"""
+
+
+def job_rows(jobs: Iterable[Job]) -> str:
+    return "".join(map(job_row, jobs)) or '<tr><td colspan="7" class="empty">No jobs</td></tr>'
+
+
+def jobs_page(jobs: list[Job], chosen: str, search: str, source: str) -> str:
+    options = "".join(f'<option value="{esc(s)}"{" selected" if s == chosen else ""}>{esc(s or "any status")}</option>'
+                      for s in FILTERS)
+    body = f"""<h1>Jobs</h1>
+<form class="filters" method="get" action="/"><label>Status <select name="status">{options}</select></label>
+<label>Name <input type="search" name="q" value="{esc(search)}" placeholder="search by name"></label>
+<button type="submit">Filter</button></form>
+<div class="scroll"><table class="jobs"><thead><tr><th>Name</th><th>Type</th><th>Status</th><th>Priority</th>
+<th>Progress</th><th>Frames</th><th>Submitted</th></tr></thead>
+{live("rows", source, "job:*", job_rows(jobs), "tbody")}</table></div>"""
+    return layout("Jobs", body)
+
+
+@dataclass(frozen=True)
+class Frame:
+    number: int
+    state: str
+    task: Task
+
+
+def task_frames(task: Task) -> list[int]:
+    """The frames a task renders: a render task's are in its name (``render-1-3``), a Render+ job's are
+    counted from 1; other tasks (a preview video) render none."""
+    if task.name.startswith("render-"):
+        try:
+            return frames.parse(task.name.removeprefix("render-"))
+        except frames.FrameRangeError:
+            pass
+    if task.type in ("blender", "shepherd", "shepherd-local"):
+        return list(range(1, task.steps_total + 1))
+    return []
+
+
+def frame_states(tasks: Iterable[Task]) -> list[Frame]:
+    """Each frame with its state: a task renders its frames in order, one step each, so the first
+    ``steps_completed`` are completed, the next one is active while the task is, the rest share the task's."""
+    cells = []
+    for task in tasks:
+        for i, number in enumerate(task_frames(task)):
+            if i < task.steps_completed or task.status == TaskStatus.COMPLETED:
+                state = TaskStatus.COMPLETED
+            elif task.status == TaskStatus.ACTIVE and i > task.steps_completed:
+                state = TaskStatus.QUEUED
+            else:
+                state = task.status
+            cells.append(Frame(number, state, task))
+    return cells
+
+
+def frame_grid(tasks: list[Task], workers: dict[str, Worker]) -> str:
+    cells = []
+    for cell in frame_states(tasks):
+        worker = workers.get(cell.task.worker_id or "")
+        who = f" on {worker.name}" if worker else ""
+        cells.append(f'<a class="frame s-{esc(cell.state)}" data-frame="{cell.number}" data-state="{esc(cell.state)}" '
+                     f'href="/tasks/{esc(cell.task.id)}" title="frame {cell.number}: {esc(cell.state)}{esc(who)} '
+                     f'({esc(cell.task.name)})">{cell.number}</a>')
+    return f'<div class="grid">{"".join(cells)}</div>' if cells else '<p class="empty">No frames</p>'
+
+
+def task_rows(tasks: list[Task], workers: dict[str, Worker]) -> str:
+    rows = []
+    for task in tasks:
+        worker = workers.get(task.worker_id or "")
+        rows.append(f"""<tr data-task="{esc(task.id)}"><td><a href="/tasks/{esc(task.id)}">{esc(task.name)}</a></td>
+<td>{status(task.status)}</td><td>{esc(worker.name) if worker else "–"}</td><td class="num">{len(task.failed_by)}</td>
+<td>{progress(task.steps_completed, task.steps_total)}</td><td>{esc(task.activity)}</td><td>{when(task.updated)}</td>
+</tr>""")
+    return "".join(rows)
+
+
+def job_actions(job: Job) -> str:
+    base = f"/jobs/{job.id}"
+    buttons = []
+    if job.status in JobStatus.RUNNABLE:
+        buttons.append(button(base + "/pause", "Pause"))
+    if job.status == JobStatus.PAUSED:
+        buttons.append(button(base + "/resume", "Resume"))
+    if job.status not in (JobStatus.QUEUED, JobStatus.ACTIVE):
+        buttons.append(button(base + "/requeue", "Requeue"))
+    if job.status not in JobStatus.ENDED:
+        buttons.append(button(base + "/cancel", "Cancel"))
+    buttons.append(button(base + "/delete", "Delete", f"Delete the job {job.name} and its files?"))
+    priority = (f'<form method="post" action="{esc(base)}/priority" class="inline"><label>Priority '
+                f'<input type="number" name="priority" min="0" max="100" value="{job.priority}"></label>'
+                '<button type="submit">Set</button></form>')
+    return f'<div class="toolbar">{"".join(buttons)}{priority}</div>'
+
+
+def job_image(job: Job, image: str | None) -> str:
+    if not image:
+        return '<p class="empty">No image yet</p>'
+    return (f'<figure><img class="last" src="{esc(image)}" alt="Last rendered image of {esc(job.name)}">'
+            '<figcaption>Last rendered image</figcaption></figure>')
+
+
+def job_summary(job: Job) -> str:
+    return f"""<h1>{esc(job.name)} {status(job.status)}</h1>
+<p class="meta">{esc(job.type)} · priority {job.priority} · submitted {when(job.created)} ·
+{job.steps_completed}/{job.steps_total} frames {progress(job.steps_completed, job.steps_total)}
+{f" · {esc(job.activity)}" if job.activity else ""}</p>
+{job_actions(job)}"""
+
+
+def blocklist(job: Job, entries: list[tuple[str, str, str]]) -> str:
+    """The workers that may take no more tasks of a type in this job, each with a button that lets them again."""
+    rows = "".join(f"<tr><td>{esc(name)}</td><td>{esc(task_type)}</td><td>"
+                   + button(f"/jobs/{job.id}/unblock", "Remove", hidden={"worker": worker, "type": task_type})
+                   + "</td></tr>" for worker, task_type, name in entries)
+    return (f'<table class="blocklist"><thead><tr><th>Worker</th><th>Task type</th><th></th></tr></thead>'
+            f'<tbody>{rows}</tbody></table>') if rows else '<p class="empty">No worker is blocklisted</p>'
+
+
+def job_page(job: Job, tasks: list[Task], workers: dict[str, Worker], image: str | None,
+             blocked: list[tuple[str, str, str]]) -> dict[str, str]:
+    """The job page's parts by name; ``page`` is the whole."""
+    events = f"job:{job.id}"
+    parts = {"summary": job_summary(job), "frames": frame_grid(tasks, workers), "image": job_image(job, image),
+             "tasks": task_rows(tasks, workers), "blocklist": blocklist(job, blocked)}
+    source = f"/jobs/{job.id}?part="
+    settings = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in
+                       [*job.settings.items(), *job.metadata.items()])
+    body = (live("summary", source + "summary", events, parts["summary"])
+            + '<div class="split"><section class="grow"><h2>Frames</h2>'
+            + live("frames", source + "frames", events, parts["frames"]) + '</section><section class="picture">'
+            + live("image", source + "image", events, parts["image"]) + "</section></div>"
+            + '<h2>Tasks</h2><div class="scroll"><table class="tasks"><thead><tr><th>Task</th><th>Status</th>'
+            '<th>Worker</th><th>Failures</th><th>Steps</th><th>Activity</th><th>Updated</th></tr></thead>'
+            + live("tasks", source + "tasks", events, parts["tasks"], "tbody") + "</table></div>"
+            + "<h2>Blocklist</h2>" + live("blocklist", source + "blocklist", events, parts["blocklist"])
+            + f'<h2>Settings</h2><table class="settings">{settings}</table>')
+    return {**parts, "page": layout(job.name, body)}
+
+
+# Tasks
+
+
+def task_info(task: Task, job: Job, workers: dict[str, Worker]) -> str:
+    worker = workers.get(task.worker_id or "")
+    failed = ", ".join(esc(workers[w].name) for w in task.failed_by if w in workers) or "–"
+    return f"""<h1>{esc(task.name)} {status(task.status)}</h1>
+<p class="meta">of <a href="/jobs/{esc(job.id)}">{esc(job.name)}</a> · {esc(task.type)} ·
+worker {esc(worker.name) if worker else "–"} · failed by {failed} · updated {when(task.updated)}</p>
+<p>{progress(task.steps_completed, task.steps_total)} {task.steps_completed}/{task.steps_total} ·
+{esc(task.activity)}</p>"""
+
+
+def task_page(task: Task, job: Job, workers: dict[str, Worker], log: str) -> dict[str, str]:
+    parts = {"info": task_info(task, job, workers), "log": f'<pre class="log">{esc(log) or "(no log yet)"}</pre>'}
+    events, source = f"task:{task.id}", f"/tasks/{task.id}?part="
+    body = (live("info", source + "info", events, parts["info"]) + "<h2>Log</h2>"
+            + live("log", source + "log", events, parts["log"]))
+    return {**parts, "page": layout(task.name, body)}
+
+
+# Workers
+
+
+def worker_actions(worker: Worker) -> str:
+    base = f"/workers/{worker.id}"
+    buttons = [button(base + "/wake", "Wake") if worker.status == WorkerStatus.ASLEEP
+               else button(base + "/sleep", "Sleep"),
+               button(base + "/shutdown", "Shut down after task"),
+               button(base + "/remove", "Remove", f"Remove the worker {worker.name}?")]
+    return "".join(buttons)
+
+
+def worker_rows(workers: list[Worker], tasks: dict[str, Task]) -> str:
+    rows = []
+    for w in workers:
+        task = tasks.get(w.task_id or "")
+        current = f'<a href="/tasks/{esc(task.id)}">{esc(task.name)}</a>' if task else "–"
+        change = f' → {esc(w.status_requested)}{" (after task)" if w.lazy else ""}' if w.status_requested else ""
+        rows.append(f"""<tr data-worker="{esc(w.id)}" data-status="{esc(w.status)}"><td>{esc(w.name)}</td>
+<td>{esc(w.address)}</td><td>{status(w.status)}{change}</td><td>{current}</td>
+<td>{esc(" ".join(w.supported_task_types))}</td><td>{when(w.last_seen)}</td><td>{esc(w.software)}</td>
+<td class="actions">{worker_actions(w)}</td></tr>""")
+    return "".join(rows) or '<tr><td colspan="8" class="empty">No workers</td></tr>'
+
+
+def workers_page(rows: str) -> str:
+    body = f"""<h1>Workers</h1><div class="scroll"><table class="workers"><thead><tr><th>Name</th><th>Address</th>
+<th>Status</th><th>Current task</th><th>Task types</th><th>Last seen</th><th>Version</th><th></th></tr></thead>
+{live("rows", "/workers?part=rows", "worker:*", rows, "tbody")}</table></div>"""
+    return layout("Workers", body)
+
+
+def login_page(message: str = "", target: str = "/") -> str:
+    note = f'<p class="error">{esc(message)}</p>' if message else ""
+    body = f"""<h1>Log in</h1>{note}<p>This service is beyond your machine: give its token (the file the service
+named when it started) to use the dashboard.</p><form method="post" action="/login" class="login">
+<input type="hidden" name="next" value="{esc(target)}">
+<label>Token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+<button type="submit">Log in</button></form>"""
+    return layout("Log in", body)
+
+
+def message_page(title: str, message: str) -> str:
+    return layout(title, f"<h1>{esc(title)}</h1><p>{esc(message)}</p>")

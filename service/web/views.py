@@ -1,0 +1,195 @@
+"""The dashboard's routes: pages read the farm through the same store queries as the API, actions call the same
+operations as its doors, and each page follows the farm's changes through one event stream."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from service.api.guard import SESSION_COOKIE, Policy
+from service.core.farm import FarmCore
+from service.store.farm import NotFound
+from service.web import pages
+from service.web.live import Stream
+from shared.model import JobStatus, WorkerStatus
+
+STATIC = Path(__file__).parent / "static"
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
+LOG_BYTES = 256 * 1024
+"""How much of the end of a task log the task page shows."""
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+JOB_MOVES = {"pause": (JobStatus.PAUSED, "Paused"), "resume": (JobStatus.QUEUED, "Resumed"),
+             "requeue": (JobStatus.REQUEUEING, "Requeued"), "cancel": (JobStatus.CANCELED, "Canceled")}
+WORKER_REQUESTS = {"sleep": (WorkerStatus.ASLEEP, False), "wake": (WorkerStatus.AWAKE, False),
+                   "shutdown": (WorkerStatus.OFFLINE, True)}
+
+
+def page(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status, headers=SECURITY_HEADERS)
+
+
+def _core(request: Request) -> FarmCore:
+    farm: FarmCore = request.app.state.farm
+    return farm
+
+
+def _part(request: Request, parts: dict[str, str]) -> Response:
+    """The part the page asked for (``?part=NAME``), or the whole page."""
+    name = request.query_params.get("part", "page")
+    return page(parts[name]) if name in parts else page(pages.message_page("Not found", f"No part {name}"), 404)
+
+
+def _found(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """A missing job, task or worker, or a move the state machine refuses, as a page saying so."""
+    async def answer(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except NotFound as exc:
+            return page(pages.message_page("Not found", str(exc)), 404)
+        except ValueError as exc:
+            return page(pages.message_page("Not possible", str(exc)), 409)
+    return answer
+
+
+def refused(path: str, status: int, message: str) -> Response:
+    """A page the security layer refused: without the token, the login form, which brings the visitor back."""
+    if status == 401:
+        return page(pages.login_page("", path), 401)
+    return page(pages.message_page("Refused", message), status)
+
+
+async def jobs(request: Request) -> Response:
+    chosen = request.query_params.get("status", "")
+    search = request.query_params.get("q", "").strip()
+    found = [j for j in _core(request).farm.jobs()
+             if (not chosen or j.status == chosen) and search.lower() in j.name.lower()]
+    rows = pages.job_rows(found)
+    if request.query_params.get("part") == "rows":
+        return page(rows)
+    query = urllib.parse.urlencode({"status": chosen, "q": search, "part": "rows"})
+    return page(pages.jobs_page(found, chosen, search, f"/?{query}"))
+
+
+@_found
+async def job(request: Request) -> Response:
+    core = _core(request)
+    found = core.farm.job(request.path_params["job_id"])
+    if request.query_params.get("part") == "row":
+        return page(pages.job_row(found))
+    image = core.last_rendered(found.id)
+    url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
+    workers = {w.id: w for w in core.farm.workers()}
+    return _part(request, pages.job_page(found, core.farm.tasks(found.id), workers, url,
+                                         core.farm.blocklist(found.id)))
+
+
+@_found
+async def task(request: Request) -> Response:
+    core = _core(request)
+    found = core.farm.task(request.path_params["task_id"])
+    path = core.task_log(found)
+    log = ""
+    if path.is_file():
+        with path.open("rb") as text:
+            text.seek(max(0, path.stat().st_size - LOG_BYTES))
+            log = text.read().decode("utf-8", errors="replace")
+    workers = {w.id: w for w in core.farm.workers()}
+    return _part(request, pages.task_page(found, core.farm.job(found.job_id), workers, log))
+
+
+async def workers(request: Request) -> Response:
+    farm = _core(request).farm
+    found = farm.workers()
+    tasks = {w.task_id: farm.task(w.task_id) for w in found if w.task_id}
+    rows = pages.worker_rows(found, tasks)
+    return page(rows if request.query_params.get("part") == "rows" else pages.workers_page(rows))
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An url-encoded form's fields (the last value of each)."""
+    fields = urllib.parse.parse_qsl((await request.body()).decode("utf-8", errors="replace"))
+    return dict(fields)
+
+
+def _back(request: Request, fallback: str) -> RedirectResponse:
+    """Back to the page the form was on (a path of this service), else ``fallback``."""
+    referer = urllib.parse.urlsplit(request.headers.get("referer", ""))
+    same = referer.netloc == request.headers.get("host", "")
+    target = referer.path + (f"?{referer.query}" if referer.query else "") if same and referer.path else fallback
+    return RedirectResponse(target, 303)
+
+
+@_found
+async def job_action(request: Request) -> Response:
+    core = _core(request)
+    job_id, action = request.path_params["job_id"], request.path_params["action"]
+    if action in JOB_MOVES:
+        status, said = JOB_MOVES[action]
+        core.farm.set_job_status(job_id, status, f"{said} from the dashboard")
+    elif action == "priority":
+        text = (await _form(request)).get("priority", "")
+        if not text.strip().isdigit() or not 0 <= int(text) <= 100:
+            raise ValueError("the priority is a whole number from 0 to 100")
+        core.farm.set_priority(job_id, int(text))
+    elif action == "unblock":
+        form = await _form(request)
+        core.farm.unblock(job_id, form.get("worker", ""), form.get("type", ""))
+    elif action == "delete":
+        core.delete_job(job_id)
+        return RedirectResponse("/", 303)
+    else:
+        raise NotFound(f"no action {action}")
+    return _back(request, f"/jobs/{job_id}")
+
+
+@_found
+async def worker_action(request: Request) -> Response:
+    farm = _core(request).farm
+    worker_id, action = request.path_params["worker_id"], request.path_params["action"]
+    if action in WORKER_REQUESTS:
+        status, lazy = WORKER_REQUESTS[action]
+        farm.request_status(worker_id, status, lazy)
+    elif action == "remove":
+        farm.delete_worker(worker_id)
+    else:
+        raise NotFound(f"no action {action}")
+    return _back(request, "/workers")
+
+
+async def events(request: Request) -> Response:
+    stream: Stream = request.app.state.stream
+    return StreamingResponse(stream.follow(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def login(request: Request) -> Response:
+    policy: Policy = request.app.state.policy
+    if not policy.token:
+        return page(pages.message_page("Log in", "This service takes no token: it answers this machine only, "
+                                                 "which needs no login."))
+    if request.method == "GET":
+        return page(pages.login_page(target=request.query_params.get("next", "/")))
+    form = await _form(request)
+    target = form.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    if not policy.token_matches("Bearer " + form.get("token", "")):
+        return page(pages.login_page("That is not the service's token.", target), 401)
+    answer = RedirectResponse(target, 303)
+    answer.set_cookie(SESSION_COOKIE, policy.session(), httponly=True, samesite="strict",
+                      secure=policy.scheme == "https")
+    return answer
+
+
+async def static(request: Request) -> Response:
+    path = STATIC / request.path_params["name"]
+    if path.suffix not in STATIC_TYPES or path.parent != STATIC or not path.is_file():
+        return page(pages.message_page("Not found", "No such file"), 404)
+    return FileResponse(path, media_type=STATIC_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
