@@ -179,8 +179,9 @@ class FarmCore:
         if not text:
             return
         path = self.task_log(task)
-        private.directory(path.parent)
-        with private.touch(path).open("a", encoding="utf-8") as out:
+        if not path.parent.is_dir():
+            private.directory(path.parent)
+        with (path if path.exists() else private.touch(path)).open("a", encoding="utf-8") as out:
             out.write(text if text.endswith("\n") else text + "\n")
 
     def log_line(self, task: Task, text: str) -> None:

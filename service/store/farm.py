@@ -50,6 +50,9 @@ LOCAL = "this machine"
 """The address of the service's own slots as workers: they live in its process, so they never time out."""
 
 
+SEEN_EVERY = 1.0
+
+
 class Conflict(RuntimeError):
     """The task is not (or no longer) this worker's."""
 
@@ -240,14 +243,18 @@ class Farm:
         return self.worker(worker_id)
 
     def authenticate(self, worker_id: str, secret: str, address: str) -> bool:
-        """Whether the secret is this worker's; a worker that authenticates is seen now."""
+        """Whether the secret is this worker's; a worker that authenticates is seen now (stored once a second
+        at most: a worker's timeout is counted in tens of seconds, and each write is a commit)."""
         rows = self.store.query(sql.WORKER_SECRET, worker_id)
         if not rows:
             return False
-        if not secret_matches(secret, rows[0][0]):
+        secret_hash, last_seen, known_address = rows[0]
+        if not secret_matches(secret, secret_hash):
             return False
-        with self.store.transaction() as db:
-            db.execute(sql.SEEN_WORKER, (time.time(), address, worker_id))
+        now = time.time()
+        if last_seen is None or now - last_seen >= SEEN_EVERY or address != known_address:
+            with self.store.transaction() as db:
+                db.execute(sql.SEEN_WORKER, (now, address, worker_id))
         return True
 
     def worker(self, worker_id: str) -> Worker:

@@ -353,7 +353,7 @@ FROM workers w
 """
 GET_WORKER = WORKER_COLUMNS + "WHERE w.id = ?"
 ALL_WORKERS = WORKER_COLUMNS + "ORDER BY w.name, w.id"
-WORKER_SECRET = "SELECT secret_hash FROM workers WHERE id = ?"
+WORKER_SECRET = "SELECT secret_hash, last_seen, address FROM workers WHERE id = ?"
 SEEN_WORKER = "UPDATE workers SET last_seen = ?, address = ? WHERE id = ?"
 SIGN_ON_WORKER = """
 UPDATE workers SET name = :name, supported_task_types = :types, software = :software, can_restart = :can_restart,
