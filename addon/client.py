@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +15,8 @@ from .shared.net import bearer
 
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 MAX_MESSAGE_BYTES = 1 << 24
+SEND_ATTEMPTS = 2
+RETRY_SECONDS = 0.5
 """A snapshot of a batch of thousands of jobs with their messages still fits."""
 
 
@@ -34,9 +37,19 @@ def _connect(base_url: str, token: str, since: int | None = None) -> Any:
 
 
 def websocket_send(base_url: str, message: dict[str, Any], token: str = "") -> None:
-    """Open ``/ws``, send one JSON message (e.g. ``{"type": "cancel_poweroff"}``) and close."""
-    with _connect(base_url, token) as ws:
-        ws.send(json.dumps(message))
+    """Open ``/ws``, send one JSON message (e.g. ``{"type": "cancel_poweroff"}``) and close. A connection that
+    fails before the service answers is tried once more; an answer (a refused token, say) is final."""
+    from websockets.exceptions import WebSocketException
+
+    for attempt in range(SEND_ATTEMPTS):
+        try:
+            with _connect(base_url, token) as ws:
+                ws.send(json.dumps(message))
+            return
+        except (OSError, WebSocketException) as exc:
+            if getattr(exc, "response", None) is not None or attempt == SEND_ATTEMPTS - 1:
+                raise
+            time.sleep(RETRY_SECONDS)
 
 
 def websocket_messages(base_url: str, stop: threading.Event, token: str = "", timeout: float = 1.0,
