@@ -1,5 +1,5 @@
 """The service's log: always to stderr, and to one file per service start when asked (--write-log or a
-recipe's settings.write_log), named as Render+ names it."""
+recipe's settings.write_log), named as Render+ names it; and where each Render+ job's Blender output is kept."""
 
 from __future__ import annotations
 
@@ -32,3 +32,8 @@ def write_to_file(data_dir: Path) -> Path:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
     return path
+
+
+def job_log(logdir: Path, job_id: int) -> Path:
+    """Where a Render+ job's Blender output is kept, every attempt (here or on a worker) one after another."""
+    return logdir / f"job-{job_id}.log"

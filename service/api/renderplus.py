@@ -11,9 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from service import jsontext
+from service import jsontext, logs
 from service.api import errors
-from service.core import executor
 from service.core.admission import BlenderRefused, HooksRefused
 from service.core.batch import JobState
 from service.core.manager import BatchRunning, Manager, NoSlots, NotRunning
@@ -110,7 +109,7 @@ async def job_log(request: Request) -> Response:
     job = _job(request)
     if isinstance(job, Response):
         return job
-    path = executor.job_log(_manager(request).logdir(), job.id)
+    path = logs.job_log(_manager(request).logdir(), job.id)
     text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
     return PlainTextResponse(text)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from service import private
 from service.core.batch import JobState
+from service.logs import job_log
 from shared import failures
 from shared.events import Event, JobStatus, split_line
 from shared.model import BATCH_TASK_TYPE, LOCAL_TASK_TYPE, Command, Task, TaskSpec, TaskStatus
@@ -71,7 +72,7 @@ class RemoteJobs:
             return
         state = found[1]
         self.logdir.mkdir(parents=True, exist_ok=True)
-        with private.touch(self.logdir / f"job-{state.id}.log").open("a", encoding="utf-8") as out:
+        with private.touch(job_log(self.logdir, state.id)).open("a", encoding="utf-8") as out:
             for line in text.splitlines():
                 own, event = split_line(line)
                 if own:

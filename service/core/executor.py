@@ -23,6 +23,7 @@ from service.core.batchjob import RemoteJobs, job_of
 from service.core.farm import FarmCore, FarmLink
 from service.core.hooks import run_hooks
 from service.core.options import RunOptions
+from service.logs import job_log
 from service.store.farm import Conflict, NotFound
 from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.failures import FAILURES
@@ -32,11 +33,6 @@ from shared.recipe import Hook, Job
 
 log = logging.getLogger("shepherd.executor")
 WATCH_SECONDS = 0.2
-
-
-def job_log(logdir: Path, job_id: int) -> Path:
-    """Where a job's Blender output is kept, every attempt one after another."""
-    return logdir / f"job-{job_id}.log"
 
 
 @dataclass
