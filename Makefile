@@ -12,8 +12,8 @@ DATA_DIR ?=
 deps: $(STAMP_APT) $(STAMP_PIP)
 
 $(STAMP_APT): Makefile
-	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
+	apt-get -o DPkg::Lock::Timeout=600 update -q
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $(APT_PACKAGES)
 	mkdir -p $(VENV) && touch $@
 
 $(STAMP_PIP): $(STAMP_APT) requirements.txt requirements-dev.txt

@@ -51,6 +51,7 @@ LOCAL = "this machine"
 
 
 SEEN_EVERY = 1.0
+SHEEPIT_FIRST_ID = 20
 
 
 class Conflict(RuntimeError):
@@ -232,13 +233,15 @@ class Farm:
     # Workers
 
     def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str,
-                 software: str = "") -> Worker:
+                 software: str = "", lease: float | None = None) -> Worker:
+        """A new worker, offline; ``lease``: the seconds of silence it is allowed, if not the farm's worker
+        timeout (a worker with a lease of its own has no task timeout either)."""
         worker_id = str(uuid.uuid4())
         with self.store.transaction() as db:
             db.execute(sql.ADD_WORKER, {
                 "id": worker_id, "name": name, "secret_hash": hash_secret(secret), "platform": platform,
                 "software": software, "address": address, "status": WorkerStatus.OFFLINE,
-                "supported_task_types": json.dumps(task_types), "now": time.time()})
+                "supported_task_types": json.dumps(task_types), "now": time.time(), "lease": lease})
         self._tell(worker=worker_id)
         return self.worker(worker_id)
 
@@ -251,11 +254,20 @@ class Farm:
         secret_hash, last_seen, known_address = rows[0]
         if not secret_matches(secret, secret_hash):
             return False
+        self._seen(worker_id, address, last_seen, known_address)
+        return True
+
+    def seen(self, worker_id: str, address: str) -> None:
+        """The worker is heard from now (a door that authenticates its workers itself)."""
+        rows = self.store.query(sql.WORKER_SECRET, worker_id)
+        if rows:
+            self._seen(worker_id, address, rows[0][1], rows[0][2])
+
+    def _seen(self, worker_id: str, address: str, last_seen: float | None, known_address: str) -> None:
         now = time.time()
         if last_seen is None or now - last_seen >= SEEN_EVERY or address != known_address:
             with self.store.transaction() as db:
                 db.execute(sql.SEEN_WORKER, (now, address, worker_id))
-        return True
 
     def worker(self, worker_id: str) -> Worker:
         rows = self.store.query(sql.GET_WORKER, worker_id)
@@ -283,6 +295,13 @@ class Farm:
             db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(),
                                                   "activity": "Task was requeued: its worker signed off"})
             db.execute(sql.SET_WORKER_STATUS, (WorkerStatus.OFFLINE, worker_id))
+        self._tell_worker(worker_id, had)
+
+    def hand_back(self, worker_id: str, reason: str) -> None:
+        """The worker's task goes back to the queue, counted against nobody; the worker stays as it is."""
+        with self.store.transaction() as db:
+            had = self._task_of(db, worker_id)
+            db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(), "activity": reason})
         self._tell_worker(worker_id, had)
 
     def state_changed(self, worker_id: str, status: str) -> None:
@@ -472,7 +491,8 @@ class Farm:
         fail as if their worker had failed them. Returns (worker ids, task ids) that timed out."""
         now = now or time.time()
         with self.store.transaction() as db:
-            silent = [r[0] for r in db.execute(sql.SILENT_WORKERS, (now - self.limits.worker_timeout, LOCAL))]
+            silent = [r[0] for r in db.execute(sql.SILENT_WORKERS, {"now": now, "local": LOCAL,
+                                                                      "timeout": self.limits.worker_timeout})]
             for worker_id in silent:
                 db.execute(sql.SET_WORKER_STATUS, (WorkerStatus.ERROR, worker_id))
                 db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": now,
@@ -495,6 +515,16 @@ class Farm:
         """A new Cinnamon task object id for the job."""
         with self.store.transaction() as db:
             return int(db.execute(sql.ADD_CINNAMON_OBJECT, (job_id,)).lastrowid or 0)
+
+    def sheepit_id(self, task_id: str) -> int:
+        """The decimal id SheepIt clients know the task by: 20 or more (smaller ones are their test frames)."""
+        with self.store.transaction() as db:
+            db.execute(sql.ADD_SHEEPIT_JOB, {"first": SHEEPIT_FIRST_ID, "task": task_id})
+            return int(db.execute(sql.SHEEPIT_JOB_ID, (task_id,)).fetchone()[0])
+
+    def sheepit_task(self, sheepit_id: int) -> str | None:
+        rows = self.store.query(sql.SHEEPIT_JOB_TASK, sheepit_id)
+        return str(rows[0][0]) if rows else None
 
     def cinnamon_job(self, object_id: int) -> str:
         """The farm job of a Cinnamon task object."""

@@ -186,6 +186,15 @@ MIGRATIONS = [
         farm_job TEXT NOT NULL UNIQUE REFERENCES farm_jobs (id) ON DELETE CASCADE
     )
     """,
+    # 6: SheepIt: a worker's own lease (seconds of silence it is allowed instead of the farm's worker timeout),
+    # and the decimal ids its clients know tasks by.
+    """
+    ALTER TABLE workers ADD COLUMN lease REAL;
+    CREATE TABLE sheepit_jobs (
+        id INTEGER PRIMARY KEY,
+        task_id TEXT NOT NULL UNIQUE REFERENCES tasks (id) ON DELETE CASCADE
+    );
+    """,
 ]
 
 PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
@@ -338,13 +347,15 @@ WHERE worker_id = :worker AND status = 'active'
 """
 STALE_TASKS = """
 SELECT id, worker_id FROM tasks
-WHERE status = 'active' AND last_touched < ? AND worker_id NOT IN (SELECT id FROM workers WHERE address = ?)
+WHERE status = 'active' AND last_touched < ?
+    AND worker_id NOT IN (SELECT id FROM workers WHERE address = ? OR lease IS NOT NULL)
 """
 
 ADD_WORKER = """
 INSERT INTO workers (id, name, secret_hash, platform, software, address, status, supported_task_types, created,
-    last_seen)
-VALUES (:id, :name, :secret_hash, :platform, :software, :address, :status, :supported_task_types, :now, :now)
+    last_seen, lease)
+VALUES (:id, :name, :secret_hash, :platform, :software, :address, :status, :supported_task_types, :now, :now,
+    :lease)
 """
 WORKER_COLUMNS = """
 SELECT w.*, (SELECT json_group_array(tag_id) FROM worker_tag_members WHERE worker_id = w.id) AS tags,
@@ -364,11 +375,19 @@ SET_WORKER_STATUS = "UPDATE workers SET status = ? WHERE id = ?"
 REQUEST_WORKER_STATUS = "UPDATE workers SET status_requested = ?, lazy = ? WHERE id = ?"
 DELETE_WORKER = "DELETE FROM workers WHERE id = ?"
 SILENT_WORKERS = """
-SELECT id FROM workers WHERE status NOT IN ('offline', 'error') AND last_seen < ? AND address != ?
+SELECT id FROM workers
+WHERE status NOT IN ('offline', 'error') AND address != :local AND last_seen < :now - COALESCE(lease, :timeout)
 """
 
 ADD_CINNAMON_OBJECT = "INSERT INTO cinnamon_objects (farm_job) VALUES (?)"
 CINNAMON_OBJECT_JOB = "SELECT farm_job FROM cinnamon_objects WHERE id = ?"
+
+ADD_SHEEPIT_JOB = """
+INSERT INTO sheepit_jobs (id, task_id) SELECT MAX(:first - 1, COALESCE(MAX(id), 0)) + 1, :task FROM sheepit_jobs WHERE true
+ON CONFLICT (task_id) DO NOTHING
+"""
+SHEEPIT_JOB_ID = "SELECT id FROM sheepit_jobs WHERE task_id = ?"
+SHEEPIT_JOB_TASK = "SELECT task_id FROM sheepit_jobs WHERE id = ?"
 
 ADD_TAG = "INSERT INTO worker_tags (id, name, description) VALUES (?, ?, ?)"
 ALL_TAGS = "SELECT * FROM worker_tags ORDER BY name"
