@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import web
-from service.api import cinnamon, errors, flamenco, renderplus, ws
+from service.api import cinnamon, errors, flamenco, renderplus, sheepit, ws
 from service.api.flamenco.common import ApiError, api_error
 from service.api.guard import BodyTooLarge, Guard, Policy
 from service.core.manager import Manager
@@ -26,7 +26,8 @@ from shared.recipe import Recipe
 
 async def _bad_route(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 404
-    if errors.is_cinnamon(request.url.path) or errors.is_flamenco(request.url.path):
+    path = request.url.path
+    if errors.is_cinnamon(path) or errors.is_flamenco(path) or errors.is_sheepit(path):
         return errors.refusal(request.url.path, status, errors.BAD_ROUTE,
                               f"no route {request.method} {request.url.path}")
     return errors.error(404, errors.BAD_ROUTE, f"Bad Route for {request.method}", f"Bad route: {request.url.path}")
@@ -51,10 +52,12 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
 
     farm = manager.farm
     notifier = Notifier(manager)
+    sheep = sheepit.Door(farm)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await manager.restore()
+        sheep.restore()
         if recipe is not None:
             await manager.start(recipe)
         timeouts = asyncio.get_running_loop().create_task(farm.watch_timeouts())
@@ -63,16 +66,19 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         await notifier.close()
         await manager.shutdown()
 
-    app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes, *cinnamon.routes, *web.routes],
+    app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes, *cinnamon.routes, *sheepit.routes,
+                            *web.routes],
                     middleware=[Middleware(Guard, policy=policy, shape=_refusal,
                                            own_auth=lambda path: flamenco.authenticates_itself(path)
-                                           or cinnamon.authenticates_itself(path) or web.is_open(path),
+                                           or cinnamon.authenticates_itself(path)
+                                           or sheepit.authenticates_itself(path) or web.is_open(path),
                                            cookie_auth=web.is_page)],
                     exception_handlers={404: _bad_route, 405: _bad_route, BodyTooLarge: _too_large,
                                         ApiError: api_error, NotFound: api_error, Conflict: api_error},
                     lifespan=lifespan)
     app.state.farm = farm
     app.state.cinnamon = cinnamon.Sessions()
+    app.state.sheepit = sheep
     app.state.notifier = notifier
     app.state.manager = manager
     app.state.hub = ws.attach(manager)

@@ -22,7 +22,7 @@ from service import __version__, logs, private
 from service.api.guard import WILDCARDS, Network, Policy
 from service.blender.command import render_command, task
 from service.core import check
-from service.core.farm import FarmOptions
+from service.core.farm import FarmOptions, SheepItOptions
 from service.core.manager import Manager
 from service.core.options import RunOptions, default_blender, default_slots
 from service.core.variables import ALL, Variables
@@ -104,6 +104,18 @@ def account(text: str) -> tuple[str, str]:
     if not sep or not name.strip() or not password:
         raise argparse.ArgumentTypeError("an account is NAME:PASSWORD")
     return name.strip(), hash_secret(password)
+
+
+def renderer(text: str) -> tuple[tuple[str, str], Path]:
+    """OS:BITS=PATH.zip, a renderer archive for SheepIt clients, e.g. linux:64bit=/srv/blender-linux.zip."""
+    platform, sep, path = text.partition("=")
+    os_name, colon, bits = platform.partition(":")
+    if not sep or not colon or not os_name.strip() or not bits.strip() or not path.strip():
+        raise argparse.ArgumentTypeError(f"{text} is not OS:BITS=PATH.zip, e.g. linux:64bit=/srv/blender.zip")
+    archive = Path(path.strip()).expanduser().resolve()
+    if not archive.is_file():
+        raise argparse.ArgumentTypeError(f"the renderer archive {archive} does not exist")
+    return (os_name.strip(), bits.strip()), archive
 
 
 def poweroff_command(text: str) -> tuple[str, str]:
@@ -188,6 +200,16 @@ def parser() -> argparse.ArgumentParser:
                       help="The folder every worker reaches, as this machine sees it.")
     farm.add_argument("--cinnamon-user", type=account, action="append", default=[], metavar="NAME:PASSWORD",
                       help="An account Cinnamon clients connect with (repeatable; none: the Cinnamon door is closed).")
+    farm.add_argument("--sheepit-user", type=account, action="append", default=[], metavar="NAME:PASSWORD",
+                      help="An account SheepIt clients log in with (repeatable; none: the SheepIt door is closed).")
+    farm.add_argument("--sheepit-renderer", type=renderer, action="append", default=[], metavar="OS:BITS=PATH.zip",
+                      help="The Blender build SheepIt clients on OS and BITS download (its executable named "
+                           "rend.exe), e.g. linux:64bit=/srv/blender-linux.zip (repeatable).")
+    farm.add_argument("--sheepit-min-version", default="", metavar="VERSION",
+                      help="SheepIt clients older than this are refused.")
+    farm.add_argument("--sheepit-timeout", type=seconds, default=SheepItOptions.timeout, metavar="SECONDS",
+                      help="A SheepIt session silent this long loses its frame to the queue (default %(default)s; "
+                           "the client checks in after 15 minutes without other requests).")
     p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
     return p
 
@@ -335,7 +357,9 @@ def farm_options(args: argparse.Namespace) -> FarmOptions:
             table.setdefault(name, {})[platform] = value
     limits = Limits(args.worker_timeout, args.task_timeout, args.task_fail_after, args.blocklist_after,
                     args.job_fail_percent / 100)
-    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user))
+    sheep = SheepItOptions(dict(args.sheepit_user), args.sheepit_min_version, dict(args.sheepit_renderer),
+                           args.sheepit_timeout)
+    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user), sheep)
 
 
 def main(argv: list[str] | None = None) -> int:

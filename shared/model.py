@@ -165,3 +165,5 @@ class Worker:
     created: float = 0.0
     tags: list[str] = field(default_factory=list)
     task_id: str | None = None
+    lease: float | None = None
+    """Seconds of silence allowed to this worker when not the farm's worker timeout (a SheepIt session)."""

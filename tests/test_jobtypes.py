@@ -25,6 +25,8 @@ def test_render_tasks_then_a_preview_video():
         "exe": "{blender}", "exeArgs": "{blenderArgs}", "argsBefore": [], "blendfile": "/share/scene123.blend",
         "args": ["--scene", "Main", "--python-expr", PYTHON_EXPR, "--render-output", out, "--render-format", "PNG",
                  "--render-frame", "1..3"]}
+    assert PYTHON_EXPR == ("import bpy; r = bpy.context.scene.render; r.use_file_extension = True; "
+                           "r.use_overwrite = False; r.use_placeholder = False")  # Flamenco's, word for word
     video = tasks[-1].commands[0].parameters
     assert video["outputFile"].endswith("/scene123-1-10.mp4") and video["inputGlob"].endswith("/*.png")
 

@@ -49,9 +49,21 @@ def is_cinnamon(path: str) -> bool:
     return path == "/cinnamon" or path.startswith("/cinnamon/")
 
 
+def is_sheepit(path: str) -> bool:
+    return path == "/sheepit" or path.startswith("/sheepit/")
+
+
+def sheepit(status: int, message: str) -> Response:
+    """SheepIt's answer shape (its client reads ``text/xml`` only), with the HTTP status."""
+    root = ET.Element("error", status=str(status), message=message)
+    return Response(ET.tostring(root, encoding="unicode"), status_code=status, media_type="text/xml")
+
+
 def refusal(path: str, status: int, code: int, message: str) -> Response:
     """An answer for a request to ``path`` that no handler gave (the security layer's, an unknown route), in the
     shape of the API it belongs to."""
+    if is_sheepit(path):
+        return sheepit(status, message)
     if is_cinnamon(path):
         return cinnamon(f"error.http.{status}", message)
     return flamenco(status, message) if is_flamenco(path) else error(status, code, message)

@@ -56,6 +56,17 @@ class TypeOutdated(ValueError):
     """A job submitted with an etag of its type that is not the current one."""
 
 
+@dataclass(frozen=True)
+class SheepItOptions:
+    users: dict[str, str] = field(default_factory=dict)
+    """Accounts SheepIt clients log in with: name to salted password hash; none closes the door."""
+    min_version: str = ""
+    renderers: dict[tuple[str, str], Path] = field(default_factory=dict)
+    """The renderer archive for each (OS, bits) a client sends, e.g. ("linux", "64bit")."""
+    timeout: float = 1000.0
+    """Seconds since a session's last request after which its frame goes back to the queue."""
+
+
 @dataclass
 class FarmOptions:
     limits: Limits = field(default_factory=Limits)
@@ -64,11 +75,13 @@ class FarmOptions:
     """The shared storage folder, as this machine sees it."""
     cinnamon_users: dict[str, str] = field(default_factory=dict)
     """Cinnamon accounts: name to salted password hash."""
+    sheepit: SheepItOptions = field(default_factory=SheepItOptions)
 
     @property
     def check_every(self) -> float:
         """Seconds between checks for workers and tasks that timed out: often enough for short timeouts."""
-        return max(0.1, min(5.0, self.limits.worker_timeout / 4, self.limits.task_timeout / 4))
+        return max(0.1, min(5.0, self.limits.worker_timeout / 4, self.limits.task_timeout / 4,
+                            self.sheepit.timeout / 4))
 
 
 class FarmCore:

@@ -14,8 +14,10 @@ from typing import Any
 from shared import frames
 from shared.model import Command, TaskSpec
 
-PYTHON_EXPR = ("import bpy; r = bpy.context.scene.render; r.use_file_extension = True; r.use_overwrite = False; "
-               "r.use_placeholder = False")
+RENDER_FLAGS = {"use_file_extension": True, "use_overwrite": False, "use_placeholder": False}
+"""What Flamenco's ``--python-expr`` sets on the scene's render settings before it renders."""
+PYTHON_EXPR = "; ".join(["import bpy", "r = bpy.context.scene.render",
+                         *(f"r.{k} = {v}" for k, v in RENDER_FLAGS.items())])
 VIDEO_FORMATS = ("FFMPEG", "AVI_RAW", "AVI_JPEG")
 FFMPEG_INCOMPATIBLE = ("EXR", "MULTILAYER", "OPEN_EXR", "OPEN_EXR_MULTILAYER")
 TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "int32": int, "float": (int, float), "bool": bool}

@@ -85,7 +85,7 @@ def _worker(row: sqlite3.Row) -> Worker:
     return Worker(row["id"], row["name"], row["platform"], row["status"], json.loads(row["supported_task_types"]),
                   row["software"], row["address"], row["status_requested"], bool(row["lazy"]),
                   bool(row["can_restart"]), row["last_seen"], row["created"], _json_list(row["tags"]),
-                  row["task_id"])
+                  row["task_id"], row["lease"])
 
 
 def hash_secret(secret: str, salt: str | None = None) -> str:
@@ -515,6 +515,11 @@ class Farm:
         """A new Cinnamon task object id for the job."""
         with self.store.transaction() as db:
             return int(db.execute(sql.ADD_CINNAMON_OBJECT, (job_id,)).lastrowid or 0)
+
+    def queue_figures(self) -> tuple[int, int, int]:
+        """Frames (steps) left in unfinished tasks, jobs they belong to, awake workers."""
+        frames, jobs, awake = self.store.query(sql.QUEUE_FIGURES)[0]
+        return int(frames), int(jobs), int(awake)
 
     def sheepit_id(self, task_id: str) -> int:
         """The decimal id SheepIt clients know the task by: 20 or more (smaller ones are their test frames)."""

@@ -383,8 +383,14 @@ ADD_CINNAMON_OBJECT = "INSERT INTO cinnamon_objects (farm_job) VALUES (?)"
 CINNAMON_OBJECT_JOB = "SELECT farm_job FROM cinnamon_objects WHERE id = ?"
 
 ADD_SHEEPIT_JOB = """
-INSERT INTO sheepit_jobs (id, task_id) SELECT MAX(:first - 1, COALESCE(MAX(id), 0)) + 1, :task FROM sheepit_jobs WHERE true
+INSERT INTO sheepit_jobs (id, task_id)
+SELECT MAX(:first - 1, COALESCE(MAX(id), 0)) + 1, :task FROM sheepit_jobs WHERE true
 ON CONFLICT (task_id) DO NOTHING
+"""
+QUEUE_FIGURES = """
+SELECT COALESCE(SUM(steps_total - steps_completed), 0), COUNT(DISTINCT job_id),
+    (SELECT COUNT(*) FROM workers WHERE status = 'awake')
+FROM tasks WHERE status IN ('queued', 'soft-failed', 'active')
 """
 SHEEPIT_JOB_ID = "SELECT id FROM sheepit_jobs WHERE task_id = ?"
 SHEEPIT_JOB_TASK = "SELECT task_id FROM sheepit_jobs WHERE id = ?"

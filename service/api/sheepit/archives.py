@@ -1,0 +1,140 @@
+"""The two archives a SheepIt client downloads: a job's blend file with everything it needs (packed with
+blender-asset-tracer, built once per content and kept), and the renderer configured for its OS and bits."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from service import private
+
+log = logging.getLogger("shepherd.sheepit")
+CHUNK = 2**20
+BORDER = 1 << 9
+"""RenderData.mode's bit for a border render."""
+
+
+class ArchiveError(RuntimeError):
+    """A blend file that could not be packed."""
+
+
+@dataclass(frozen=True)
+class Archive:
+    path: Path
+    md5: str
+    blend: str
+    """The blend file's path inside the archive (``/``-separated); empty for a renderer."""
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as source:
+        while block := source.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def content_key(blend: Path) -> str:
+    """What a packed archive is kept under: the blend file's path, size and content."""
+    digest = hashlib.sha256(str(blend).encode())
+    digest.update(md5_of(blend).encode())
+    return digest.hexdigest()
+
+
+class JobArchives:
+    """Zips of blend files and their dependencies, one per content, in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._known: dict[Path, tuple[float, int, Archive]] = {}
+
+    def get(self, blend: Path) -> Archive:
+        """The archive of ``blend`` as it is now, packed if it was not yet. Blocks: call it from a thread."""
+        with self._lock:
+            stat = blend.stat()
+            known = self._known.get(blend)
+            if known is not None and known[:2] == (stat.st_mtime, stat.st_size) and known[2].path.exists():
+                return known[2]
+            archive = self._pack(blend, content_key(blend))
+            self._known[blend] = (stat.st_mtime, stat.st_size, archive)
+            return archive
+
+    def _pack(self, blend: Path, key: str) -> Archive:
+        target = self.folder / f"{key}.zip"
+        name = self.folder / f"{key}.blend-path"
+        if target.exists() and name.exists():
+            return Archive(target, md5_of(target), name.read_text(encoding="utf-8"))
+        from blender_asset_tracer.pack.zipped import ZipPacker  # imported when a SheepIt client first asks
+
+        private.directory(self.folder)
+        with tempfile.TemporaryDirectory(dir=self.folder) as work:
+            partial = Path(work) / "archive.zip"
+            try:
+                with ZipPacker(blend, blend.parent, str(partial)) as packer:
+                    packer.strategise()
+                    packer.execute()
+                    inside = packer.output_path.relative_to(partial.absolute()).as_posix()
+                    if packer.missing_files:
+                        log.warning("%s needs files that are missing: %s", blend,
+                                    ", ".join(sorted(map(str, packer.missing_files))))
+            except Exception as exc:  # BAT raises many kinds for a file it cannot read
+                raise ArchiveError(f"{blend} could not be packed: {exc}") from exc
+            partial.chmod(0o600)
+            shutil.move(partial, target)
+        private.write_bytes(name, inside.encode())
+        return Archive(target, md5_of(target), inside)
+
+
+def render_size(blend: Path, scene: str) -> tuple[int, int] | None:
+    """The size of the images the scene renders (its resolution and percentage), read from the blend file;
+    None for a border render, whose image may be smaller, or a file that cannot be read."""
+    from blender_asset_tracer import blendfile
+    from blender_asset_tracer.blendfile.exceptions import BlendFileError
+
+    try:
+        opened = blendfile.BlendFile(blend)
+        try:
+            scenes = opened.find_blocks_from_code(b"SC")
+            if scene:
+                found = next((s for s in scenes if s.id_name == b"SC" + scene.encode()), None)
+            else:
+                found = scenes[0] if len(scenes) == 1 else None
+            if found is None or found[b"r", b"mode"] & BORDER:
+                return None
+            percent = found[b"r", b"size"]
+            return found[b"r", b"xsch"] * percent // 100, found[b"r", b"ysch"] * percent // 100
+        finally:
+            opened.close()
+    except (BlendFileError, OSError, KeyError, ValueError):
+        return None
+
+
+class Renderers:
+    """The renderer archive configured for each (OS, bits) a client can send, e.g. ("linux", "64bit")."""
+
+    def __init__(self, archives: dict[tuple[str, str], Path]) -> None:
+        self.archives = archives
+        self._lock = threading.Lock()
+        self._known: dict[Path, tuple[float, int, Archive]] = {}
+
+    def has(self, os_name: str, bits: str) -> bool:
+        return (os_name, bits) in self.archives
+
+    def get(self, os_name: str, bits: str) -> Archive | None:
+        """The archive and its md5 (computed once per version of the file). Blocks: call it from a thread."""
+        path = self.archives.get((os_name, bits))
+        if path is None:
+            return None
+        with self._lock:
+            stat = path.stat()
+            known = self._known.get(path)
+            if known is None or known[:2] != (stat.st_mtime, stat.st_size):
+                known = (stat.st_mtime, stat.st_size, Archive(path, md5_of(path), ""))
+                self._known[path] = known
+            return known[2]

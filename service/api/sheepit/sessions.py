@@ -1,0 +1,87 @@
+"""SheepIt sessions: who logged in (each session a worker of the scheduler), their accounts and the frame each
+one renders. Kept in memory: a restarted service answers 202 and the client logs in again."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service import private
+from service.store.farm import secret_matches
+
+COOKIE = "sheepit_session"
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in text.split("."))
+
+
+@dataclass
+class Session:
+    worker_id: str
+    login: str
+    os: str
+    bits: str
+    version: str
+    use_gpu: bool = False
+    task_id: str | None = None
+    frames: list[int] = field(default_factory=list)
+    done: int = 0
+    """How many of the task's frames were validated: the next one to give is ``frames[done]``."""
+
+    @property
+    def frame(self) -> int | None:
+        return self.frames[self.done] if self.task_id and self.done < len(self.frames) else None
+
+    def take(self, task_id: str) -> None:
+        """Render ``task_id``: from its first frame when it is not the task the session had."""
+        if task_id != self.task_id:
+            self.task_id, self.frames, self.done = task_id, [], 0
+
+    def drop(self) -> None:
+        self.task_id, self.frames, self.done = None, [], 0
+
+
+class Sessions:
+    """Live sessions by cookie; a public key per account (an HMAC of its name with a key kept in the data dir,
+    so it still works after a restart) that the client may log in with in place of its password."""
+
+    def __init__(self, key_file: Path) -> None:
+        self.key_file = key_file
+        self._key: bytes | None = None
+        self.live: dict[str, Session] = {}
+
+    def _secret(self) -> bytes:
+        if self._key is None:
+            if not self.key_file.exists():
+                private.directory(self.key_file.parent)
+                private.write_bytes(self.key_file, secrets.token_hex(32).encode())
+            self._key = self.key_file.read_bytes().strip()
+        return self._key
+
+    def public_key(self, login: str) -> str:
+        return hmac.new(self._secret(), login.encode(), hashlib.sha256).hexdigest()
+
+    def authentic(self, users: dict[str, str], login: str, password: str) -> bool:
+        stored = users.get(login)
+        if stored is None:
+            return False
+        return secret_matches(password, stored) or hmac.compare_digest(password.encode(),
+                                                                       self.public_key(login).encode())
+
+    def open(self, session: Session) -> str:
+        cookie = secrets.token_urlsafe(24)
+        self.live[cookie] = session
+        return cookie
+
+    def get(self, cookie: str | None) -> Session | None:
+        return self.live.get(cookie) if cookie else None
+
+    def close(self, cookie: str) -> Session | None:
+        return self.live.pop(cookie, None)
+
+    def workers_in_use(self) -> set[str]:
+        return {s.worker_id for s in self.live.values()}

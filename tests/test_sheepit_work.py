@@ -1,0 +1,93 @@
+"""What a SheepIt client is given for a task, read from its blender-render command, and the image checks of
+its uploads; the script and command line run in Blender 3.4 as the client runs them."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from service.api.sheepit.archives import JobArchives, render_size
+from service.api.sheepit.images import identify
+from service.api.sheepit.work import SCENE_ALIAS, NotRenderable, Work, work_of
+from service.core.jobtypes import compile_simple_blender_render
+from tests.conftest import BLENDER
+from tests.helpers import png_size
+from tests.sheepit_client import DEVICE_CALL, SIGNAL_TAIL
+
+
+def commands(scene: str = "Main", output: str = "/out/job/######") -> list[dict[str, object]]:
+    settings = {"frames": "1-10x3", "chunk_size": 2, "render_output_path": output, "blendfile": "/share/a.blend",
+                "format": "PNG", "scene": scene}
+    command = compile_simple_blender_render(settings, 0)[1].commands[0]
+    return [{"name": command.name, "parameters": command.parameters}]
+
+
+def test_a_task_reads_as_work() -> None:
+    work = work_of(commands())
+    assert (work.blend, work.scene, work.file_format, work.frames) == (Path("/share/a.blend"), "Main", "PNG", [7, 10])
+    assert work.commandline() == ".e --factory-startup -noaudio -b .c --scene Main -o .o -f .f"
+    assert work.frame_file(7, ".png") == Path("/out/job/000007.png")
+    assert Work(Path("/s/a.blend"), "", "/o/f_##_x", "PNG", [1]).frame_file(3, ".exr") == Path("/o/f_03_x.exr")
+    assert Work(Path("/s/a.blend"), "", "/o/f_##_v#", "PNG", [1]).frame_file(3, ".png") == Path("/o/f_##_v3.png")
+    assert Work(Path("/s/a.blend"), "", "/o/shot_", "PNG", [1]).frame_file(12, ".jpg") == Path("/o/shot_0012.jpg")
+    assert Work(Path("/s/a.blend"), "", "//render/x_###", "PNG", [1]).frame_file(5, ".png") == \
+        Path("/s/render/x_005.png")
+    assert Work(Path("/s/a.blend"), "", "/o/", "PNG", [1]).commandline() == \
+        ".e --factory-startup -noaudio -b .c -o .o -f .f"
+    for broken in ([], [{"name": "frames-to-video", "parameters": {}}],
+                   [{"name": "blender-render", "parameters": {"blendfile": "/a.blend", "args": ["--render-frame"]}}],
+                   [{"name": "blender-render", "parameters": {"blendfile": "/a.blend", "args": [
+                       "--render-output", "/o/#", "--render-format", "PNG", "--render-frame", "x"]}}]):
+        with pytest.raises(NotRenderable):
+            work_of(broken)
+
+
+def test_a_scene_whose_name_has_a_space_renders_under_an_alias(blend_file: Path, tmp_path: Path) -> None:
+    blend = tmp_path / "spaced.blend"
+    subprocess.run([BLENDER, "-b", "--factory-startup", str(blend_file), "--python-expr",
+                    "import bpy; s = bpy.data.scenes['Alt']; s.name = 'Alt Shot'; s.render.resolution_x = 40; "
+                    f"bpy.ops.wm.save_as_mainfile(filepath={str(blend)!r})"], check=True, capture_output=True)
+    work = work_of(commands("Alt Shot", str(tmp_path / "out" / "######")))
+    assert f"--scene {SCENE_ALIAS} " in work.commandline() and "$" not in work.script()
+    script = tmp_path / "script_x"
+    script.write_text(f"{work.script()}\n{DEVICE_CALL}\n{SIGNAL_TAIL}\n")
+    argv: list[str] = []
+    for token in work.commandline().split(" "):
+        argv += {".e": [BLENDER], ".c": [str(blend), "-P", str(script)], ".o": [str(tmp_path / "25_")],
+                 ".f": ["0007"]}.get(token, [token])
+    subprocess.run(argv, check=True, capture_output=True, timeout=120)
+    assert png_size(tmp_path / "25_0007.png") == (40, 48) == render_size(blend, "Alt Shot")
+
+
+def test_job_archives_are_packed_once_per_content(blend_file: Path, tmp_path: Path) -> None:
+    archives = JobArchives(tmp_path / "archives")
+    first = archives.get(blend_file)
+    assert first.blend == blend_file.name and archives.get(blend_file) == first
+    assert JobArchives(tmp_path / "archives").get(blend_file) == first  # kept on disk, found again
+    with zipfile.ZipFile(first.path) as packed:
+        assert blend_file.name in packed.namelist()
+    assert render_size(blend_file, "Main") == (64, 48) and render_size(blend_file, "Nope") is None
+    assert render_size(tmp_path / "missing.blend", "Main") is None
+
+
+@pytest.mark.parametrize("kind,extension", [("PNG", ".png"), ("JPEG", ".jpg"), ("BMP", ".bmp"), ("TIFF", ".tif")])
+def test_uploaded_images_are_identified_with_their_size(kind: str, extension: str) -> None:
+    data = io.BytesIO()
+    Image.new("RGB", (33, 21)).save(data, kind)
+    assert identify(data.getvalue()) == (extension, (33, 21))
+    assert identify(data.getvalue()[:12]) is None
+
+
+def test_an_exr_header_gives_its_data_window(tmp_path: Path) -> None:
+    out = tmp_path / "f.exr"
+    subprocess.run([BLENDER, "-b", "--factory-startup", "--python-expr",
+                    "import bpy; i = bpy.data.images.new('x', 17, 9, float_buffer=True); "
+                    f"i.filepath_raw = {str(out)!r}; i.file_format = 'OPEN_EXR'; i.save()"],
+                   check=True, capture_output=True)
+    assert identify(out.read_bytes()) == (".exr", (17, 9))
+    assert identify(b"not an image at all") is None
