@@ -11,19 +11,23 @@ import uvicorn
 from service.api.guard import Policy
 from service.app import create_app
 from service.core.manager import Manager
+from service.core.openings import Openings
 from service.web.live import Stream
 from shared.recipe import Recipe
 
 
 class _Server(uvicorn.Server):
-    """uvicorn waits for every connection to end before it stops: the dashboard's event streams end first."""
+    """uvicorn waits for every connection to end before it stops: the dashboard's event streams and the task
+    requests waiting for work end first."""
 
-    def __init__(self, config: uvicorn.Config, stream: Stream) -> None:
+    def __init__(self, config: uvicorn.Config, stream: Stream, openings: Openings) -> None:
         super().__init__(config)
         self.stream = stream
+        self.openings = openings
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.stream.close()
+        self.openings.close()
         await super().shutdown(sockets)
 
 
@@ -43,7 +47,8 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
     app = create_app(manager, stop, policy, recipe)
     certfile, keyfile = tls or (None, None)
     server = _Server(uvicorn.Config(app, host=policy.bind, port=policy.port, log_level="info", lifespan="on",
-                                    ws="wsproto", ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream)
+                                    ws="wsproto", ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream,
+                     manager.farm.openings)
     await server.serve()
     if not server.started:
         raise SystemExit(f"Could not listen on {policy.bind}:{policy.port}; is another service using that port?")

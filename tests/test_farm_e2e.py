@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
+import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -461,3 +464,49 @@ def test_the_security_layer_guards_the_flamenco_api(guarded: Service, tmp_path: 
     answer = http(url + "/jobs", "POST", job, headers=REMOTE | token)
     assert answer[0] == 403 and error_shaped(answer) and "/tmp/not-blender" in answer[1]["message"]
     assert http(url + "/jobs/check", "POST", job)[0] == 204
+
+
+def test_a_worker_waiting_for_work_gets_it_as_soon_as_it_comes(tmp_path: Path) -> None:
+    """Shepherd's worker asks with ``Prefer: wait=N`` (RFC 7240); a Flamenco worker, without, gets 204 at once."""
+    service = start_service(tmp_path, "--worker-timeout", "30")
+    try:
+        waiting = HandWorker(service.url, "waiting")
+        waiting.awake()
+        started = time.monotonic()
+        assert waiting.call("POST", "task") == (204, None)
+        assert time.monotonic() - started < 2
+        answers: list[tuple[int, Any, str, float]] = []
+
+        def ask(wait: int = 8) -> None:
+            start = time.monotonic()
+            request = urllib.request.Request(f"{service.url}{V3}/worker/task", b"",
+                                             {**waiting.auth, "Prefer": f"wait={wait}"}, method="POST")
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                answers.append((answer.status, answer.read(), answer.headers.get("Preference-Applied", ""),
+                                time.monotonic() - start))
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        time.sleep(1)
+        job = v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(service.url), frames="1", chunk_size=1)
+        assert http(service.url + V3 + "/jobs", "POST", without(job, "fps"))[0] == 200
+        asking.join(30)
+        status, body, applied, took = answers[0]
+        assert status == 200 and b"render-1" in body and applied == "wait=8" and 1 <= took < 6, answers
+        task_id = json.loads(body)["uuid"]
+        assert waiting.call("POST", f"task/{task_id}", {"taskStatus": "completed"})[0] == 204
+        # Nothing more to give: the request is held the time asked, then answered 204.
+        asking = threading.Thread(target=ask, args=(2,))
+        asking.start()
+        asking.join(30)
+        assert answers[1][0] == 204 and answers[1][2] == "wait=2" and answers[1][3] >= 1.9, answers
+        # A request held while the service stops is answered, and the service stops at once.
+        asking = threading.Thread(target=ask)
+        asking.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        service.stop()
+        asking.join(30)
+        assert answers[2][0] == 204 and time.monotonic() - started < 5, answers
+    finally:
+        service.stop()

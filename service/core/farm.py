@@ -20,6 +20,7 @@ from service.core import batchjob, jobtypes
 from service.core.admission import BlenderRefused, same_program
 from service.core.batchjob import RemoteJobs
 from service.core.bus import Bus
+from service.core.openings import Openings
 from service.core.variables import Variables, this_platform
 from service.store.farm import LOCAL, Farm, Limits
 from service.store.store import Store
@@ -41,6 +42,8 @@ log = logging.getLogger("shepherd.farm")
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
 LOCAL_TYPES = [BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 MAX_IMAGE_BYTES = 25 * 2**20
+MAX_WAIT = 30.0
+"""Seconds a task request that asks to wait for work (``Prefer: wait=N``) is held at most."""
 
 
 @dataclass
@@ -78,6 +81,11 @@ class FarmOptions:
     sheepit: SheepItOptions = field(default_factory=SheepItOptions)
 
     @property
+    def longest_wait(self) -> float:
+        """The longest a task request may wait for work: well within the worker timeout."""
+        return min(MAX_WAIT, self.limits.worker_timeout / 3)
+
+    @property
     def check_every(self) -> float:
         """Seconds between checks for workers and tasks that timed out: often enough for short timeouts."""
         return max(0.1, min(5.0, self.limits.worker_timeout / 4, self.limits.task_timeout / 4,
@@ -89,14 +97,17 @@ class FarmCore:
                  bus: Bus | None = None) -> None:
         self.options = options or FarmOptions()
         self.bus = bus
-        self.farm = Farm(store, self.options.limits, self.announce)
+        self.openings = Openings()
+        self.farm = Farm(store, self.options.limits, self.announce, self.openings.tell)
         self.data_dir = data_dir
         self.blender = blender
         self._links: dict[str, FarmLink] = {}
 
     def submit_batch(self, recipe: Recipe) -> Job:
-        """A Render+ batch as a farm job, one task per enabled job."""
-        return self.farm.submit(recipe.name, BATCH_JOB_TYPE, 50, {}, {}, batchjob.task_specs(recipe), this_platform())
+        """A Render+ batch as a farm job, one task per enabled job; paused, so that no worker takes a task before
+        the batch is attached to hear its reports."""
+        return self.farm.submit(recipe.name, BATCH_JOB_TYPE, 50, {}, {}, batchjob.task_specs(recipe), this_platform(),
+                                status=JobStatus.PAUSED)
 
     def local_workers(self, count: int) -> list[str]:
         """The ids of this machine's first ``count`` slots as farm workers, awake; their old tasks requeued."""

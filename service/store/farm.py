@@ -105,13 +105,19 @@ Changed = Callable[[dict[str, str]], None]
 
 
 class Farm:
-    def __init__(self, store: Store, limits: Limits | None = None, changed: Changed | None = None) -> None:
+    def __init__(self, store: Store, limits: Limits | None = None, changed: Changed | None = None,
+                 opened: Callable[[], None] | None = None) -> None:
         self.store = store
         self.limits = limits or Limits()
         self.changed: Changed = changed or (lambda ids: None)
+        self.opened = opened or (lambda: None)
+        """Told after each change that may have given a waiting worker something to do."""
 
-    def _tell(self, job: str | None = None, task: str | None = None, worker: str | None = None) -> None:
+    def _tell(self, job: str | None = None, task: str | None = None, worker: str | None = None,
+              opens: bool = True) -> None:
         self.changed({k: v for k, v in (("job", job), ("task", task), ("worker", worker)) if v})
+        if opens:
+            self.opened()
 
     # Jobs
 
@@ -370,7 +376,7 @@ class Farm:
             if db.execute(sql.JOB_STATUS, (job_id,)).fetchone()[0] == JobStatus.QUEUED:
                 db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": now, "id": job_id})
             task = _task(db.execute(sql.GET_TASK, (found[0],)).fetchone())
-        self._tell(job_id, task.id, worker_id)
+        self._tell(job_id, task.id, worker_id, opens=False)
         return task
 
     def _owned(self, db: sqlite3.Connection, worker_id: str, task_id: str) -> Task:
@@ -400,7 +406,7 @@ class Farm:
                 self._fail(db, task, worker_id, activity or "Task failed")
             elif status not in (None, TaskStatus.ACTIVE):
                 raise ValueError(f"a worker cannot set its task to {status}")
-        self._tell(task.job_id, task_id, worker_id)
+        self._tell(task.job_id, task_id, worker_id, opens=status in (TaskStatus.COMPLETED, TaskStatus.FAILED))
         return self.task(task_id)
 
     def set_task_status(self, task_id: str, status: str, reason: str) -> Task:

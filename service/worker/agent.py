@@ -17,6 +17,9 @@ from service.worker.uploader import Uploader
 from shared.model import BATCH_TASK_TYPE
 
 log = logging.getLogger("shepherd.worker")
+LONG_POLL = 10.0
+"""Seconds a task request asks the manager to hold it while there is no task (``Prefer: wait``): a Shepherd
+manager answers the moment one comes, a Flamenco manager at once, and the worker then waits as Flamenco's does."""
 TASK_TYPES = ["blender", "ffmpeg", "misc", BATCH_TASK_TYPE]
 """Flamenco's, less file-management (its commands are not implemented), and Render+ batches' jobs."""
 GOOS = {"linux": "linux", "win32": "windows", "darwin": "darwin"}
@@ -107,7 +110,7 @@ class Agent:
         while True:
             await asyncio.sleep(self.timing.wait(wait))
             try:
-                answer = await self.client.next_task()
+                answer = await self.client.next_task(LONG_POLL)
             except Unreachable as exc:
                 log.warning("%s: %s", self.name, exc)
                 wait = self.timing.error
@@ -116,8 +119,8 @@ class Agent:
                 log.info("%s: task %s (%s)", self.name, answer.body.get("uuid"), answer.body.get("name"))
                 await self.executor.run(answer.body)
                 wait = 0.0  # more work is likely waiting: ask at once, not after Flamenco's 5 s
-            elif answer.status == 204:
-                wait = self.timing.no_task
+            elif answer.status == 204:  # ask again at once after a manager held the request
+                wait = 0.0 if answer.waited else self.timing.no_task
             elif answer.status == 423:
                 return _requested(answer, "asleep")
             else:

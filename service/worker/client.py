@@ -27,6 +27,8 @@ class Answer:
 
     status: int
     body: Any = None
+    waited: bool = False
+    """Whether the manager held the request while it had nothing to give (``Preference-Applied: wait``)."""
 
 
 class Unreachable(RuntimeError):
@@ -51,29 +53,31 @@ class Client:
         return headers
 
     def _call(self, method: str, path: str, body: Any, raw: bytes | None, content_type: str,
-              timeout: float) -> Answer:
+              timeout: float, extra: dict[str, str]) -> Answer:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        headers = self._headers(path == "/register-worker")
+        headers = self._headers(path == "/register-worker") | extra
         if data is not None:
             headers["Content-Type"] = content_type
         req = urllib.request.Request(self.base_url + PREFIX + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as response:
                 status, content = response.status, response.read()
+                waited = response.headers.get("Preference-Applied", "").startswith("wait=")
         except urllib.error.HTTPError as exc:
-            status, content = exc.code, exc.read()
+            status, content, waited = exc.code, exc.read(), False
         except (urllib.error.URLError, OSError) as exc:
             raise Unreachable(f"{method} {path}: {getattr(exc, 'reason', None) or exc}") from exc
         try:
             decoded = json.loads(content) if content else None
         except ValueError:
             decoded = None
-        return Answer(status, decoded)
+        return Answer(status, decoded, waited)
 
     async def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
-                   content_type: str = "application/json", timeout: float = TIMEOUT) -> Answer:
+                   content_type: str = "application/json", timeout: float = TIMEOUT,
+                   headers: dict[str, str] | None = None) -> Answer:
         """One request to ``/api/v3/worker<path>``; raises Unreachable when no manager answers."""
-        return await asyncio.to_thread(self._call, method, path, body, raw, content_type, timeout)
+        return await asyncio.to_thread(self._call, method, path, body, raw, content_type, timeout, headers or {})
 
     async def register(self, name: str, secret: str, platform: str, task_types: list[str]) -> Answer:
         return await self.call("POST", "/register-worker", {
@@ -93,8 +97,11 @@ class Client:
     async def state_changed(self, status: str) -> Answer:
         return await self.call("POST", "/state-changed", {"status": status})
 
-    async def next_task(self) -> Answer:
-        return await self.call("POST", "/task")
+    async def next_task(self, wait: float = 0.0) -> Answer:
+        """A task; a Shepherd manager holds the request up to ``wait`` seconds while it has none."""
+        if not wait:
+            return await self.call("POST", "/task")
+        return await self.call("POST", "/task", timeout=wait + TIMEOUT, headers={"Prefer": f"wait={wait:.0f}"})
 
     async def update(self, task_id: str, update: dict[str, Any]) -> Answer:
         return await self.call("POST", f"/task/{task_id}", update)

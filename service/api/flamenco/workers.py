@@ -3,6 +3,7 @@ worker management routes, translated to the farm's core."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Iterator
@@ -64,20 +65,36 @@ async def state_changed(request: Request) -> Response:
     return Response(status_code=NO_CONTENT)
 
 
+def asked_wait(request: Request, longest: float) -> float:
+    """Seconds the request may wait for a task (RFC 7240 ``Prefer: wait=N``, which Shepherd's worker sends),
+    at most ``longest``; 0 without one, as Flamenco's workers ask."""
+    for preference in request.headers.get("prefer", "").split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() == "wait" and value.strip().isdigit():
+            return min(float(value), longest)
+    return 0.0
+
+
 async def schedule(request: Request) -> Response:
-    me = worker(request)
-    if me.status_requested:
-        return JSONResponse({"status_requested": me.status_requested}, status_code=423)
-    if me.status != WorkerStatus.AWAKE:
-        raise ApiError(409, f'worker is in state "{me.status}", requires state "awake" to execute tasks')
     farm = core(request)
-    task = farm.farm.schedule(me.id)
+    wait = asked_wait(request, farm.options.longest_wait)
+    until = asyncio.get_running_loop().time() + wait
+    while True:
+        me = worker(request)
+        if me.status_requested:
+            return JSONResponse({"status_requested": me.status_requested}, status_code=423)
+        if me.status != WorkerStatus.AWAKE:
+            raise ApiError(409, f'worker is in state "{me.status}", requires state "awake" to execute tasks')
+        task = farm.farm.schedule(me.id)
+        if task is not None or not await farm.openings.wait(until - asyncio.get_running_loop().time()):
+            break
+    applied = {"Preference-Applied": f"wait={wait:g}"} if wait and not farm.openings.closed else {}
     if task is None:
-        return Response(status_code=NO_CONTENT)
+        return Response(status_code=NO_CONTENT, headers=applied)
     farm.log_line(task, f"Task assigned to worker {me.name} ({me.id})")
     farm.handed(task)
     job = farm.farm.job(task.job_id, steps=False)
-    return JSONResponse(shapes.assigned(task, job, farm.commands_for(task, me.platform)))
+    return JSONResponse(shapes.assigned(task, job, farm.commands_for(task, me.platform)), headers=applied)
 
 
 async def task_update(request: Request) -> Response:
