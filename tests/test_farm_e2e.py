@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -500,6 +501,16 @@ def test_a_worker_waiting_for_work_gets_it_as_soon_as_it_comes(tmp_path: Path) -
         asking.start()
         asking.join(30)
         assert answers[1][0] == 204 and answers[1][2] == "wait=2" and answers[1][3] >= 1.9, answers
+        # A worker that goes while its request waits takes nothing.
+        with socket.create_connection(("127.0.0.1", service.port)) as gone:
+            gone.sendall(f"POST {V3}/worker/task HTTP/1.1\r\nHost: 127.0.0.1:{service.port}\r\nAuthorization: "
+                         f"{waiting.auth['Authorization']}\r\nPrefer: wait=8\r\nContent-Length: 0\r\n\r\n".encode())
+            time.sleep(0.5)
+        status, second = http(service.url + V3 + "/jobs", "POST", without(job, "fps"))
+        assert status == 200
+        time.sleep(1)
+        assert [t["status"] for t in tasks(service.url, second["id"])] == ["queued"]
+        assert waiting.call("POST", f"task/{waiting.task()['uuid']}", {"taskStatus": "completed"})[0] == 204
         # A request held while the service stops is answered, and the service stops at once.
         asking = threading.Thread(target=ask)
         asking.start()

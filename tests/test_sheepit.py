@@ -196,6 +196,12 @@ def test_each_fault_gets_the_spec_answer_and_loses_no_frame(farm: Service, blend
     wait_for(lambda: tasks(url, lost)[0]["status"] == "queued", TIMEOUT * 4, "the lost frame back in the queue")
     assert sheep.request_job().get("status") == "202"
     assert sheep.validate(job, wrong_size) == 304
+    # Logged in again, it is given the lost frame; logging out hands it back.
+    assert sheep.log_in().get("status") == "0"
+    frame_of(sheep, url, lost)
+    assert tasks(url, lost)[0]["status"] == "active"
+    sheep.log_out()
+    assert tasks(url, lost)[0]["status"] == "queued"
     with workers(url, tmp_path, "w2"):  # it also renders the frame the client crashed on
         assert job_end(url, lost, 120) == job_end(url, one, 120) == "completed"
     assert sorted(p.name for p in (out / "lost").iterdir()) == ["000001.png", "000002.png"]

@@ -88,6 +88,11 @@ async def schedule(request: Request) -> Response:
         task = farm.farm.schedule(me.id)
         if task is not None or not await farm.openings.wait(until - asyncio.get_running_loop().time()):
             break
+        if await request.is_disconnected():  # a worker that went while it waited takes nothing
+            return Response(status_code=NO_CONTENT)
+    if task is not None and wait and await request.is_disconnected():
+        farm.farm.hand_back(me.id, "Task was requeued: its worker went while it waited for it")
+        return Response(status_code=NO_CONTENT)
     applied = {"Preference-Applied": f"wait={wait:g}"} if wait and not farm.openings.closed else {}
     if task is None:
         return Response(status_code=NO_CONTENT, headers=applied)
