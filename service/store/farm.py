@@ -208,6 +208,7 @@ class Farm:
         elif status == JobStatus.QUEUED:
             tasks((TaskStatus.PAUSED,), TaskStatus.QUEUED)
             job_to(JobStatus.QUEUED)
+            self._job_progress(db, job.id)  # one with nothing left to run is done
         else:
             raise ValueError(f"a job cannot be set to {status}; use canceled, paused, queued or requeueing")
 
