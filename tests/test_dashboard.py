@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, job_end, tasks, workers
 from tests.helpers import http, wait_for
-from tests.test_dashboard_pages import beyond_loopback
+from tests.test_dashboard_pages import TIME, beyond_loopback
 from tests.test_farm_e2e import etag, v3_job, without
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -118,7 +118,7 @@ def test_the_jobs_list_follows_a_job_live_and_its_page_shows_frames_log_and_imag
     row = f'tr[data-job="{job_id}"]'
     wait_for(lambda: board.all(row), 20, "the new job's row to appear")
     wait_for(lambda: board.all(row + '[data-status="completed"]'), 60, "the row to say completed")
-    assert board.text(row + " .frames") == "12/12"
+    assert board.text(row + " .frames") == "12/12" and board.text(row + " .eta") == "done"
     assert board.browser.execute_script("return window.notReloaded") is True
     board.shoot("jobs")
 
@@ -142,6 +142,7 @@ def test_pausing_and_cancelling_from_the_page_reach_the_workers(
     job_id = board.submit(blend_file, tmp_path, "long", frames="1-60", chunk_size=1)
     board.open(f"/jobs/{job_id}")
     wait_for(lambda: "completed" in board.states(), 30, "a frame to be rendered")
+    wait_for(lambda: TIME.fullmatch(board.text(".eta")), 10, "an ETA")
     board.shoot("job-rendering")
     board.press("Pause")
     wait_for(lambda: board.all("h1 .s-paused"), 10, "the page to say paused")

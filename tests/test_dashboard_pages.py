@@ -1,7 +1,9 @@
-"""The dashboard without a browser: the frame grid's states, and who may load its pages (the login cookie)."""
+"""The dashboard without a browser: the frame grid's states, the figures (frames and ETA), and who may load its
+pages (the login cookie)."""
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from service.web import pages
 from service.web.pages import frame_states
 from shared.model import Command, Task, TaskStatus
 from tests.conftest import Service, start_service
@@ -17,6 +20,8 @@ from tests.farm_helpers import V3, HandWorker
 from tests.helpers import http
 from tests.test_farm_e2e import etag, v3_job, without
 from tests.test_guard import own_address
+
+TIME = re.compile(r"\d+(\.\d)? (s|min|h)")
 
 
 def task(name: str, status: str, done: int, total: int, task_type: str = "blender") -> Task:
@@ -30,6 +35,38 @@ def test_each_frame_has_its_tasks_state_and_a_running_task_its_progress() -> Non
     assert [(c.number, c.state) for c in cells] == [
         (1, "completed"), (2, "completed"), (3, "active"), (4, "queued"), (5, "completed"), (6, "paused"),
         (10, "completed"), (15, "completed"), (20, "completed")]
+
+
+def test_durations_read_as_people_say_them() -> None:
+    assert [pages.duration(s) for s in (0.04, 2.46, 45, 59.4, 61, 3599, 7500, 90000)] == [
+        "0.0 s", "2.5 s", "45 s", "59 s", "1 min", "1 h 00 min", "2 h 05 min", "1 d 1 h"]
+
+
+def test_eta_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -> None:
+    service = start_service(tmp_path)
+    try:
+        url = service.url
+        job = v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(url), frames="1-4", chunk_size=1)
+        job_id = http(url + V3 + "/jobs", "POST", job)[1]["id"]
+        page = http(url + "/")[1]
+        assert "<td class=\"num frames\">0/4</td><td class=\"num eta\">–</td>" in page
+        assert "Queue: 1 job · ETA – (no frame rendered yet)" in page
+        worker = HandWorker(url, "w1")
+        worker.awake()
+        task = worker.task()
+        assert worker.call("POST", f"task/{task['uuid']}", {"taskStatus": "completed"})[0] == 204
+        assert http(f"{url}{V3}/jobs/{job_id}")[1]["steps_total"] == 5  # the API counts the preview video's step
+
+        row = http(f"{url}/jobs/{job_id}?part=row")[1]
+        assert '<td class="num frames">1/4</td>' in row
+        eta = re.search(r'class="num eta">([^<]*)<', row)
+        assert eta is not None and TIME.fullmatch(eta[1])
+        queue = http(f"{url}/?part=queue")[1]
+        assert re.fullmatch(r"Queue: 1 job · ETA \S+ \S+ with 1 awake worker", queue), queue
+        summary = http(f"{url}/jobs/{job_id}?part=summary")[1]
+        assert "1/4 frames" in summary and TIME.search(summary.split('class="eta">')[1])
+    finally:
+        service.stop()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

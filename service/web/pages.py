@@ -8,10 +8,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from service.web.figures import FRAME_TYPES, Listed, Queue
 from shared import frames
 from shared.model import Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
 
 FILTERS = ("", *JobStatus.ALL)
+NONE = "–"
+"""What a page shows where there is nothing (yet)."""
 
 
 def esc(value: object) -> str:
@@ -19,7 +22,25 @@ def esc(value: object) -> str:
 
 
 def when(stamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "–"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else NONE
+
+
+def duration(seconds: float) -> str:
+    """``2.5 s``, ``45 s``, ``12 min``, ``2 h 05 min``, ``3 d 4 h``."""
+    if seconds < 59.5:
+        return f"{seconds:.1f} s" if seconds < 9.95 else f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def status(word: str) -> str:
@@ -38,8 +59,9 @@ def layout(title: str, body: str) -> str:
 
 def live(name: str, source: str, events: str, inner: str, tag: str = "div") -> str:
     """A part of the page that is fetched again from ``source`` when an event it listens to comes: ``events``
-    are ``job:ID``, ``task:ID``, ``worker:ID`` or ``KIND:*`` separated by spaces. A change that a part names
-    by its id goes to that part alone; ``KIND:*`` parts take the changes no part names (a new job)."""
+    are ``job:ID``, ``task:ID``, ``worker:ID``, ``KIND:*`` or ``*:*`` separated by spaces. A change that a part
+    names by its id goes to that part alone; ``KIND:*`` parts take the changes no part names (a new job), and
+    ``*:*`` parts every change."""
     return f'<{tag} id="{esc(name)}" data-live="{esc(events)}" data-src="{esc(source)}">{inner}</{tag}>'
 
 
@@ -58,28 +80,49 @@ def progress(done: int, total: int) -> str:
 # Jobs
 
 
-def job_row(j: Job) -> str:
+def eta(item: Listed) -> str:
+    """How long the job has left: a time, "done", or nothing while it has no estimate (see README: Dashboard)."""
+    if item.job.status == JobStatus.COMPLETED:
+        return "done"
+    return duration(item.estimate.seconds) if item.estimate else NONE
+
+
+def job_row(item: Listed) -> str:
     """A job's row of the list; it follows its job's changes on its own."""
+    j = item.job
     return f"""<tr data-job="{esc(j.id)}" data-status="{esc(j.status)}" data-live="job:{esc(j.id)}"
 data-src="/jobs/{esc(j.id)}?part=row" data-swap="outer">
 <td><a href="/jobs/{esc(j.id)}">{esc(j.name)}</a></td><td>{esc(j.type)}</td>
-<td>{status(j.status)}</td><td class="num">{j.priority}</td><td>{progress(j.steps_completed, j.steps_total)}</td>
-<td class="num frames">{j.steps_completed}/{j.steps_total}</td><td>{when(j.created)}</td></tr>"""
+<td>{status(j.status)}</td><td class="num">{j.priority}</td><td>{progress(item.done, item.total)}</td>
+<td class="num frames">{item.done}/{item.total}</td><td class="num eta">{eta(item)}</td>
+<td>{when(j.created)}</td></tr>"""
 
 
-def job_rows(jobs: Iterable[Job]) -> str:
-    return "".join(map(job_row, jobs)) or '<tr><td colspan="7" class="empty">No jobs</td></tr>'
+def job_rows(jobs: Iterable[Listed]) -> str:
+    return "".join(map(job_row, jobs)) or '<tr><td colspan="8" class="empty">No jobs</td></tr>'
 
 
-def jobs_page(jobs: list[Job], chosen: str, search: str, source: str) -> str:
+def queue_line(queue: Queue) -> str:
+    """The whole queue's estimate, in a sentence."""
+    if not queue.jobs:
+        return "Nothing queued"
+    line = f"Queue: {plural(queue.jobs, 'job')} · ETA "
+    if queue.seconds is None:
+        return line + f"{NONE} (no frame rendered yet)"
+    unknown = f", {queue.unknown} without an estimate yet" if queue.unknown else ""
+    return line + f"{duration(queue.seconds)} with {plural(queue.workers, 'awake worker')}{unknown}"
+
+
+def jobs_page(jobs: list[Listed], queue: Queue, chosen: str, search: str, source: str) -> str:
     options = "".join(f'<option value="{esc(s)}"{" selected" if s == chosen else ""}>{esc(s or "any status")}</option>'
                       for s in FILTERS)
     body = f"""<h1>Jobs</h1>
 <form class="filters" method="get" action="/"><label>Status <select name="status">{options}</select></label>
 <label>Name <input type="search" name="q" value="{esc(search)}" placeholder="search by name"></label>
 <button type="submit">Filter</button></form>
+{live("queue", "/?part=queue", "*:*", queue_line(queue), "p")}
 <div class="scroll"><table class="jobs"><thead><tr><th>Name</th><th>Type</th><th>Status</th><th>Priority</th>
-<th>Progress</th><th>Frames</th><th>Submitted</th></tr></thead>
+<th>Progress</th><th>Frames</th><th>ETA</th><th>Submitted</th></tr></thead>
 {live("rows", source, "job:*", job_rows(jobs), "tbody")}</table></div>"""
     return layout("Jobs", body)
 
@@ -99,7 +142,7 @@ def task_frames(task: Task) -> list[int]:
             return frames.parse(task.name.removeprefix("render-"))
         except frames.FrameRangeError:
             pass
-    if task.type in ("blender", "shepherd", "shepherd-local"):
+    if task.type in FRAME_TYPES:
         return list(range(1, task.steps_total + 1))
     return []
 
@@ -136,7 +179,7 @@ def task_rows(tasks: list[Task], workers: dict[str, Worker]) -> str:
     for task in tasks:
         worker = workers.get(task.worker_id or "")
         rows.append(f"""<tr data-task="{esc(task.id)}"><td><a href="/tasks/{esc(task.id)}">{esc(task.name)}</a></td>
-<td>{status(task.status)}</td><td>{esc(worker.name) if worker else "–"}</td><td class="num">{len(task.failed_by)}</td>
+<td>{status(task.status)}</td><td>{esc(worker.name) if worker else NONE}</td><td class="num">{len(task.failed_by)}</td>
 <td>{progress(task.steps_completed, task.steps_total)}</td><td>{esc(task.activity)}</td><td>{when(task.updated)}</td>
 </tr>""")
     return "".join(rows)
@@ -167,10 +210,12 @@ def job_image(job: Job, image: str | None) -> str:
             '<figcaption>Last rendered image</figcaption></figure>')
 
 
-def job_summary(job: Job) -> str:
+def job_summary(item: Listed) -> str:
+    job = item.job
+    workers = f" with {plural(len(item.estimate.workers), 'awake worker')}" if item.estimate else ""
     return f"""<h1>{esc(job.name)} {status(job.status)}</h1>
 <p class="meta">{esc(job.type)} · priority {job.priority} · submitted {when(job.created)} ·
-{job.steps_completed}/{job.steps_total} frames {progress(job.steps_completed, job.steps_total)}
+{item.done}/{item.total} frames {progress(item.done, item.total)} · ETA <span class="eta">{eta(item)}</span>{workers}
 {f" · {esc(job.activity)}" if job.activity else ""}</p>
 {job_actions(job)}"""
 
@@ -184,11 +229,12 @@ def blocklist(job: Job, entries: list[tuple[str, str, str]]) -> str:
             f'<tbody>{rows}</tbody></table>') if rows else '<p class="empty">No worker is blocklisted</p>'
 
 
-def job_page(job: Job, tasks: list[Task], workers: dict[str, Worker], image: str | None,
+def job_page(item: Listed, tasks: list[Task], workers: dict[str, Worker], image: str | None,
              blocked: list[tuple[str, str, str]]) -> dict[str, str]:
     """The job page's parts by name; ``page`` is the whole."""
+    job = item.job
     events = f"job:{job.id}"
-    parts = {"summary": job_summary(job), "frames": frame_grid(tasks, workers), "image": job_image(job, image),
+    parts = {"summary": job_summary(item), "frames": frame_grid(tasks, workers), "image": job_image(job, image),
              "tasks": task_rows(tasks, workers), "blocklist": blocklist(job, blocked)}
     source = f"/jobs/{job.id}?part="
     settings = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in
@@ -210,10 +256,10 @@ def job_page(job: Job, tasks: list[Task], workers: dict[str, Worker], image: str
 
 def task_info(task: Task, job: Job, workers: dict[str, Worker]) -> str:
     worker = workers.get(task.worker_id or "")
-    failed = ", ".join(esc(workers[w].name) for w in task.failed_by if w in workers) or "–"
+    failed = ", ".join(esc(workers[w].name) for w in task.failed_by if w in workers) or NONE
     return f"""<h1>{esc(task.name)} {status(task.status)}</h1>
 <p class="meta">of <a href="/jobs/{esc(job.id)}">{esc(job.name)}</a> · {esc(task.type)} ·
-worker {esc(worker.name) if worker else "–"} · failed by {failed} · updated {when(task.updated)}</p>
+worker {esc(worker.name) if worker else NONE} · failed by {failed} · updated {when(task.updated)}</p>
 <p>{progress(task.steps_completed, task.steps_total)} {task.steps_completed}/{task.steps_total} ·
 {esc(task.activity)}</p>"""
 
@@ -242,7 +288,7 @@ def worker_rows(workers: list[Worker], tasks: dict[str, Task]) -> str:
     rows = []
     for w in workers:
         task = tasks.get(w.task_id or "")
-        current = f'<a href="/tasks/{esc(task.id)}">{esc(task.name)}</a>' if task else "–"
+        current = f'<a href="/tasks/{esc(task.id)}">{esc(task.name)}</a>' if task else NONE
         change = f' → {esc(w.status_requested)}{" (after task)" if w.lazy else ""}' if w.status_requested else ""
         rows.append(f"""<tr data-worker="{esc(w.id)}" data-status="{esc(w.status)}"><td>{esc(w.name)}</td>
 <td>{esc(w.address)}</td><td>{status(w.status)}{change}</td><td>{current}</td>

@@ -12,8 +12,8 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 
 from service.api.guard import SESSION_COOKIE, Policy
 from service.core.farm import FarmCore
-from service.store.farm import NotFound
-from service.web import pages
+from service.store.farm import Farm, NotFound
+from service.web import figures, pages
 from service.web.live import Stream
 from shared.model import JobStatus, WorkerStatus
 
@@ -66,27 +66,38 @@ def refused(path: str, status: int, message: str) -> Response:
 
 
 async def jobs(request: Request) -> Response:
+    farm = _core(request).farm
+    part = request.query_params.get("part")
+    if part == "queue":
+        return page(pages.queue_line(figures.queue(farm)))
     chosen = request.query_params.get("status", "")
     search = request.query_params.get("q", "").strip()
-    found = [j for j in _core(request).farm.jobs()
-             if (not chosen or j.status == chosen) and search.lower() in j.name.lower()]
-    rows = pages.job_rows(found)
-    if request.query_params.get("part") == "rows":
-        return page(rows)
+    every, queue = figures.board(farm)
+    found = [j for j in every if (not chosen or j.job.status == chosen) and search.lower() in j.job.name.lower()]
+    if part == "rows":
+        return page(pages.job_rows(found))
     query = urllib.parse.urlencode({"status": chosen, "q": search, "part": "rows"})
-    return page(pages.jobs_page(found, chosen, search, f"/?{query}"))
+    return page(pages.jobs_page(found, queue, chosen, search, f"/?{query}"))
+
+
+def _listed(farm: Farm, job_id: str) -> figures.Listed:
+    found = figures.listed(farm, [job_id])
+    if not found:
+        raise NotFound(f"no job {job_id}")
+    return found[0]
 
 
 @_found
 async def job(request: Request) -> Response:
     core = _core(request)
-    found = core.farm.job(request.path_params["job_id"])
+    item = _listed(core.farm, request.path_params["job_id"])
+    found = item.job
     if request.query_params.get("part") == "row":
-        return page(pages.job_row(found))
+        return page(pages.job_row(item))
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
     workers = {w.id: w for w in core.farm.workers()}
-    return _part(request, pages.job_page(found, core.farm.tasks(found.id), workers, url,
+    return _part(request, pages.job_page(item, core.farm.tasks(found.id), workers, url,
                                          core.farm.blocklist(found.id)))
 
 

@@ -1,6 +1,7 @@
 // Shepherd's dashboard: one event stream per page; each change fetches again the parts of the page that
 // listen to it (data-live="job:ID task:* ..."), and forms with data-confirm ask first. A change that a part
-// names by its id goes to that part alone; the "KIND:*" parts take the others (a job not shown yet).
+// names by its id goes to that part alone; the "KIND:*" parts take the others (a job not shown yet), and "*:*"
+// parts every change.
 "use strict";
 
 (function () {
@@ -39,8 +40,8 @@
     const namedKinds = new Set(named.flatMap((part) => wants(part).filter(([kind, id]) => change[kind] === id)
       .map(([kind]) => kind)));
     named.forEach(later);
-    parts.filter((part) => wants(part).some(([kind, id]) => id === "*" && change[kind] !== undefined
-      && !namedKinds.has(kind))).forEach(later);
+    parts.filter((part) => wants(part).some(([kind, id]) => kind === "*" || (id === "*"
+      && change[kind] !== undefined && !namedKinds.has(kind)))).forEach(later);
   }
 
   if (livePart().length && window.EventSource) {
