@@ -5,6 +5,7 @@ kept (SHEPHERD_SCREENSHOTS=DIR keeps them there too)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,12 +126,16 @@ def test_the_jobs_list_follows_a_job_live_and_its_page_shows_frames_log_and_imag
     board.open(f"/jobs/{job_id}")
     assert board.texts(".grid .frame") == [str(n) for n in range(1, 13)]
     assert set(board.states()) == {"completed"}
+    assert all(re.fullmatch(r"frame \d+: completed on w[12] in .+ \(render-.+\)", t)
+               for t in board.texts(".grid .frame", "title"))
+    assert [t.split(":")[0] for t in board.texts("svg.plot rect.bar title")] == [f"frame {n}" for n in range(1, 13)]
     wait_for(lambda: board.texts("img.last", "naturalWidth") not in ([], ["0"]), 10, "the last rendered image")
     assert len(board.all("table.tasks tbody tr")) == 4
     board.shoot("job")
 
     board.browser.find_element(By.CSS_SELECTOR, '.grid .frame[data-frame="5"]').click()
     assert "render-4-6" in board.text("h1")
+    assert board.text(".meta .worker") in ("w1", "w2") and TIME.match(board.text(".meta .time"))
     assert "Task assigned to worker" in board.text("pre.log")
     assert board.texts("nav a") == ["Jobs", "Workers"]
     board.shoot("task")
@@ -143,6 +148,7 @@ def test_pausing_and_cancelling_from_the_page_reach_the_workers(
     board.open(f"/jobs/{job_id}")
     wait_for(lambda: "completed" in board.states(), 30, "a frame to be rendered")
     wait_for(lambda: TIME.fullmatch(board.text(".eta")), 10, "an ETA")
+    wait_for(lambda: len(board.all("svg.plot rect.bar")) >= 8, 30, "the plot to show rendered frames")
     board.shoot("job-rendering")
     board.press("Pause")
     wait_for(lambda: board.all("h1 .s-paused"), 10, "the page to say paused")

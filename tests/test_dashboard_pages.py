@@ -1,5 +1,5 @@
-"""The dashboard without a browser: the frame grid's states, the figures (frames and ETA), and who may load its
-pages (the login cookie)."""
+"""The dashboard without a browser: the frame grid's states, the figures (frames, ETA, render times), and who may
+load its pages (the login cookie)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_durations_read_as_people_say_them() -> None:
         "0.0 s", "2.5 s", "45 s", "59 s", "1 min", "1 h 00 min", "2 h 05 min", "1 d 1 h"]
 
 
-def test_eta_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -> None:
+def test_eta_frames_plot_and_render_time_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -> None:
     service = start_service(tmp_path)
     try:
         url = service.url
@@ -65,6 +65,10 @@ def test_eta_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -
         assert re.fullmatch(r"Queue: 1 job · ETA \S+ \S+ with 1 awake worker", queue), queue
         summary = http(f"{url}/jobs/{job_id}?part=summary")[1]
         assert "1/4 frames" in summary and TIME.search(summary.split('class="eta">')[1])
+        plot = http(f"{url}/jobs/{job_id}?part=plot")[1]
+        assert plot.count('<rect class="bar') == 1 and "<title>frame 1: completed on w1 in " in plot
+        info = http(f"{url}/tasks/{task['uuid']}?part=info")[1]
+        assert TIME.search(info.split('class="time">')[1])
     finally:
         service.stop()
 

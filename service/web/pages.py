@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -163,15 +164,50 @@ def frame_states(tasks: Iterable[Task]) -> list[Frame]:
     return cells
 
 
-def frame_grid(tasks: list[Task], workers: dict[str, Worker]) -> str:
-    cells = []
-    for cell in frame_states(tasks):
-        worker = workers.get(cell.task.worker_id or "")
-        who = f" on {worker.name}" if worker else ""
-        cells.append(f'<a class="frame s-{esc(cell.state)}" data-frame="{cell.number}" data-state="{esc(cell.state)}" '
-                     f'href="/tasks/{esc(cell.task.id)}" title="frame {cell.number}: {esc(cell.state)}{esc(who)} '
-                     f'({esc(cell.task.name)})">{cell.number}</a>')
-    return f'<div class="grid">{"".join(cells)}</div>' if cells else '<p class="empty">No frames</p>'
+def frame_seconds(cells: list[Frame], seconds: dict[str, tuple[float, bool]]) -> dict[str, float]:
+    """The render time of a frame of each timed task: a chunk's time shared by its frames."""
+    counts = Counter(cell.task.id for cell in cells)
+    return {task_id: seconds[task_id][0] / count for task_id, count in counts.items() if task_id in seconds}
+
+
+def frame_title(cell: Frame, workers: dict[str, Worker], per_frame: dict[str, float]) -> str:
+    """``frame 5: completed on w1 in 1.2 s (render-4-6)``: its state, worker and render time."""
+    worker = workers.get(cell.task.worker_id or "")
+    who = f" on {worker.name}" if worker else ""
+    took = f" in {duration(per_frame[cell.task.id])}" if cell.task.id in per_frame else ""
+    return f"frame {cell.number}: {cell.state}{who}{took} ({cell.task.name})"
+
+
+def frame_grid(cells: list[Frame], workers: dict[str, Worker], per_frame: dict[str, float]) -> str:
+    links = [f'<a class="frame s-{esc(cell.state)}" data-frame="{cell.number}" data-state="{esc(cell.state)}" '
+             f'href="/tasks/{esc(cell.task.id)}" title="{esc(frame_title(cell, workers, per_frame))}">{cell.number}</a>'
+             for cell in cells]
+    return f'<div class="grid">{"".join(links)}</div>' if links else '<p class="empty">No frames</p>'
+
+
+def plot(job: Job, cells: list[Frame], workers: dict[str, Worker], seconds: dict[str, tuple[float, bool]]) -> str:
+    """Render time per frame: a bar for each completed frame whose task has a time, in the grid's order (a chunk's
+    time shared by its frames); a worker's first task in the job is timed from the job's submission, so it may
+    include time in the queue, and its bars are paler."""
+    per_frame = frame_seconds(cells, seconds)
+    timed = [(slot, cell) for slot, cell in enumerate(cells)
+             if cell.state == TaskStatus.COMPLETED and cell.task.id in per_frame]
+    if not timed:
+        return '<p class="empty">No frame rendered yet</p>'
+    longest = max(per_frame[cell.task.id] for _, cell in timed)
+    mean = sum(per_frame[cell.task.id] for _, cell in timed) / len(timed)
+    bars = []
+    for slot, cell in timed:
+        height = max(1.0, 100 * per_frame[cell.task.id] / (longest or 1))
+        first = seconds[cell.task.id][1]
+        note = " (timed from the job's submission)" if first else ""
+        bars.append(f'<rect class="bar{" first" if first else ""}" data-frame="{cell.number}" x="{slot * 10 + 1}" '
+                    f'y="{100 - height:.1f}" width="8" height="{height:.1f}">'
+                    f'<title>{esc(frame_title(cell, workers, per_frame) + note)}</title></rect>')
+    summary = f"Render time per frame of {job.name}: longest {duration(longest)}, mean {duration(mean)}"
+    return (f'<svg class="plot" viewBox="0 0 {len(cells) * 10} 100" preserveAspectRatio="none" role="img" '
+            f'aria-labelledby="plot-title"><title id="plot-title">{esc(summary)}</title>{"".join(bars)}</svg>'
+            f'<p class="meta">longest {duration(longest)} · mean {duration(mean)} · {plural(len(timed), "frame")}</p>')
 
 
 def task_rows(tasks: list[Task], workers: dict[str, Worker]) -> str:
@@ -229,19 +265,35 @@ def blocklist(job: Job, entries: list[tuple[str, str, str]]) -> str:
             f'<tbody>{rows}</tbody></table>') if rows else '<p class="empty">No worker is blocklisted</p>'
 
 
-def job_page(item: Listed, tasks: list[Task], workers: dict[str, Worker], image: str | None,
-             blocked: list[tuple[str, str, str]]) -> dict[str, str]:
+@dataclass(frozen=True)
+class JobView:
+    """What the job page shows, as the store has it."""
+
+    item: Listed
+    tasks: list[Task]
+    workers: dict[str, Worker]
+    image: str | None
+    blocked: list[tuple[str, str, str]]
+    seconds: dict[str, tuple[float, bool]]
+    """The render time of each completed task, and whether it was timed from the job's submission."""
+
+
+def job_page(view: JobView) -> dict[str, str]:
     """The job page's parts by name; ``page`` is the whole."""
-    job = item.job
+    job = view.item.job
     events = f"job:{job.id}"
-    parts = {"summary": job_summary(item), "frames": frame_grid(tasks, workers), "image": job_image(job, image),
-             "tasks": task_rows(tasks, workers), "blocklist": blocklist(job, blocked)}
+    cells = frame_states(view.tasks)
+    parts = {"summary": job_summary(view.item),
+             "frames": frame_grid(cells, view.workers, frame_seconds(cells, view.seconds)),
+             "plot": plot(job, cells, view.workers, view.seconds), "image": job_image(job, view.image),
+             "tasks": task_rows(view.tasks, view.workers), "blocklist": blocklist(job, view.blocked)}
     source = f"/jobs/{job.id}?part="
     settings = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in
                        [*job.settings.items(), *job.metadata.items()])
     body = (live("summary", source + "summary", events, parts["summary"])
             + '<div class="split"><section class="grow"><h2>Frames</h2>'
-            + live("frames", source + "frames", events, parts["frames"]) + '</section><section class="picture">'
+            + live("frames", source + "frames", events, parts["frames"]) + "<h2>Render time per frame</h2>"
+            + live("plot", source + "plot", events, parts["plot"]) + '</section><section class="picture">'
             + live("image", source + "image", events, parts["image"]) + "</section></div>"
             + '<h2>Tasks</h2><div class="scroll"><table class="tasks"><thead><tr><th>Task</th><th>Status</th>'
             '<th>Worker</th><th>Failures</th><th>Steps</th><th>Activity</th><th>Updated</th></tr></thead>'
@@ -254,18 +306,31 @@ def job_page(item: Listed, tasks: list[Task], workers: dict[str, Worker], image:
 # Tasks
 
 
-def task_info(task: Task, job: Job, workers: dict[str, Worker]) -> str:
+def render_time(task: Task, seconds: tuple[float, bool] | None) -> str:
+    """``3.0 s (1.0 s a frame)``: how long the completed task took, and each of its frames."""
+    if seconds is None:
+        return NONE
+    count = len(task_frames(task))
+    each = f" ({duration(seconds[0] / count)} a frame)" if count > 1 else ""
+    since = ", timed from the job's submission" if seconds[1] else ""
+    return f"{duration(seconds[0])}{each}{since}"
+
+
+def task_info(task: Task, job: Job, workers: dict[str, Worker], seconds: tuple[float, bool] | None) -> str:
     worker = workers.get(task.worker_id or "")
     failed = ", ".join(esc(workers[w].name) for w in task.failed_by if w in workers) or NONE
     return f"""<h1>{esc(task.name)} {status(task.status)}</h1>
 <p class="meta">of <a href="/jobs/{esc(job.id)}">{esc(job.name)}</a> · {esc(task.type)} ·
-worker {esc(worker.name) if worker else NONE} · failed by {failed} · updated {when(task.updated)}</p>
+worker <span class="worker">{esc(worker.name) if worker else NONE}</span> · render time
+<span class="time">{esc(render_time(task, seconds))}</span> · failed by {failed} · updated {when(task.updated)}</p>
 <p>{progress(task.steps_completed, task.steps_total)} {task.steps_completed}/{task.steps_total} ·
 {esc(task.activity)}</p>"""
 
 
-def task_page(task: Task, job: Job, workers: dict[str, Worker], log: str) -> dict[str, str]:
-    parts = {"info": task_info(task, job, workers), "log": f'<pre class="log">{esc(log) or "(no log yet)"}</pre>'}
+def task_page(task: Task, job: Job, workers: dict[str, Worker], seconds: tuple[float, bool] | None,
+              log: str) -> dict[str, str]:
+    parts = {"info": task_info(task, job, workers, seconds),
+             "log": f'<pre class="log">{esc(log) or "(no log yet)"}</pre>'}
     events, source = f"task:{task.id}", f"/tasks/{task.id}?part="
     body = (live("info", source + "info", events, parts["info"]) + "<h2>Log</h2>"
             + live("log", source + "log", events, parts["log"]))

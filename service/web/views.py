@@ -96,9 +96,9 @@ async def job(request: Request) -> Response:
         return page(pages.job_row(item))
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
-    workers = {w.id: w for w in core.farm.workers()}
-    return _part(request, pages.job_page(item, core.farm.tasks(found.id), workers, url,
-                                         core.farm.blocklist(found.id)))
+    view = pages.JobView(item, core.farm.tasks(found.id), {w.id: w for w in core.farm.workers()}, url,
+                         core.farm.blocklist(found.id), core.farm.task_seconds(found.id))
+    return _part(request, pages.job_page(view))
 
 
 @_found
@@ -112,7 +112,8 @@ async def task(request: Request) -> Response:
             text.seek(max(0, path.stat().st_size - LOG_BYTES))
             log = text.read().decode("utf-8", errors="replace")
     workers = {w.id: w for w in core.farm.workers()}
-    return _part(request, pages.task_page(found, core.farm.job(found.job_id), workers, log))
+    return _part(request, pages.task_page(found, core.farm.job(found.job_id), workers,
+                                          core.farm.task_seconds(found.job_id).get(found.id), log))
 
 
 async def workers(request: Request) -> Response:
