@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Service, start_service
-from tests.farm_helpers import V3, job_end, tasks, workers
+from tests.farm_helpers import V3, HandWorker, job_end, tasks, workers
 from tests.helpers import http, wait_for
 from tests.test_dashboard_pages import TIME, beyond_loopback
 from tests.test_farm_e2e import etag, v3_job, without
@@ -70,8 +70,10 @@ class Dashboard:
     def shoot(self, name: str) -> None:
         self.browser.save_screenshot(str(self.shots / f"{name}.png"))
 
-    def submit(self, blend: Path, root: Path, name: str, status: str = "queued", **settings: Any) -> str:
-        job = without(v3_job(blend, root, etag(self.url), **settings), "fps") | {"name": name, "initial_status": status}
+    def submit(self, blend: Path, root: Path, name: str, status: str = "queued", worker_tag: str = "",
+               **settings: Any) -> str:
+        job = without(v3_job(blend, root, etag(self.url), **settings), "fps") | {
+            "name": name, "initial_status": status, "worker_tag": worker_tag}
         status, body = http(self.url + V3 + "/jobs", "POST", job)
         assert status == 200, body
         return str(body["id"])
@@ -195,6 +197,27 @@ def test_delete_asks_first(dashboard: Dashboard, blend_file: Path, tmp_path: Pat
     board.browser.set_window_size(390, 844)
     board.shoot("jobs-phone")
     board.browser.set_window_size(1280, 720)
+
+
+def test_a_running_tasks_log_grows_line_by_line(dashboard: Dashboard, tmp_path: Path) -> None:
+    board = dashboard
+    # A worker tag keeps the job from w1 and w2: the test writes its task's log line by line.
+    tag = http(board.url + V3 + "/worker-mgt/tags", "POST", {"name": "by hand"})[1]["id"]
+    hand = HandWorker(board.url, "hand")
+    assert http(f"{board.url}{V3}/worker-mgt/workers/{hand.id}/settags", "POST", {"tag_ids": [tag]})[0] == 204
+    hand.awake()
+    job_id = board.submit(tmp_path / "on-a-share.blend", tmp_path, "by hand", worker_tag=tag, frames="1", chunk_size=1)
+    assert http(f"{board.url}{V3}/jobs/{job_id}")[1]["worker_tag"] == tag
+    task = hand.task()["uuid"]
+    board.open(f"/tasks/{task}")
+    board.browser.execute_script("window.first = document.querySelector('pre.log').firstChild")
+    for line in ("rendering frame 1", "frame 1 saved"):
+        assert hand.call("POST", f"task/{task}", {"log": line + "\n"})[0] == 204
+        wait_for(lambda text=line: board.text("pre.log").endswith(text), 10, f"the line {line!r}")
+    assert board.browser.execute_script(
+        "const log = document.querySelector('pre.log'); return log.firstChild === window.first && "
+        "log.childNodes.length === 3") is True
+    assert hand.call("POST", "sign-off")[0] == 204
 
 
 def test_foreign_origins_and_strangers_without_the_token_are_refused(dashboard: Dashboard, tmp_path: Path) -> None:

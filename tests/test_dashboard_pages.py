@@ -1,5 +1,5 @@
-"""The dashboard without a browser: the frame grid's states, the figures (frames, ETA, render times), and who may
-load its pages (the login cookie)."""
+"""The dashboard without a browser: the frame grid's states, the figures (frames, ETA, render times), the log read
+in pieces, and who may load its pages (the login cookie)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 
 from service.web import pages
 from service.web.pages import frame_states
+from service.web.views import read_log
 from shared.model import Command, Task, TaskStatus
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker
@@ -40,6 +41,18 @@ def test_each_frame_has_its_tasks_state_and_a_running_task_its_progress() -> Non
 def test_durations_read_as_people_say_them() -> None:
     assert [pages.duration(s) for s in (0.04, 2.46, 45, 59.4, 61, 3599, 7500, 90000)] == [
         "0.0 s", "2.5 s", "45 s", "59 s", "1 min", "1 h 00 min", "2 h 05 min", "1 d 1 h"]
+
+
+def test_a_task_log_is_read_in_whole_lines_from_where_the_page_left_off(tmp_path: Path) -> None:
+    log = tmp_path / "task.txt"
+    assert read_log(log, None) == pages.Log(0, 0, "")
+    log.write_text("one\ntw")
+    whole = read_log(log, None)
+    assert whole == pages.Log(0, 4, "one\n")
+    log.write_text("one\ntwo\nthree\n")
+    assert read_log(log, whole.end) == pages.Log(4, 14, "two\nthree\n")
+    assert read_log(log, 14) == pages.Log(14, 14, "")
+    assert read_log(log, 99) == pages.Log(0, 14, "one\ntwo\nthree\n")  # a shorter log than the page had: all of it
 
 
 def test_eta_frames_plot_and_render_time_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -> None:

@@ -58,12 +58,13 @@ def layout(title: str, body: str) -> str:
 </header><main>{body}</main></body></html>"""
 
 
-def live(name: str, source: str, events: str, inner: str, tag: str = "div") -> str:
+def live(name: str, source: str, events: str, inner: str, tag: str = "div", cls: str = "", **data: str) -> str:
     """A part of the page that is fetched again from ``source`` when an event it listens to comes: ``events``
     are ``job:ID``, ``task:ID``, ``worker:ID``, ``KIND:*`` or ``*:*`` separated by spaces. A change that a part
     names by its id goes to that part alone; ``KIND:*`` parts take the changes no part names (a new job), and
-    ``*:*`` parts every change."""
-    return f'<{tag} id="{esc(name)}" data-live="{esc(events)}" data-src="{esc(source)}">{inner}</{tag}>'
+    ``*:*`` parts every change. ``data`` become ``data-`` attributes."""
+    more = (f' class="{esc(cls)}"' if cls else "") + "".join(f' data-{esc(k)}="{esc(v)}"' for k, v in data.items())
+    return f'<{tag} id="{esc(name)}" data-live="{esc(events)}" data-src="{esc(source)}"{more}>{inner}</{tag}>'
 
 
 def button(action: str, label: str, confirm: str = "", hidden: dict[str, str] | None = None) -> str:
@@ -327,13 +328,22 @@ worker <span class="worker">{esc(worker.name) if worker else NONE}</span> · ren
 {esc(task.activity)}</p>"""
 
 
+@dataclass(frozen=True)
+class Log:
+    """Whole lines of a task log: its bytes from ``start`` to ``end``."""
+
+    start: int
+    end: int
+    text: str
+
+
 def task_page(task: Task, job: Job, workers: dict[str, Worker], seconds: tuple[float, bool] | None,
-              log: str) -> dict[str, str]:
-    parts = {"info": task_info(task, job, workers, seconds),
-             "log": f'<pre class="log">{esc(log) or "(no log yet)"}</pre>'}
+              log: Log) -> dict[str, str]:
+    """The task page's parts by name; ``page`` is the whole. The log part is appended to as the log grows."""
+    parts = {"info": task_info(task, job, workers, seconds), "log": esc(log.text)}
     events, source = f"task:{task.id}", f"/tasks/{task.id}?part="
     body = (live("info", source + "info", events, parts["info"]) + "<h2>Log</h2>"
-            + live("log", source + "log", events, parts["log"]))
+            + live("log", source + "log", events, parts["log"], "pre", "log", swap="append", end=str(log.end)))
     return {**parts, "page": layout(task.name, body)}
 
 

@@ -101,19 +101,34 @@ async def job(request: Request) -> Response:
     return _part(request, pages.job_page(view))
 
 
+def read_log(path: Path, start: int | None) -> pages.Log:
+    """The log from byte ``start`` to the end of its last whole line; from LOG_BYTES before its end when ``start``
+    is None, past the end, or further behind."""
+    size = path.stat().st_size if path.is_file() else 0
+    if start is None or not 0 <= start <= size or size - start > LOG_BYTES:
+        start = max(0, size - LOG_BYTES)
+    if start == size:
+        return pages.Log(start, start, "")
+    with path.open("rb") as log:
+        log.seek(start)
+        data = log.read(size - start)
+    lines = data[:data.rfind(b"\n") + 1]
+    return pages.Log(start, start + len(lines), lines.decode("utf-8", errors="replace"))
+
+
 @_found
 async def task(request: Request) -> Response:
     core = _core(request)
     found = core.farm.task(request.path_params["task_id"])
-    path = core.task_log(found)
-    log = ""
-    if path.is_file():
-        with path.open("rb") as text:
-            text.seek(max(0, path.stat().st_size - LOG_BYTES))
-            log = text.read().decode("utf-8", errors="replace")
+    start = request.query_params.get("from", "")
+    log = read_log(core.task_log(found), int(start) if start.isdigit() else None)
     workers = {w.id: w for w in core.farm.workers()}
-    return _part(request, pages.task_page(found, core.farm.job(found.job_id), workers,
-                                          core.farm.task_seconds(found.job_id).get(found.id), log))
+    parts = pages.task_page(found, core.farm.job(found.job_id), workers,
+                            core.farm.task_seconds(found.job_id).get(found.id), log)
+    if request.query_params.get("part") == "log":
+        return HTMLResponse(parts["log"], headers={**SECURITY_HEADERS, "X-Log-Start": str(log.start),
+                                                   "X-Log-End": str(log.end)})
+    return _part(request, parts)
 
 
 async def workers(request: Request) -> Response:
