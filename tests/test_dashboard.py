@@ -199,7 +199,8 @@ def test_delete_asks_first(dashboard: Dashboard, blend_file: Path, tmp_path: Pat
     board.browser.set_window_size(1280, 720)
 
 
-def test_a_running_tasks_log_grows_line_by_line(dashboard: Dashboard, tmp_path: Path) -> None:
+def test_a_running_tasks_log_grows_line_by_line_and_the_workers_page_shows_tags(dashboard: Dashboard,
+                                                                                 tmp_path: Path) -> None:
     board = dashboard
     # A worker tag keeps the job from w1 and w2: the test writes its task's log line by line.
     tag = http(board.url + V3 + "/worker-mgt/tags", "POST", {"name": "by hand"})[1]["id"]
@@ -217,6 +218,8 @@ def test_a_running_tasks_log_grows_line_by_line(dashboard: Dashboard, tmp_path: 
     assert board.browser.execute_script(
         "const log = document.querySelector('pre.log'); return log.firstChild === window.first && "
         "log.childNodes.length === 3") is True
+    board.open("/workers")
+    assert board.text(f'tr[data-worker="{hand.id}"] .tags') == "by hand"
     assert hand.call("POST", "sign-off")[0] == 204
 
 

@@ -1,5 +1,5 @@
 """The dashboard without a browser: the frame grid's states, the figures (frames, ETA, render times), the log read
-in pieces, and who may load its pages (the login cookie)."""
+in pieces, worker tags and blocklists, and who may load its pages (the login cookie)."""
 
 from __future__ import annotations
 
@@ -128,7 +128,8 @@ def test_beyond_loopback_the_token_given_once_sets_a_cookie_for_the_pages_only(t
         assert http(url + "/", headers={"Cookie": "shepherd_session=forged"})[0] == 401
 
 
-def test_a_blocklisted_worker_shows_on_the_job_page_and_is_let_back_from_there(tmp_path: Path) -> None:
+def test_a_blocklisted_worker_is_let_back_from_the_job_page_or_from_every_job_on_the_workers_page(
+        tmp_path: Path) -> None:
     service = start_service(tmp_path)
     try:
         url = service.url
@@ -145,5 +146,14 @@ def test_a_blocklisted_worker_shows_on_the_job_page_and_is_let_back_from_there(t
         assert http(f"{url}/jobs/{job_id}/unblock", "POST", raw=form, headers={"Origin": url})[0] == 200
         assert http(f"{url}{V3}/jobs/{job_id}/blocklist")[1] == []
         assert "No worker is blocklisted" in http(f"{url}/jobs/{job_id}")[1]
+
+        tag = http(f"{url}{V3}/worker-mgt/tags", "POST", {"name": "gpu <fast>"})[1]
+        assert http(f"{url}{V3}/worker-mgt/workers/{worker.id}/settags", "POST", {"tag_ids": [tag["id"]]})[0] == 204
+        assert worker.call("POST", f"task/{worker.task()['uuid']}", {"taskStatus": "failed"})[0] == 204
+        rows = http(f"{url}/workers?part=rows")[1]
+        assert '<td class="tags">gpu &lt;fast&gt;</td>' in rows and "1 job" in rows
+        assert http(f"{url}/workers/{worker.id}/unblock", "POST", raw=b"", headers={"Origin": url})[0] == 200
+        assert http(f"{url}{V3}/jobs/{job_id}/blocklist")[1] == []
+        assert "Clear blocklist" not in http(f"{url}/workers")[1]
     finally:
         service.stop()

@@ -359,22 +359,33 @@ def worker_actions(worker: Worker) -> str:
     return "".join(buttons)
 
 
-def worker_rows(workers: list[Worker], tasks: dict[str, Task]) -> str:
+def blocked_in(worker: Worker, jobs: int) -> str:
+    """In how many jobs the worker is blocklisted, with a button that lets it back into all of them."""
+    if not jobs:
+        return NONE
+    return plural(jobs, "job") + " " + button(f"/workers/{worker.id}/unblock", "Clear blocklist")
+
+
+def worker_rows(workers: list[Worker], tasks: dict[str, Task], tags: dict[str, str], blocked: dict[str, int]) -> str:
+    """A row per worker; ``tags`` names each tag by its id, ``blocked`` counts the jobs blocklisting a worker."""
     rows = []
     for w in workers:
         task = tasks.get(w.task_id or "")
         current = f'<a href="/tasks/{esc(task.id)}">{esc(task.name)}</a>' if task else NONE
         change = f' → {esc(w.status_requested)}{" (after task)" if w.lazy else ""}' if w.status_requested else ""
+        named = ", ".join(sorted(tags.get(t, t) for t in w.tags)) or NONE
         rows.append(f"""<tr data-worker="{esc(w.id)}" data-status="{esc(w.status)}"><td>{esc(w.name)}</td>
 <td>{esc(w.address)}</td><td>{status(w.status)}{change}</td><td>{current}</td>
-<td>{esc(" ".join(w.supported_task_types))}</td><td>{when(w.last_seen)}</td><td>{esc(w.software)}</td>
-<td class="actions">{worker_actions(w)}</td></tr>""")
-    return "".join(rows) or '<tr><td colspan="8" class="empty">No workers</td></tr>'
+<td>{esc(" ".join(w.supported_task_types))}</td><td class="tags">{esc(named)}</td>
+<td class="actions blocked">{blocked_in(w, blocked.get(w.id, 0))}</td><td>{when(w.last_seen)}</td>
+<td>{esc(w.software)}</td><td class="actions">{worker_actions(w)}</td></tr>""")
+    return "".join(rows) or '<tr><td colspan="10" class="empty">No workers</td></tr>'
 
 
 def workers_page(rows: str) -> str:
     body = f"""<h1>Workers</h1><div class="scroll"><table class="workers"><thead><tr><th>Name</th><th>Address</th>
-<th>Status</th><th>Current task</th><th>Task types</th><th>Last seen</th><th>Version</th><th></th></tr></thead>
+<th>Status</th><th>Current task</th><th>Task types</th><th>Tags</th><th>Blocklisted in</th><th>Last seen</th>
+<th>Version</th><th></th></tr></thead>
 {live("rows", "/workers?part=rows", "worker:*", rows, "tbody")}</table></div>"""
     return layout("Workers", body)
 

@@ -4,6 +4,7 @@ operations as its doors, and each page follows the farm's changes through one ev
 from __future__ import annotations
 
 import urllib.parse
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -135,7 +136,9 @@ async def workers(request: Request) -> Response:
     farm = _core(request).farm
     found = farm.workers()
     tasks = {w.task_id: farm.task(w.task_id) for w in found if w.task_id}
-    rows = pages.worker_rows(found, tasks)
+    tags = {t["id"]: t["name"] for t in farm.tags()}
+    blocked = Counter(worker for _, worker in {(job, worker) for job, worker, _ in farm.blocklists()})
+    rows = pages.worker_rows(found, tasks, tags, blocked)
     return page(rows if request.query_params.get("part") == "rows" else pages.workers_page(rows))
 
 
@@ -185,6 +188,8 @@ async def worker_action(request: Request) -> Response:
         farm.request_status(worker_id, status, lazy)
     elif action == "remove":
         farm.delete_worker(worker_id)
+    elif action == "unblock":
+        farm.clear_blocklist(worker_id)
     else:
         raise NotFound(f"no action {action}")
     return _back(request, "/workers")
