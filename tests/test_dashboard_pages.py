@@ -1,5 +1,6 @@
-"""The dashboard without a browser: the frame grid's states, the figures (frames, ETA, render times), the log read
-in pieces, worker tags and blocklists, and who may load its pages (the login cookie)."""
+"""The dashboard without a browser: the frame grid's states, the figures (frames, ETA, render times), a Render+
+batch's notifications, the log read in pieces, worker tags and blocklists, and who may load its pages (the login
+cookie)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from service.web import pages
+from service.core.batch import BatchState
+from service.store.farm import Farm
+from service.store.store import Store
+from service.web import figures, pages
 from service.web.pages import frame_states
 from service.web.views import read_log
-from shared.model import Command, Task, TaskStatus
+from shared import recipe as recipes
+from shared.model import BATCH_JOB_TYPE, Command, Task, TaskSpec, TaskStatus
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker
 from tests.helpers import http
@@ -53,6 +58,27 @@ def test_a_task_log_is_read_in_whole_lines_from_where_the_page_left_off(tmp_path
     assert read_log(log, whole.end) == pages.Log(4, 14, "two\nthree\n")
     assert read_log(log, 14) == pages.Log(14, 14, "")
     assert read_log(log, 99) == pages.Log(0, 14, "one\ntwo\nthree\n")  # a shorter log than the page had: all of it
+
+
+def test_a_batchs_notifications_come_from_its_stored_recipe_escaped(tmp_path: Path) -> None:
+    hooked = recipes.new_job(1, "/a.blend", hooks=recipes.JobHooks([recipes.Hook(True, "echo <pre>")], []))
+    recipe = recipes.new_recipe("nightly", [hooked], hooks=recipes.BatchHooks([], [recipes.Hook(True, "sync & go")]),
+                                poweroff=recipes.Poweroff(True, "SUSPEND"))
+    recipe.notifications.mail = recipes.Mail(True, "me", "secret", True, "x@y.example", "smtp.y.example")
+    recipe.settings.rss = recipes.Rss(True, "/srv/feed.xml")
+    farm = Farm(Store(tmp_path / "farm.db"))
+    job = farm.submit("nightly", BATCH_JOB_TYPE, 50, {}, {}, [TaskSpec("job-1", "shepherd", [], 1)])
+    farm.store.add_batch(BatchState(recipe, farm_job=job.id))
+    stored = farm.batch_recipe(job.id)
+    assert stored is not None and stored.notifications.mail.password == ""
+    view = pages.JobView(figures.listed(farm, [job.id])[0], farm.tasks(job.id), {}, None, [], {}, stored)
+    page = pages.job_page(view)["page"]
+    assert "<li>mail to x@y.example through smtp.y.example at the end</li>" in page
+    assert "<li>RSS feed at /srv/feed.xml, written on every change</li>" in page
+    assert "<li>hook before job 1 (Job 1): echo &lt;pre&gt;</li>" in page
+    assert "<li>hook after the batch: sync &amp; go</li>" in page
+    assert "<li>suspend after the batch finishes</li>" in page
+    assert farm.batch_recipe(farm.submit("other", "simple-blender-render", 50, {}, {}, []).id) is None
 
 
 def test_eta_frames_plot_and_render_time_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from service.web.figures import FRAME_TYPES, Listed, Queue
 from shared import frames
 from shared.model import Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
+from shared.recipe import Recipe
 
 FILTERS = ("", *JobStatus.ALL)
 NONE = "–"
@@ -266,6 +267,35 @@ def blocklist(job: Job, entries: list[tuple[str, str, str]]) -> str:
             f'<tbody>{rows}</tbody></table>') if rows else '<p class="empty">No worker is blocklisted</p>'
 
 
+def notifications(recipe: Recipe) -> list[str]:
+    """What a Render+ batch's recipe asks for as it runs and when it ends, one sentence each."""
+    notes, hooks = recipe.notifications, recipe.hooks
+    said = []
+    if notes.desktop:
+        said.append("desktop notification at the end, and for each job that fails")
+    if notes.mail.enabled:
+        said.append(f"mail to {notes.mail.to} through {notes.mail.server} at the end")
+    if notes.sound.enabled and notes.sound.file:
+        said.append(f"sound {notes.sound.file} at {notes.sound.volume}% at the end, played by the add-on")
+    if recipe.settings.rss.enabled and recipe.settings.rss.path:
+        said.append(f"RSS feed at {recipe.settings.rss.path}, written on every change")
+    moments = [("before the batch", hooks.pre_batch), ("after the batch", hooks.post_batch)]
+    for job in recipe.jobs:
+        moments += [(f"before job {job.id} ({job.name})", job.hooks.pre_job),
+                    (f"after job {job.id} ({job.name})", job.hooks.post_job)]
+    said += [f"hook {moment}: {hook.cmd}" for moment, hooked in moments for hook in hooked
+             if hook.enabled and hook.cmd.strip()]
+    if recipe.poweroff.enabled and recipe.poweroff.action != "DISABLED":
+        said.append(f"{recipe.poweroff.action.lower()} after the batch finishes")
+    return said
+
+
+def notifications_list(recipe: Recipe) -> str:
+    said = notifications(recipe)
+    return ('<ul class="notifications">' + "".join(f"<li>{esc(line)}</li>" for line in said) + "</ul>" if said
+            else '<p class="empty">No notifications</p>')
+
+
 @dataclass(frozen=True)
 class JobView:
     """What the job page shows, as the store has it."""
@@ -277,6 +307,8 @@ class JobView:
     blocked: list[tuple[str, str, str]]
     seconds: dict[str, tuple[float, bool]]
     """The render time of each completed task, and whether it was timed from the job's submission."""
+    recipe: Recipe | None = None
+    """A Render+ batch's recipe."""
 
 
 def job_page(view: JobView) -> dict[str, str]:
@@ -291,6 +323,7 @@ def job_page(view: JobView) -> dict[str, str]:
     source = f"/jobs/{job.id}?part="
     settings = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in
                        [*job.settings.items(), *job.metadata.items()])
+    notes = f"<h2>Notifications</h2>{notifications_list(view.recipe)}" if view.recipe else ""
     body = (live("summary", source + "summary", events, parts["summary"])
             + '<div class="split"><section class="grow"><h2>Frames</h2>'
             + live("frames", source + "frames", events, parts["frames"]) + "<h2>Render time per frame</h2>"
@@ -300,7 +333,7 @@ def job_page(view: JobView) -> dict[str, str]:
             '<th>Worker</th><th>Failures</th><th>Steps</th><th>Activity</th><th>Updated</th></tr></thead>'
             + live("tasks", source + "tasks", events, parts["tasks"], "tbody") + "</table></div>"
             + "<h2>Blocklist</h2>" + live("blocklist", source + "blocklist", events, parts["blocklist"])
-            + f'<h2>Settings</h2><table class="settings">{settings}</table>')
+            + notes + f'<h2>Settings</h2><table class="settings">{settings}</table>')
     return {**parts, "page": layout(job.name, body)}
 
 

@@ -16,7 +16,7 @@ from service.core.farm import FarmCore
 from service.store.farm import Farm, NotFound
 from service.web import figures, pages
 from service.web.live import Stream
-from shared.model import JobStatus, WorkerStatus
+from shared.model import BATCH_JOB_TYPE, JobStatus, WorkerStatus
 
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -97,8 +97,9 @@ async def job(request: Request) -> Response:
         return page(pages.job_row(item))
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
+    recipe = core.farm.batch_recipe(found.id) if found.type == BATCH_JOB_TYPE else None
     view = pages.JobView(item, core.farm.tasks(found.id), {w.id: w for w in core.farm.workers()}, url,
-                         core.farm.blocklist(found.id), core.farm.task_seconds(found.id))
+                         core.farm.blocklist(found.id), core.farm.task_seconds(found.id), recipe)
     return _part(request, pages.job_page(view))
 
 
