@@ -1,6 +1,8 @@
 """What the dashboard's jobs list costs with 1 000 jobs and 100 000 tasks in the store: the server's time for the
-whole page (the store query and the HTML), and for one live update (the job's row that a page fetches again after
-a farm event, and the event's way through the bus to an open stream).
+whole page (the store queries and the HTML), and for one live update (the job's row that a page fetches again after
+a farm event, the queue's ETA line, and the event's way through the bus to an open stream). Measured twice: with
+every job queued, and with every job active, half of its tasks rendered by four awake workers (each job then has an
+estimate, the most the ETA can cost).
 
 Run by ``make bench``: ``.venv/bin/python tests/bench_dashboard.py``. Medians of 20 runs, in-process, without
 HTTP; the data directory is a temporary folder.
@@ -20,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from service.core.bus import Bus
 from service.store.farm import Farm
 from service.store.store import Store
-from service.web import pages
+from service.web import figures, pages
 from service.web.live import Stream
 from shared.events import Event, Kind
-from shared.model import Command, TaskSpec
+from shared.model import Command, TaskSpec, WorkerStatus
 
-JOBS, TASKS, RUNS = 1000, 100, 20
+JOBS, TASKS, RUNS, WORKERS = 1000, 100, 20, 4
 
 
 def median_ms(work: object) -> float:
@@ -52,20 +54,46 @@ async def event_ms(stream: Stream, bus: Bus) -> float:
     return statistics.median(times)
 
 
+def jobs_page(farm: Farm) -> str:
+    jobs, queue = figures.board(farm)
+    return pages.jobs_page(jobs, queue, "", "", "/?part=rows")
+
+
+def render_half(farm: Farm) -> None:
+    """Every job active, the first half of its tasks completed in turn by the awake workers, a second each."""
+    workers = [farm.register(f"w{n}", "secret", "linux", ["blender"], "") for n in range(WORKERS)]
+    with farm.store.transaction() as db:
+        db.execute("UPDATE farm_jobs SET status = 'active'")
+        for number, worker in enumerate(workers):
+            db.execute("UPDATE workers SET status = ? WHERE id = ?", (WorkerStatus.AWAKE, worker.id))
+            db.execute("UPDATE tasks SET status = 'completed', steps_completed = steps_total, worker_id = ?, "
+                       "updated = created + 1 + index_in_job WHERE index_in_job < ? AND index_in_job % ? = ?",
+                       (worker.id, TASKS // 2, WORKERS, number))
+
+
+def measure(farm: Farm) -> str:
+    page = median_ms(lambda: jobs_page(farm))
+    some = farm.jobs()[JOBS // 2].id
+    row = median_ms(lambda: pages.job_row(figures.listed(farm, [some])[0]))
+    line = median_ms(lambda: pages.queue_line(figures.queue(farm)))
+    query = median_ms(lambda: figures.board(farm))
+    return (f"jobs page {page:.1f} ms (store queries and figures {query:.1f} ms), live update: a job's row "
+            f"{row:.2f} ms, the queue line {line:.2f} ms")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         farm = Farm(Store(Path(folder) / "farm.db"))
         specs = [TaskSpec(f"render-{i}", "blender", [Command("echo", {})], 1) for i in range(1, TASKS + 1)]
         for number in range(JOBS):
             farm.submit(f"job {number}", "simple-blender-render", 50, {}, {}, specs)
-        page = median_ms(lambda: pages.jobs_page(farm.jobs(), "", "", "/?part=rows"))
-        some = farm.jobs()[JOBS // 2].id
-        row = median_ms(lambda: pages.job_row(farm.job(some)))
-        query = median_ms(farm.jobs)
+        queued = measure(farm)
+        render_half(farm)
+        half = measure(farm)
         bus = Bus()
         event = asyncio.run(event_ms(Stream(bus), bus))
-    print(f"dashboard, {JOBS} jobs and {JOBS * TASKS} tasks: jobs page {page:.1f} ms (store query {query:.1f} ms), "
-          f"live update: a job's row {row:.2f} ms, event to stream {event:.3f} ms")
+    print(f"dashboard, {JOBS} jobs and {JOBS * TASKS} tasks, all queued: {queued}; all active and half rendered: "
+          f"{half}; event to stream {event:.3f} ms")
 
 
 if __name__ == "__main__":

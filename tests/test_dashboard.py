@@ -5,6 +5,7 @@ kept (SHEPHERD_SCREENSHOTS=DIR keeps them there too)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Service, start_service
-from tests.farm_helpers import V3, job_end, tasks, workers
+from tests.farm_helpers import V3, HandWorker, job_end, tasks, workers
 from tests.helpers import http, wait_for
-from tests.test_dashboard_pages import beyond_loopback
+from tests.test_dashboard_pages import TIME, beyond_loopback
 from tests.test_farm_e2e import etag, v3_job, without
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -69,8 +70,10 @@ class Dashboard:
     def shoot(self, name: str) -> None:
         self.browser.save_screenshot(str(self.shots / f"{name}.png"))
 
-    def submit(self, blend: Path, root: Path, name: str, status: str = "queued", **settings: Any) -> str:
-        job = without(v3_job(blend, root, etag(self.url), **settings), "fps") | {"name": name, "initial_status": status}
+    def submit(self, blend: Path, root: Path, name: str, status: str = "queued", worker_tag: str = "",
+               **settings: Any) -> str:
+        job = without(v3_job(blend, root, etag(self.url), **settings), "fps") | {
+            "name": name, "initial_status": status, "worker_tag": worker_tag}
         status, body = http(self.url + V3 + "/jobs", "POST", job)
         assert status == 200, body
         return str(body["id"])
@@ -118,19 +121,23 @@ def test_the_jobs_list_follows_a_job_live_and_its_page_shows_frames_log_and_imag
     row = f'tr[data-job="{job_id}"]'
     wait_for(lambda: board.all(row), 20, "the new job's row to appear")
     wait_for(lambda: board.all(row + '[data-status="completed"]'), 60, "the row to say completed")
-    assert board.text(row + " .frames") == "12/12"
+    assert board.text(row + " .frames") == "12/12" and board.text(row + " .eta") == "done"
     assert board.browser.execute_script("return window.notReloaded") is True
     board.shoot("jobs")
 
     board.open(f"/jobs/{job_id}")
     assert board.texts(".grid .frame") == [str(n) for n in range(1, 13)]
     assert set(board.states()) == {"completed"}
+    assert all(re.fullmatch(r"frame \d+: completed on w[12] in .+ \(render-.+\)", t)
+               for t in board.texts(".grid .frame", "title"))
+    assert [t.split(":")[0] for t in board.texts("svg.plot rect.bar title")] == [f"frame {n}" for n in range(1, 13)]
     wait_for(lambda: board.texts("img.last", "naturalWidth") not in ([], ["0"]), 10, "the last rendered image")
     assert len(board.all("table.tasks tbody tr")) == 4
     board.shoot("job")
 
     board.browser.find_element(By.CSS_SELECTOR, '.grid .frame[data-frame="5"]').click()
     assert "render-4-6" in board.text("h1")
+    assert board.text(".meta .worker") in ("w1", "w2") and TIME.match(board.text(".meta .time"))
     assert "Task assigned to worker" in board.text("pre.log")
     assert board.texts("nav a") == ["Jobs", "Workers"]
     board.shoot("task")
@@ -142,6 +149,8 @@ def test_pausing_and_cancelling_from_the_page_reach_the_workers(
     job_id = board.submit(blend_file, tmp_path, "long", frames="1-60", chunk_size=1)
     board.open(f"/jobs/{job_id}")
     wait_for(lambda: "completed" in board.states(), 30, "a frame to be rendered")
+    wait_for(lambda: TIME.fullmatch(board.text(".eta")), 10, "an ETA")
+    wait_for(lambda: len(board.all("svg.plot rect.bar")) >= 8, 30, "the plot to show rendered frames")
     board.shoot("job-rendering")
     board.press("Pause")
     wait_for(lambda: board.all("h1 .s-paused"), 10, "the page to say paused")
@@ -188,6 +197,30 @@ def test_delete_asks_first(dashboard: Dashboard, blend_file: Path, tmp_path: Pat
     board.browser.set_window_size(390, 844)
     board.shoot("jobs-phone")
     board.browser.set_window_size(1280, 720)
+
+
+def test_a_running_tasks_log_grows_line_by_line_and_the_workers_page_shows_tags(dashboard: Dashboard,
+                                                                                 tmp_path: Path) -> None:
+    board = dashboard
+    # A worker tag keeps the job from w1 and w2: the test writes its task's log line by line.
+    tag = http(board.url + V3 + "/worker-mgt/tags", "POST", {"name": "by hand"})[1]["id"]
+    hand = HandWorker(board.url, "hand")
+    assert http(f"{board.url}{V3}/worker-mgt/workers/{hand.id}/settags", "POST", {"tag_ids": [tag]})[0] == 204
+    hand.awake()
+    job_id = board.submit(tmp_path / "on-a-share.blend", tmp_path, "by hand", worker_tag=tag, frames="1", chunk_size=1)
+    assert http(f"{board.url}{V3}/jobs/{job_id}")[1]["worker_tag"] == tag
+    task = hand.task()["uuid"]
+    board.open(f"/tasks/{task}")
+    board.browser.execute_script("window.first = document.querySelector('pre.log').firstChild")
+    for line in ("rendering frame 1", "frame 1 saved"):
+        assert hand.call("POST", f"task/{task}", {"log": line + "\n"})[0] == 204
+        wait_for(lambda text=line: board.text("pre.log").endswith(text), 10, f"the line {line!r}")
+    assert board.browser.execute_script(
+        "const log = document.querySelector('pre.log'); return log.firstChild === window.first && "
+        "log.childNodes.length === 3") is True
+    board.open("/workers")
+    assert board.text(f'tr[data-worker="{hand.id}"] .tags') == "by hand"
+    assert hand.call("POST", "sign-off")[0] == 204
 
 
 def test_foreign_origins_and_strangers_without_the_token_are_refused(dashboard: Dashboard, tmp_path: Path) -> None:

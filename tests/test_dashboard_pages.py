@@ -1,7 +1,10 @@
-"""The dashboard without a browser: the frame grid's states, and who may load its pages (the login cookie)."""
+"""The dashboard without a browser: the frame grid's states, the figures (frames, ETA, render times), a Render+
+batch's notifications, the log read in pieces, worker tags and blocklists, and who may load its pages (the login
+cookie)."""
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -10,13 +13,21 @@ from pathlib import Path
 
 import pytest
 
+from service.core.batch import BatchState
+from service.store.farm import Farm
+from service.store.store import Store
+from service.web import figures, pages
 from service.web.pages import frame_states
-from shared.model import Command, Task, TaskStatus
+from service.web.views import read_log
+from shared import recipe as recipes
+from shared.model import BATCH_JOB_TYPE, Command, Task, TaskSpec, TaskStatus
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker
 from tests.helpers import http
 from tests.test_farm_e2e import etag, v3_job, without
 from tests.test_guard import own_address
+
+TIME = re.compile(r"\d+(\.\d)? (s|min|h)")
 
 
 def task(name: str, status: str, done: int, total: int, task_type: str = "blender") -> Task:
@@ -30,6 +41,75 @@ def test_each_frame_has_its_tasks_state_and_a_running_task_its_progress() -> Non
     assert [(c.number, c.state) for c in cells] == [
         (1, "completed"), (2, "completed"), (3, "active"), (4, "queued"), (5, "completed"), (6, "paused"),
         (10, "completed"), (15, "completed"), (20, "completed")]
+
+
+def test_durations_read_as_people_say_them() -> None:
+    assert [pages.duration(s) for s in (0.04, 2.46, 45, 59.4, 61, 3599, 7500, 90000)] == [
+        "0.0 s", "2.5 s", "45 s", "59 s", "1 min", "1 h 00 min", "2 h 05 min", "1 d 1 h"]
+
+
+def test_a_task_log_is_read_in_whole_lines_from_where_the_page_left_off(tmp_path: Path) -> None:
+    log = tmp_path / "task.txt"
+    assert read_log(log, None) == pages.Log(0, 0, "")
+    log.write_text("one\ntw")
+    whole = read_log(log, None)
+    assert whole == pages.Log(0, 4, "one\n")
+    log.write_text("one\ntwo\nthree\n")
+    assert read_log(log, whole.end) == pages.Log(4, 14, "two\nthree\n")
+    assert read_log(log, 14) == pages.Log(14, 14, "")
+    assert read_log(log, 99) == pages.Log(0, 14, "one\ntwo\nthree\n")  # a shorter log than the page had: all of it
+
+
+def test_a_batchs_notifications_come_from_its_stored_recipe_escaped(tmp_path: Path) -> None:
+    hooked = recipes.new_job(1, "/a.blend", hooks=recipes.JobHooks([recipes.Hook(True, "echo <pre>")], []))
+    recipe = recipes.new_recipe("nightly", [hooked], hooks=recipes.BatchHooks([], [recipes.Hook(True, "sync & go")]),
+                                poweroff=recipes.Poweroff(True, "SUSPEND"))
+    recipe.notifications.mail = recipes.Mail(True, "me", "secret", True, "x@y.example", "smtp.y.example")
+    recipe.settings.rss = recipes.Rss(True, "/srv/feed.xml")
+    farm = Farm(Store(tmp_path / "farm.db"))
+    job = farm.submit("nightly", BATCH_JOB_TYPE, 50, {}, {}, [TaskSpec("job-1", "shepherd", [], 1)])
+    farm.store.add_batch(BatchState(recipe, farm_job=job.id))
+    stored = farm.batch_recipe(job.id)
+    assert stored is not None and stored.notifications.mail.password == ""
+    view = pages.JobView(figures.listed(farm, [job.id])[0], farm.tasks(job.id), {}, None, [], {}, stored)
+    page = pages.job_page(view)["page"]
+    assert "<li>mail to x@y.example through smtp.y.example at the end</li>" in page
+    assert "<li>RSS feed at /srv/feed.xml, written on every change</li>" in page
+    assert "<li>hook before job 1 (Job 1): echo &lt;pre&gt;</li>" in page
+    assert "<li>hook after the batch: sync &amp; go</li>" in page
+    assert "<li>suspend after the batch finishes</li>" in page
+    assert farm.batch_recipe(farm.submit("other", "simple-blender-render", 50, {}, {}, []).id) is None
+
+
+def test_eta_frames_plot_and_render_time_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -> None:
+    service = start_service(tmp_path)
+    try:
+        url = service.url
+        job = v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(url), frames="1-4", chunk_size=1)
+        job_id = http(url + V3 + "/jobs", "POST", job)[1]["id"]
+        page = http(url + "/")[1]
+        assert "<td class=\"num frames\">0/4</td><td class=\"num eta\">–</td>" in page
+        assert "Queue: 1 job · ETA – (no frame rendered yet)" in page
+        worker = HandWorker(url, "w1")
+        worker.awake()
+        task = worker.task()
+        assert worker.call("POST", f"task/{task['uuid']}", {"taskStatus": "completed"})[0] == 204
+        assert http(f"{url}{V3}/jobs/{job_id}")[1]["steps_total"] == 5  # the API counts the preview video's step
+
+        row = http(f"{url}/jobs/{job_id}?part=row")[1]
+        assert '<td class="num frames">1/4</td>' in row
+        eta = re.search(r'class="num eta">([^<]*)<', row)
+        assert eta is not None and TIME.fullmatch(eta[1])
+        queue = http(f"{url}/?part=queue")[1]
+        assert re.fullmatch(r"Queue: 1 job · ETA \S+ \S+ with 1 awake worker", queue), queue
+        summary = http(f"{url}/jobs/{job_id}?part=summary")[1]
+        assert "1/4 frames" in summary and TIME.search(summary.split('class="eta">')[1])
+        plot = http(f"{url}/jobs/{job_id}?part=plot")[1]
+        assert plot.count('<rect class="bar') == 1 and "<title>frame 1: completed on w1 in " in plot
+        info = http(f"{url}/tasks/{task['uuid']}?part=info")[1]
+        assert TIME.search(info.split('class="time">')[1])
+    finally:
+        service.stop()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -74,7 +154,8 @@ def test_beyond_loopback_the_token_given_once_sets_a_cookie_for_the_pages_only(t
         assert http(url + "/", headers={"Cookie": "shepherd_session=forged"})[0] == 401
 
 
-def test_a_blocklisted_worker_shows_on_the_job_page_and_is_let_back_from_there(tmp_path: Path) -> None:
+def test_a_blocklisted_worker_is_let_back_from_the_job_page_or_from_every_job_on_the_workers_page(
+        tmp_path: Path) -> None:
     service = start_service(tmp_path)
     try:
         url = service.url
@@ -91,5 +172,14 @@ def test_a_blocklisted_worker_shows_on_the_job_page_and_is_let_back_from_there(t
         assert http(f"{url}/jobs/{job_id}/unblock", "POST", raw=form, headers={"Origin": url})[0] == 200
         assert http(f"{url}{V3}/jobs/{job_id}/blocklist")[1] == []
         assert "No worker is blocklisted" in http(f"{url}/jobs/{job_id}")[1]
+
+        tag = http(f"{url}{V3}/worker-mgt/tags", "POST", {"name": "gpu <fast>"})[1]
+        assert http(f"{url}{V3}/worker-mgt/workers/{worker.id}/settags", "POST", {"tag_ids": [tag["id"]]})[0] == 204
+        assert worker.call("POST", f"task/{worker.task()['uuid']}", {"taskStatus": "failed"})[0] == 204
+        rows = http(f"{url}/workers?part=rows")[1]
+        assert '<td class="tags">gpu &lt;fast&gt;</td>' in rows and "1 job" in rows
+        assert http(f"{url}/workers/{worker.id}/unblock", "POST", raw=b"", headers={"Origin": url})[0] == 200
+        assert http(f"{url}{V3}/jobs/{job_id}/blocklist")[1] == []
+        assert "Clear blocklist" not in http(f"{url}/workers")[1]
     finally:
         service.stop()

@@ -19,6 +19,7 @@ from typing import Any
 
 from service.store import sql
 from service.store.store import Store
+from shared import recipe as recipes
 from shared.model import (
     BATCH_JOB_TYPE,
     Command,
@@ -571,3 +572,45 @@ class Farm:
         with self.store.transaction() as db:
             if db.execute(sql.DELETE_TAG, (tag_id,)).rowcount == 0:
                 raise NotFound(f"no tag {tag_id}")
+
+    # The dashboard's figures
+
+    def job_frames(self, frame_types: list[str], job_ids: list[str] | None = None) -> list[tuple[Job, int, int]]:
+        """Every job (or these), newest first, with its frames done and in all: the steps of its tasks of
+        ``frame_types``. The jobs' own step counts are left at 0."""
+        rows = self.store.query(sql.FARM_JOB_FRAMES, json.dumps(frame_types),
+                                None if job_ids is None else json.dumps(job_ids))
+        return [(_job(row), *json.loads(row["frames"])) for row in rows]
+
+    def task_seconds(self, job_id: str) -> dict[str, tuple[float, bool]]:
+        """The render time of each completed task of the job (see sql), and whether it was counted from the job's
+        submission (its worker's first task in the job)."""
+        return {row["id"]: (row["seconds"], bool(row["first"])) for row in self.store.query(sql.TASK_SECONDS, job_id)}
+
+    def pace(self, frame_types: list[str], job_ids: list[str] | None = None) -> dict[str, tuple[float, int, list[str]]]:
+        """For each queued or active job (or each of these): the render time of its completed tasks of
+        ``frame_types`` and their frames, and, once there are some, the types of its tasks still to finish."""
+        rows = self.store.query(sql.JOB_PACE, json.dumps(frame_types), None if job_ids is None else json.dumps(job_ids))
+        return {job_id: (seconds, frames, _json_list(types)) for job_id, seconds, frames, types in rows}
+
+    def awake_workers(self) -> list[Worker]:
+        """The awake workers, without their current task (a cheaper query than ``workers``)."""
+        return [_worker(row) for row in self.store.query(sql.AWAKE_WORKERS)]
+
+    def blocklists(self) -> list[tuple[str, str, str]]:
+        """(job id, worker id, task type) of every blocklist entry."""
+        return [(j, w, t) for j, w, t in self.store.query(sql.ALL_BLOCKLISTS)]
+
+    def clear_blocklist(self, worker_id: str) -> None:
+        """Let the worker back into every job that blocklisted it."""
+        self.worker(worker_id)
+        with self.store.transaction() as db:
+            jobs = [job_id for (job_id,) in db.execute(sql.WORKER_BLOCKED_JOBS, (worker_id,))]
+            db.execute(sql.CLEAR_WORKER_BLOCKLIST, (worker_id,))
+        for job_id in jobs or [None]:
+            self._tell(job=job_id, worker=worker_id)
+
+    def batch_recipe(self, job_id: str) -> recipes.Recipe | None:
+        """The recipe of the Render+ batch whose farm job this is (its mail password is not stored)."""
+        rows = self.store.query(sql.FARM_JOB_RECIPE, job_id)
+        return recipes.from_dict(json.loads(rows[0][0])) if rows else None

@@ -402,3 +402,48 @@ UPDATE_TAG = "UPDATE worker_tags SET name = ?, description = ? WHERE id = ?"
 DELETE_TAG = "DELETE FROM worker_tags WHERE id = ?"
 CLEAR_WORKER_TAGS = "DELETE FROM worker_tag_members WHERE worker_id = ?"
 ADD_WORKER_TAG = "INSERT INTO worker_tag_members (worker_id, tag_id) VALUES (?, ?)"
+
+# The dashboard's figures. A completed task's render time runs from the end of the task its worker completed before
+# it in the same job (for the worker's first one there, from the job's submission) to its own end; summed over a
+# worker's tasks in a job, that is the time from the job's submission to the end of the worker's last one there.
+
+FARM_JOB_FRAMES = """
+SELECT j.*, NULL AS steps_completed, NULL AS steps_total,
+    (SELECT json_array(coalesce(sum(steps_completed), 0), coalesce(sum(steps_total), 0)) FROM tasks
+     WHERE job_id = j.id AND type IN (SELECT value FROM json_each(?1))) AS frames
+FROM farm_jobs j
+WHERE ?2 IS NULL OR j.id IN (SELECT value FROM json_each(?2))
+ORDER BY j.created DESC
+"""
+TASK_SECONDS = """
+SELECT t.id, t.updated - coalesce(lag(t.updated) OVER run, j.created) AS seconds,
+    lag(t.updated) OVER run IS NULL AS first
+FROM tasks t JOIN farm_jobs j ON j.id = t.job_id
+WHERE t.job_id = ? AND t.status = 'completed' AND t.worker_id IS NOT NULL
+WINDOW run AS (PARTITION BY t.worker_id ORDER BY t.updated)
+"""
+JOB_PACE = """
+WITH wanted AS (SELECT id, created FROM farm_jobs
+                WHERE CASE WHEN ?2 IS NULL THEN status IN ('queued', 'active')
+                           ELSE id IN (SELECT value FROM json_each(?2)) END),
+    workers AS (SELECT t.job_id, max(t.updated) - w.created AS seconds, sum(t.steps_total) AS frames
+                FROM wanted w CROSS JOIN tasks t
+                WHERE t.job_id = w.id AND t.status = 'completed' AND t.worker_id IS NOT NULL
+                    AND t.type IN (SELECT value FROM json_each(?1))
+                GROUP BY t.job_id, t.worker_id),
+    paced AS (SELECT job_id, sum(seconds) AS seconds, sum(frames) AS frames FROM workers GROUP BY job_id)
+SELECT w.id, coalesce(p.seconds, 0), coalesce(p.frames, 0),
+    CASE WHEN p.frames > 0 THEN (SELECT json_group_array(DISTINCT type) FROM tasks
+                                 WHERE job_id = w.id AND status IN ('active', 'queued', 'soft-failed')) END
+FROM wanted w LEFT JOIN paced p ON p.job_id = w.id
+"""
+AWAKE_WORKERS = """
+SELECT w.*, (SELECT json_group_array(tag_id) FROM worker_tag_members WHERE worker_id = w.id) AS tags, NULL AS task_id
+FROM workers w WHERE w.status = 'awake'
+"""
+ALL_BLOCKLISTS = "SELECT job_id, worker_id, task_type FROM blocklist"
+WORKER_BLOCKED_JOBS = "SELECT DISTINCT job_id FROM blocklist WHERE worker_id = ?"
+CLEAR_WORKER_BLOCKLIST = "DELETE FROM blocklist WHERE worker_id = ?"
+FARM_JOB_RECIPE = """
+SELECT r.recipe FROM batches b JOIN recipes r ON r.batch_id = b.id WHERE b.farm_job = ? ORDER BY b.id DESC LIMIT 1
+"""

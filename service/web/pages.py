@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import html
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from service.web.figures import FRAME_TYPES, Listed, Queue
 from shared import frames
 from shared.model import Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
+from shared.recipe import Recipe
 
 FILTERS = ("", *JobStatus.ALL)
+NONE = "–"
+"""What a page shows where there is nothing (yet)."""
 
 
 def esc(value: object) -> str:
@@ -19,7 +24,25 @@ def esc(value: object) -> str:
 
 
 def when(stamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "–"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else NONE
+
+
+def duration(seconds: float) -> str:
+    """``2.5 s``, ``45 s``, ``12 min``, ``2 h 05 min``, ``3 d 4 h``."""
+    if seconds < 59.5:
+        return f"{seconds:.1f} s" if seconds < 9.95 else f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def status(word: str) -> str:
@@ -36,11 +59,13 @@ def layout(title: str, body: str) -> str:
 </header><main>{body}</main></body></html>"""
 
 
-def live(name: str, source: str, events: str, inner: str, tag: str = "div") -> str:
+def live(name: str, source: str, events: str, inner: str, tag: str = "div", cls: str = "", **data: str) -> str:
     """A part of the page that is fetched again from ``source`` when an event it listens to comes: ``events``
-    are ``job:ID``, ``task:ID``, ``worker:ID`` or ``KIND:*`` separated by spaces. A change that a part names
-    by its id goes to that part alone; ``KIND:*`` parts take the changes no part names (a new job)."""
-    return f'<{tag} id="{esc(name)}" data-live="{esc(events)}" data-src="{esc(source)}">{inner}</{tag}>'
+    are ``job:ID``, ``task:ID``, ``worker:ID``, ``KIND:*`` or ``*:*`` separated by spaces. A change that a part
+    names by its id goes to that part alone; ``KIND:*`` parts take the changes no part names (a new job), and
+    ``*:*`` parts every change. ``data`` become ``data-`` attributes."""
+    more = (f' class="{esc(cls)}"' if cls else "") + "".join(f' data-{esc(k)}="{esc(v)}"' for k, v in data.items())
+    return f'<{tag} id="{esc(name)}" data-live="{esc(events)}" data-src="{esc(source)}"{more}>{inner}</{tag}>'
 
 
 def button(action: str, label: str, confirm: str = "", hidden: dict[str, str] | None = None) -> str:
@@ -58,28 +83,49 @@ def progress(done: int, total: int) -> str:
 # Jobs
 
 
-def job_row(j: Job) -> str:
+def eta(item: Listed) -> str:
+    """How long the job has left: a time, "done", or nothing while it has no estimate (see README: Dashboard)."""
+    if item.job.status == JobStatus.COMPLETED:
+        return "done"
+    return duration(item.estimate.seconds) if item.estimate else NONE
+
+
+def job_row(item: Listed) -> str:
     """A job's row of the list; it follows its job's changes on its own."""
+    j = item.job
     return f"""<tr data-job="{esc(j.id)}" data-status="{esc(j.status)}" data-live="job:{esc(j.id)}"
 data-src="/jobs/{esc(j.id)}?part=row" data-swap="outer">
 <td><a href="/jobs/{esc(j.id)}">{esc(j.name)}</a></td><td>{esc(j.type)}</td>
-<td>{status(j.status)}</td><td class="num">{j.priority}</td><td>{progress(j.steps_completed, j.steps_total)}</td>
-<td class="num frames">{j.steps_completed}/{j.steps_total}</td><td>{when(j.created)}</td></tr>"""
+<td>{status(j.status)}</td><td class="num">{j.priority}</td><td>{progress(item.done, item.total)}</td>
+<td class="num frames">{item.done}/{item.total}</td><td class="num eta">{eta(item)}</td>
+<td>{when(j.created)}</td></tr>"""
 
 
-def job_rows(jobs: Iterable[Job]) -> str:
-    return "".join(map(job_row, jobs)) or '<tr><td colspan="7" class="empty">No jobs</td></tr>'
+def job_rows(jobs: Iterable[Listed]) -> str:
+    return "".join(map(job_row, jobs)) or '<tr><td colspan="8" class="empty">No jobs</td></tr>'
 
 
-def jobs_page(jobs: list[Job], chosen: str, search: str, source: str) -> str:
+def queue_line(queue: Queue) -> str:
+    """The whole queue's estimate, in a sentence."""
+    if not queue.jobs:
+        return "Nothing queued"
+    line = f"Queue: {plural(queue.jobs, 'job')} · ETA "
+    if queue.seconds is None:
+        return line + f"{NONE} (no frame rendered yet)"
+    unknown = f", {queue.unknown} without an estimate yet" if queue.unknown else ""
+    return line + f"{duration(queue.seconds)} with {plural(queue.workers, 'awake worker')}{unknown}"
+
+
+def jobs_page(jobs: list[Listed], queue: Queue, chosen: str, search: str, source: str) -> str:
     options = "".join(f'<option value="{esc(s)}"{" selected" if s == chosen else ""}>{esc(s or "any status")}</option>'
                       for s in FILTERS)
     body = f"""<h1>Jobs</h1>
 <form class="filters" method="get" action="/"><label>Status <select name="status">{options}</select></label>
 <label>Name <input type="search" name="q" value="{esc(search)}" placeholder="search by name"></label>
 <button type="submit">Filter</button></form>
+{live("queue", "/?part=queue", "*:*", queue_line(queue), "p")}
 <div class="scroll"><table class="jobs"><thead><tr><th>Name</th><th>Type</th><th>Status</th><th>Priority</th>
-<th>Progress</th><th>Frames</th><th>Submitted</th></tr></thead>
+<th>Progress</th><th>Frames</th><th>ETA</th><th>Submitted</th></tr></thead>
 {live("rows", source, "job:*", job_rows(jobs), "tbody")}</table></div>"""
     return layout("Jobs", body)
 
@@ -99,7 +145,7 @@ def task_frames(task: Task) -> list[int]:
             return frames.parse(task.name.removeprefix("render-"))
         except frames.FrameRangeError:
             pass
-    if task.type in ("blender", "shepherd", "shepherd-local"):
+    if task.type in FRAME_TYPES:
         return list(range(1, task.steps_total + 1))
     return []
 
@@ -120,15 +166,50 @@ def frame_states(tasks: Iterable[Task]) -> list[Frame]:
     return cells
 
 
-def frame_grid(tasks: list[Task], workers: dict[str, Worker]) -> str:
-    cells = []
-    for cell in frame_states(tasks):
-        worker = workers.get(cell.task.worker_id or "")
-        who = f" on {worker.name}" if worker else ""
-        cells.append(f'<a class="frame s-{esc(cell.state)}" data-frame="{cell.number}" data-state="{esc(cell.state)}" '
-                     f'href="/tasks/{esc(cell.task.id)}" title="frame {cell.number}: {esc(cell.state)}{esc(who)} '
-                     f'({esc(cell.task.name)})">{cell.number}</a>')
-    return f'<div class="grid">{"".join(cells)}</div>' if cells else '<p class="empty">No frames</p>'
+def frame_seconds(cells: list[Frame], seconds: dict[str, tuple[float, bool]]) -> dict[str, float]:
+    """The render time of a frame of each timed task: a chunk's time shared by its frames."""
+    counts = Counter(cell.task.id for cell in cells)
+    return {task_id: seconds[task_id][0] / count for task_id, count in counts.items() if task_id in seconds}
+
+
+def frame_title(cell: Frame, workers: dict[str, Worker], per_frame: dict[str, float]) -> str:
+    """``frame 5: completed on w1 in 1.2 s (render-4-6)``: its state, worker and render time."""
+    worker = workers.get(cell.task.worker_id or "")
+    who = f" on {worker.name}" if worker else ""
+    took = f" in {duration(per_frame[cell.task.id])}" if cell.task.id in per_frame else ""
+    return f"frame {cell.number}: {cell.state}{who}{took} ({cell.task.name})"
+
+
+def frame_grid(cells: list[Frame], workers: dict[str, Worker], per_frame: dict[str, float]) -> str:
+    links = [f'<a class="frame s-{esc(cell.state)}" data-frame="{cell.number}" data-state="{esc(cell.state)}" '
+             f'href="/tasks/{esc(cell.task.id)}" title="{esc(frame_title(cell, workers, per_frame))}">{cell.number}</a>'
+             for cell in cells]
+    return f'<div class="grid">{"".join(links)}</div>' if links else '<p class="empty">No frames</p>'
+
+
+def plot(job: Job, cells: list[Frame], workers: dict[str, Worker], seconds: dict[str, tuple[float, bool]]) -> str:
+    """Render time per frame: a bar for each completed frame whose task has a time, in the grid's order (a chunk's
+    time shared by its frames); a worker's first task in the job is timed from the job's submission, so it may
+    include time in the queue, and its bars are paler."""
+    per_frame = frame_seconds(cells, seconds)
+    timed = [(slot, cell) for slot, cell in enumerate(cells)
+             if cell.state == TaskStatus.COMPLETED and cell.task.id in per_frame]
+    if not timed:
+        return '<p class="empty">No frame rendered yet</p>'
+    longest = max(per_frame[cell.task.id] for _, cell in timed)
+    mean = sum(per_frame[cell.task.id] for _, cell in timed) / len(timed)
+    bars = []
+    for slot, cell in timed:
+        height = max(1.0, 100 * per_frame[cell.task.id] / (longest or 1))
+        first = seconds[cell.task.id][1]
+        note = " (timed from the job's submission)" if first else ""
+        bars.append(f'<rect class="bar{" first" if first else ""}" data-frame="{cell.number}" x="{slot * 10 + 1}" '
+                    f'y="{100 - height:.1f}" width="8" height="{height:.1f}">'
+                    f'<title>{esc(frame_title(cell, workers, per_frame) + note)}</title></rect>')
+    summary = f"Render time per frame of {job.name}: longest {duration(longest)}, mean {duration(mean)}"
+    return (f'<svg class="plot" viewBox="0 0 {len(cells) * 10} 100" preserveAspectRatio="none" role="img" '
+            f'aria-labelledby="plot-title"><title id="plot-title">{esc(summary)}</title>{"".join(bars)}</svg>'
+            f'<p class="meta">longest {duration(longest)} · mean {duration(mean)} · {plural(len(timed), "frame")}</p>')
 
 
 def task_rows(tasks: list[Task], workers: dict[str, Worker]) -> str:
@@ -136,7 +217,7 @@ def task_rows(tasks: list[Task], workers: dict[str, Worker]) -> str:
     for task in tasks:
         worker = workers.get(task.worker_id or "")
         rows.append(f"""<tr data-task="{esc(task.id)}"><td><a href="/tasks/{esc(task.id)}">{esc(task.name)}</a></td>
-<td>{status(task.status)}</td><td>{esc(worker.name) if worker else "–"}</td><td class="num">{len(task.failed_by)}</td>
+<td>{status(task.status)}</td><td>{esc(worker.name) if worker else NONE}</td><td class="num">{len(task.failed_by)}</td>
 <td>{progress(task.steps_completed, task.steps_total)}</td><td>{esc(task.activity)}</td><td>{when(task.updated)}</td>
 </tr>""")
     return "".join(rows)
@@ -167,10 +248,12 @@ def job_image(job: Job, image: str | None) -> str:
             '<figcaption>Last rendered image</figcaption></figure>')
 
 
-def job_summary(job: Job) -> str:
+def job_summary(item: Listed) -> str:
+    job = item.job
+    workers = f" with {plural(len(item.estimate.workers), 'awake worker')}" if item.estimate else ""
     return f"""<h1>{esc(job.name)} {status(job.status)}</h1>
 <p class="meta">{esc(job.type)} · priority {job.priority} · submitted {when(job.created)} ·
-{job.steps_completed}/{job.steps_total} frames {progress(job.steps_completed, job.steps_total)}
+{item.done}/{item.total} frames {progress(item.done, item.total)} · ETA <span class="eta">{eta(item)}</span>{workers}
 {f" · {esc(job.activity)}" if job.activity else ""}</p>
 {job_actions(job)}"""
 
@@ -184,45 +267,116 @@ def blocklist(job: Job, entries: list[tuple[str, str, str]]) -> str:
             f'<tbody>{rows}</tbody></table>') if rows else '<p class="empty">No worker is blocklisted</p>'
 
 
-def job_page(job: Job, tasks: list[Task], workers: dict[str, Worker], image: str | None,
-             blocked: list[tuple[str, str, str]]) -> dict[str, str]:
+def notifications(recipe: Recipe) -> list[str]:
+    """What a Render+ batch's recipe asks for as it runs and when it ends, one sentence each."""
+    notes, hooks = recipe.notifications, recipe.hooks
+    said = []
+    if notes.desktop:
+        said.append("desktop notification at the end, and for each job that fails")
+    if notes.mail.enabled:
+        said.append(f"mail to {notes.mail.to} through {notes.mail.server} at the end")
+    if notes.sound.enabled and notes.sound.file:
+        said.append(f"sound {notes.sound.file} at {notes.sound.volume}% at the end, played by the add-on")
+    if recipe.settings.rss.enabled and recipe.settings.rss.path:
+        said.append(f"RSS feed at {recipe.settings.rss.path}, written on every change")
+    moments = [("before the batch", hooks.pre_batch), ("after the batch", hooks.post_batch)]
+    for job in recipe.jobs:
+        moments += [(f"before job {job.id} ({job.name})", job.hooks.pre_job),
+                    (f"after job {job.id} ({job.name})", job.hooks.post_job)]
+    said += [f"hook {moment}: {hook.cmd}" for moment, hooked in moments for hook in hooked
+             if hook.enabled and hook.cmd.strip()]
+    if recipe.poweroff.enabled and recipe.poweroff.action != "DISABLED":
+        said.append(f"{recipe.poweroff.action.lower()} after the batch finishes")
+    return said
+
+
+def notifications_list(recipe: Recipe) -> str:
+    said = notifications(recipe)
+    return ('<ul class="notifications">' + "".join(f"<li>{esc(line)}</li>" for line in said) + "</ul>" if said
+            else '<p class="empty">No notifications</p>')
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What the job page shows, as the store has it."""
+
+    item: Listed
+    tasks: list[Task]
+    workers: dict[str, Worker]
+    image: str | None
+    blocked: list[tuple[str, str, str]]
+    seconds: dict[str, tuple[float, bool]]
+    """The render time of each completed task, and whether it was timed from the job's submission."""
+    recipe: Recipe | None = None
+    """A Render+ batch's recipe."""
+
+
+def job_page(view: JobView) -> dict[str, str]:
     """The job page's parts by name; ``page`` is the whole."""
+    job = view.item.job
     events = f"job:{job.id}"
-    parts = {"summary": job_summary(job), "frames": frame_grid(tasks, workers), "image": job_image(job, image),
-             "tasks": task_rows(tasks, workers), "blocklist": blocklist(job, blocked)}
+    cells = frame_states(view.tasks)
+    parts = {"summary": job_summary(view.item),
+             "frames": frame_grid(cells, view.workers, frame_seconds(cells, view.seconds)),
+             "plot": plot(job, cells, view.workers, view.seconds), "image": job_image(job, view.image),
+             "tasks": task_rows(view.tasks, view.workers), "blocklist": blocklist(job, view.blocked)}
     source = f"/jobs/{job.id}?part="
     settings = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in
                        [*job.settings.items(), *job.metadata.items()])
+    notes = f"<h2>Notifications</h2>{notifications_list(view.recipe)}" if view.recipe else ""
     body = (live("summary", source + "summary", events, parts["summary"])
             + '<div class="split"><section class="grow"><h2>Frames</h2>'
-            + live("frames", source + "frames", events, parts["frames"]) + '</section><section class="picture">'
+            + live("frames", source + "frames", events, parts["frames"]) + "<h2>Render time per frame</h2>"
+            + live("plot", source + "plot", events, parts["plot"]) + '</section><section class="picture">'
             + live("image", source + "image", events, parts["image"]) + "</section></div>"
             + '<h2>Tasks</h2><div class="scroll"><table class="tasks"><thead><tr><th>Task</th><th>Status</th>'
             '<th>Worker</th><th>Failures</th><th>Steps</th><th>Activity</th><th>Updated</th></tr></thead>'
             + live("tasks", source + "tasks", events, parts["tasks"], "tbody") + "</table></div>"
             + "<h2>Blocklist</h2>" + live("blocklist", source + "blocklist", events, parts["blocklist"])
-            + f'<h2>Settings</h2><table class="settings">{settings}</table>')
+            + notes + f'<h2>Settings</h2><table class="settings">{settings}</table>')
     return {**parts, "page": layout(job.name, body)}
 
 
 # Tasks
 
 
-def task_info(task: Task, job: Job, workers: dict[str, Worker]) -> str:
+def render_time(task: Task, seconds: tuple[float, bool] | None) -> str:
+    """``3.0 s (1.0 s a frame)``: how long the completed task took, and each of its frames."""
+    if seconds is None:
+        return NONE
+    count = len(task_frames(task))
+    each = f" ({duration(seconds[0] / count)} a frame)" if count > 1 else ""
+    since = ", timed from the job's submission" if seconds[1] else ""
+    return f"{duration(seconds[0])}{each}{since}"
+
+
+def task_info(task: Task, job: Job, workers: dict[str, Worker], seconds: tuple[float, bool] | None) -> str:
     worker = workers.get(task.worker_id or "")
-    failed = ", ".join(esc(workers[w].name) for w in task.failed_by if w in workers) or "–"
+    failed = ", ".join(esc(workers[w].name) for w in task.failed_by if w in workers) or NONE
     return f"""<h1>{esc(task.name)} {status(task.status)}</h1>
 <p class="meta">of <a href="/jobs/{esc(job.id)}">{esc(job.name)}</a> · {esc(task.type)} ·
-worker {esc(worker.name) if worker else "–"} · failed by {failed} · updated {when(task.updated)}</p>
+worker <span class="worker">{esc(worker.name) if worker else NONE}</span> · render time
+<span class="time">{esc(render_time(task, seconds))}</span> · failed by {failed} · updated {when(task.updated)}</p>
 <p>{progress(task.steps_completed, task.steps_total)} {task.steps_completed}/{task.steps_total} ·
 {esc(task.activity)}</p>"""
 
 
-def task_page(task: Task, job: Job, workers: dict[str, Worker], log: str) -> dict[str, str]:
-    parts = {"info": task_info(task, job, workers), "log": f'<pre class="log">{esc(log) or "(no log yet)"}</pre>'}
+@dataclass(frozen=True)
+class Log:
+    """Whole lines of a task log: its bytes from ``start`` to ``end``."""
+
+    start: int
+    end: int
+    text: str
+
+
+def task_page(task: Task, job: Job, workers: dict[str, Worker], seconds: tuple[float, bool] | None,
+              log: Log) -> dict[str, str]:
+    """The task page's parts by name; ``page`` is the whole. The log part is appended to as the log grows."""
+    parts = {"info": task_info(task, job, workers, seconds), "log": esc(log.text)}
     events, source = f"task:{task.id}", f"/tasks/{task.id}?part="
     body = (live("info", source + "info", events, parts["info"]) + "<h2>Log</h2>"
-            + live("log", source + "log", events, parts["log"]))
+            + live("log", source + "log", events, parts["log"], "pre", "log", swap="append", end=str(log.end)))
     return {**parts, "page": layout(task.name, body)}
 
 
@@ -238,22 +392,33 @@ def worker_actions(worker: Worker) -> str:
     return "".join(buttons)
 
 
-def worker_rows(workers: list[Worker], tasks: dict[str, Task]) -> str:
+def blocked_in(worker: Worker, jobs: int) -> str:
+    """In how many jobs the worker is blocklisted, with a button that lets it back into all of them."""
+    if not jobs:
+        return NONE
+    return plural(jobs, "job") + " " + button(f"/workers/{worker.id}/unblock", "Clear blocklist")
+
+
+def worker_rows(workers: list[Worker], tasks: dict[str, Task], tags: dict[str, str], blocked: dict[str, int]) -> str:
+    """A row per worker; ``tags`` names each tag by its id, ``blocked`` counts the jobs blocklisting a worker."""
     rows = []
     for w in workers:
         task = tasks.get(w.task_id or "")
-        current = f'<a href="/tasks/{esc(task.id)}">{esc(task.name)}</a>' if task else "–"
+        current = f'<a href="/tasks/{esc(task.id)}">{esc(task.name)}</a>' if task else NONE
         change = f' → {esc(w.status_requested)}{" (after task)" if w.lazy else ""}' if w.status_requested else ""
+        named = ", ".join(sorted(tags.get(t, t) for t in w.tags)) or NONE
         rows.append(f"""<tr data-worker="{esc(w.id)}" data-status="{esc(w.status)}"><td>{esc(w.name)}</td>
 <td>{esc(w.address)}</td><td>{status(w.status)}{change}</td><td>{current}</td>
-<td>{esc(" ".join(w.supported_task_types))}</td><td>{when(w.last_seen)}</td><td>{esc(w.software)}</td>
-<td class="actions">{worker_actions(w)}</td></tr>""")
-    return "".join(rows) or '<tr><td colspan="8" class="empty">No workers</td></tr>'
+<td>{esc(" ".join(w.supported_task_types))}</td><td class="tags">{esc(named)}</td>
+<td class="actions blocked">{blocked_in(w, blocked.get(w.id, 0))}</td><td>{when(w.last_seen)}</td>
+<td>{esc(w.software)}</td><td class="actions">{worker_actions(w)}</td></tr>""")
+    return "".join(rows) or '<tr><td colspan="10" class="empty">No workers</td></tr>'
 
 
 def workers_page(rows: str) -> str:
     body = f"""<h1>Workers</h1><div class="scroll"><table class="workers"><thead><tr><th>Name</th><th>Address</th>
-<th>Status</th><th>Current task</th><th>Task types</th><th>Last seen</th><th>Version</th><th></th></tr></thead>
+<th>Status</th><th>Current task</th><th>Task types</th><th>Tags</th><th>Blocklisted in</th><th>Last seen</th>
+<th>Version</th><th></th></tr></thead>
 {live("rows", "/workers?part=rows", "worker:*", rows, "tbody")}</table></div>"""
     return layout("Workers", body)
 

@@ -4,6 +4,7 @@ operations as its doors, and each page follows the farm's changes through one ev
 from __future__ import annotations
 
 import urllib.parse
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -12,10 +13,10 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 
 from service.api.guard import SESSION_COOKIE, Policy
 from service.core.farm import FarmCore
-from service.store.farm import NotFound
-from service.web import pages
+from service.store.farm import Farm, NotFound
+from service.web import figures, pages
 from service.web.live import Stream
-from shared.model import JobStatus, WorkerStatus
+from shared.model import BATCH_JOB_TYPE, JobStatus, WorkerStatus
 
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -66,49 +67,79 @@ def refused(path: str, status: int, message: str) -> Response:
 
 
 async def jobs(request: Request) -> Response:
+    farm = _core(request).farm
+    part = request.query_params.get("part")
+    if part == "queue":
+        return page(pages.queue_line(figures.queue(farm)))
     chosen = request.query_params.get("status", "")
     search = request.query_params.get("q", "").strip()
-    found = [j for j in _core(request).farm.jobs()
-             if (not chosen or j.status == chosen) and search.lower() in j.name.lower()]
-    rows = pages.job_rows(found)
-    if request.query_params.get("part") == "rows":
-        return page(rows)
+    every, queue = figures.board(farm)
+    found = [j for j in every if (not chosen or j.job.status == chosen) and search.lower() in j.job.name.lower()]
+    if part == "rows":
+        return page(pages.job_rows(found))
     query = urllib.parse.urlencode({"status": chosen, "q": search, "part": "rows"})
-    return page(pages.jobs_page(found, chosen, search, f"/?{query}"))
+    return page(pages.jobs_page(found, queue, chosen, search, f"/?{query}"))
+
+
+def _listed(farm: Farm, job_id: str) -> figures.Listed:
+    found = figures.listed(farm, [job_id])
+    if not found:
+        raise NotFound(f"no job {job_id}")
+    return found[0]
 
 
 @_found
 async def job(request: Request) -> Response:
     core = _core(request)
-    found = core.farm.job(request.path_params["job_id"])
+    item = _listed(core.farm, request.path_params["job_id"])
+    found = item.job
     if request.query_params.get("part") == "row":
-        return page(pages.job_row(found))
+        return page(pages.job_row(item))
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
-    workers = {w.id: w for w in core.farm.workers()}
-    return _part(request, pages.job_page(found, core.farm.tasks(found.id), workers, url,
-                                         core.farm.blocklist(found.id)))
+    recipe = core.farm.batch_recipe(found.id) if found.type == BATCH_JOB_TYPE else None
+    view = pages.JobView(item, core.farm.tasks(found.id), {w.id: w for w in core.farm.workers()}, url,
+                         core.farm.blocklist(found.id), core.farm.task_seconds(found.id), recipe)
+    return _part(request, pages.job_page(view))
+
+
+def read_log(path: Path, start: int | None) -> pages.Log:
+    """The log from byte ``start`` to the end of its last whole line; from LOG_BYTES before its end when ``start``
+    is None, past the end, or further behind."""
+    size = path.stat().st_size if path.is_file() else 0
+    if start is None or not 0 <= start <= size or size - start > LOG_BYTES:
+        start = max(0, size - LOG_BYTES)
+    if start == size:
+        return pages.Log(start, start, "")
+    with path.open("rb") as log:
+        log.seek(start)
+        data = log.read(size - start)
+    lines = data[:data.rfind(b"\n") + 1]
+    return pages.Log(start, start + len(lines), lines.decode("utf-8", errors="replace"))
 
 
 @_found
 async def task(request: Request) -> Response:
     core = _core(request)
     found = core.farm.task(request.path_params["task_id"])
-    path = core.task_log(found)
-    log = ""
-    if path.is_file():
-        with path.open("rb") as text:
-            text.seek(max(0, path.stat().st_size - LOG_BYTES))
-            log = text.read().decode("utf-8", errors="replace")
+    start = request.query_params.get("from", "")
+    log = read_log(core.task_log(found), int(start) if start.isdigit() else None)
     workers = {w.id: w for w in core.farm.workers()}
-    return _part(request, pages.task_page(found, core.farm.job(found.job_id), workers, log))
+    parts = pages.task_page(found, core.farm.job(found.job_id), workers,
+                            core.farm.task_seconds(found.job_id).get(found.id), log)
+    if request.query_params.get("part") == "log":
+        return HTMLResponse(parts["log"], headers={**SECURITY_HEADERS, "X-Log-Start": str(log.start),
+                                                   "X-Log-End": str(log.end)})
+    return _part(request, parts)
 
 
 async def workers(request: Request) -> Response:
     farm = _core(request).farm
     found = farm.workers()
     tasks = {w.task_id: farm.task(w.task_id) for w in found if w.task_id}
-    rows = pages.worker_rows(found, tasks)
+    tags = {t["id"]: t["name"] for t in farm.tags()}
+    blocked = Counter(worker for _, worker in {(job, worker) for job, worker, _ in farm.blocklists()})
+    rows = pages.worker_rows(found, tasks, tags, blocked)
     return page(rows if request.query_params.get("part") == "rows" else pages.workers_page(rows))
 
 
@@ -158,6 +189,8 @@ async def worker_action(request: Request) -> Response:
         farm.request_status(worker_id, status, lazy)
     elif action == "remove":
         farm.delete_worker(worker_id)
+    elif action == "unblock":
+        farm.clear_blocklist(worker_id)
     else:
         raise NotFound(f"no action {action}")
     return _back(request, "/workers")
