@@ -582,14 +582,14 @@ class Farm:
                                 None if job_ids is None else json.dumps(job_ids))
         return [(_job(row), *json.loads(row["frames"])) for row in rows]
 
-    def task_seconds(self, job_id: str) -> dict[str, tuple[float, bool]]:
-        """The render time of each completed task of the job (see sql), and whether it was counted from the job's
-        submission (its worker's first task in the job)."""
-        return {row["id"]: (row["seconds"], bool(row["first"])) for row in self.store.query(sql.TASK_SECONDS, job_id)}
+    def task_seconds(self, job_id: str) -> dict[str, float]:
+        """The render time of each completed task of the job: from when it was last handed to a worker to its end."""
+        return {task_id: seconds for task_id, seconds in self.store.query(sql.TASK_SECONDS, job_id)}
 
     def pace(self, frame_types: list[str], job_ids: list[str] | None = None) -> dict[str, tuple[float, int, list[str]]]:
         """For each queued or active job (or each of these): the render time of its completed tasks of
-        ``frame_types`` and their frames, and, once there are some, the types of its tasks still to finish."""
+        ``frame_types`` (summed over its workers) and their frames, and, once there are some, the types of its
+        tasks still to finish."""
         rows = self.store.query(sql.JOB_PACE, json.dumps(frame_types), None if job_ids is None else json.dumps(job_ids))
         return {job_id: (seconds, frames, _json_list(types)) for job_id, seconds, frames, types in rows}
 

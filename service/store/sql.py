@@ -195,6 +195,11 @@ MIGRATIONS = [
         task_id TEXT NOT NULL UNIQUE REFERENCES tasks (id) ON DELETE CASCADE
     );
     """,
+    # 7: when a task was last handed to a worker (its render time), and each worker's active task found at once.
+    """
+    ALTER TABLE tasks ADD COLUMN started REAL;
+    CREATE INDEX tasks_active_by_worker ON tasks (worker_id) WHERE status = 'active';
+    """,
 ]
 
 PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
@@ -325,7 +330,8 @@ ORDER BY t.priority DESC, t.index_in_job
 LIMIT 1
 """
 ASSIGN_TASK = """
-UPDATE tasks SET status = 'active', worker_id = :worker, last_touched = :now, updated = :now, activity = ''
+UPDATE tasks SET status = 'active', worker_id = :worker, last_touched = :now, updated = :now, started = :now,
+    activity = ''
 WHERE id = :id
 """
 ADD_TASK_FAILURE = "INSERT OR IGNORE INTO task_failures (task_id, worker_id) VALUES (?, ?)"
@@ -403,9 +409,7 @@ DELETE_TAG = "DELETE FROM worker_tags WHERE id = ?"
 CLEAR_WORKER_TAGS = "DELETE FROM worker_tag_members WHERE worker_id = ?"
 ADD_WORKER_TAG = "INSERT INTO worker_tag_members (worker_id, tag_id) VALUES (?, ?)"
 
-# The dashboard's figures. A completed task's render time runs from the end of the task its worker completed before
-# it in the same job (for the worker's first one there, from the job's submission) to its own end; summed over a
-# worker's tasks in a job, that is the time from the job's submission to the end of the worker's last one there.
+# The dashboard's figures. A completed task's render time runs from when it was last handed to a worker to its end.
 
 FARM_JOB_FRAMES = """
 SELECT j.*, NULL AS steps_completed, NULL AS steps_total,
@@ -416,22 +420,16 @@ WHERE ?2 IS NULL OR j.id IN (SELECT value FROM json_each(?2))
 ORDER BY j.created DESC
 """
 TASK_SECONDS = """
-SELECT t.id, t.updated - coalesce(lag(t.updated) OVER run, j.created) AS seconds,
-    lag(t.updated) OVER run IS NULL AS first
-FROM tasks t JOIN farm_jobs j ON j.id = t.job_id
-WHERE t.job_id = ? AND t.status = 'completed' AND t.worker_id IS NOT NULL
-WINDOW run AS (PARTITION BY t.worker_id ORDER BY t.updated)
+SELECT id, updated - started FROM tasks WHERE job_id = ? AND status = 'completed' AND started IS NOT NULL
 """
 JOB_PACE = """
-WITH wanted AS (SELECT id, created FROM farm_jobs
+WITH wanted AS (SELECT id FROM farm_jobs
                 WHERE CASE WHEN ?2 IS NULL THEN status IN ('queued', 'active')
                            ELSE id IN (SELECT value FROM json_each(?2)) END),
-    workers AS (SELECT t.job_id, max(t.updated) - w.created AS seconds, sum(t.steps_total) AS frames
-                FROM wanted w CROSS JOIN tasks t
-                WHERE t.job_id = w.id AND t.status = 'completed' AND t.worker_id IS NOT NULL
-                    AND t.type IN (SELECT value FROM json_each(?1))
-                GROUP BY t.job_id, t.worker_id),
-    paced AS (SELECT job_id, sum(seconds) AS seconds, sum(frames) AS frames FROM workers GROUP BY job_id)
+    paced AS (SELECT t.job_id, sum(t.updated - t.started) AS seconds, sum(t.steps_total) AS frames
+              FROM wanted w JOIN tasks t ON t.job_id = w.id
+              WHERE t.status = 'completed' AND t.started IS NOT NULL AND t.type IN (SELECT value FROM json_each(?1))
+              GROUP BY t.job_id)
 SELECT w.id, coalesce(p.seconds, 0), coalesce(p.frames, 0),
     CASE WHEN p.frames > 0 THEN (SELECT json_group_array(DISTINCT type) FROM tasks
                                  WHERE job_id = w.id AND status IN ('active', 'queued', 'soft-failed')) END

@@ -166,10 +166,10 @@ def frame_states(tasks: Iterable[Task]) -> list[Frame]:
     return cells
 
 
-def frame_seconds(cells: list[Frame], seconds: dict[str, tuple[float, bool]]) -> dict[str, float]:
+def frame_seconds(cells: list[Frame], seconds: dict[str, float]) -> dict[str, float]:
     """The render time of a frame of each timed task: a chunk's time shared by its frames."""
     counts = Counter(cell.task.id for cell in cells)
-    return {task_id: seconds[task_id][0] / count for task_id, count in counts.items() if task_id in seconds}
+    return {task_id: seconds[task_id] / count for task_id, count in counts.items() if task_id in seconds}
 
 
 def frame_title(cell: Frame, workers: dict[str, Worker], per_frame: dict[str, float]) -> str:
@@ -187,10 +187,9 @@ def frame_grid(cells: list[Frame], workers: dict[str, Worker], per_frame: dict[s
     return f'<div class="grid">{"".join(links)}</div>' if links else '<p class="empty">No frames</p>'
 
 
-def plot(job: Job, cells: list[Frame], workers: dict[str, Worker], seconds: dict[str, tuple[float, bool]]) -> str:
+def plot(job: Job, cells: list[Frame], workers: dict[str, Worker], seconds: dict[str, float]) -> str:
     """Render time per frame: a bar for each completed frame whose task has a time, in the grid's order (a chunk's
-    time shared by its frames); a worker's first task in the job is timed from the job's submission, so it may
-    include time in the queue, and its bars are paler."""
+    time shared by its frames)."""
     per_frame = frame_seconds(cells, seconds)
     timed = [(slot, cell) for slot, cell in enumerate(cells)
              if cell.state == TaskStatus.COMPLETED and cell.task.id in per_frame]
@@ -201,11 +200,9 @@ def plot(job: Job, cells: list[Frame], workers: dict[str, Worker], seconds: dict
     bars = []
     for slot, cell in timed:
         height = max(1.0, 100 * per_frame[cell.task.id] / (longest or 1))
-        first = seconds[cell.task.id][1]
-        note = " (timed from the job's submission)" if first else ""
-        bars.append(f'<rect class="bar{" first" if first else ""}" data-frame="{cell.number}" x="{slot * 10 + 1}" '
+        bars.append(f'<rect class="bar" data-frame="{cell.number}" x="{slot * 10 + 1}" '
                     f'y="{100 - height:.1f}" width="8" height="{height:.1f}">'
-                    f'<title>{esc(frame_title(cell, workers, per_frame) + note)}</title></rect>')
+                    f'<title>{esc(frame_title(cell, workers, per_frame))}</title></rect>')
     summary = f"Render time per frame of {job.name}: longest {duration(longest)}, mean {duration(mean)}"
     return (f'<svg class="plot" viewBox="0 0 {len(cells) * 10} 100" preserveAspectRatio="none" role="img" '
             f'aria-labelledby="plot-title"><title id="plot-title">{esc(summary)}</title>{"".join(bars)}</svg>'
@@ -305,7 +302,7 @@ class JobView:
     workers: dict[str, Worker]
     image: str | None
     blocked: list[tuple[str, str, str]]
-    seconds: dict[str, tuple[float, bool]]
+    seconds: dict[str, float]
     """The render time of each completed task, and whether it was timed from the job's submission."""
     recipe: Recipe | None = None
     """A Render+ batch's recipe."""
@@ -340,17 +337,16 @@ def job_page(view: JobView) -> dict[str, str]:
 # Tasks
 
 
-def render_time(task: Task, seconds: tuple[float, bool] | None) -> str:
+def render_time(task: Task, seconds: float | None) -> str:
     """``3.0 s (1.0 s a frame)``: how long the completed task took, and each of its frames."""
     if seconds is None:
         return NONE
     count = len(task_frames(task))
-    each = f" ({duration(seconds[0] / count)} a frame)" if count > 1 else ""
-    since = ", timed from the job's submission" if seconds[1] else ""
-    return f"{duration(seconds[0])}{each}{since}"
+    each = f" ({duration(seconds / count)} a frame)" if count > 1 else ""
+    return f"{duration(seconds)}{each}"
 
 
-def task_info(task: Task, job: Job, workers: dict[str, Worker], seconds: tuple[float, bool] | None) -> str:
+def task_info(task: Task, job: Job, workers: dict[str, Worker], seconds: float | None) -> str:
     worker = workers.get(task.worker_id or "")
     failed = ", ".join(esc(workers[w].name) for w in task.failed_by if w in workers) or NONE
     return f"""<h1>{esc(task.name)} {status(task.status)}</h1>
@@ -370,7 +366,7 @@ class Log:
     text: str
 
 
-def task_page(task: Task, job: Job, workers: dict[str, Worker], seconds: tuple[float, bool] | None,
+def task_page(task: Task, job: Job, workers: dict[str, Worker], seconds: float | None,
               log: Log) -> dict[str, str]:
     """The task page's parts by name; ``page`` is the whole. The log part is appended to as the log grows."""
     parts = {"info": task_info(task, job, workers, seconds), "log": esc(log.text)}
