@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,17 +125,19 @@ class BatchRun:
         """Put the batch's jobs in the farm's queue (once), and have its workers report here; a batch of
         thousands of jobs is stored beside the event loop."""
         farm = self.farm.farm
-        new = self.state.farm_job is None
-        if self.state.farm_job is None:  # paused until this batch hears its workers' reports
-            self.state.farm_job = (await asyncio.to_thread(self.farm.submit_batch, self.state.recipe)).id
+        link = FarmLink(self._payload, self.remote)
+        if self.state.farm_job is None:  # listening before any worker can take one of its tasks
+            job_id = str(uuid.uuid4())
+            self.farm.attach(job_id, link)
+            self.state.farm_job = (await asyncio.to_thread(self.farm.submit_batch, self.state.recipe, job_id)).id
+            self.notify(Event(Kind.MESSAGE, None, {"text": f"Queued as farm job {self.state.farm_job}"}))
+        else:
+            self.farm.attach(self.state.farm_job, link)
+            if farm.job(self.state.farm_job, steps=False).status == FarmJobStatus.PAUSED:
+                await asyncio.to_thread(farm.set_job_status, self.state.farm_job, FarmJobStatus.QUEUED,
+                                        "the service resumed the batch")
         tasks = await asyncio.to_thread(farm.tasks, self.state.farm_job)
         self._tasks = {job_of(t): t.id for t in tasks}
-        self.farm.attach(self.state.farm_job, FarmLink(self._payload, self.remote))
-        if farm.job(self.state.farm_job, steps=False).status == FarmJobStatus.PAUSED:
-            farm.set_job_status(self.state.farm_job, FarmJobStatus.QUEUED,
-                                "" if new else "the service resumed the batch")
-        if new:
-            self.notify(Event(Kind.MESSAGE, None, {"text": f"Queued as farm job {self.state.farm_job}"}))
 
     def _payload(self, task: Task) -> dict[str, Any]:
         """What a remote worker renders for a task: the job as this machine would render it."""

@@ -103,11 +103,11 @@ class FarmCore:
         self.blender = blender
         self._links: dict[str, FarmLink] = {}
 
-    def submit_batch(self, recipe: Recipe) -> Job:
-        """A Render+ batch as a farm job, one task per enabled job; paused, so that no worker takes a task before
-        the batch is attached to hear its reports."""
+    def submit_batch(self, recipe: Recipe, job_id: str) -> Job:
+        """A Render+ batch as the farm job ``job_id`` (attached before, so that it hears from the first worker
+        that takes one of its tasks), one task per enabled job."""
         return self.farm.submit(recipe.name, BATCH_JOB_TYPE, 50, {}, {}, batchjob.task_specs(recipe), this_platform(),
-                                status=JobStatus.PAUSED)
+                                job_id=job_id)
 
     def local_workers(self, count: int) -> list[str]:
         """The ids of this machine's first ``count`` slots as farm workers, awake; their old tasks requeued."""

@@ -124,10 +124,10 @@ class Farm:
 
     def submit(self, name: str, job_type: str, priority: int, settings: dict[str, Any], metadata: dict[str, str],
                tasks: list[TaskSpec], submitter_platform: str = "", type_etag: str = "", worker_tag: str = "",
-               status: str = JobStatus.QUEUED) -> Job:
-        """Store a compiled job and its tasks, all at once."""
+               status: str = JobStatus.QUEUED, job_id: str | None = None) -> Job:
+        """Store a compiled job and its tasks, all at once (with ``job_id``, if given, as its id)."""
         now = time.time()
-        job_id = str(uuid.uuid4())
+        job_id = job_id or str(uuid.uuid4())
         ids = [str(uuid.uuid4()) for _ in tasks]
         with self.store.transaction() as db:
             db.execute(sql.ADD_FARM_JOB, {

@@ -21,7 +21,7 @@ from service.core.batch import BATCH_MOVES, JOB_MOVES, BatchState, JobState, Tim
 from service.store import sql
 from shared import model
 from shared import recipe as recipes
-from shared.events import Event, Kind
+from shared.events import Event, JobStatus, Kind
 
 
 class StoreError(RuntimeError):
@@ -131,10 +131,14 @@ class Store:
             if event.kind == Kind.FRAME_SAVED and event.job is not None:
                 db.execute(sql.ADD_FRAME, (batch_id, event.job, int(event.data["frame"]), event.data["path"],
                                            event.time))
-            # A batch that ends cancels its queued jobs; one that starts changes none.
+            # A batch that ends cancels its queued jobs (every other job was stored with its own last event);
+            # one that starts changes none.
             ended = event.kind == Kind.BATCH_STATUS and not batch.active
             job = batch.job(event.job) if event.job is not None else None
-            jobs = batch.jobs if ended else [job] if job is not None else []
+            if ended:
+                jobs = [j for j in batch.jobs if j.status == JobStatus.CANCELLED]
+            else:
+                jobs = [job] if job is not None else []
             db.executemany(sql.UPDATE_JOB, [_job_row(batch_id, job) for job in jobs])
             db.execute(sql.UPDATE_BATCH, dict(_batch_row(batch), batch_id=batch_id))
         return int(cursor.lastrowid or 0)
