@@ -67,7 +67,8 @@ def render_half(farm: Farm) -> None:
         for number, worker in enumerate(workers):
             db.execute("UPDATE workers SET status = ? WHERE id = ?", (WorkerStatus.AWAKE, worker.id))
             db.execute("UPDATE tasks SET status = 'completed', steps_completed = steps_total, worker_id = ?, "
-                       "updated = created + 1 + index_in_job WHERE index_in_job < ? AND index_in_job % ? = ?",
+                       "started = created + index_in_job, updated = created + 1 + index_in_job "
+                       "WHERE index_in_job < ? AND index_in_job % ? = ?",
                        (worker.id, TASKS // 2, WORKERS, number))
 
 

@@ -68,7 +68,7 @@ class SheepItClient:
         if kind:
             request.add_header("Content-Type", kind)
         try:
-            with self.opener.open(request, timeout=120) as answer:
+            with self.opener.open(request, timeout=60) as answer:  # the Java client's read timeout
                 return Answer(answer.status, answer.headers.get("Content-Type", ""), answer.read())
         except urllib.error.HTTPError as exc:
             return Answer(exc.code, exc.headers.get("Content-Type", ""), exc.read())
@@ -155,7 +155,7 @@ class SheepItClient:
         return found[0] if found else None
 
     def validate(self, job: ET.Element, output: Path, rendertime: int = 1) -> int:
-        url = urllib.parse.unquote(job.get("validation_url", "")) + f"&rendertime={rendertime}&memoryused=20480"
+        url = urllib.parse.unquote_plus(job.get("validation_url", "")) + f"&rendertime={rendertime}&memoryused=20480"
         body, kind = multipart("file", output.name, output.read_bytes(), "image/png")
         return int(self.open(url, body, kind).xml().get("status", "-1"))
 

@@ -10,11 +10,13 @@ import urllib.request
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
+from http.cookiejar import Cookie
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
 
+from service.api.sheepit.sessions import COOKIE
 from service.core.jobtypes import PYTHON_EXPR
 from shared import frames
 from tests.conftest import BLENDER, Service, start_service
@@ -50,11 +52,13 @@ def client(farm: Service, tmp_path: Path, name: str = "c1", password: str = "won
     return SheepItClient(farm.url + "/sheepit", "alice", password, tmp_path / name)
 
 
-def submit(url: str, blend: Path, out: Path, name: str, frames: str, chunk_size: int) -> str:
+def submit(url: str, blend: Path, out: Path, name: str, frames: str, chunk_size: int, file_format: str = "PNG",
+           extension: str = ".png") -> str:
     job = {"name": name, "type": "simple-blender-render", "priority": 50, "submitter_platform": "linux",
            "settings": {"frames": frames, "chunk_size": chunk_size, "render_output_root": str(out),
                         "add_path_components": 0, "render_output_path": f"{out}/{name}/######",
-                        "blendfile": str(blend), "format": "PNG", "image_file_extension": ".png", "scene": "Main"},
+                        "blendfile": str(blend), "format": file_format, "image_file_extension": extension,
+                        "scene": "Main"},
            "metadata": {}}
     status, made = http(url + V3 + "/jobs", "POST", job)
     assert status == 200, made
@@ -152,6 +156,9 @@ def test_each_fault_gets_the_spec_answer_and_loses_no_frame(farm: Service, blend
     # A stale session: a cookie the service does not know.
     stale = client(farm, tmp_path, "stale")
     stale.paths = dict(sheep.paths)
+    stale.jar.set_cookie(Cookie(
+        0, COOKIE, "forged", None, False, "127.0.0.1", False, False, "/sheepit", True, False, None, False, None, None,
+        {}))
     assert stale.request_job().get("status") == "202"
     assert stale.keepmealive(None) == 400
 
@@ -159,6 +166,7 @@ def test_each_fault_gets_the_spec_answer_and_loses_no_frame(farm: Service, blend
     windows = client(farm, tmp_path, "windows")
     windows.os_name = "windows"
     assert windows.log_in().get("status") == "0" and windows.request_job().get("status") == "205"
+    windows.log_out()
 
     out = tmp_path / "out"
     one = submit(url, blend_file, out, "uploads", "1", 1)
@@ -168,12 +176,22 @@ def test_each_fault_gets_the_spec_answer_and_loses_no_frame(farm: Service, blend
     assert sheep.validate(job, not_image) == 302
     wrong_size = tmp_path / "wrong.png"
     Image.new("RGB", (10, 10)).save(wrong_size)
-    assert sheep.validate(job, wrong_size) == 302
-    # A crash reported with its log: the task is soft-failed for another worker, its log kept.
-    assert sheep.error(12, job, "Blender crashed: segmentation fault").status == 200
+    assert sheep.validate(job, wrong_size) == 302  # and the frame goes to another worker
     task = http(f"{url}{V3}/tasks/{tasks(url, one)[0]['id']}")[1]
+    assert task["status"] == "soft-failed" and "is 10×10, the scene renders 64×48" in task["activity"]
+    # A crash reported with its log: the task is soft-failed for another worker, its log kept.
+    crash = submit(url, blend_file, out, "crash", "1", 1)
+    job = frame_of(sheep, url, crash)
+    assert sheep.error(12, job, "Blender crashed: segmentation fault").status == 200
+    task = http(f"{url}{V3}/tasks/{tasks(url, crash)[0]['id']}")[1]
     assert task["status"] == "soft-failed" and "RENDERER_CRASHED (SheepIt error 12)" in task["activity"]
     assert "segmentation fault" in http(f"{url}{V3}/tasks/{task['id']}/logtail")[1]
+
+    # A format whose uploads cannot be checked: the task goes back for other workers, the session blocklisted.
+    targa = submit(url, blend_file, out, "targa", "1", 1, "TARGA", ".tga")
+    assert sheep.request_job().get("status") == "200"
+    assert [t["status"] for t in tasks(url, targa)] == ["queued"]
+    assert [entry["task_type"] for entry in http(f"{url}{V3}/jobs/{targa}/blocklist")[1]] == ["blender"]
 
     # A cancelled job: keepmealive says stop, and the client's report of the kill counts against nobody.
     cancelled = submit(url, blend_file, out, "cancelled", "1-2", 2)
@@ -196,14 +214,17 @@ def test_each_fault_gets_the_spec_answer_and_loses_no_frame(farm: Service, blend
     wait_for(lambda: tasks(url, lost)[0]["status"] == "queued", TIMEOUT * 4, "the lost frame back in the queue")
     assert sheep.request_job().get("status") == "202"
     assert sheep.validate(job, wrong_size) == 304
-    # Logged in again, it is given the lost frame; logging out hands it back.
+    # Logged in again (maybe as another of its host's workers), it is given a frame; logging out hands it back.
     assert sheep.log_in().get("status") == "0"
-    frame_of(sheep, url, lost)
-    assert tasks(url, lost)[0]["status"] == "active"
+    given = sheep.request_job().find("job")
+    assert given is not None
+    job_id = next(j["id"] for j in http(f"{url}{V3}/jobs")[1]["jobs"] if j["name"] == given.get("name"))
+    assert tasks(url, job_id)[0]["status"] == "active"
     sheep.log_out()
-    assert tasks(url, lost)[0]["status"] == "queued"
-    with workers(url, tmp_path, "w2"):  # it also renders the frame the client crashed on
-        assert job_end(url, lost, 120) == job_end(url, one, 120) == "completed"
+    assert tasks(url, job_id)[0]["status"] == "queued"
+    with workers(url, tmp_path, "w2"):  # it also renders the frames the client could not
+        for job_id in (lost, one, crash, targa):
+            assert job_end(url, job_id, 120) == "completed"
     assert sorted(p.name for p in (out / "lost").iterdir()) == ["000001.png", "000002.png"]
     assert (out / "uploads" / "000001.png").is_file()
 

@@ -4,6 +4,7 @@ its uploads; the script and command line run in Blender 3.4 as the client runs t
 from __future__ import annotations
 
 import io
+import struct
 import subprocess
 import zipfile
 from pathlib import Path
@@ -31,18 +32,19 @@ def test_a_task_reads_as_work() -> None:
     work = work_of(commands())
     assert (work.blend, work.scene, work.file_format, work.frames) == (Path("/share/a.blend"), "Main", "PNG", [7, 10])
     assert work.commandline() == ".e --factory-startup -noaudio -b .c --scene Main -o .o -f .f"
-    assert work.frame_file(7, ".png") == Path("/out/job/000007.png")
-    assert Work(Path("/s/a.blend"), "", "/o/f_##_x", "PNG", [1]).frame_file(3, ".exr") == Path("/o/f_03_x.exr")
-    assert Work(Path("/s/a.blend"), "", "/o/f_##_v#", "PNG", [1]).frame_file(3, ".png") == Path("/o/f_##_v3.png")
-    assert Work(Path("/s/a.blend"), "", "/o/shot_", "PNG", [1]).frame_file(12, ".jpg") == Path("/o/shot_0012.jpg")
-    assert Work(Path("/s/a.blend"), "", "//render/x_###", "PNG", [1]).frame_file(5, ".png") == \
-        Path("/s/render/x_005.png")
+    assert work.frame_file(7) == Path("/out/job/000007.png")
+    assert Work(Path("/s/a.blend"), "", "/o/f_##_x", "OPEN_EXR", [1]).frame_file(3) == Path("/o/f_03_x.exr")
+    assert Work(Path("/s/a.blend"), "", "/o/f_##_v#", "PNG", [1]).frame_file(3) == Path("/o/f_##_v3.png")
+    assert Work(Path("/s/a.blend"), "", "/o/shot_", "JPEG", [1]).frame_file(12) == Path("/o/shot_0012.jpg")
+    assert Work(Path("/s/a.blend"), "", "//render/x_###", "PNG", [1]).frame_file(5) == Path("/s/render/x_005.png")
     assert Work(Path("/s/a.blend"), "", "/o/", "PNG", [1]).commandline() == \
         ".e --factory-startup -noaudio -b .c -o .o -f .f"
     for broken in ([], [{"name": "frames-to-video", "parameters": {}}],
                    [{"name": "blender-render", "parameters": {"blendfile": "/a.blend", "args": ["--render-frame"]}}],
                    [{"name": "blender-render", "parameters": {"blendfile": "/a.blend", "args": [
-                       "--render-output", "/o/#", "--render-format", "PNG", "--render-frame", "x"]}}]):
+                       "--render-output", "/o/#", "--render-format", "PNG", "--render-frame", "x"]}}],
+                   [{"name": "blender-render", "parameters": {"blendfile": "/a.blend", "args": [
+                       "--render-output", "/o/#", "--render-format", "TARGA", "--render-frame", "1"]}}]):
         with pytest.raises(NotRenderable):
             work_of(broken)
 
@@ -89,5 +91,11 @@ def test_an_exr_header_gives_its_data_window(tmp_path: Path) -> None:
                     "import bpy; i = bpy.data.images.new('x', 17, 9, float_buffer=True); "
                     f"i.filepath_raw = {str(out)!r}; i.file_format = 'OPEN_EXR'; i.save()"],
                    check=True, capture_output=True)
-    assert identify(out.read_bytes()) == (".exr", (17, 9))
+    exr = out.read_bytes()
+    assert identify(exr) == (".exr", (17, 9))
     assert identify(b"not an image at all") is None
+    # A header whose attribute size is negative or runs past the end is no image (and no endless loop).
+    name_end = exr.index(b"\0", 8)
+    type_end = exr.index(b"\0", name_end + 1)
+    assert identify(exr[:type_end + 1] + struct.pack("<i", -8) + exr[type_end + 5:]) is None
+    assert identify(exr[:type_end + 1] + struct.pack("<i", 2**30) + exr[type_end + 5:]) is None

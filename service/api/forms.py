@@ -13,6 +13,16 @@ class FormError(ValueError):
     """A body that is not a readable form."""
 
 
+def whole(text: str, below: int = 2**63) -> int | None:
+    """A request's whole number: ASCII digits only (``str.isdigit`` also takes ``²``, which ``int`` refuses),
+    below ``below`` (what SQLite stores); else None."""
+    text = text.strip()
+    if not (text.isascii() and text.isdecimal()):
+        return None
+    number = int(text)
+    return number if number < below else None
+
+
 def parse(content_type: str, body: bytes) -> dict[str, str | bytes]:
     """Each field's first value: text, or the bytes of a file part (one with a filename)."""
     kind = content_type.split(";")[0].strip().lower()

@@ -129,8 +129,16 @@ class BatchRun:
         if self.state.farm_job is None:  # listening before any worker can take one of its tasks
             job_id = str(uuid.uuid4())
             self.farm.attach(job_id, link)
-            self.state.farm_job = (await asyncio.to_thread(self.farm.submit_batch, self.state.recipe, job_id)).id
-            self.notify(Event(Kind.MESSAGE, None, {"text": f"Queued as farm job {self.state.farm_job}"}))
+            try:
+                await asyncio.to_thread(self.farm.submit_batch, self.state.recipe, job_id)
+            except BaseException:
+                self.farm.detach(job_id)
+                raise
+            self.state.farm_job = job_id
+            self.notify(Event(Kind.MESSAGE, None, {"text": f"Queued as farm job {job_id}"}))
+            if self.cancelled:  # while it was stored
+                farm.set_job_status(job_id, FarmJobStatus.PAUSED if self.halted else FarmJobStatus.CANCELED,
+                                    "the batch was " + ("interrupted" if self.halted else "cancelled"))
         else:
             self.farm.attach(self.state.farm_job, link)
             if farm.job(self.state.farm_job, steps=False).status == FarmJobStatus.PAUSED:
@@ -346,5 +354,5 @@ class BatchRun:
         if slot is not None:
             slot.skip = True
             await self._stop(slot)
-        elif self.state.current_job is not None:  # a remote worker's: it hears it from may-i-run
-            self.farm.farm.set_task_status(self._tasks[self.state.current_job], TaskStatus.CANCELED, "cancelled")
+        elif (task_id := self._tasks.get(self.state.current_job or -1)) is not None:  # a remote worker's job:
+            self.farm.farm.set_task_status(task_id, TaskStatus.CANCELED, "cancelled")  # it hears from may-i-run

@@ -312,6 +312,16 @@ class Farm:
             db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(), "activity": reason})
         self._tell_worker(worker_id, had)
 
+    def refuse(self, worker_id: str, reason: str) -> None:
+        """The worker cannot run the task it was given: the task goes back to the queue, counted against nobody,
+        and the worker is blocklisted for that job's tasks of its type."""
+        with self.store.transaction() as db:
+            had = self._task_of(db, worker_id)
+            if had is not None:
+                db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": time.time(), "activity": reason})
+                db.execute(sql.ADD_BLOCK, (had.job_id, worker_id, had.type))
+        self._tell_worker(worker_id, had)
+
     def state_changed(self, worker_id: str, status: str) -> None:
         """The worker says it is in ``status`` now; a request it has fulfilled is cleared."""
         worker = self.worker(worker_id)

@@ -427,8 +427,9 @@ WITH wanted AS (SELECT id FROM farm_jobs
                 WHERE CASE WHEN ?2 IS NULL THEN status IN ('queued', 'active')
                            ELSE id IN (SELECT value FROM json_each(?2)) END),
     paced AS (SELECT t.job_id, sum(t.updated - t.started) AS seconds, sum(t.steps_total) AS frames
-              FROM wanted w JOIN tasks t ON t.job_id = w.id
-              WHERE t.status = 'completed' AND t.started IS NOT NULL AND t.type IN (SELECT value FROM json_each(?1))
+              FROM wanted w CROSS JOIN tasks t  -- each wanted job's completed tasks, not every task
+              WHERE t.job_id = w.id AND t.status = 'completed' AND t.started IS NOT NULL
+                  AND t.type IN (SELECT value FROM json_each(?1))
               GROUP BY t.job_id)
 SELECT w.id, coalesce(p.seconds, 0), coalesce(p.frames, 0),
     CASE WHEN p.frames > 0 THEN (SELECT json_group_array(DISTINCT type) FROM tasks

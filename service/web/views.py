@@ -11,6 +11,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from service.api import forms
 from service.api.guard import SESSION_COOKIE, Policy
 from service.core.farm import FarmCore
 from service.store.farm import Farm, NotFound
@@ -123,7 +124,7 @@ async def task(request: Request) -> Response:
     core = _core(request)
     found = core.farm.task(request.path_params["task_id"])
     start = request.query_params.get("from", "")
-    log = read_log(core.task_log(found), int(start) if start.isdigit() else None)
+    log = read_log(core.task_log(found), forms.whole(start))
     workers = {w.id: w for w in core.farm.workers()}
     parts = pages.task_page(found, core.farm.job(found.job_id), workers,
                             core.farm.task_seconds(found.job_id).get(found.id), log)

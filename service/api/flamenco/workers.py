@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from service.api import forms
 from service.api.flamenco import shapes
 from service.api.flamenco.common import ApiError, body, client, core, field, seed, strings, worker
 from service.core.farm import IMAGE_TYPES, MAX_IMAGE_BYTES
@@ -70,8 +71,9 @@ def asked_wait(request: Request, longest: float) -> float:
     at most ``longest``; 0 without one, as Flamenco's workers ask."""
     for preference in request.headers.get("prefer", "").split(","):
         name, _, value = preference.strip().partition("=")
-        if name.strip().lower() == "wait" and value.strip().isdigit():
-            return min(float(value), longest)
+        seconds = forms.whole(value)
+        if name.strip().lower() == "wait" and seconds is not None:
+            return min(float(seconds), longest)
     return 0.0
 
 
@@ -85,8 +87,9 @@ async def schedule(request: Request) -> Response:
             return JSONResponse({"status_requested": me.status_requested}, status_code=423)
         if me.status != WorkerStatus.AWAKE:
             raise ApiError(409, f'worker is in state "{me.status}", requires state "awake" to execute tasks')
+        mark = farm.openings.mark()
         task = farm.farm.schedule(me.id)
-        if task is not None or not await farm.openings.wait(until - asyncio.get_running_loop().time()):
+        if task is not None or not await farm.openings.wait(mark, until - asyncio.get_running_loop().time()):
             break
         if await request.is_disconnected():  # a worker that went while it waited takes nothing
             return Response(status_code=NO_CONTENT)

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from service import private
+from service.api import forms
 from service.api.sheepit.archives import Archive, ArchiveError, JobArchives, Renderers, render_size
 from service.api.sheepit.sessions import Session, Sessions
 from service.api.sheepit.work import NotRenderable, Work, work_of
@@ -18,6 +20,7 @@ from service.store.farm import Conflict, NotFound
 from shared import failures
 from shared.model import Task, TaskStatus, WorkerStatus
 
+log = logging.getLogger("shepherd.sheepit")
 TASK_TYPES = ["blender"]
 """What a session renders: simple-blender-render's frames (a preview video needs ffmpeg, a Render+ job the
 service's own runner)."""
@@ -42,6 +45,12 @@ class Given:
     sheepit_id: int
     archive: Archive
     renderer: Archive
+
+
+def frame_number(text: str) -> int | None:
+    """A frame as the client sends it back: four digits, or more, maybe negative."""
+    number = forms.whole(text.removeprefix("-"))
+    return None if number is None else -number if text.startswith("-") else number
 
 
 def failure_reason(number: int, detail: str = "") -> str:
@@ -74,15 +83,18 @@ class Door:
         unless someone asked it to sleep; its cookie."""
         farm = self.core.farm
         name = f"SheepIt {login}@{hostname or address}"
+        workers = farm.workers()
+        known_ids = {w.id for w in workers}
+        self.sessions.forget({w.id for w in workers if w.status in (WorkerStatus.ERROR, WorkerStatus.OFFLINE)}
+                             | (self.sessions.workers_in_use() - known_ids))
         in_use = self.sessions.workers_in_use()
-        known = next((w for w in farm.workers() if w.name == name and w.lease is not None and w.id not in in_use),
-                     None)
+        known = next((w for w in workers if w.name == name and w.lease is not None and w.id not in in_use), None)
         software = f"SheepIt {version}"
         worker_id = known.id if known else farm.register(name, secrets.token_hex(16), os_name, TASK_TYPES, address,
                                                           software, self.options.timeout).id
         status = farm.sign_on(worker_id, name, TASK_TYPES, software, False, address)
         farm.state_changed(worker_id, status)
-        return self.sessions.open(Session(worker_id, login, os_name, bits, version))
+        return self.sessions.open(Session(worker_id, login, os_name, bits))
 
     def close(self, cookie: str) -> None:
         """The session ends (logout): its worker goes offline and its frame back to the queue."""
@@ -108,11 +120,22 @@ class Door:
         self.core.farm.seen(session.worker_id, address)
         return session
 
-    async def give(self, session: Session) -> Given | None:
+    async def renderer(self, session: Session) -> Archive | None:
+        """The renderer archive for the session's OS and bits; None when none is configured or it is missing."""
+        try:
+            return await asyncio.to_thread(self.renderers.get, session.os, session.bits)
+        except OSError as exc:
+            log.warning("the renderer for %s %s cannot be read: %s", session.os, session.bits, exc)
+            return None
+
+    async def give(self, session: Session, renderer: Archive) -> Given | None:
         """The frame the session is to render: the next one of its task, else one of a task the scheduler hands
-        it; None when there is none. A task whose blend file cannot be packed fails for this session."""
+        it; None when there is none. A task it cannot render (a format whose uploads cannot be checked, a blend
+        that cannot be packed) goes back to the queue for other workers, and the session is blocklisted for it."""
         farm = self.core.farm
         for _ in range(TRIES):
+            if farm.worker(session.worker_id).status != WorkerStatus.AWAKE:
+                return None
             task = farm.schedule(session.worker_id)
             if task is None:
                 session.drop()
@@ -120,17 +143,15 @@ class Door:
             session.take(task.id)
             try:
                 work, archive = await self.work(task)
-                session.frames = work.frames
-                frame = session.frame
-                if frame is None:
-                    raise NotRenderable("the task has no frame left to render")
             except (NotRenderable, ArchiveError, OSError) as exc:
-                self.fail(session, failure_reason(16, f"SheepIt clients cannot render this task: {exc}"))
+                session.drop()
+                farm.refuse(session.worker_id, f"Task was requeued: SheepIt clients cannot render it: {exc}")
                 continue
-            renderer = await asyncio.to_thread(self.renderers.get, session.os, session.bits)
-            if renderer is None:
-                return None
+            session.frames, session.archive = work.frames, archive
+            frame = session.frame
             try:
+                if frame is None:
+                    raise Conflict("no frame left")
                 farm.update_task(session.worker_id, task.id, activity=f"Frame {frame} is rendering on SheepIt")
             except (Conflict, NotFound):
                 session.drop()
@@ -138,18 +159,22 @@ class Door:
             return Given(task, work, frame, farm.sheepit_id(task.id), archive, renderer)
         return None
 
+    def work_of(self, task: Task) -> Work:
+        return work_of(self.core.commands_for(task, this_platform()))
+
     async def work(self, task: Task) -> tuple[Work, Archive]:
         """What the task renders, and the archive of its blend file (packed when it first is asked for)."""
-        work = work_of(self.core.commands_for(task, this_platform()))
+        work = self.work_of(task)
         return work, await asyncio.to_thread(self.archives.get, work.blend)
 
     def owns(self, session: Session, sheepit_id: str, frame: str | None = None) -> Task | None:
         """The session's task if the SheepIt id (and frame) is what it renders and it may go on, else None."""
         farm = self.core.farm
-        task_id = farm.sheepit_task(int(sheepit_id)) if sheepit_id.isdigit() and len(sheepit_id) < 19 else None
+        number = forms.whole(sheepit_id)
+        task_id = farm.sheepit_task(number) if number is not None else None
         if task_id is None or task_id != session.task_id:
             return None
-        if frame is not None and (not frame.lstrip("-").isdigit() or int(frame) != session.frame):
+        if frame is not None and frame_number(frame) != session.frame:
             return None
         if not farm.may_run(session.worker_id, task_id)[0]:
             session.drop()

@@ -39,6 +39,8 @@ def _exr(data: bytes) -> SizeOrNone:
         name_end = data.index(b"\0", at)
         type_end = data.index(b"\0", name_end + 1)
         size = struct.unpack("<i", data[type_end + 1:type_end + 5])[0]
+        if size < 0 or type_end + 5 + size > len(data):
+            return None
         value = data[type_end + 5:type_end + 5 + size]
         if data[at:name_end] == b"dataWindow" and len(value) == 16:
             x0, y0, x1, y1 = struct.unpack("<iiii", value)

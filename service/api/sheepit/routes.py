@@ -13,7 +13,6 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from service.api import forms
-from service.api.sheepit.archives import ArchiveError
 from service.api.sheepit.door import Door, failure_reason
 from service.api.sheepit.images import identify
 from service.api.sheepit.sessions import COOKIE, version_tuple
@@ -32,7 +31,6 @@ PATHS = {
     "logout": "/account.php?mode=logout&worker=1",
     "speedtest-answer": f"{SERVER}/speedtest.php",
 }
-KEEPALIVE_PERIOD = 1440
 SPEEDTEST_PAYLOAD = bytes(256 * 1024)
 CONTENT_TYPES = {ext: kind for kind, ext in IMAGE_TYPES.items()}
 
@@ -92,7 +90,7 @@ async def config(request: Request) -> Response:
     cookie = door.open(login, _text(form, "hostname"), _address(request), _text(form, "os"), _text(form, "bits"),
                        version)
     requests = [ET.Element("request", {"type": kind, "path": path}) for kind, path in PATHS.items()]
-    requests[3].set("max-period", str(KEEPALIVE_PERIOD))
+    requests[3].set("max-period", str(max(1, int(door.options.timeout * 0.8))))  # well within the lease
     speedtest = ET.Element("speedtest")
     ET.SubElement(speedtest, "target", url=_base(request) + "/speedtest.zip")
     answer = xml("config", 0, *requests, speedtest, publickey=door.sessions.public_key(login))
@@ -113,7 +111,8 @@ async def request_job(request: Request) -> Response:
     session = door.alive(request.cookies.get(COOKIE), _address(request))
     if session is None:
         return xml("jobrequest", 202)
-    if not door.renderers.has(session.os, session.bits):
+    renderer = await door.renderer(session)
+    if renderer is None:
         return xml("jobrequest", 205)
     asked = request.query_params
     session.use_gpu = asked.get("computemethod", "1") != "1" and bool(asked.get("gpu_type"))
@@ -125,7 +124,7 @@ async def request_job(request: Request) -> Response:
             door.close(request.cookies[COOKIE])
             return xml("jobrequest", 201)
         worker = farm.worker(worker.id)
-    given = await door.give(session) if worker.status == WorkerStatus.AWAKE else None
+    given = await door.give(session, renderer) if worker.status == WorkerStatus.AWAKE else None
     frames, jobs, awake = farm.queue_figures()
     stats = ET.Element("stats", {"credits_session": "0", "credits_total": "0", "frame_remaining": str(frames),
                                  "waiting_project": str(jobs), "connected_machine": str(awake),
@@ -153,12 +152,9 @@ async def archive(request: Request) -> Response:
         return missing
     kind = _text(form, "type")
     if kind == "binary":
-        found = await asyncio.to_thread(door.renderers.get, session.os, session.bits)
-    elif kind == "job" and (task := door.owns(session, _text(form, "job"))) is not None:
-        try:
-            found = (await door.work(task))[1]
-        except (NotRenderable, ArchiveError, OSError):
-            found = None
+        found = await door.renderer(session)
+    elif kind == "job" and door.owns(session, _text(form, "job")) is not None:
+        found = session.archive  # the one whose md5 it was given, even if the blend changed since
     else:
         found = None
     if found is None:
@@ -176,29 +172,36 @@ async def validate(request: Request) -> Response:
     job, frame = (_text(form, "job"), _text(form, "frame")) if form else ("", "")
     if form is None or not job or not frame or not isinstance(upload, bytes) or not upload:
         return xml("jobvalidate", 300)
-    task = door.owns(session, job, frame)
-    if task is None:  # a frame the session no longer renders (its job cancelled): not counted
-        return xml("jobvalidate", 0)
-    try:
-        work = (await door.work(task))[0]
-    except (NotRenderable, ArchiveError, OSError):
-        return xml("jobvalidate", 303)
-    image = identify(upload)
-    expected = await door.expected_size(work)
-    if image is None or (expected is not None and image[1] != expected):
-        return xml("jobvalidate", 302)
-    extension = str(door.core.farm.job(task.job_id, steps=False).settings.get("image_file_extension") or image[0])
-    path = work.frame_file(int(frame), extension)
-    try:
-        await asyncio.to_thread(_save, path, upload)
-    except OSError:
-        return xml("jobvalidate", 303)
-    if image[0] in CONTENT_TYPES:
-        door.core.store_image(task, CONTENT_TYPES[image[0]], upload)
-    try:
-        door.frame_done(session, task, int(frame), path)
-    except (Conflict, NotFound):
-        session.drop()
+    async with session.lock:  # one validation of a session at a time: a retry waits for the first one's outcome
+        task = door.owns(session, job, frame)
+        if task is None:  # a frame the session no longer renders (its job cancelled, or validated already)
+            return xml("jobvalidate", 0)
+        try:
+            work = door.work_of(task)
+        except NotRenderable:
+            return xml("jobvalidate", 303)
+        number = int(session.frame or 0)
+        image = await asyncio.to_thread(identify, upload)
+        if image is None or image[0] != work.extension:
+            return xml("jobvalidate", 302)
+        expected = await door.expected_size(work)
+        if expected is not None and image[1] != expected:
+            door.fail(session, failure_reason(25, f"the uploaded frame {number} is {image[1][0]}×{image[1][1]}, "
+                                                  f"the scene renders {expected[0]}×{expected[1]}"))
+            return xml("jobvalidate", 302)
+        path = work.frame_file(number)
+        try:
+            await asyncio.to_thread(_save, path, upload)
+        except OSError:
+            return xml("jobvalidate", 303)
+        if door.owns(session, job, frame) is None:  # taken back while it was written: not counted
+            return xml("jobvalidate", 0)
+        if image[0] in CONTENT_TYPES:
+            door.core.store_image(task, CONTENT_TYPES[image[0]], upload)
+        try:
+            door.frame_done(session, task, number, path)
+        except (Conflict, NotFound):
+            session.drop()
     return xml("jobvalidate", 0)
 
 
@@ -234,15 +237,16 @@ async def error(request: Request) -> Response:
     if not job or kind in ("", "0"):
         door.session_log(session, log)
         return xml("error", 0)
-    if not kind.isdigit():
+    number = forms.whole(kind, 1000)
+    if number is None:
         return xml("error", 300)
     task = door.owns(session, job, _text(form, "frame") or None)
-    if task is None or int(kind) == 22:  # the server's own kill, or a frame it no longer renders: nobody's fault
+    if task is None or number == 22:  # the server's own kill, or a frame it no longer renders: nobody's fault
         if task is not None:
             door.core.farm.hand_back(session.worker_id, "Task was requeued: the server stopped its SheepIt render")
             session.drop()
         return xml("error", 0)
-    door.fail(session, failure_reason(int(kind)), log)
+    door.fail(session, failure_reason(number), log)
     return xml("error", 0)
 
 

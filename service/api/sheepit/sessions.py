@@ -3,6 +3,7 @@ one renders. Kept in memory: a restarted service answers 202 and the client logs
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -10,13 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from service import private
+from service.api import forms
+from service.api.sheepit.archives import Archive
 from service.store.farm import secret_matches
 
 COOKIE = "sheepit_session"
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else 0 for part in text.split("."))
+    return tuple(forms.whole(part) or 0 for part in text.split("."))
 
 
 @dataclass
@@ -25,12 +28,14 @@ class Session:
     login: str
     os: str
     bits: str
-    version: str
     use_gpu: bool = False
     task_id: str | None = None
     frames: list[int] = field(default_factory=list)
     done: int = 0
     """How many of the task's frames were validated: the next one to give is ``frames[done]``."""
+    archive: Archive | None = None
+    """The job archive whose md5 the session was given with its frame."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def frame(self) -> int | None:
@@ -39,10 +44,10 @@ class Session:
     def take(self, task_id: str) -> None:
         """Render ``task_id``: from its first frame when it is not the task the session had."""
         if task_id != self.task_id:
-            self.task_id, self.frames, self.done = task_id, [], 0
+            self.task_id, self.frames, self.done, self.archive = task_id, [], 0, None
 
     def drop(self) -> None:
-        self.task_id, self.frames, self.done = None, [], 0
+        self.task_id, self.frames, self.done, self.archive = None, [], 0, None
 
 
 class Sessions:
@@ -82,6 +87,11 @@ class Sessions:
 
     def close(self, cookie: str) -> Session | None:
         return self.live.pop(cookie, None)
+
+    def forget(self, gone: set[str]) -> None:
+        """Drop the sessions of these workers (their lease ran out, they were removed): their clients went."""
+        for cookie in [c for c, s in self.live.items() if s.worker_id in gone]:
+            del self.live[cookie]
 
     def workers_in_use(self) -> set[str]:
         return {s.worker_id for s in self.live.values()}

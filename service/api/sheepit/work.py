@@ -15,6 +15,9 @@ from shared import frames
 SCENE_ALIAS = "shepherd_scene"
 """The name a scene is given for the render when its own cannot travel in the space-split command line."""
 LAST_HASHES = re.compile(r"#+(?!.*#)")
+EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "OPEN_EXR": ".exr", "OPEN_EXR_MULTILAYER": ".exr", "BMP": ".bmp",
+              "TIFF": ".tif"}
+"""The image formats whose uploads the door can check, and the extension Blender gives each."""
 
 
 class NotRenderable(ValueError):
@@ -30,6 +33,10 @@ class Work:
     """The render output path, '#' for the frame number, as this machine sees it."""
     file_format: str
     frames: list[int]
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.file_format]
 
     @property
     def scene_argument(self) -> str:
@@ -72,9 +79,9 @@ def sheepit_set_compute_device(device_type, signal, device):
         d.use = d.id == device if named else d.type == device_type
 """
 
-    def frame_file(self, frame: int, extension: str) -> Path:
+    def frame_file(self, frame: int) -> Path:
         """Where a render on this machine writes the frame: the last run of '#' is the frame number, padded to
-        its length (four digits appended when there is none), then the extension."""
+        its length (four digits appended when there is none), then the format's extension."""
         output = self.output
         if output.startswith("//"):
             output = str(self.blend.parent / output[2:])
@@ -82,7 +89,7 @@ def sheepit_set_compute_device(device_type, signal, device):
             output = LAST_HASHES.sub(lambda m: f"{frame:0{len(m.group())}d}", output)
         else:
             output = f"{output}{frame:04d}"
-        return Path(output + extension)
+        return Path(output + self.extension)
 
 
 def _literal(text: str) -> str:
@@ -101,6 +108,9 @@ def work_of(commands: list[dict[str, Any]]) -> Work:
     missing = [a for a in ("--render-output", "--render-format", "--render-frame") if a not in given]
     if missing or not parameters.get("blendfile"):
         raise NotRenderable(f"the blender-render command lacks {', '.join(missing) or 'blendfile'}")
+    if given["--render-format"] not in EXTENSIONS:
+        raise NotRenderable(f"frames in {given['--render-format']} cannot be checked when they are uploaded; "
+                            f"SheepIt clients render {', '.join(EXTENSIONS)}")
     try:
         chosen = frames.parse(given["--render-frame"])
     except frames.FrameRangeError as exc:
