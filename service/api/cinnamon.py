@@ -105,9 +105,10 @@ def _text(form: dict[str, str | bytes], *names: str, required: bool = True) -> s
 
 def _id(form: dict[str, str | bytes], name: str) -> int:
     text = _text(form, name)
-    if not text.isdigit() or int(text) >= 2**63:
+    number = forms.whole(text)
+    if number is None:
         raise CinnamonError("error.param.invalid", f"parameter {name} must be an object id, not {text!r}")
-    return int(text)
+    return number
 
 
 def _user(request: Request, form: dict[str, str | bytes]) -> str:

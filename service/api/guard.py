@@ -20,7 +20,7 @@ from starlette.requests import cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api import errors
+from service.api import errors, forms
 from shared.net import is_loopback
 
 WILDCARDS = ("0.0.0.0", "::", "")
@@ -171,8 +171,8 @@ class Guard:
         limit = self.policy.max_body
         too_large = (413, errors.TOO_LARGE, f"The request body is larger than the limit of {limit // 2**20} MiB "
                                             "(--max-body-mb)")
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
+        length = forms.whole(headers.get("content-length", ""), 2**80)
+        if length is not None and length > limit:
             return too_large, receive
         received = 0
 

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from service import jsontext, logs
-from service.api import errors
+from service.api import errors, forms
 from service.core.admission import BlenderRefused, HooksRefused
 from service.core.batch import JobState
 from service.core.manager import BatchRunning, Manager, NoSlots, NotRunning
@@ -93,7 +93,8 @@ def _job(request: Request) -> JobState | Response:
     if batch is None:
         return _no_batch()
     raw = request.path_params["id"]
-    job = batch.job(int(raw)) if raw.isdigit() else None
+    index = forms.whole(raw)
+    job = batch.job(index) if index is not None else None
     if job is None:
         return errors.error(400, errors.BAD_JOB_INDEX, f"There is no job {raw} in this batch", "Wrong job index")
     return job

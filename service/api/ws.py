@@ -18,6 +18,7 @@ from typing import Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from service.api import forms
 from service.core.batch import BatchState
 from service.core.manager import Manager
 from service.notify.notifier import Notifier
@@ -116,9 +117,9 @@ def _command(websocket: WebSocket, text: str) -> None:
 
 async def endpoint(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
-    since = websocket.query_params.get("since", "")
+    since = forms.whole(websocket.query_params.get("since", ""))
     await websocket.accept()
-    queue = hub.join(history_message(websocket.app.state.manager, int(since))) if since.isdigit() else hub.join()
+    queue = hub.join(history_message(websocket.app.state.manager, since)) if since is not None else hub.join()
     sender = asyncio.ensure_future(_pump(websocket, queue))
     try:
         while True:

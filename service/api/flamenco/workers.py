@@ -154,10 +154,10 @@ def _may(allowed: bool, reason: str, change: bool = False) -> JSONResponse:
 
 async def output_produced(request: Request) -> Response:
     worker(request)
-    length = request.headers.get("content-length", "")
-    if not length.isdigit() or int(length) <= 0:
+    length = forms.whole(request.headers.get("content-length", ""), 2**80)
+    if not length:
         raise ApiError(411, "Content-Length header required")
-    if int(length) > MAX_IMAGE_BYTES:
+    if length > MAX_IMAGE_BYTES:
         raise ApiError(413, f"image too large; should be max {MAX_IMAGE_BYTES} bytes")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in IMAGE_TYPES:
