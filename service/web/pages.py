@@ -303,7 +303,7 @@ class JobView:
     image: str | None
     blocked: list[tuple[str, str, str]]
     seconds: dict[str, float]
-    """The render time of each completed task, and whether it was timed from the job's submission."""
+    """The render time of each completed task."""
     recipe: Recipe | None = None
     """A Render+ batch's recipe."""
 
