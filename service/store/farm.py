@@ -596,12 +596,17 @@ class Farm:
         """The render time of each completed task of the job: from when it was last handed to a worker to its end."""
         return {task_id: seconds for task_id, seconds in self.store.query(sql.TASK_SECONDS, job_id)}
 
-    def pace(self, frame_types: list[str], job_ids: list[str] | None = None) -> dict[str, tuple[float, int, list[str]]]:
+    def pace(self, frame_types: list[str], job_ids: list[str] | None = None
+             ) -> dict[str, tuple[float, int, list[str], int]]:
         """For each queued or active job (or each of these): the render time of its completed tasks of
-        ``frame_types`` (summed over its workers) and their frames, and, once there are some, the types of its
-        tasks still to finish."""
+        ``frame_types`` (summed over its workers) and their frames, and, once there are some, the types and the
+        number of its tasks of those types still to finish."""
         rows = self.store.query(sql.JOB_PACE, json.dumps(frame_types), None if job_ids is None else json.dumps(job_ids))
-        return {job_id: (seconds, frames, _json_list(types)) for job_id, seconds, frames, types in rows}
+        paces = {}
+        for job_id, seconds, frames, left in rows:
+            types, count = json.loads(left) if left else ([], 0)
+            paces[job_id] = (seconds, frames, types, count)
+        return paces
 
     def awake_workers(self) -> list[Worker]:
         """The awake workers, without their current task (a cheaper query than ``workers``)."""

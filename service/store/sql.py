@@ -432,8 +432,9 @@ WITH wanted AS (SELECT id FROM farm_jobs
                   AND t.type IN (SELECT value FROM json_each(?1))
               GROUP BY t.job_id)
 SELECT w.id, coalesce(p.seconds, 0), coalesce(p.frames, 0),
-    CASE WHEN p.frames > 0 THEN (SELECT json_group_array(DISTINCT type) FROM tasks
-                                 WHERE job_id = w.id AND status IN ('active', 'queued', 'soft-failed')) END
+    CASE WHEN p.frames > 0 THEN (SELECT json_array(json_group_array(DISTINCT type), count(*)) FROM tasks
+                                 WHERE job_id = w.id AND status IN ('active', 'queued', 'soft-failed')
+                                     AND type IN (SELECT value FROM json_each(?1))) END
 FROM wanted w LEFT JOIN paced p ON p.job_id = w.id
 """
 AWAKE_WORKERS = """

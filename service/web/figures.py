@@ -18,10 +18,12 @@ class Estimate:
     """Seconds of rendering the job has left, for one worker: its frames left at the pace of those rendered."""
     workers: frozenset[str]
     """The awake workers that may take its tasks."""
+    tasks: int
+    """Its render tasks still to finish: no more workers than these render it at once."""
 
     @property
     def seconds(self) -> float:
-        return self.work / max(1, len(self.workers))
+        return self.work / max(1, min(len(self.workers), self.tasks))
 
 
 @dataclass(frozen=True)
@@ -54,16 +56,16 @@ def able(job: Job, types: list[str], workers: list[Worker], blocked: set[tuple[s
 
 
 def _estimated(farm: Farm, rows: list[tuple[Job, int, int]],
-               paces: dict[str, tuple[float, int, list[str]]]) -> list[Listed]:
+               paces: dict[str, tuple[float, int, list[str], int]]) -> list[Listed]:
     """The jobs, each queued or active one that rendered frames with its estimate."""
-    paced = {job.id for job, _, _ in rows if job.status in JobStatus.RUNNABLE and paces.get(job.id, (0, 0))[1]}
+    paced = {job.id for job, _, _ in rows if job.status in JobStatus.RUNNABLE and paces.get(job.id, (0, 0, [], 0))[1]}
     workers, blocked = (farm.awake_workers(), set(farm.blocklists())) if paced else ([], set())
     listed = []
     for job, done, total in rows:
         estimate = None
         if job.id in paced:
-            seconds, frames, types = paces[job.id]
-            estimate = Estimate(seconds / frames * max(0, total - done), able(job, types, workers, blocked))
+            seconds, frames, types, left = paces[job.id]
+            estimate = Estimate(seconds / frames * max(0, total - done), able(job, types, workers, blocked), left)
         listed.append(Listed(job, done, total, estimate))
     return listed
 
@@ -93,6 +95,6 @@ def board(farm: Farm) -> tuple[list[Listed], Queue]:
 def queue(farm: Farm) -> Queue:
     """The queue's estimate, reading only the queued and active jobs that have rendered frames."""
     paces = farm.pace(FRAME_TYPES)
-    paced = [job_id for job_id, (_, frames, _) in paces.items() if frames]
+    paced = [job_id for job_id, (_, frames, _, _) in paces.items() if frames]
     rows = farm.job_frames(FRAME_TYPES, paced) if paced else []
     return queue_of(_estimated(farm, rows, paces), len(paces))
