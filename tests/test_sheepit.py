@@ -260,3 +260,25 @@ def test_bad_requests_get_xml_never_a_500(farm: Service, tmp_path: Path) -> None
         raise AssertionError("a foreign Host was answered")
     with urllib.request.urlopen(sheep.targets[0], timeout=10) as payload:
         assert len(payload.read()) > 0
+
+
+def test_a_session_sleeps_wakes_and_shuts_down_as_asked(farm: Service, tmp_path: Path) -> None:
+    sheep = client(farm, tmp_path, "asked")
+    assert sheep.log_in(hostname="asked-box").get("status") == "0"
+    worker = next(w for w in http(farm.url + V3 + "/worker-mgt/workers")[1]["workers"]
+                  if w["name"] == "SheepIt alice@asked-box")
+
+    def ask(status: str) -> None:
+        assert http(f"{farm.url}{V3}/worker-mgt/workers/{worker['id']}/setstatus", "POST",
+                    {"status": status, "is_lazy": False})[0] == 204
+
+    def status() -> str:
+        return str(http(f"{farm.url}{V3}/worker-mgt/workers/{worker['id']}")[1]["status"])
+
+    ask("asleep")
+    assert sheep.request_job().get("status") == "200" and status() == "asleep"
+    ask("awake")
+    assert sheep.request_job().get("status") == "200" and status() == "awake"
+    ask("offline")  # shut down: the client is told it may not render, and stops
+    assert sheep.request_job().get("status") == "201" and status() == "offline"
+    assert sheep.request_job().get("status") == "202"
