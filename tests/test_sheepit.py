@@ -258,6 +258,13 @@ def test_bad_requests_get_xml_never_a_500(farm: Service, tmp_path: Path) -> None
         assert exc.code == 400 and exc.headers["Content-Type"].startswith("text/xml")
     else:
         raise AssertionError("a foreign Host was answered")
+    request = urllib.request.Request(base + "/server/config.php", b"login=alice", {"Origin": "http://evil.example"})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 403 and exc.headers["Content-Type"].startswith("text/xml")
+    else:
+        raise AssertionError("a foreign Origin was answered")
     with urllib.request.urlopen(sheep.targets[0], timeout=10) as payload:
         assert len(payload.read()) > 0
 
