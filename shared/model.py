@@ -34,8 +34,6 @@ class TaskStatus:
     SOFT_FAILED = "soft-failed"
     PAUSED = "paused"
     ALL = (ACTIVE, CANCELED, COMPLETED, FAILED, QUEUED, SOFT_FAILED, PAUSED)
-    RUNNABLE = (QUEUED, SOFT_FAILED)
-    """A task a worker may be given: not tried yet, or failed by fewer workers than the limit."""
 
 
 class WorkerStatus:

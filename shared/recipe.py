@@ -111,6 +111,11 @@ class Hook:
     enabled: bool
     cmd: str
 
+    @property
+    def active(self) -> bool:
+        """Whether the hook runs: enabled, with a command."""
+        return self.enabled and bool(self.cmd.strip())
+
 
 @dataclass
 class BatchHooks:
@@ -245,6 +250,11 @@ class Job:
     timeout: float = field(default=0.0, metadata={"check": _at_least(0)})
     retry_delay: float = field(default=10.0, metadata={"check": _at_least(0)})
 
+    @property
+    def hooked(self) -> bool:
+        """Whether a PRE_JOB or POST_JOB hook runs with it."""
+        return any(h.active for h in self.hooks.pre_job + self.hooks.post_job)
+
     def validate(self) -> list[RecipeError]:
         errors = []
         if self.frame_end < self.frame_start:
@@ -284,7 +294,7 @@ class Recipe:
         hooks = self.hooks.pre_batch + self.hooks.post_batch
         for job in self.jobs:
             hooks += job.hooks.pre_job + job.hooks.post_job
-        return any(h.enabled and h.cmd.strip() for h in hooks)
+        return any(h.active for h in hooks)
 
 
 def absolute_blend_files(recipe: Recipe, base: str) -> None:

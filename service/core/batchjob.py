@@ -24,10 +24,9 @@ def task_specs(recipe: Recipe) -> list[TaskSpec]:
     for job in recipe.jobs:
         if not job.enabled:
             continue
-        hooked = any(h.enabled and h.cmd.strip() for h in job.hooks.pre_job + job.hooks.post_job)
         steps = job.frame_end - job.frame_start + 1 if job.animated else 1
         command = Command("blender-render", {"exe": "{blender}", "job": job.id}, steps)
-        specs.append(TaskSpec(f"{TASK_PREFIX}{job.id}", LOCAL_TASK_TYPE if hooked else BATCH_TASK_TYPE, [command],
+        specs.append(TaskSpec(f"{TASK_PREFIX}{job.id}", LOCAL_TASK_TYPE if job.hooked else BATCH_TASK_TYPE, [command],
                               steps))
     return specs
 

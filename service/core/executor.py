@@ -166,11 +166,11 @@ class BatchRun:
         while not (self.cancelled or self._ended()):
             await asyncio.sleep(WATCH_SECONDS)
             here = {slot.job.id for slot in self.slots if slot.job is not None}
-            for job in list(self._running.values()):
+            for job in [j for j in self._running.values() if j.id not in here]:
                 if self.cancelled:
                     return
                 found = self.farm.farm.task(self._tasks[job.id])
-                if job.id not in here and found.status != TaskStatus.ACTIVE:
+                if found.status != TaskStatus.ACTIVE:
                     self.remote.settle(found)
 
     async def _work(self, slot: Slot) -> None:
@@ -213,7 +213,7 @@ class BatchRun:
         slot.skip, slot.job = False, state
         self._job_status(state, JobStatus.RUNNING)
         cwd = str(Path(job.blend_file).parent) if Path(job.blend_file).parent.is_dir() else None
-        hooked = any(h.enabled and h.cmd.strip() for h in job.hooks.pre_job)
+        hooked = any(h.active for h in job.hooks.pre_job)
         state.messages += await self._hooks(slot, job.hooks.pre_job, "PRE_JOB", cwd)
         while not (self.cancelled or slot.skip):
             state.attempts += 1

@@ -17,14 +17,12 @@ from service import logs, private
 from service.blender.process import end_leftover, identity
 from service.core.admission import admit
 from service.core.batch import BatchState
-from service.core.batchjob import task_specs
 from service.core.bus import Bus
 from service.core.executor import BatchRun
 from service.core.farm import FarmCore, FarmOptions
 from service.core.options import RunOptions
 from service.store.store import Store
 from shared.events import BatchStatus, Event, JobStatus, Kind
-from shared.model import LOCAL_TASK_TYPE
 from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.manager")
@@ -83,8 +81,7 @@ class Manager:
         ``local``: the recipe comes from this machine; from elsewhere it may not choose what runs (Refused).
         The batch is stored beside the event loop, so that a large one leaves the service answering."""
         admit(recipe, local, self.options.blender)
-        if not self.options.slots and any(
-                task.type == LOCAL_TASK_TYPE for task in task_specs(recipe)):
+        if not self.options.slots and any(job.enabled and job.hooked for job in recipe.jobs):
             raise NoSlots("Jobs with PRE_JOB or POST_JOB hooks render on this machine, which renders nothing "
                           "(--slots 0)")
         if self._starting or (self.batch is not None and self.batch.active):

@@ -280,8 +280,7 @@ def notifications(recipe: Recipe) -> list[str]:
     for job in recipe.jobs:
         moments += [(f"before job {job.id} ({job.name})", job.hooks.pre_job),
                     (f"after job {job.id} ({job.name})", job.hooks.post_job)]
-    said += [f"hook {moment}: {hook.cmd}" for moment, hooked in moments for hook in hooked
-             if hook.enabled and hook.cmd.strip()]
+    said += [f"hook {moment}: {hook.cmd}" for moment, hooked in moments for hook in hooked if hook.active]
     if recipe.poweroff.enabled and recipe.poweroff.action != "DISABLED":
         said.append(f"{recipe.poweroff.action.lower()} after the batch finishes")
     return said

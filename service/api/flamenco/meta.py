@@ -57,8 +57,9 @@ async def status(request: Request) -> Response:
     farm = core(request).farm
     workers = [w.status for w in farm.workers()]
     working = [s for s in workers if s in (WorkerStatus.AWAKE, WorkerStatus.ASLEEP)]
-    busy = any(j.status == JobStatus.ACTIVE for j in farm.jobs())
-    queued = any(j.status in JobStatus.RUNNABLE for j in farm.jobs())
+    jobs = [j.status for j in farm.jobs()]
+    busy = JobStatus.ACTIVE in jobs
+    queued = any(s in JobStatus.RUNNABLE for s in jobs)
     if not working:
         word = "inoperative"
     elif busy:

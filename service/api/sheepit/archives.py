@@ -123,9 +123,6 @@ class Renderers:
         self._lock = threading.Lock()
         self._known: dict[Path, tuple[float, int, Archive]] = {}
 
-    def has(self, os_name: str, bits: str) -> bool:
-        return (os_name, bits) in self.archives
-
     def get(self, os_name: str, bits: str) -> Archive | None:
         """The archive and its md5 (computed once per version of the file). Blocks: call it from a thread."""
         path = self.archives.get((os_name, bits))
