@@ -22,6 +22,17 @@ def touch(path: Path) -> Path:
     return path
 
 
+def append_text(path: Path, text: str) -> None:
+    """Add ``text``, ended by a newline, to a file readable by the user alone; the file and its folder are made
+    when missing (once, not on every call)."""
+    if not text:
+        return
+    if not path.parent.is_dir():
+        directory(path.parent)
+    with (path if path.exists() else touch(path)).open("a", encoding="utf-8") as out:
+        out.write(text if text.endswith("\n") else text + "\n")
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     """Write a new file readable by the user alone."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)

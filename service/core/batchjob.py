@@ -70,15 +70,12 @@ class RemoteJobs:
         if found is None or not text:
             return
         state = found[1]
-        self.logdir.mkdir(parents=True, exist_ok=True)
-        with private.touch(job_log(self.logdir, state.id)).open("a", encoding="utf-8") as out:
-            for line in text.splitlines():
-                own, event = split_line(line)
-                if own:
-                    out.write(own + "\n")
-                if event is not None and event.job == state.id:
-                    state.apply(event)
-                    self.notify(event)
+        lines = [split_line(line) for line in text.splitlines()]
+        private.append_text(job_log(self.logdir, state.id), "".join(own + "\n" for own, _ in lines if own))
+        for _, event in lines:  # announced once their lines are in the log
+            if event is not None and event.job == state.id:
+                state.apply(event)
+                self.notify(event)
 
     def settle(self, task: Task) -> None:
         """The task's status as the store has it now, applied to its job once the task has left the worker."""

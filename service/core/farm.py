@@ -200,13 +200,7 @@ class FarmCore:
         return self.job_files(task.job_id) / f"task-{task.id}.txt"
 
     def append_log(self, task: Task, text: str) -> None:
-        if not text:
-            return
-        path = self.task_log(task)
-        if not path.parent.is_dir():
-            private.directory(path.parent)
-        with (path if path.exists() else private.touch(path)).open("a", encoding="utf-8") as out:
-            out.write(text if text.endswith("\n") else text + "\n")
+        private.append_text(self.task_log(task), text)
 
     def log_line(self, task: Task, text: str) -> None:
         """A line of the manager's own in the task log, with its time."""

@@ -214,9 +214,4 @@ class Door:
 
     def session_log(self, session: Session, text: str) -> None:
         """A report of the client's that is about no frame (its configuration log)."""
-        if not text:
-            return
-        private.directory(self.logs)
-        path = self.logs / f"{session.worker_id}.txt"
-        with (path if path.exists() else private.touch(path)).open("a", encoding="utf-8") as out:
-            out.write(text if text.endswith("\n") else text + "\n")
+        private.append_text(self.logs / f"{session.worker_id}.txt", text)
