@@ -309,7 +309,7 @@ def follow(call: Callable[[str], Any], job_id: int | None) -> int:
         if view != last:
             print("\033[H\033[J" + view if tty else view + "\n", flush=True)
             last = view
-        if batch["status"] not in (BatchStatus.WAITING, BatchStatus.RUNNING):
+        if batch["status"] not in BatchStatus.ACTIVE:
             return 0
         time.sleep(POLL_INTERVAL)
 

@@ -151,10 +151,7 @@ class BatchRun:
         """What a remote worker renders for a task: the job as this machine would render it."""
         job = self._recipe_jobs[job_of(task)]
         state = self.state.job(job.id)
-        job_task = task_payload(self.state.recipe, job)
-        job_task.update(reload=True, skip_frames=sorted(state.saved) if state else [],
-                        min_free_mb=self.options.min_free_mb)
-        return job_task
+        return self._job_task(job, sorted(state.saved) if state else [], reload=True)
 
     def _ended(self) -> bool:
         job_id = self.state.farm_job
@@ -262,9 +259,15 @@ class BatchRun:
             self.track(slot.resident.process.proc.pid, True)
         return slot.resident
 
-    def _task(self, job: Job, state: JobState, reload: bool) -> dict[str, Any]:
+    def _job_task(self, job: Job, skip_frames: list[int], reload: bool) -> dict[str, Any]:
+        """The runner's task for a job, anywhere: its settings, the frames saved already, the disk it needs."""
         job_task = task_payload(self.state.recipe, job)
-        job_task.update(reload=reload, skip_frames=sorted(state.saved), min_free_mb=self.options.min_free_mb)
+        job_task.update(reload=reload, skip_frames=skip_frames, min_free_mb=self.options.min_free_mb)
+        return job_task
+
+    def _task(self, job: Job, state: JobState, reload: bool) -> dict[str, Any]:
+        """A slot's task: the job's threads shared among this machine's slots when it sets none."""
+        job_task = self._job_task(job, sorted(state.saved), reload)
         if not job.threads:
             job_task["job"]["threads"] = self.options.threads_per_slot(len(self.slots))
         return job_task

@@ -166,10 +166,10 @@ async def job_action(request: Request) -> Response:
         status, said = JOB_MOVES[action]
         core.farm.set_job_status(job_id, status, f"{said} from the dashboard")
     elif action == "priority":
-        text = (await _form(request)).get("priority", "")
-        if not text.strip().isdigit() or not 0 <= int(text) <= 100:
+        priority = forms.whole((await _form(request)).get("priority", ""))
+        if priority is None or priority > 100:
             raise ValueError("the priority is a whole number from 0 to 100")
-        core.farm.set_priority(job_id, int(text))
+        core.farm.set_priority(job_id, priority)
     elif action == "unblock":
         form = await _form(request)
         core.farm.unblock(job_id, form.get("worker", ""), form.get("type", ""))

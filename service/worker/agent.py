@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from service.core.variables import this_platform
 from service.worker import credentials
 from service.worker.client import Answer, Client, Unreachable
 from service.worker.executor import Executor
@@ -22,8 +22,7 @@ LONG_POLL = 10.0
 manager answers the moment one comes, a Flamenco manager at once, and the worker then waits as Flamenco's does."""
 TASK_TYPES = ["blender", "ffmpeg", "misc", BATCH_TASK_TYPE]
 """Flamenco's, less file-management (its commands are not implemented), and Render+ batches' jobs."""
-GOOS = {"linux": "linux", "win32": "windows", "darwin": "darwin"}
-PLATFORM = GOOS.get(sys.platform, sys.platform)
+PLATFORM = this_platform()
 """The platform as a Flamenco manager knows it: Go's GOOS word."""
 STOPPING = ("offline", "restart")
 
