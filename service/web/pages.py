@@ -187,10 +187,9 @@ def frame_grid(cells: list[Frame], workers: dict[str, Worker], per_frame: dict[s
     return f'<div class="grid">{"".join(links)}</div>' if links else '<p class="empty">No frames</p>'
 
 
-def plot(job: Job, cells: list[Frame], workers: dict[str, Worker], seconds: dict[str, float]) -> str:
+def plot(job: Job, cells: list[Frame], workers: dict[str, Worker], per_frame: dict[str, float]) -> str:
     """Render time per frame: a bar for each completed frame whose task has a time, in the grid's order (a chunk's
-    time shared by its frames)."""
-    per_frame = frame_seconds(cells, seconds)
+    time shared by its frames: ``per_frame``, by task)."""
     timed = [(slot, cell) for slot, cell in enumerate(cells)
              if cell.state == TaskStatus.COMPLETED and cell.task.id in per_frame]
     if not timed:
@@ -304,7 +303,7 @@ class JobView:
     seconds: dict[str, float]
     """The render time of each completed task."""
     recipe: Recipe | None = None
-    """A Render+ batch's recipe."""
+    """A Render+ batch's recipe (read for the whole page only: no live part shows it)."""
 
 
 def job_page(view: JobView) -> dict[str, str]:
@@ -312,9 +311,9 @@ def job_page(view: JobView) -> dict[str, str]:
     job = view.item.job
     events = f"job:{job.id}"
     cells = frame_states(view.tasks)
-    parts = {"summary": job_summary(view.item),
-             "frames": frame_grid(cells, view.workers, frame_seconds(cells, view.seconds)),
-             "plot": plot(job, cells, view.workers, view.seconds), "image": job_image(job, view.image),
+    per_frame = frame_seconds(cells, view.seconds)
+    parts = {"summary": job_summary(view.item), "frames": frame_grid(cells, view.workers, per_frame),
+             "plot": plot(job, cells, view.workers, per_frame), "image": job_image(job, view.image),
              "tasks": task_rows(view.tasks, view.workers), "blocklist": blocklist(job, view.blocked)}
     source = f"/jobs/{job.id}?part="
     settings = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in

@@ -98,7 +98,8 @@ async def job(request: Request) -> Response:
         return page(pages.job_row(item))
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
-    recipe = core.farm.batch_recipe(found.id) if found.type == BATCH_JOB_TYPE else None
+    whole = request.query_params.get("part", "page") == "page"
+    recipe = core.farm.batch_recipe(found.id) if whole and found.type == BATCH_JOB_TYPE else None
     view = pages.JobView(item, core.farm.tasks(found.id), {w.id: w for w in core.farm.workers()}, url,
                          core.farm.blocklist(found.id), core.farm.task_seconds(found.id), recipe)
     return _part(request, pages.job_page(view))
