@@ -265,11 +265,9 @@ class Farm:
         self._seen(worker_id, address, last_seen, known_address)
         return True
 
-    def seen(self, worker_id: str, address: str) -> None:
-        """The worker is heard from now (a door that authenticates its workers itself)."""
-        rows = self.store.query(sql.WORKER_SECRET, worker_id)
-        if rows:
-            self._seen(worker_id, address, rows[0][1], rows[0][2])
+    def seen(self, worker: Worker, address: str) -> None:
+        """The worker, as just read, is heard from now (a door that authenticates its workers itself)."""
+        self._seen(worker.id, address, worker.last_seen, worker.address)
 
     def _seen(self, worker_id: str, address: str, last_seen: float | None, known_address: str) -> None:
         now = time.time()

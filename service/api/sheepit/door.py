@@ -117,7 +117,7 @@ class Door:
         if worker is None or worker.status in (WorkerStatus.ERROR, WorkerStatus.OFFLINE):
             self.sessions.close(cookie)
             return None
-        self.core.farm.seen(session.worker_id, address)
+        self.core.farm.seen(worker, address)
         return session
 
     async def renderer(self, session: Session) -> Archive | None:
