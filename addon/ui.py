@@ -16,7 +16,7 @@ from . import build
 from .prefs import service_line
 from .props import active_job
 from .shared.events import BatchStatus, BatchView, JobStatus, JobView, PoweroffState
-from .shared.view import batch_totals, job_done, job_progress, job_times
+from .shared.view import batch_fraction, batch_totals, job_done, job_progress, job_times
 from .status import STATUS
 
 CATEGORY = "Shepherd"
@@ -96,12 +96,6 @@ def _job_status(layout: Any, job: JobView, now: float) -> None:
         box.operator("shepherd.job_log", icon="TEXT").job = job["id"]
 
 
-def _batch_fraction(view: BatchView) -> float:
-    jobs = [j for j in view["jobs"] if j["status"] not in (JobStatus.DISABLED, JobStatus.CANCELLED)]
-    ended = (JobStatus.FINISHED, JobStatus.FAILED)
-    return sum(1.0 if j["status"] in ended else j["progress"] / 100 for j in jobs) / len(jobs) if jobs else 0.0
-
-
 class StatusDraw:
     bl_label = "Batch Status"
 
@@ -121,7 +115,7 @@ class StatusDraw:
         now = time.time()
         layout.label(text=f"{os.path.basename(view.get('name') or '')}: {view['status'].title()}",
                      icon="RENDER_ANIMATION" if view["status"] in BatchStatus.ACTIVE else "CHECKMARK")
-        progress(layout, _batch_fraction(view), batch_totals(view, now))
+        progress(layout, batch_fraction(view), batch_totals(view, now))
         poweroff = STATUS.poweroff
         if poweroff and poweroff["state"] == PoweroffState.COUNTDOWN:
             row = layout.row()

@@ -81,14 +81,20 @@ def eta_seconds(job: dict[str, Any] | JobView, now: float) -> float | None:
     return (now - started) * (100 - progress) / progress
 
 
+def batch_fraction(batch: dict[str, Any] | BatchView) -> float:
+    """The share of the batch's work done: each job it renders (not disabled or cancelled) counts alike, an
+    ended one whole, a running one by its progress; 0 when it renders none."""
+    jobs = [j for j in batch["jobs"] if j["status"] not in (JobStatus.DISABLED, JobStatus.CANCELLED)]
+    ended = (JobStatus.FINISHED, JobStatus.FAILED)
+    return sum(1.0 if j["status"] in ended else j["progress"] / 100 for j in jobs) / len(jobs) if jobs else 0.0
+
+
 def batch_eta(batch: dict[str, Any] | BatchView, now: float) -> float | None:
     """Seconds left for a running batch, from the share of its jobs' work done since it started."""
     started = batch["times"]["started"]
-    jobs = [j for j in batch["jobs"] if j["status"] not in (JobStatus.DISABLED, JobStatus.CANCELLED)]
-    if batch["status"] != BatchStatus.RUNNING or not started or not jobs:
+    if batch["status"] != BatchStatus.RUNNING or not started:
         return None
-    ended = (JobStatus.FINISHED, JobStatus.FAILED)
-    done = sum(100.0 if j["status"] in ended else j["progress"] for j in jobs) / (100 * len(jobs))
+    done = batch_fraction(batch)
     return (now - started) * (1 - done) / done if done > 0 else None
 
 
