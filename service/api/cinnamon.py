@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from service.api import errors, forms
+from service.api import context, errors, forms
 from service.core import check, jobtypes
 from service.core.admission import BlenderRefused
 from service.core.farm import FarmCore, TypeOutdated
@@ -81,11 +81,6 @@ class Sessions:
         return None
 
 
-def _core(request: Request) -> FarmCore:
-    core: FarmCore = request.app.state.farm
-    return core
-
-
 def _sessions(request: Request) -> Sessions:
     sessions: Sessions = request.app.state.cinnamon
     return sessions
@@ -135,7 +130,7 @@ async def endpoint(request: Request) -> Response:
 async def connect(request: Request, form: dict[str, str | bytes]) -> Response:
     user = _text(form, "user", "username")
     password = _text(form, "pwd", "password")
-    stored = _core(request).options.cinnamon_users.get(user)
+    stored = context.core(request).options.cinnamon_users.get(user)
     if stored is None or not secret_matches(password, stored):
         raise CinnamonError("error.wrong.password", "wrong user name or password")
     root = ET.Element("connection")
@@ -256,13 +251,12 @@ async def start_render_task(request: Request, form: dict[str, str | bytes]) -> R
                                                       f"{ROOT_FOLDER} is the only one")
     metaset = render_input(_text(form, "metadata"))
     job_type, settings = settings_of(metaset)
-    core = _core(request)
+    core = context.core(request)
     settings = await with_defaults(core, name, settings)
     submitted = {"name": name, "type": job_type.name, "priority": 50, "settings": settings,
                  "metadata": {INPUT_KEY: ET.tostring(metaset, encoding="unicode"), OWNER_KEY: user}}
-    client = request.client.host if request.client else ""
     try:
-        job = core.submit(submitted, is_loopback(client))
+        job = core.submit(submitted, is_loopback(context.client(request)))
     except (jobtypes.CompileError, TypeOutdated, BlenderRefused) as exc:
         raise CinnamonError("error.render_task.invalid", str(exc)) from exc
     root = ET.Element("startRenderTask")
@@ -274,7 +268,7 @@ async def start_render_task(request: Request, form: dict[str, str | bytes]) -> R
 def _job(request: Request, form: dict[str, str | bytes]) -> tuple[int, Job]:
     _user(request, form)
     object_id = _id(form, "id")
-    farm = _core(request).farm
+    farm = context.core(request).farm
     try:
         return object_id, farm.job(farm.cinnamon_job(object_id))
     except NotFound as exc:
@@ -298,7 +292,7 @@ def _when(stamp: float) -> str:
 
 async def get_object(request: Request, form: dict[str, str | bytes]) -> Response:
     object_id, job = _job(request, form)
-    tasks = _core(request).farm.tasks(job.id)
+    tasks = context.core(request).farm.tasks(job.id)
     root = ET.Element("objects")
     found = ET.SubElement(root, "object")
     for tag, value in (("id", object_id), ("name", job.name), ("parentId", ROOT_FOLDER),
@@ -342,7 +336,7 @@ async def get_meta(request: Request, form: dict[str, str | bytes]) -> Response:
     except ET.ParseError:
         ET.SubElement(root, "metaset", type="render_input")
     output = ET.SubElement(ET.SubElement(root, "metaset", type="render_output"), "messages")
-    for kind, text in messages(_core(request), job):
+    for kind, text in messages(context.core(request), job):
         ET.SubElement(output, "message", type=kind).text = text
     return xml(root)
 

@@ -11,9 +11,8 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from service.api import forms
+from service.api import context, forms
 from service.api.guard import SESSION_COOKIE, Policy
-from service.core.farm import FarmCore
 from service.store.farm import Farm, NotFound
 from service.web import figures, pages
 from service.web.live import Stream
@@ -35,11 +34,6 @@ WORKER_REQUESTS = {"sleep": (WorkerStatus.ASLEEP, False), "wake": (WorkerStatus.
 
 def page(text: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(text, status, headers=SECURITY_HEADERS)
-
-
-def _core(request: Request) -> FarmCore:
-    farm: FarmCore = request.app.state.farm
-    return farm
 
 
 def _part(request: Request, parts: dict[str, str]) -> Response:
@@ -68,7 +62,7 @@ def refused(path: str, status: int, message: str) -> Response:
 
 
 async def jobs(request: Request) -> Response:
-    farm = _core(request).farm
+    farm = context.core(request).farm
     part = request.query_params.get("part")
     if part == "queue":
         return page(pages.queue_line(figures.queue(farm)))
@@ -91,7 +85,7 @@ def _listed(farm: Farm, job_id: str) -> figures.Listed:
 
 @_found
 async def job(request: Request) -> Response:
-    core = _core(request)
+    core = context.core(request)
     item = _listed(core.farm, request.path_params["job_id"])
     found = item.job
     if request.query_params.get("part") == "row":
@@ -122,7 +116,7 @@ def read_log(path: Path, start: int | None) -> pages.Log:
 
 @_found
 async def task(request: Request) -> Response:
-    core = _core(request)
+    core = context.core(request)
     found = core.farm.task(request.path_params["task_id"])
     start = request.query_params.get("from", "")
     log = read_log(core.task_log(found), forms.whole(start))
@@ -136,7 +130,7 @@ async def task(request: Request) -> Response:
 
 
 async def workers(request: Request) -> Response:
-    farm = _core(request).farm
+    farm = context.core(request).farm
     found = farm.workers()
     tasks = {w.task_id: farm.task(w.task_id) for w in found if w.task_id}
     tags = {t["id"]: t["name"] for t in farm.tags()}
@@ -161,7 +155,7 @@ def _back(request: Request, fallback: str) -> RedirectResponse:
 
 @_found
 async def job_action(request: Request) -> Response:
-    core = _core(request)
+    core = context.core(request)
     job_id, action = request.path_params["job_id"], request.path_params["action"]
     if action in JOB_MOVES:
         status, said = JOB_MOVES[action]
@@ -184,7 +178,7 @@ async def job_action(request: Request) -> Response:
 
 @_found
 async def worker_action(request: Request) -> Response:
-    farm = _core(request).farm
+    farm = context.core(request).farm
     worker_id, action = request.path_params["worker_id"], request.path_params["action"]
     if action in WORKER_REQUESTS:
         status, lazy = WORKER_REQUESTS[action]

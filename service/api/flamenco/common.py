@@ -11,8 +11,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service.api.context import client, core
 from service.api.errors import flamenco
-from service.core.farm import FarmCore
 from service.store.farm import Conflict, NotFound
 from shared.model import Worker
 
@@ -35,11 +35,6 @@ async def api_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Conflict):
         return flamenco(409, str(exc))
     return flamenco(404, str(exc) if isinstance(exc, NotFound) else "not found")
-
-
-def core(request: Request) -> FarmCore:
-    farm: FarmCore = request.app.state.farm
-    return farm
 
 
 def seed(request: Request) -> bool:
@@ -99,10 +94,6 @@ def strings(data: dict[str, Any], key: str, required: bool = True) -> list[str]:
     if not all(isinstance(v, str) for v in values):
         raise ApiError(400, f"{key} must be a list of strings")
     return list(values)
-
-
-def client(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 def worker(request: Request) -> Worker:

@@ -12,8 +12,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
+from service.api.context import client, core
 from service.api.flamenco import shapes
-from service.api.flamenco.common import ApiError, body, client, core, decoded, field, seed
+from service.api.flamenco.common import ApiError, body, decoded, field, seed
 from service.core import jobtypes
 from service.core.admission import BlenderRefused
 from service.core.farm import TypeOutdated

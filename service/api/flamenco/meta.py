@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service import __version__
-from service.api.flamenco.common import ApiError, body, core, field
+from service.api.context import core
+from service.api.flamenco.common import ApiError, body, field
 from service.api.flamenco.shapes import SHORT_VERSION
 from shared.model import JobStatus, WorkerStatus
 

@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service.api import forms
+from service.api.context import client, core
 from service.api.flamenco import shapes
-from service.api.flamenco.common import ApiError, body, client, core, field, seed, strings, worker
+from service.api.flamenco.common import ApiError, body, field, seed, strings, worker
 from service.core.farm import IMAGE_TYPES, MAX_IMAGE_BYTES
 from service.store.farm import Conflict, NotFound
 from shared.model import TaskStatus, WorkerStatus

@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from service.api import forms
+from service.api.context import client
 from service.api.sheepit.door import Door, failure_reason
 from service.api.sheepit.images import identify
 from service.api.sheepit.sessions import COOKIE, version_tuple
@@ -45,10 +46,6 @@ def xml(tag: str, status: int, *children: ET.Element, **attributes: str) -> Resp
 def _door(request: Request) -> Door:
     door: Door = request.app.state.sheepit
     return door
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 def _base(request: Request) -> str:
@@ -87,7 +84,7 @@ async def config(request: Request) -> Response:
     old = request.cookies.get(COOKIE)
     if old:
         door.close(old)
-    cookie = door.open(login, _text(form, "hostname"), _address(request), _text(form, "os"), _text(form, "bits"),
+    cookie = door.open(login, _text(form, "hostname"), client(request), _text(form, "os"), _text(form, "bits"),
                        version)
     requests = [ET.Element("request", {"type": kind, "path": path}) for kind, path in PATHS.items()]
     requests[3].set("max-period", str(max(1, int(door.options.timeout * 0.8))))  # well within the lease
@@ -108,7 +105,7 @@ async def speedtest_answer(request: Request) -> Response:
 
 async def request_job(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), _address(request))
+    session = door.alive(request.cookies.get(COOKIE), client(request))
     if session is None:
         return xml("jobrequest", 202)
     renderer = await door.renderer(session)
@@ -145,7 +142,7 @@ async def request_job(request: Request) -> Response:
 
 async def archive(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), _address(request))
+    session = door.alive(request.cookies.get(COOKIE), client(request))
     form = await _form(request)
     missing = Response("no such archive", status_code=404, media_type="text/plain")
     if session is None or form is None:
@@ -164,7 +161,7 @@ async def archive(request: Request) -> Response:
 
 async def validate(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), _address(request))
+    session = door.alive(request.cookies.get(COOKIE), client(request))
     if session is None:
         return xml("jobvalidate", 304)
     form = await _form(request)
@@ -215,7 +212,7 @@ def _save(target: Path, data: bytes) -> None:
 
 async def keepmealive(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), _address(request))
+    session = door.alive(request.cookies.get(COOKIE), client(request))
     if session is None:
         return xml("keepmealive", 400)
     form = await _form(request) or {}
@@ -227,7 +224,7 @@ async def keepmealive(request: Request) -> Response:
 
 async def error(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), _address(request))
+    session = door.alive(request.cookies.get(COOKIE), client(request))
     form = await _form(request)
     if session is None or form is None:
         return xml("error", 304 if session is None else 300)
