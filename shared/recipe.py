@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from .paths import windows_problem
+
 FORMATS = (
     "BMP", "IRIS", "PNG", "JPEG", "JPEG2000", "TARGA", "TARGA_RAW", "CINEON", "DPX",
     "OPEN_EXR", "OPEN_EXR_MULTILAYER", "HDR", "TIFF", "WEBP", "FFMPEG",
@@ -261,6 +263,8 @@ class Job:
             errors.append(RecipeError("frame_end", "must not be smaller than frame_start"))
         if not self.blend_file:
             errors.append(RecipeError("blend_file", "must name a .blend file"))
+        if problem := windows_problem(self.output):
+            errors.append(RecipeError("output", problem))
         return errors
 
 

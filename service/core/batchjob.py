@@ -11,7 +11,7 @@ from service import private
 from service.core.batch import JobState
 from service.logs import job_log
 from shared import failures
-from shared.events import Event, JobStatus, split_line
+from shared.events import Event, JobStatus, Kind, split_line
 from shared.model import BATCH_TASK_TYPE, LOCAL_TASK_TYPE, Command, Task, TaskSpec, TaskStatus
 from shared.recipe import Job, Recipe
 
@@ -64,8 +64,9 @@ class RemoteJobs:
             state.attempts += 1
             self.status(state, JobStatus.RUNNING)
 
-    def log(self, task: Task, text: str) -> None:
-        """A chunk of the task's log: Blender's lines go to the job's log, the runner's events into its state."""
+    def log(self, task: Task, text: str, here: Callable[[str], str]) -> None:
+        """A chunk of the task's log: Blender's lines go to the job's log, the runner's events into its state;
+        ``here`` turns a path the worker wrote into this machine's."""
         found = self._job(task)
         if found is None or not text:
             return
@@ -74,6 +75,8 @@ class RemoteJobs:
         private.append_text(job_log(self.logdir, state.id), "".join(own + "\n" for own, _ in lines if own))
         for _, event in lines:  # announced once their lines are in the log
             if event is not None and event.job == state.id:
+                if event.kind == Kind.FRAME_SAVED:
+                    event.data["path"] = here(event.data["path"])
                 state.apply(event)
                 self.notify(event)
 

@@ -149,7 +149,8 @@ class FarmCore:
         """A remote worker's update of a task, its log chunk ``text``; ``task`` as it is stored now."""
         self.append_log(task, text)
         if (link := self._links.get(task.job_id)) is not None:
-            link.remote.log(task, text)
+            source = self.farm.worker(task.worker_id).platform if task.worker_id else this_platform()
+            link.remote.log(task, text, lambda path: self.options.variables.translate(path, source, this_platform()))
             if task.status != TaskStatus.ACTIVE:
                 link.remote.settle(task)
     def submit(self, submitted: dict[str, Any], local: bool) -> Job:
@@ -188,9 +189,17 @@ class FarmCore:
         """The task's commands with every variable replaced for a worker on ``platform``."""
         variables = self.options.variables
         link = self._links.get(task.job_id)
-        extra = {"shepherd_task": link.payload(task)} if link is not None else {}
+        extra = {"shepherd_task": self._payload_for(link, task, platform)} if link is not None else {}
         return [{"name": c.name, "parameters": {**variables.expand(c.parameters, platform), **extra},
                  "total_step_count": c.total_step_count} for c in task.commands]
+
+    def _payload_for(self, link: FarmLink, task: Task, platform: str) -> dict[str, Any]:
+        """A Render+ batch task's job with its file and output as a worker on ``platform`` sees them."""
+        payload = link.payload(task)
+        job = dict(payload["job"])
+        for key in ("blend_file", "output"):
+            job[key] = self.options.variables.translate(job[key], this_platform(), platform)
+        return {**payload, "job": job}
 
     def job_files(self, job_id: str) -> Path:
         """Where a job's task logs and last rendered image are kept."""

@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 
 from service import logs, private
-from service.blender.process import end_leftover, identity
+from service.blender.process import end_leftover
 from service.core.admission import admit
 from service.core.batch import BatchState
 from service.core.bus import Bus
 from service.core.executor import BatchRun
 from service.core.farm import FarmCore, FarmOptions
 from service.core.options import RunOptions
+from service.platform.processes import identity
 from service.store.store import Store
 from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.recipe import Recipe

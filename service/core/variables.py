@@ -1,8 +1,10 @@
 """Manager variables as Flamenco has them: ``{name}`` in a task's commands becomes the value for the worker's
-platform when the task is handed out; two-way variables also turn a submitted path back into ``{name}``."""
+platform when the task is handed out; two-way variables also turn a submitted path back into ``{name}``, so a
+path written on Windows (``R:\\shots``, ``\\\\nas\\render``) reaches a Linux worker as its own, and back."""
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,12 +57,26 @@ class Variables:
             return value
         for name, values in self.two_way.items():
             prefix = values.get(platform, values.get(ALL))
-            if prefix and value.replace("\\", "/").lower().startswith(prefix.replace("\\", "/").lower()):
+            if prefix and _under(value, prefix):
                 return "{" + name + "}" + value[len(prefix):]
         return value
 
+    def translate(self, path: str, source: str, target: str) -> str:
+        """A path as a machine on ``source`` wrote it, for a machine on ``target``; unchanged where no two-way
+        variable covers it."""
+        collapsed = self.collapse(path, source)
+        return path if source == target or collapsed == path else str(self.expand(collapsed, target))
+
+
+def _under(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` or inside it; either slash, and letters of any case (Windows paths)."""
+    path, prefix = path.replace("\\", "/").lower(), prefix.replace("\\", "/").lower()
+    return path.startswith(prefix) and (prefix.endswith("/") or path[len(prefix):len(prefix) + 1] in ("", "/"))
+
 
 def _to_platform(path: str, platform: str) -> str:
-    parts = path.replace("\\", "/").split("/")
-    joined = "/".join(p for i, p in enumerate(parts) if p or i == 0)
+    """One separator between names, the platform's own; a UNC path keeps its leading two."""
+    share = "//" if re.match(r"[\\/]{2}[^\\/]", path) else ""
+    parts = path[len(share):].replace("\\", "/").split("/")
+    joined = share + "/".join(p for i, p in enumerate(parts) if p or i == 0)
     return joined.replace("/", "\\") if platform == "windows" else joined
