@@ -58,7 +58,8 @@ class Variables:
         for name, values in self.two_way.items():
             prefix = values.get(platform, values.get(ALL))
             if prefix and _under(value, prefix):
-                return "{" + name + "}" + value[len(prefix):]
+                rest = value[len(prefix):]
+                return "{" + name + "}" + ("/" if prefix[-1] in "/\\" and rest else "") + rest
         return value
 
     def translate(self, path: str, source: str, target: str) -> str:
