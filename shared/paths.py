@@ -10,6 +10,12 @@ WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in r
                               *(f"LPT{n}" for n in range(1, 10))})
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _UNC = re.compile(r"^[\\/]{2}[^\\/]+[\\/][^\\/]+")
+_WINDOWS_ROOT = re.compile(r"[A-Za-z]:[\\/]|\\\\[^\\/]")
+
+
+def is_windows_absolute(path: str) -> bool:
+    """Whether ``path`` starts with a drive (``C:\\``) or a share (``\\\\server\\share``)."""
+    return bool(_WINDOWS_ROOT.match(path))
 
 
 def windows_parts(path: str) -> list[str]:

@@ -11,12 +11,16 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from service.blender.diagnosis import exit_failure
 from service.core import jobtypes
 from service.core.check import blender_version
+from service.core.farm import FarmOptions
+from service.core.manager import Manager
+from service.core.options import RunOptions
 from service.core.variables import Variables
 from service.notify import desktop
 from service.notify.poweroff import default_commands
@@ -25,6 +29,7 @@ from service.platform.lock import InstanceLock, Locked
 from service.platform.processes import shell_argv
 from service.store.store import Store, StoreError
 from shared import recipe as recipes
+from shared.events import Event, Kind
 from shared.paths import windows_problem
 from tests.helpers import ROOT
 
@@ -138,21 +143,59 @@ def test_a_flamenco_job_whose_output_windows_forbids_is_refused():
                                  "file name")
 
 
+TWO_WAY = {
+    "render": {"windows": "R:\\", "linux": "/mnt/render", "darwin": "/Volumes/render"},
+    "nas": {"windows": "\\\\nas\\projects", "linux": "/srv/projects"},
+}
+
+
 def test_two_way_variables_translate_drive_letters_and_unc_paths_both_ways():
-    variables = Variables(two_way={
-        "render": {"windows": "R:\\", "linux": "/mnt/render", "darwin": "/Volumes/render"},
-        "nas": {"windows": "\\\\nas\\projects", "linux": "/srv/projects"},
-    })
-    assert variables.translate("r:\\shots\\a_####.png", "windows", "linux") == "/mnt/render/shots/a_####.png"
-    assert variables.translate("/mnt/render/shots/a_1.png", "linux", "windows") == "R:\\shots\\a_1.png"
-    assert variables.translate("/mnt/render/shots/a_1.png", "linux", "darwin") == "/Volumes/render/shots/a_1.png"
-    assert variables.translate("\\\\NAS\\projects\\film\\a.blend", "windows", "linux") == "/srv/projects/film/a.blend"
-    assert variables.translate("/srv/projects/film/a.blend", "linux", "windows") == "\\\\nas\\projects\\film\\a.blend"
+    variables = Variables(two_way=TWO_WAY)
+    assert variables.localise("r:\\shots\\a_####.png", "linux") == "/mnt/render/shots/a_####.png"
+    assert variables.localise("/mnt/render/shots/a_1.png", "windows") == "R:\\shots\\a_1.png"
+    assert variables.localise("/mnt/render/shots/a_1.png", "darwin") == "/Volumes/render/shots/a_1.png"
+    assert variables.localise("\\\\NAS\\projects\\film\\a.blend", "linux") == "/srv/projects/film/a.blend"
+    assert variables.localise("/srv/projects/film/a.blend", "windows") == "\\\\nas\\projects\\film\\a.blend"
     assert variables.expand("{nas}/film//a.blend", "windows") == "\\\\nas\\projects\\film\\a.blend"
-    # Only what lies inside a variable's folder, and nothing without one, changes.
-    assert variables.translate("/srv/projects2/a.blend", "linux", "windows") == "/srv/projects2/a.blend"
-    assert variables.translate("D:\\other\\a.blend", "windows", "linux") == "D:\\other\\a.blend"
-    assert variables.translate("R:\\shots\\a.png", "windows", "windows") == "R:\\shots\\a.png"
+    assert variables.collapse("\\\\nas\\projects\\a.blend", "windows") == "{nas}\\a.blend"
+    # Only what lies inside a variable's folder changes, and only where the variable has a value.
+    assert variables.localise("/srv/projects2/a.blend", "windows") == "/srv/projects2/a.blend"
+    assert variables.localise("D:\\other\\a.blend", "linux") == "D:\\other\\a.blend"
+    assert variables.localise("\\\\nas\\projects\\a.blend", "darwin") == "\\\\nas\\projects\\a.blend"
+
+
+def test_a_batch_written_on_windows_renders_here_and_on_each_workers_system(tmp_path):
+    """A Render+ recipe from a Windows machine: this Linux service stores its own paths, and each worker that
+    takes a task gets them as its system sees them."""
+    recipe = recipes.new_recipe("win", [recipes.new_job(0, "R:\\shots\\a.blend", output="\\\\nas\\projects\\out\\a_#")])
+    recipes.absolute_blend_files(recipe, str(tmp_path))
+
+    async def main() -> tuple[recipes.Job, dict[str, Any], dict[str, Any]]:
+        manager = Manager(tmp_path / "data", options=RunOptions(slots=0),
+                          farm=FarmOptions(variables=Variables(two_way=TWO_WAY)))
+        try:
+            batch = await manager.start(recipe)
+            for _ in range(200):  # the batch's run submits its farm job
+                if batch.farm_job is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert batch.farm_job is not None
+            (task,) = manager.farm.farm.tasks(batch.farm_job)
+            payloads = [manager.farm.commands_for(task, system)[0]["parameters"]["shepherd_task"]["job"]
+                        for system in ("windows", "darwin")]
+            # A Windows worker reports a saved frame: the batch keeps it as this machine sees it.
+            saved = Event(Kind.FRAME_SAVED, 0, {"frame": 1, "path": "R:\\shots\\a_1.png"})
+            manager.farm.reported(task, saved.to_line())
+            assert batch.jobs[0].saved == {1: "/mnt/render/shots/a_1.png"}
+            return batch.recipe.jobs[0], payloads[0], payloads[1]
+        finally:
+            await manager.shutdown()
+
+    here, windows, darwin = asyncio.run(main())
+    assert (here.blend_file, here.output) == ("/mnt/render/shots/a.blend", "/srv/projects/out/a_#")
+    assert (windows["blend_file"], windows["output"]) == ("R:\\shots\\a.blend", "\\\\nas\\projects\\out\\a_#")
+    assert darwin["blend_file"] == "/Volumes/render/shots/a.blend"
+    assert darwin["output"] == "/srv/projects/out/a_#"  # no value for darwin: as this machine has it
 
 
 def test_one_lock_holder_per_data_directory(tmp_path):

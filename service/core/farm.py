@@ -149,8 +149,7 @@ class FarmCore:
         """A remote worker's update of a task, its log chunk ``text``; ``task`` as it is stored now."""
         self.append_log(task, text)
         if (link := self._links.get(task.job_id)) is not None:
-            source = self.farm.worker(task.worker_id).platform if task.worker_id else this_platform()
-            link.remote.log(task, text, lambda path: self.options.variables.translate(path, source, this_platform()))
+            link.remote.log(task, text, lambda path: self.options.variables.localise(path, this_platform()))
             if task.status != TaskStatus.ACTIVE:
                 link.remote.settle(task)
     def submit(self, submitted: dict[str, Any], local: bool) -> Job:
@@ -198,7 +197,7 @@ class FarmCore:
         payload = link.payload(task)
         job = dict(payload["job"])
         for key in ("blend_file", "output"):
-            job[key] = self.options.variables.translate(job[key], this_platform(), platform)
+            job[key] = self.options.variables.localise(job[key], platform)
         return {**payload, "job": job}
 
     def job_files(self, job_id: str) -> Path:

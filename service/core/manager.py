@@ -21,6 +21,7 @@ from service.core.bus import Bus
 from service.core.executor import BatchRun
 from service.core.farm import FarmCore, FarmOptions
 from service.core.options import RunOptions
+from service.core.variables import this_platform
 from service.platform.processes import identity
 from service.store.store import Store
 from shared.events import BatchStatus, Event, JobStatus, Kind
@@ -82,6 +83,10 @@ class Manager:
         ``local``: the recipe comes from this machine; from elsewhere it may not choose what runs (Refused).
         The batch is stored beside the event loop, so that a large one leaves the service answering."""
         admit(recipe, local, self.options.blender)
+        variables = self.farm.options.variables
+        for job in recipe.jobs:  # a recipe written on another system names its files as this machine sees them
+            job.blend_file = variables.localise(job.blend_file, this_platform())
+            job.output = variables.localise(job.output, this_platform())
         if not self.options.slots and any(job.enabled and job.hooked for job in recipe.jobs):
             raise NoSlots("Jobs with PRE_JOB or POST_JOB hooks render on this machine, which renders nothing "
                           "(--slots 0)")

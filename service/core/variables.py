@@ -58,15 +58,23 @@ class Variables:
         for name, values in self.two_way.items():
             prefix = values.get(platform, values.get(ALL))
             if prefix and _under(value, prefix):
-                rest = value[len(prefix):]
-                return "{" + name + "}" + ("/" if prefix[-1] in "/\\" and rest else "") + rest
+                return _collapsed(value, name, prefix)
         return value
 
-    def translate(self, path: str, source: str, target: str) -> str:
-        """A path as a machine on ``source`` wrote it, for a machine on ``target``; unchanged where no two-way
-        variable covers it."""
-        collapsed = self.collapse(path, source)
-        return path if source == target or collapsed == path else str(self.expand(collapsed, target))
+    def localise(self, path: str, platform: str) -> str:
+        """A path written on any platform, for a machine on ``platform``: the part a two-way variable covers
+        becomes its value there (``R:\\shots`` → ``/mnt/render/shots``); unchanged where none covers it."""
+        for name, values in self.two_way.items():
+            prefix = next((p for p in values.values() if p and _under(path, p)), None)
+            if prefix is not None and self.value(name, platform) is not None:
+                return str(self.expand(_collapsed(path, name, prefix), platform))
+        return path
+
+
+def _collapsed(path: str, name: str, prefix: str) -> str:
+    """``path``, inside ``prefix``, as ``{name}/rest``."""
+    rest = path[len(prefix):]
+    return "{" + name + "}" + ("/" if prefix[-1] in "/\\" and rest else "") + rest
 
 
 def _under(path: str, prefix: str) -> bool:
