@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from service.blender.process import Process, end_leftover
-from service.platform.processes import identity
+from service.platform.processes import identity, same_process
 from tests.helpers import ROOT, wait_for
 
 SLEEPER = "import subprocess, time; subprocess.Popen(['sleep', '600']); print('ready', flush=True); time.sleep(600)"
@@ -57,7 +57,9 @@ def test_a_leftover_is_ended_with_its_group_and_a_reused_pid_is_left_alone():
         assert asyncio.run(end_leftover(leftover.pid, recorded))
         assert leftover.wait(timeout=10) == -9
         # A pid recorded with another start time now names a different process: it must survive.
-        assert not asyncio.run(end_leftover(other.pid, recorded + "0"))
+        boot, start = (float(n) for n in identity(other.pid).split(":"))
+        assert not asyncio.run(end_leftover(other.pid, f"{boot}:{start - 1}"))
+        assert not asyncio.run(end_leftover(other.pid, f"{boot - 3600}:{start}"))  # and after another boot
         assert other.poll() is None
     finally:
         for proc in (leftover, other):
@@ -71,7 +73,7 @@ def test_a_child_left_by_a_service_killed_with_9_is_recognised_and_ended_with_wh
     try:
         service.kill()
         service.wait()
-        assert not gone(pid) and identity(pid) == recorded  # still running, and still the same process
+        assert not gone(pid) and same_process(pid, recorded)  # still running, and still the same process
         assert grandchildren and not any(gone(g) for g in grandchildren)
         assert asyncio.run(end_leftover(pid, recorded))  # what a restart does with the recorded pids
         wait_for(lambda: gone(pid) and all(gone(g) for g in grandchildren), 10, "the leftover tree to end")

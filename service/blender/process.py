@@ -7,7 +7,6 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 from service.platform import processes
-from service.platform.processes import identity
 
 STOP_GRACE = 3.0
 STDERR_KEEP = 40
@@ -37,12 +36,7 @@ class Process:
             limit=1 << 20,
             **processes.child_options(die_with_parent),
         )
-        try:
-            processes.adopt(proc.pid, die_with_parent)
-        except OSError:
-            proc.kill()
-            await proc.wait()
-            raise
+        processes.adopt(proc.pid, die_with_parent)
         return cls(proc)
 
     async def _read_stderr(self) -> None:
@@ -96,11 +90,11 @@ class Process:
 
 async def end_leftover(pid: int, recorded: str) -> bool:
     """Kill a Blender an earlier service started, with what it started, if that very process still runs."""
-    if identity(pid) != recorded:
+    if not processes.same_process(pid, recorded):
         return False
     processes.signal_tree(pid, force=True)
     for _ in range(int(LEFTOVER_WAIT / 0.05)):
-        if identity(pid) != recorded:
+        if not processes.same_process(pid, recorded):
             break
         await asyncio.sleep(0.05)
     return True

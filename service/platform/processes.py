@@ -4,6 +4,7 @@ across restarts, ending a whole process tree, and this machine's memory and free
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import sys
@@ -14,6 +15,10 @@ import psutil
 from service.platform import windows
 
 PR_SET_PDEATHSIG = 1
+BOOT_SLACK = 2.0
+"""Seconds a system's reported boot time may wander between two readings (Windows works it out from the uptime)."""
+START_SLACK = 0.01
+log = logging.getLogger("shepherd.processes")
 
 
 def _killed_with_parent() -> None:
@@ -35,7 +40,10 @@ def adopt(pid: int, die_with_parent: bool) -> None:
     """After the start (Windows): put the child in this process's kill-on-close Job Object, so it ends when
     this process ends, however it ends. Elsewhere ``child_options`` did what there is to do."""
     if die_with_parent and sys.platform == "win32":
-        windows.assign(pid)
+        try:
+            windows.assign(pid)
+        except OSError as exc:  # e.g. inside a job that allows no other: the runner's watchdog still ends it
+            log.warning("process %s is not tied to this one: %s", pid, exc)
 
 
 def memory_mb(pid: int) -> float | None:
@@ -56,6 +64,16 @@ def identity(pid: int) -> str | None:
         return f"{psutil.boot_time():.0f}:{process.create_time():.3f}"
     except psutil.Error:
         return None
+
+
+def same_process(pid: int, recorded: str) -> bool:
+    """Whether ``pid`` still names the process whose ``identity`` was ``recorded``."""
+    now = identity(pid)
+    try:
+        (boot, start), (boot_now, start_now) = (map(float, text.split(":")) for text in (recorded, now or ""))
+    except ValueError:
+        return False
+    return abs(boot - boot_now) < BOOT_SLACK and abs(start - start_now) < START_SLACK
 
 
 def tree(pid: int) -> list[psutil.Process]:
