@@ -79,12 +79,12 @@ class Process:
         if self.proc.returncode is not None:
             return
         self.stopped = True
-        processes.signal_tree(self.proc.pid, force=False)
+        members = processes.signal_tree(self.proc.pid, force=False)
         try:
             await asyncio.wait_for(asyncio.shield(self.proc.wait()), STOP_GRACE)
         except asyncio.TimeoutError:
             pass
-        processes.signal_tree(self.proc.pid, force=True)
+        processes.signal_tree(self.proc.pid, force=True, members=members)
         await self.proc.wait()
 
 

@@ -85,10 +85,11 @@ def tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def signal_tree(pid: int, force: bool) -> None:
-    """Ask a process tree to end (``force``: kill it). On POSIX the child's process group is signalled too, which
-    also reaches grandchildren whose parent already ended; Windows has no groups to signal, only the tree."""
-    members = tree(pid)
+def signal_tree(pid: int, force: bool, members: list[psutil.Process] | None = None) -> list[psutil.Process]:
+    """Ask a process tree to end (``force``: kill it); returns its members, for killing the same processes later
+    (``members``: psutil refuses to signal a pid that names another process by then). On POSIX the process group
+    is signalled too, which also reaches grandchildren whose parent already ended; Windows has no groups."""
+    members = tree(pid) if members is None else members
     if sys.platform != "win32":
         try:
             os.killpg(pid, signal.SIGKILL if force else signal.SIGTERM)
@@ -99,6 +100,7 @@ def signal_tree(pid: int, force: bool) -> None:
             member.kill() if force else member.terminate()
         except psutil.Error:
             pass
+    return members
 
 
 def total_memory_gib() -> float:
