@@ -101,7 +101,9 @@ def _held(task: Task, worker_id: str) -> Task:
 
 
 def _unique(db: sqlite3.Connection, name: str, worker_id: str) -> None:
-    if db.execute(sql.WORKER_NAMED, (name, worker_id)).fetchone() is not None:
+    """Refuse a name another worker has, unless this worker has it already (two workers an older store let
+    share a name keep it)."""
+    if db.execute(sql.WORKER_NAME_TAKEN, {"name": name, "id": worker_id}).fetchone() is not None:
         raise NameTaken(f"a worker named {name!r} exists already; give this one another name, or delete that one")
 
 
