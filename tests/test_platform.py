@@ -185,7 +185,7 @@ def test_a_batch_written_on_windows_renders_here_and_on_each_workers_system(tmp_
                         for system in ("windows", "darwin")]
             # A Windows worker reports a saved frame: the batch keeps it as this machine sees it.
             saved = Event(Kind.FRAME_SAVED, 0, {"frame": 1, "path": "R:\\shots\\a_1.png"})
-            manager.farm.reported(task, saved.to_line())
+            await manager.farm.reported(task, saved.to_line())
             assert batch.jobs[0].saved == {1: "/mnt/render/shots/a_1.png"}
             return batch.recipe.jobs[0], payloads[0], payloads[1]
         finally:
