@@ -432,7 +432,7 @@ class SHEPHERD_OT_service_stop(ServiceOperator):
 
 
 class SHEPHERD_OT_job_log(ServiceOperator):
-    """Fetch everything the job's Blender printed into a text in the Text Editor"""
+    """Show everything the job's Blender printed, and the job's messages, in a Text Editor"""
 
     bl_idname = "shepherd.job_log"
     bl_label = "Open Log"
@@ -446,7 +446,9 @@ class SHEPHERD_OT_job_log(ServiceOperator):
     def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         name = f"shepherd-job-{self.job}.log"
         text = bpy.data.texts.get(name) or bpy.data.texts.new(name)
-        text.from_string(call.answer or "")
+        job = next((j for j in STATUS.view["jobs"] if j["id"] == self.job), None) if STATUS.view else None
+        said = "".join(f"\nShepherd: {message}" for message in (job["messages"] if job else []))
+        text.from_string((call.answer or "") + said)  # after Blender's output, in view: why the job failed
         shown = show_text(context, text)
         return "INFO", f"The log of job {self.job} is the text '{name}'" + (" in the Text Editor" if shown else "")
 

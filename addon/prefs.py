@@ -8,7 +8,6 @@ import bpy
 from bpy.props import StringProperty
 from bpy.types import AddonPreferences
 
-from . import bl_info
 from .client import Client
 from .shared.net import url_is_loopback
 from .status import STATUS
@@ -65,7 +64,6 @@ class SHEPHERD_AP_preferences(AddonPreferences):
 
     def draw(self, context: Any) -> None:
         layout = self.layout
-        layout.label(text=f"The panels: {bl_info['location']}", icon="INFO")
         for attr in ("service_url", "token", "blender_bin", "data_dir"):
             layout.prop(self, attr)
         row = layout.row()

@@ -18,7 +18,16 @@ from . import build
 from .prefs import service_line
 from .props import active_job
 from .shared.events import BatchStatus, BatchView, JobStatus, JobView, PoweroffState, said
-from .shared.view import batch_times, batch_word, failed_jobs, frames_text, job_text, job_times, progress_of
+from .shared.view import (
+    batch_times,
+    batch_word,
+    failed_jobs,
+    failure,
+    frames_text,
+    job_text,
+    job_times,
+    progress_of,
+)
 from .status import STATUS
 
 CATEGORY = "Shepherd"
@@ -26,22 +35,26 @@ SPACES = (("VIEW_3D", "view3d"), ("IMAGE_EDITOR", "image"))
 STATUS_ICONS = {JobStatus.QUEUED: "TIME", JobStatus.DISABLED: "CANCEL", JobStatus.RUNNING: "RENDER_ANIMATION",
                 JobStatus.FINISHED: "CHECKMARK", JobStatus.CANCELLED: "X", JobStatus.FAILED: "ERROR"}
 BAR_CELLS = 12
-SIDEBAR_WIDTH = 240
-"""The sidebar's width in pixels at scale 1 when no region is drawn (a panel drawn from a script)."""
+SIDEBAR_WIDTH = 229
+"""The sidebar's default width in pixels at scale 1 (Blender 3.4's), for a panel drawn with no region."""
 TEXT_MARGIN = 44
 """Pixels at scale 1 that a panel, a box and an icon take from the sidebar's width before a label's text."""
 FONT_POINTS = 11
+NAME_SHARE = 0.66
+"""The share of a job's first row that its name takes, beside its state."""
+REASON_ROWS = 3
+"""The rows of a failed job's reason in its box."""
 
 
 def progress(layout: Any, fraction: float, text: str) -> None:
-    """A progress bar: Blender's own where it has one (4.0+), else one drawn with block characters, its text
-    below it."""
+    """A progress bar, then its text: two rows in every Blender. Blender's own bar where it has one (4.0+), else
+    one drawn with block characters."""
     fraction = max(0.0, min(fraction, 1.0))
     if hasattr(layout, "progress"):
-        layout.progress(factor=fraction, type="BAR", text=text)
-        return
-    filled = round(fraction * BAR_CELLS)
-    layout.label(text=f"{'█' * filled}{'░' * (BAR_CELLS - filled)}  {fraction * 100:.0f}%")
+        layout.progress(factor=fraction, type="BAR", text=f"{fraction * 100:.0f}%")
+    else:
+        filled = round(fraction * BAR_CELLS)
+        layout.label(text=f"{'█' * filled}{'░' * (BAR_CELLS - filled)}  {fraction * 100:.0f}%")
     layout.label(text=text)
 
 
@@ -68,6 +81,17 @@ def wrap(text: str, fits: Callable[[str], bool]) -> list[str]:
             word = word[cut:]
         lines.append(word)
     return lines or [""]
+
+
+def clipped(text: str, fits: Callable[[str], bool], rows: int) -> list[str]:
+    """``text`` wrapped into exactly ``rows`` lines, the last one ending in "…" where it had to be cut."""
+    lines = wrap(text, fits)
+    if len(lines) > rows:
+        last = lines[rows - 1]
+        while not fits(f"{last} …") and len(last) > 1:
+            last = last.rsplit(" ", 1)[0] if " " in last else last[:-1]
+        lines[rows - 1] = f"{last} …"
+    return (lines + [""] * rows)[:rows]
 
 
 def wrapped(layout: Any, context: Any, text: str, icon: str = "NONE", alert: bool = False) -> None:
@@ -122,21 +146,23 @@ def _name(job: JobView) -> str:
     return job.get("name") or f"Job {job['id']}"
 
 
-def _job_status(layout: Any, job: JobView, now: float) -> None:
-    """A job's box, three rows whatever its state, so that nothing below it moves as it renders."""
+def _job_status(layout: Any, context: Any, job: JobView, now: float) -> None:
+    """A job's box: four rows whatever its state, so that nothing below it moves as it renders. A failed job
+    offers its log where others say their state, and its reason takes the three rows below (cut there: the log
+    shows it whole)."""
     box = layout.box()
-    row = box.row()
+    row = box.row().split(factor=NAME_SHARE)
     row.label(text=_name(job), icon=STATUS_ICONS.get(job["status"], "NONE"))
-    row.label(text=said(job["status"]))
-    progress(box, job["progress"] / 100, job_text(job))
-    if job["status"] == JobStatus.FAILED:
-        box.operator("shepherd.job_log", icon="TEXT").job = job["id"]
-    else:
+    if job["status"] != JobStatus.FAILED:
+        row.label(text=said(job["status"]))
+        progress(box, job["progress"] / 100, job_text(job))
         box.label(text=job_times(job, now) if job["times"]["started"] else "")
-
-
-def _why_failed(job: JobView) -> str:
-    return f"{_name(job)}: {(job['messages'] or ['no reason given'])[0].splitlines()[0]}"
+        return
+    row.operator("shepherd.job_log", text="Log", icon="TEXT").job = job["id"]
+    column = box.column()
+    column.alert = True
+    for line in clipped(failure(job), _fits(context), REASON_ROWS):
+        column.label(text=line)
 
 
 class StatusDraw:
@@ -174,10 +200,7 @@ class StatusDraw:
         row.operator("shepherd.job_cancel_current", text="Cancel Job", icon="X")
         layout.operator("shepherd.open_output", icon="FILE_FOLDER")
         for job in view["jobs"]:
-            _job_status(layout, job, now)
-        for job in view["jobs"]:
-            if job["status"] == JobStatus.FAILED:
-                wrapped(layout, context, _why_failed(job), icon="ERROR", alert=True)
+            _job_status(layout, context, job, now)
         for message in view["messages"]:
             wrapped(layout, context, message, icon="INFO")
 
