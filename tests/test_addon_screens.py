@@ -51,7 +51,7 @@ def test_a_newcomers_first_batch_with_a_failing_job_in_blenders_window(extension
     assert results["location"] == "3D View and Image Editor > Sidebar (N) > Shepherd"
     assert results["panels"] == [["IMAGE_EDITOR", "UI", "Shepherd"], ["VIEW_3D", "UI", "Shepherd"]]
     assert results["start"][1].startswith("Service running (pid ")
-    assert results["submit"] == ["INFO", f"Batch of 3 jobs sent to {url}"]
+    assert results["submit"] == ["INFO", f"Batch of 3 jobs sent to {url}"]  # saved: no unsaved-changes warning
 
     running = results["panel_rendering"]
     assert "label text=shots.blend: Running, 1 failed icon=RENDER_ANIMATION" in running

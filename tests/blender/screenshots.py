@@ -2,12 +2,13 @@
 
     blender --factory-startup BLEND -P screenshots.py -- ZIP SERVICE_URL OUTDIR
 
-Installs the add-on from its zip, starts the service from the preferences (Start Service) at SERVICE_URL, and
-renders a batch whose first job fails (no camera "Gone") before two animated jobs. Writes PNGs of the window to
-OUTDIR: rendering.png (a job mid-render, the failure's reason wrapped), failed.png (the batch over) and log.png
-(the window Open Log opens); OUTDIR/service.pid as soon as the service runs; OUTDIR/results.json (what the
-status panel drew, the operators' reports, the windows' editors) with the service stopped again, then quits;
-OUTDIR/error.txt on failure.
+Installs the add-on from its zip, starts the service from the preferences (Start Service) at SERVICE_URL,
+and with an unsaved change in the file, saves and renders (Save and Render) a batch whose first job fails
+(no camera "Gone") before two animated jobs. Writes PNGs of the window to OUTDIR: rendering.png (a job
+mid-render, the failure's reason wrapped), failed.png (the batch over) and log.png (the window Open Log
+opens); OUTDIR/service.pid as soon as the service runs; OUTDIR/results.json (what the status panel drew,
+the operators' reports, the windows' editors) with the service stopped again, then quits; OUTDIR/error.txt
+on failure.
 """
 
 import json
@@ -110,7 +111,8 @@ def step(state: dict) -> float | None:
         elif "sent" not in state and status.service and status.online:
             (OUT / "service.pid").write_text(str(status.service.pid))
             results["start"] = status.reports[-1]
-            press("batch_submit")
+            bpy.context.scene.frame_current = 2  # an unsaved change: the popup offers Save and Render
+            press("batch_submit", save=True)
             state["sent"] = True
         elif "sent" in state and "rendering" not in state and view and view["jobs"][0]["status"] == "FAILED" and any(
                 j["status"] == "RUNNING" and j["frames_done"] >= 1 for j in view["jobs"]):
