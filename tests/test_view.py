@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.events import said
 from shared.view import batch_eta, batch_times, batch_word, clock, frames_text, job_text, progress_of
 
 
@@ -67,3 +68,8 @@ def test_job_text():
 
 def test_clock():
     assert clock(3725) == "01:02:05" and clock(None) == "--:--:--"
+
+
+def test_one_spelling_of_canceled_for_render_plus_and_flamenco_words():
+    assert said("CANCELLED") == said("canceled") == "Canceled"
+    assert said("RUNNING") == "Running"

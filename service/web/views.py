@@ -16,7 +16,7 @@ from service.api.guard import SESSION_COOKIE, Policy
 from service.store.farm import Farm, NotFound
 from service.web import figures, pages
 from service.web.live import Stream
-from shared.events import said
+from shared import events
 from shared.model import BATCH_JOB_TYPE, JobStatus, WorkerStatus
 
 STATIC = Path(__file__).parent / "static"
@@ -28,7 +28,8 @@ SECURITY_HEADERS = {
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 JOB_MOVES = {"pause": (JobStatus.PAUSED, "Paused"), "resume": (JobStatus.QUEUED, "Resumed"),
-             "requeue": (JobStatus.REQUEUEING, "Requeued"), "cancel": (JobStatus.CANCELED, said(JobStatus.CANCELED))}
+             "requeue": (JobStatus.REQUEUEING, "Requeued"),
+             "cancel": (JobStatus.CANCELED, events.said(JobStatus.CANCELED))}
 WORKER_REQUESTS = {"sleep": (WorkerStatus.ASLEEP, False), "wake": (WorkerStatus.AWAKE, False),
                    "shutdown": (WorkerStatus.OFFLINE, True)}
 
