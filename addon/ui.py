@@ -94,6 +94,14 @@ def clipped(text: str, fits: Callable[[str], bool], rows: int) -> list[str]:
     return (lines + [""] * rows)[:rows]
 
 
+def headline(name: str, word: str, fits: Callable[[str], bool]) -> str:
+    """``name: word`` on one line: a name too long loses letters from its middle, the word stays whole."""
+    while not fits(f"{name}: {word}") and len(name) > 3:
+        middle = len(name) // 2
+        name = f"{name[:middle - 1]}…{name[middle + 1:]}".replace("……", "…")
+    return f"{name}: {word}"
+
+
 def wrapped(layout: Any, context: Any, text: str, icon: str = "NONE", alert: bool = False) -> None:
     """A label that wraps at the region's width; lines after the first line up under its text."""
     column = layout.column(align=True)
@@ -183,7 +191,8 @@ class StatusDraw:
         failed = failed_jobs(view)
         icon = ("RENDER_ANIMATION" if view["status"] in BatchStatus.ACTIVE else "ERROR" if failed
                 else "CHECKMARK" if view["status"] == BatchStatus.FINISHED else "CANCEL")
-        layout.label(text=f"{os.path.basename(view.get('name') or '')}: {batch_word(view)}", icon=icon)
+        layout.label(text=headline(os.path.basename(view.get("name") or ""), batch_word(view), _fits(context)),
+                     icon=icon)
         done = progress_of(view["jobs"])
         progress(layout, done.fraction, frames_text(done))
         layout.label(text=batch_times(view, now))

@@ -259,6 +259,12 @@ def test_a_batch_whose_jobs_all_failed_reads_failed_not_finished(checks):
     assert not any("Finished" in line or "CHECKMARK" in line for line in panel[1:])
 
 
+def test_a_long_file_name_gives_way_to_the_batchs_state(checks):
+    name, word = checks["headline"].split(": ")
+    assert word == "1 of 3 jobs failed"
+    assert name.startswith("the_s") and name.endswith("3.blend") and "…" in name, name
+
+
 def test_status_panel_after_the_batch_shows_its_totals_and_job_names(checks):
     panel = checks["status_panel_finished"]
     assert "label text=shots.blend: Finished icon=CHECKMARK" in panel

@@ -194,6 +194,8 @@ try:
     for job in status.view["jobs"]:
         job["status"] = "FAILED"
     results["status_panel_all_failed"] = record_panel("status")
+    results["headline"] = ui.headline("the_sequence_010_shot_020_lighting_v003.blend", "1 of 3 jobs failed",
+                                      ui._fits(bpy.context))
     status.view = real_view
     pump(lambda: status.played and status.poweroff and status.poweroff["state"] == "countdown", 60)
     results["played"] = status.played
