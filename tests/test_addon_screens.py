@@ -1,6 +1,8 @@
-"""Screenshots of Blender 3.4's real window under Xvfb: the Shepherd tab during a render and after it.
+"""Blender 3.4's real window under Xvfb: a newcomer's first batch as the buttons do it, read back from the
+status panel, and an operator's report in the Info editor.
 
-They are for people to look at (docs/ keeps one for README); the test checks that they were taken."""
+The screenshots (during the render, after it, Open Log's window) are for people to look at (docs/ keeps
+one); the tests check what the panel drew and that they were taken."""
 
 from __future__ import annotations
 
