@@ -42,6 +42,8 @@ TEXT_MARGIN = 44
 FONT_POINTS = 11
 NAME_SHARE = 0.66
 """The share of a job's first row that its name takes, beside its state."""
+LIST_NAME_SHARE = 0.75
+"""The share of a row of the job list that the job's name takes, beside its state."""
 REASON_ROWS = 3
 """The rows of a failed job's reason in its box."""
 
@@ -133,12 +135,17 @@ class SHEPHERD_UL_jobs(UIList):
                   active_property: str | None, index: int | None = 0, flt_flag: int | None = 0) -> None:
         row = layout.row(align=True)
         row.prop(item, "enabled", text="")
-        row.prop(item, "name", text="", emboss=False)
         view = _this_files_batch()
-        if view and index is not None and index < len(view["jobs"]):
-            job = view["jobs"][index]  # its state as an icon: the name keeps the row's width
-            running = job["status"] == JobStatus.RUNNING
-            row.label(text=f"{job['progress']:.0f}%" if running else "", icon=STATUS_ICONS.get(job["status"], "NONE"))
+        if not view or index is None or index >= len(view["jobs"]):
+            row.prop(item, "name", text="", emboss=False)
+            return
+        job = view["jobs"][index]  # beside the name: its percentage while it renders, else its state's icon
+        split = row.split(factor=LIST_NAME_SHARE)
+        split.prop(item, "name", text="", emboss=False)
+        if job["status"] == JobStatus.RUNNING:
+            split.label(text=f"{job['progress']:.0f}%")
+        else:
+            split.label(text="", icon=STATUS_ICONS.get(job["status"], "NONE"))
 
 
 class SHEPHERD_MT_job_add(Menu):
