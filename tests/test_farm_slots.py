@@ -1,0 +1,102 @@
+"""One machine is a whole farm: with its default slot and no worker, the service renders a Flamenco job (its chunks
+in one resident Blender, with the pixels of Flamenco's own command line, and its preview video) and a Cinnamon
+render task; its shared storage is its data directory's unless told otherwise; ``--slots 0`` renders nothing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from service.core.jobtypes import PYTHON_EXPR
+from tests.conftest import BLENDER, Service, start_service
+from tests.farm_helpers import V3, job_end, tasks
+from tests.helpers import http, wait_for
+from tests.test_cinnamon import call, render_input
+from tests.test_farm_e2e import etag, v3_job
+
+JOBS = (("alt", "Alt", "1-2"), ("main", "Main", "1-3"))
+"""Two jobs one after the other in the same Blender: a scene's settings must not leak into the other's frames."""
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A service as a newcomer starts it: one slot, no --shared-storage, no worker (and a Cinnamon account)."""
+    service = start_service(tmp_path_factory.mktemp("home"), "--slots", "1", "--cinnamon-user", "alice:pw")
+    yield service
+    service.stop()
+    assert "Traceback" not in service.log.read_text()
+
+
+def pixels(path: Path) -> tuple[str, tuple[int, int], bytes]:
+    with Image.open(path) as image:
+        return image.mode, image.size, image.tobytes()
+
+
+def test_a_flamenco_job_renders_on_the_services_own_slot_as_flamencos_command_line_would(
+        home: Service, blend_file: Path, tmp_path: Path) -> None:
+    root, fresh = tmp_path / "farm", tmp_path / "fresh"
+    tag = etag(home.url)
+    ids = []
+    for name, scene, frames in JOBS:
+        job = v3_job(blend_file, root, tag, frames=frames, chunk_size=1, scene=scene,
+                     render_output_path=f"{root}/{name}/######")
+        ids.append(http(home.url + V3 + "/jobs", "POST", {**job, "name": name})[1]["id"])
+    assert [job_end(home.url, job_id, 180) for job_id in ids] == ["completed", "completed"]
+    for name, scene, frames in JOBS:  # Flamenco's worker: one Blender per task, this command line
+        subprocess.run([BLENDER, "-b", "-y", str(blend_file), "--scene", scene, "--python-expr", PYTHON_EXPR,
+                        "--render-output", f"{fresh}/{name}/######", "--render-format", "PNG",
+                        "--render-frame", frames.replace("-", "..")], check=True, capture_output=True, timeout=120)
+    rendered = sorted(p.relative_to(root) for p in root.glob("*/*.png"))
+    assert [str(p) for p in rendered] == ["alt/000001.png", "alt/000002.png", "main/000001.png", "main/000002.png",
+                                          "main/000003.png"]
+    assert all(pixels(root / p) == pixels(fresh / p) for p in rendered)
+    assert (root / "main" / "shots-1-3.mp4").stat().st_size > 0  # the preview video, by ffmpeg on the slot
+    logs = {}
+    for job_id, (name, _, _) in zip(ids, JOBS, strict=True):
+        for task in tasks(home.url, job_id):
+            logs[(name, task["name"])] = (home.data_dir / "job-files" / job_id / f"task-{task['id']}.txt").read_text()
+    chunks = {key: text for key, text in logs.items() if key[1].startswith("render-")}
+    pids = {m for text in chunks.values() for m in re.findall(r"rendering in resident Blender pid (\d+)", text)}
+    assert len(pids) == 1  # one Blender for every chunk of both jobs
+    loaded = sorted(key for key, text in chunks.items() if "Read blend:" in text)
+    assert loaded == [("alt", "render-1"), ("main", "render-1")]  # each job's file loaded once
+
+
+def test_a_cinnamon_render_task_finishes_without_a_worker(home: Service, blend_file: Path, tmp_path: Path) -> None:
+    ticket = str(call(home.url, command="connect", user="alice", pwd="pw", repository="cmn", machine="t")
+                 .findtext("ticket"))
+    started = call(home.url, command="startrendertask", ticket=ticket, name="shots", parentid="1",
+                   metadata=render_input(renderTaskName="simple-blender-render", sourceId=str(blend_file),
+                                         render_output_root=str(tmp_path), frames="1-2"))
+    object_id = str(started.findtext("taskObjectId"))
+    wait_for(lambda: call(home.url, command="getobject", ticket=ticket, id=object_id).findtext(
+        "object/lifeCycleState") in ("finished", "failed"), 120, "the render task to end")
+    assert call(home.url, command="getobject", ticket=ticket, id=object_id).findtext(
+        "object/lifeCycleState") == "finished"
+    assert sorted(p.name for p in (tmp_path / "shots").glob("*/*")) == ["000001.png", "000002.png", "shots-1-2.mp4"]
+
+
+def test_the_shared_storage_is_the_data_directorys_unless_given(home: Service) -> None:
+    shared = (home.data_dir / "shared").resolve()
+    assert shared.is_dir()
+    assert f"Shared storage: {shared} (workers on other machines need --shared-storage" in home.log.read_text()
+    for audience in ("users", "workers"):
+        assert http(f"{home.url}{V3}/configuration/shared-storage/{audience}/linux")[1]["location"] == str(shared)
+    assert http(f"{home.url}{V3}/configuration")[1] == {"storageLocation": str(shared), "shamanEnabled": False,
+                                                        "isFirstRun": False}
+
+
+def test_no_slots_render_nothing_here(blend_file: Path, tmp_path: Path) -> None:
+    service = start_service(tmp_path, "--slots", "0")
+    try:
+        job = v3_job(blend_file, tmp_path / "out", etag(service.url), frames="1")
+        job_id = http(service.url + V3 + "/jobs", "POST", job)[1]["id"]
+        assert http(service.url + V3 + "/worker-mgt/workers")[1]["workers"] == []
+        assert http(f"{service.url}{V3}/jobs/{job_id}")[1]["status"] == "queued"
+    finally:
+        service.stop()
