@@ -75,7 +75,8 @@ class FarmSlot:
         self.name = core.farm.worker(worker_id).name
         calls = CoreCalls(core, worker_id, self.name)
         self.uploader = Uploader(calls)
-        self.executor = Executor(calls, TIMING, options.blender, self.uploader, options.resident)
+        self.executor = Executor(calls, TIMING, options.blender, self.uploader, options.resident,
+                                 (options.recycle_jobs, options.recycle_mb))
         self._uploads: asyncio.Task[None] | None = None
         self._running: asyncio.Task[None] | None = None
 

@@ -13,6 +13,7 @@ from typing import Any
 from service.blender.diagnosis import exit_failure
 from service.blender.process import Process
 from service.blender.resident import Resident
+from service.core.options import RunOptions
 from service.worker.client import TaskCalls, Unreachable
 from service.worker.commands import ParameterError, blender_argv, chunk_of, ffmpeg_argv, is_frame_done, saved_path
 from service.worker.reporter import Reassigned, Reporter
@@ -43,12 +44,16 @@ class Executor:
     """
 
     def __init__(self, client: TaskCalls, timing: Timing, blender: str, uploader: Uploader,
-                 resident: bool = True) -> None:
+                 resident: bool = True, recycle: tuple[int, int] = (RunOptions.recycle_jobs,
+                                                                     RunOptions.recycle_mb)) -> None:
+        """``recycle``: the resident Blender is started anew after this many jobs and chunks, or above this
+        many MiB of memory."""
         self.client = client
         self.timing = timing
         self.blender = blender
         self.uploader = uploader
         self.keep = resident
+        self.recycle = recycle
         self.resident: Resident | None = None
         self._loaded_job = ""
         """The job whose file the resident Blender has open for its chunks."""
@@ -173,7 +178,12 @@ class Executor:
         self._loaded_job = job_id
 
     async def _resident(self) -> Resident:
-        """The worker's resident Blender, started when none runs."""
+        """The worker's resident Blender, started when none runs or the last one has done its share."""
+        if self.resident is not None:
+            memory = self.resident.process.memory_mb()
+            if self.resident.jobs >= self.recycle[0] or (memory is not None and memory > self.recycle[1]):
+                log.info("recycling Blender after %d jobs (%s MiB)", self.resident.jobs, memory)
+                await self.close()
         if self.resident is None or self.resident.process.proc.returncode is not None:
             try:
                 self.resident = await Resident.start(self.blender)
