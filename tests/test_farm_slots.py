@@ -1,6 +1,7 @@
 """One machine is a whole farm: with its default slot and no worker, the service renders a Flamenco job (its chunks
 in one resident Blender, with the pixels of Flamenco's own command line, and its preview video) and a Cinnamon
-render task; its shared storage is its data directory's unless told otherwise; ``--slots 0`` renders nothing."""
+render task; ``service.worker`` renders chunks the same way; the shared storage is the data directory's unless
+told otherwise; ``--slots 0`` renders nothing."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from PIL import Image
 
 from service.core.jobtypes import PYTHON_EXPR
 from tests.conftest import BLENDER, Service, start_service
-from tests.farm_helpers import V3, job_end, tasks
+from tests.farm_helpers import V3, job_end, tasks, workers
 from tests.helpers import http, wait_for
 from tests.test_cinnamon import call, render_input
 from tests.test_farm_e2e import etag, v3_job
@@ -37,34 +38,71 @@ def pixels(path: Path) -> tuple[str, tuple[int, int], bytes]:
         return image.mode, image.size, image.tobytes()
 
 
-def test_a_flamenco_job_renders_on_the_services_own_slot_as_flamencos_command_line_would(
-        home: Service, blend_file: Path, tmp_path: Path) -> None:
-    root, fresh = tmp_path / "farm", tmp_path / "fresh"
-    tag = etag(home.url)
+def render_jobs(service: Service, blend: Path, root: Path, jobs: tuple[tuple[str, str, str], ...]) -> list[str]:
+    """Submit one-frame-chunk jobs (name, scene, frames) rendering to ``root``/name; their ids, once completed."""
+    tag = etag(service.url)
     ids = []
-    for name, scene, frames in JOBS:
-        job = v3_job(blend_file, root, tag, frames=frames, chunk_size=1, scene=scene,
+    for name, scene, frames in jobs:
+        job = v3_job(blend, root, tag, frames=frames, chunk_size=1, scene=scene,
                      render_output_path=f"{root}/{name}/######")
-        ids.append(http(home.url + V3 + "/jobs", "POST", {**job, "name": name})[1]["id"])
-    assert [job_end(home.url, job_id, 180) for job_id in ids] == ["completed", "completed"]
-    for name, scene, frames in JOBS:  # Flamenco's worker: one Blender per task, this command line
-        subprocess.run([BLENDER, "-b", "-y", str(blend_file), "--scene", scene, "--python-expr", PYTHON_EXPR,
+        ids.append(http(service.url + V3 + "/jobs", "POST", {**job, "name": name})[1]["id"])
+    assert [job_end(service.url, job_id, 180) for job_id in ids] == ["completed"] * len(jobs)
+    return ids
+
+
+def same_as_flamencos_command_line(blend: Path, root: Path, fresh: Path,
+                                   jobs: tuple[tuple[str, str, str], ...]) -> list[str]:
+    """Render the jobs as Flamenco's worker does (one Blender per task, this command line) into ``fresh``;
+    the frames under ``root``, each checked pixel for pixel against its fresh twin."""
+    for name, scene, frames in jobs:
+        subprocess.run([BLENDER, "-b", "-y", str(blend), "--scene", scene, "--python-expr", PYTHON_EXPR,
                         "--render-output", f"{fresh}/{name}/######", "--render-format", "PNG",
                         "--render-frame", frames.replace("-", "..")], check=True, capture_output=True, timeout=120)
     rendered = sorted(p.relative_to(root) for p in root.glob("*/*.png"))
-    assert [str(p) for p in rendered] == ["alt/000001.png", "alt/000002.png", "main/000001.png", "main/000002.png",
-                                          "main/000003.png"]
+    assert rendered == sorted(p.relative_to(fresh) for p in fresh.glob("*/*.png"))
     assert all(pixels(root / p) == pixels(fresh / p) for p in rendered)
+    return [str(p) for p in rendered]
+
+
+def chunk_logs(service: Service, ids: list[str]) -> dict[tuple[int, str], str]:
+    """The task log of every render task of these jobs, by (job's place in ``ids``, task name)."""
+    files = service.data_dir / "job-files"
+    return {(n, task["name"]): (files / job_id / f"task-{task['id']}.txt").read_text()
+            for n, job_id in enumerate(ids) for task in tasks(service.url, job_id)
+            if task["name"].startswith("render-")}
+
+
+def resident_pids(logs: dict[tuple[int, str], str]) -> set[str]:
+    return {pid for text in logs.values() for pid in re.findall(r"rendering in resident Blender pid (\d+)", text)}
+
+
+def test_a_flamenco_job_renders_on_the_services_own_slot_as_flamencos_command_line_would(
+        home: Service, blend_file: Path, tmp_path: Path) -> None:
+    root = tmp_path / "farm"
+    ids = render_jobs(home, blend_file, root, JOBS)
+    assert same_as_flamencos_command_line(blend_file, root, tmp_path / "fresh", JOBS) == [
+        "alt/000001.png", "alt/000002.png", "main/000001.png", "main/000002.png", "main/000003.png"]
     assert (root / "main" / "shots-1-3.mp4").stat().st_size > 0  # the preview video, by ffmpeg on the slot
-    logs = {}
-    for job_id, (name, _, _) in zip(ids, JOBS, strict=True):
-        for task in tasks(home.url, job_id):
-            logs[(name, task["name"])] = (home.data_dir / "job-files" / job_id / f"task-{task['id']}.txt").read_text()
-    chunks = {key: text for key, text in logs.items() if key[1].startswith("render-")}
-    pids = {m for text in chunks.values() for m in re.findall(r"rendering in resident Blender pid (\d+)", text)}
-    assert len(pids) == 1  # one Blender for every chunk of both jobs
-    loaded = sorted(key for key, text in chunks.items() if "Read blend:" in text)
-    assert loaded == [("alt", "render-1"), ("main", "render-1")]  # each job's file loaded once
+    logs = chunk_logs(home, ids)
+    assert all("Task assigned to worker " in text and " slot 1 " in text for text in logs.values())
+    assert len(resident_pids(logs)) == 1  # one Blender for every chunk of both jobs
+    loaded = sorted(key for key, text in logs.items() if "Read blend:" in text)
+    assert loaded == [(0, "render-1"), (1, "render-1")]  # each job's file loaded once
+
+
+def test_a_worker_renders_chunks_in_its_resident_blender_too(blend_file: Path, tmp_path: Path) -> None:
+    service = start_service(tmp_path, "--slots", "0")
+    try:
+        with workers(service.url, tmp_path, "w1"):
+            root, jobs = tmp_path / "farm", (("main", "Main", "2-3"),)
+            ids = render_jobs(service, blend_file, root, jobs)
+        assert same_as_flamencos_command_line(blend_file, root, tmp_path / "fresh", jobs) == [
+            "main/000002.png", "main/000003.png"]
+        logs = chunk_logs(service, ids)
+        assert all("Task assigned to worker w1 " in text for text in logs.values())
+        assert len(resident_pids(logs)) == 1
+    finally:
+        service.stop()
 
 
 def test_a_cinnamon_render_task_finishes_without_a_worker(home: Service, blend_file: Path, tmp_path: Path) -> None:
