@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from service.core import jobtypes
 from service.core.jobtypes import PYTHON_EXPR
+from service.worker.commands import chunk_of
 from tests.conftest import BLENDER, Service, start_service
 from tests.farm_helpers import V3, job_end, tasks, workers
 from tests.helpers import http, wait_for
@@ -138,3 +140,21 @@ def test_no_slots_render_nothing_here(blend_file: Path, tmp_path: Path) -> None:
         assert http(f"{service.url}{V3}/jobs/{job_id}")[1]["status"] == "queued"
     finally:
         service.stop()
+
+
+def test_only_the_command_a_job_type_compiles_goes_to_the_resident_blender() -> None:
+    task = jobtypes.compile_simple_blender_render(
+        {"frames": "3-4", "chunk_size": 2, "blendfile": "/share/a.blend", "render_output_path": "/out/######",
+         "format": "PNG", "scene": "Main"})[0]
+    params = {**task.commands[0].parameters, "exeArgs": "-b -y"}
+    assert chunk_of(params) == {"blendfile": "/share/a.blend", "scripts": True, "scene": "Main",
+                                "flags": jobtypes.RENDER_FLAGS, "output": "/out/######", "format": "PNG",
+                                "frames": [3, 4]}
+    args = params["args"]
+    for changed in ({"exeArgs": "-b --factory-startup"}, {"argsBefore": ["-t", "2"]}, {"blendfile": ""},
+                    {"args": [*args[:3], "import os", *args[4:]]},  # another Python expression
+                    {"args": [*args[:-1], "-1"]}, {"args": [*args[:-1], "+1..+2"]},  # Blender's own frame forms
+                    {"args": [*args[2:-2], *args[:2], *args[-2:]]},  # --scene after the flags: another scene's
+                    {"args": [*args, "--render-frame", "5"]}, {"args": [*args[:-2], "-f", "3"]}):
+        assert chunk_of({**params, **changed}) is None, changed
+    assert chunk_of({**params, "exeArgs": "-b"})["scripts"] is False  # type: ignore[index]
