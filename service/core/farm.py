@@ -45,9 +45,9 @@ LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 """This machine's slots take every task they can run: the farm worker's and Render+ jobs."""
 MAX_IMAGE_BYTES = 25 * 2**20
 MAX_WAIT = 30.0
+"""Seconds a task request that asks to wait for work (``Prefer: wait=N``) is held at most."""
 SHARED = "shared"
 """The shared storage's folder in the data directory, when no other is given: enough for this machine's slots."""
-"""Seconds a task request that asks to wait for work (``Prefer: wait=N``) is held at most."""
 
 
 @dataclass
