@@ -38,8 +38,9 @@ class CoreCalls:
 
     async def update(self, task_id: str, update: dict[str, Any]) -> Answer:
         try:
-            self.core.task_update(self.worker_id, self.name, task_id, update.get("taskStatus"),
-                                  update.get("activity"), update.get("steps_completed"), update.get("log", ""))
+            await self.core.task_update(self.worker_id, self.name, task_id, update.get("taskStatus"),
+                                        update.get("activity"), update.get("steps_completed"),
+                                        update.get("log", ""))
         except NotFound:
             return Answer(404)
         except Conflict:
