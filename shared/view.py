@@ -139,3 +139,9 @@ def batch_totals(batch: BatchView, now: float) -> str:
     if failed:
         parts.append(f"{failed} failed")
     return "  ".join(parts)
+
+
+def failure_reason(job: dict[str, Any] | JobView) -> str:
+    """Why a failed job failed, in words."""
+    failure = job.get("failure") or {}
+    return str(failure.get("reason") or (job["messages"][0] if job["messages"] else "no reason given"))
