@@ -117,6 +117,8 @@ class Farm:
         self.changed: Changed = changed or (lambda ids: None)
         self.opened = opened or (lambda: None)
         """Told after each change that may have given a waiting worker something to do."""
+        self._awake_seen: tuple[tuple[str, ...], ...] = ()
+        """The awake workers (id, task types, tags) the stuck jobs' sentences were last written for."""
 
     def _tell(self, job: str | None = None, task: str | None = None, worker: str | None = None,
               opens: bool = True) -> None:
@@ -481,18 +483,25 @@ class Farm:
                 >= limits.blocklist_after:
             db.execute(sql.ADD_BLOCK, (task.job_id, worker_id, task.type))
         self._job_progress(db, task.job_id, failed=True)
-        self._mark_stuck(db)
+        self._mark_stuck(db, task.job_id)
 
-    def _mark_stuck(self, db: sqlite3.Connection) -> list[str]:
+    def _mark_stuck(self, db: sqlite3.Connection, failed: str = "") -> list[str]:
         """Say in the activity of each queued or active job with tasks ready to run that no awake worker may take
         any of them (none is awake, offers their type, has the job's tag, or is still allowed them after its
-        failures) why, with the job's failure counts; a job that is runnable again loses that sentence. The
-        job keeps its status: a worker that wakes, or a blocklist that is cleared, lets it go on. Returns the
-        jobs whose activity changed."""
+        failures) why, with the job's failure counts (written anew when the awake workers change, or for the
+        job that just ``failed``); a job that is runnable again loses that sentence. The job keeps its status:
+        a worker that wakes, or a blocklist that is cleared, lets it go on. Returns the jobs whose activity
+        changed."""
         now, changed = time.time(), []
         stuck = dict(db.execute(sql.STUCK_JOBS).fetchall())
+        awake = [_worker(row) for row in db.execute(sql.AWAKE_WORKERS)] if stuck else []
+        seen = tuple(sorted((w.id, *w.supported_task_types, "|", *w.tags) for w in awake))
+        workers_changed, self._awake_seen = seen != self._awake_seen, seen
         for job_id, activity in stuck.items():
-            if (reason := self._stuck_reason(db, job_id)) != activity:
+            # A sentence stands until the awake workers change or the job fails again (its figures change).
+            if activity.startswith(STUCK) and not workers_changed and job_id != failed:
+                continue
+            if (reason := self._stuck_reason(db, job_id, awake)) != activity:
                 db.execute(sql.SET_JOB_ACTIVITY, (reason, now, job_id))
                 changed.append(job_id)
         for (job_id,) in db.execute(sql.STUCK_MARKED, (STUCK + "%",)).fetchall():
@@ -501,12 +510,14 @@ class Farm:
                 changed.append(job_id)
         return changed
 
-    def _stuck_reason(self, db: sqlite3.Connection, job_id: str) -> str:
-        job = self._job_in(db, job_id)
-        types = sorted(t for (t,) in db.execute(sql.JOB_READY_TYPES, (job_id,)))
-        blocked = {(w, t) for w, t, _ in db.execute(sql.JOB_BLOCKLIST, (job_id,))}
+    def _stuck_reason(self, db: sqlite3.Connection, job_id: str, awake: list[Worker]) -> str:
+        """Why no worker of ``awake`` may take a task of the job, counted by cause, and its failures."""
         why: dict[tuple[str, str], int] = {}
-        for worker in map(_worker, db.execute(sql.AWAKE_WORKERS)):
+        if awake:
+            job = self._job_in(db, job_id)
+            types = sorted(t for (t,) in db.execute(sql.JOB_READY_TYPES, (job_id,)))
+            blocked = {(w, t) for w, t, _ in db.execute(sql.JOB_BLOCKLIST, (job_id,))}
+        for worker in awake:
             offered = [t for t in types if t in worker.supported_task_types]
             if job.worker_tag and job.worker_tag not in worker.tags:
                 cause = ("is", "not in the job's worker tag")
