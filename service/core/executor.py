@@ -55,16 +55,17 @@ class BatchRun:
     """One batch's run; ``cancel()`` and ``cancel_current()`` may be called while ``run()`` is awaited.
 
     A batch that is RUNNING already (resumed after a restart) goes on with its queued jobs without
-    running its PRE_BATCH hooks again. ``track(pid, alive)`` hears of each Blender started and ended.
+    running its PRE_BATCH hooks again. ``notify(events)`` stores events together, then tells of each;
+    ``track(pid, alive)`` hears of each Blender started and ended.
     """
 
-    def __init__(self, state: BatchState, workdir: Path, logdir: Path, notify: Callable[[Event], None],
+    def __init__(self, state: BatchState, workdir: Path, logdir: Path, notify: Callable[[list[Event]], None],
                  farm: FarmCore, options: RunOptions | None = None,
                  track: Callable[[int, bool], None] | None = None) -> None:
         self.state = state
         self.workdir = workdir
         self.logdir = logdir
-        self.notify = notify
+        self._notify = notify
         self.farm = farm
         self.options = options or RunOptions()
         self.track = track or (lambda pid, alive: None)
@@ -79,6 +80,10 @@ class BatchRun:
         """The farm's task of each job."""
         self._recipe_jobs = {job.id: job for job in state.recipe.jobs}
         self.remote = RemoteJobs(self._recipe_jobs.get, state.job, logdir, notify, self._job_status)
+
+    def notify(self, event: Event) -> None:
+        """Store one event, then tell of it."""
+        self._notify([event])
 
     def _batch_status(self, status: str) -> None:
         self.state.move(status)

@@ -32,6 +32,9 @@ VIDEO_FORMATS = ("FFMPEG", "AVI_RAW", "AVI_JPEG")
 FFMPEG_INCOMPATIBLE = ("EXR", "MULTILAYER", "OPEN_EXR", "OPEN_EXR_MULTILAYER")
 TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "int32": int, "float": (int, float), "bool": bool}
 TYPE_WORDS = {"string": "a string", "int32": "an integer", "float": "a number", "bool": "true or false"}
+PATH_SUBTYPES = ("dir_path", "file_path", "hashed_file_path")
+BLEND_FILE_KEY = "blendfile"
+"""The setting naming the blend file: a path, though Flamenco gives it no path subtype."""
 
 
 class CompileError(ValueError):
@@ -48,6 +51,12 @@ class JobType:
     label: str
     description: str
     settings: tuple[dict[str, Any], ...]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The settings that name a file or folder."""
+        return tuple(spec["key"] for spec in self.settings
+                     if spec.get("subtype") in PATH_SUBTYPES or spec["key"] == BLEND_FILE_KEY)
 
     def to_dict(self) -> dict[str, Any]:
         """The AvailableJobType of the API, with its etag."""

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from service import logs, private
 from service.blender.process import end_leftover, identity
-from service.core.admission import admit
 from service.core.batch import BatchState
 from service.core.bus import Bus
 from service.core.executor import BatchRun
@@ -65,9 +64,16 @@ class Manager:
 
     def announce(self, event: Event) -> None:
         """Store an event (all but stats), then tell every listener."""
-        if self.batch is not None and self.batch_id is not None and event.kind != Kind.STATS:
-            event.seq = self.store.record(self.batch_id, self.batch, event)
-        self.bus.publish(event)
+        self.announce_all([event])
+
+    def announce_all(self, events: list[Event]) -> None:
+        """Store events (all but stats) in one transaction, then tell every listener of each."""
+        stored = [event for event in events if event.kind != Kind.STATS]
+        if self.batch is not None and self.batch_id is not None and stored:
+            for event, seq in zip(stored, self.store.record_all(self.batch_id, self.batch, stored), strict=True):
+                event.seq = seq
+        for event in events:
+            self.bus.publish(event)
 
     def _track(self, pid: int, alive: bool) -> None:
         if alive:
@@ -78,9 +84,10 @@ class Manager:
     async def start(self, recipe: Recipe, local: bool = True) -> BatchState:
         """Start a batch; raises BatchRunning while another one is active or being stored.
 
-        ``local``: the recipe comes from this machine; from elsewhere it may not choose what runs (Refused).
-        The batch is stored beside the event loop, so that a large one leaves the service answering."""
-        admit(recipe, local, self.options.blender)
+        ``local``: the recipe comes from this machine; from elsewhere it may not choose what runs or where
+        (policy.Refused). The recipe is checked and stored beside the event loop (its paths are resolved on the
+        disk), so that a large one leaves the service answering."""
+        await asyncio.to_thread(self.farm.policy.recipe, recipe, local)
         if not self.options.slots and any(job.enabled and job.hooked for job in recipe.jobs):
             raise NoSlots("Jobs with PRE_JOB or POST_JOB hooks render on this machine, which renders nothing "
                           "(--slots 0)")
@@ -103,7 +110,7 @@ class Manager:
             log.info("writing the log to %s", logs.write_to_file(self.data_dir))
         (self.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=time.strftime("batch-%Y%m%d-%H%M%S-"), dir=self.data_dir / "tmp"))
-        self._run = BatchRun(batch, workdir, self.logdir(), self.announce, self.farm, self.options, self._track)
+        self._run = BatchRun(batch, workdir, self.logdir(), self.announce_all, self.farm, self.options, self._track)
         self._task = asyncio.get_running_loop().create_task(self._guarded(self._run, workdir))
         return batch
 

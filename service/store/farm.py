@@ -23,6 +23,7 @@ from service.store.store import Store
 from shared import recipe as recipes
 from shared.model import (
     BATCH_JOB_TYPE,
+    LOCAL_TASK_TYPE,
     Command,
     Job,
     JobStatus,
@@ -67,6 +68,10 @@ class NotFound(LookupError):
     pass
 
 
+class NameTaken(Conflict):
+    """Another worker has this name: worker names are unique."""
+
+
 def _json_list(text: str | None) -> list[Any]:
     return [v for v in json.loads(text or "[]") if v is not None]
 
@@ -91,6 +96,19 @@ def _worker(row: sqlite3.Row) -> Worker:
                   row["software"], row["address"], row["status_requested"], bool(row["lazy"]),
                   bool(row["can_restart"]), row["last_seen"], row["created"], _json_list(row["tags"]),
                   row["task_id"], row["lease"], row["status_reason"])
+
+
+def _held(task: Task, worker_id: str) -> Task:
+    if task.worker_id != worker_id or task.status != TaskStatus.ACTIVE:
+        raise Conflict(f"task {task.id} is not assigned to this worker")
+    return task
+
+
+def _unique(db: sqlite3.Connection, name: str, worker_id: str) -> None:
+    """Refuse a name another worker has, unless this worker has it already (two workers an older store let
+    share a name keep it)."""
+    if db.execute(sql.WORKER_NAME_TAKEN, {"name": name, "id": worker_id}).fetchone() is not None:
+        raise NameTaken(f"a worker named {name!r} exists already; give this one another name, or delete that one")
 
 
 def hash_secret(secret: str, salt: str | None = None) -> str:
@@ -256,9 +274,10 @@ class Farm:
     def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str,
                  software: str = "", lease: float | None = None) -> Worker:
         """A new worker, offline; ``lease``: the seconds of silence it is allowed, if not the farm's worker
-        timeout (a worker with a lease of its own has no task timeout either)."""
+        timeout (a worker with a lease of its own has no task timeout either). Raises NameTaken."""
         worker_id = str(uuid.uuid4())
         with self.store.transaction() as db:
+            _unique(db, name, worker_id)
             db.execute(sql.ADD_WORKER, {
                 "id": worker_id, "name": name, "secret_hash": hash_secret(secret), "platform": platform,
                 "software": software, "address": address, "status": WorkerStatus.OFFLINE,
@@ -299,8 +318,9 @@ class Farm:
 
     def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
                 address: str) -> str:
-        """The status the worker is to go to: awake, unless another one was asked for."""
+        """The status the worker is to go to: awake, unless another one was asked for. Raises NameTaken."""
         with self.store.transaction() as db:
+            _unique(db, name, worker_id)
             db.execute(sql.SIGN_ON_WORKER, {"id": worker_id, "name": name, "types": json.dumps(task_types),
                                             "software": software, "can_restart": int(can_restart),
                                             "address": address, "now": time.time()})
@@ -387,7 +407,9 @@ class Farm:
             if row is not None:
                 return _task(row)
             worker = _worker(db.execute(sql.GET_WORKER, (worker_id,)).fetchone())
-            types = json.dumps(worker.supported_task_types)
+            # Tasks with hooks are for this machine's slots only, whatever a remote worker says it supports.
+            types = json.dumps([t for t in worker.supported_task_types if worker.address == LOCAL
+                                or t != LOCAL_TASK_TYPE])
             for (job_id,) in db.execute(sql.RUNNABLE_JOBS, (worker_id,)).fetchall():
                 found = db.execute(sql.SCHEDULE_TASK, {"job": job_id, "types": types, "worker": worker_id}).fetchone()
                 if found is not None:
@@ -406,10 +428,11 @@ class Farm:
         row = db.execute(sql.GET_TASK, (task_id,)).fetchone()
         if row is None:
             raise NotFound(f"no task {task_id}")
-        task = _task(row)
-        if task.worker_id != worker_id or task.status != TaskStatus.ACTIVE:
-            raise Conflict(f"task {task_id} is not assigned to this worker")
-        return task
+        return _held(_task(row), worker_id)
+
+    def held(self, worker_id: str, task_id: str) -> Task:
+        """The task, if the worker holds it (active, and assigned to it); raises NotFound, or Conflict."""
+        return _held(self.task(task_id), worker_id)
 
     def update_task(self, worker_id: str, task_id: str, status: str | None = None, activity: str | None = None,
                     steps_completed: int | None = None) -> Task:

@@ -371,6 +371,11 @@ FROM workers w
 """
 GET_WORKER = WORKER_COLUMNS + "WHERE w.id = ?"
 ALL_WORKERS = WORKER_COLUMNS + "ORDER BY w.name, w.id"
+WORKER_NAME_TAKEN = """
+SELECT 1 FROM workers WHERE name = :name AND id != :id
+    AND NOT EXISTS (SELECT 1 FROM workers WHERE id = :id AND name = :name)
+LIMIT 1
+"""
 WORKER_SECRET = "SELECT secret_hash, last_seen, address FROM workers WHERE id = ?"
 SEEN_WORKER = "UPDATE workers SET last_seen = ?, address = ? WHERE id = ?"
 SIGN_ON_WORKER = """

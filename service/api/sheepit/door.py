@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -88,6 +89,10 @@ class Door:
                              | (self.sessions.workers_in_use() - known_ids))
         in_use = self.sessions.workers_in_use()
         known = next((w for w in workers if w.name == name and w.lease is not None and w.id not in in_use), None)
+        if known is None:  # worker names are unique: a second live session of this login and host is "... (2)"
+            taken = {w.name for w in workers}
+            name = next(n for n in itertools.chain([name], (f"{name} ({i})" for i in itertools.count(2)))
+                        if n not in taken)
         software = f"SheepIt {version}"
         worker_id = known.id if known else farm.register(name, secrets.token_hex(16), os_name, TASK_TYPES, address,
                                                           software, self.options.timeout).id
