@@ -101,7 +101,7 @@ class FarmCore:
         self.farm = Farm(store, self.options.limits, self.announce, self.openings.tell)
         self.data_dir = data_dir
         self.blender = blender
-        self.policy = Policy(blender, self.options.storage, self.options.variables)
+        self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
         self._links: dict[str, FarmLink] = {}
 
     def submit_batch(self, recipe: Recipe, job_id: str) -> Job:

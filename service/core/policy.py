@@ -1,7 +1,8 @@
 """What a client may choose, decided once for every door: from this machine (loopback, the command line) a client
 chooses freely; from beyond it, it renders with the service's own Blender, runs no hooks, and names only paths
-that lie under the shared storage (``--shared-storage`` and the two-way variables' roots), links resolved. A
-worker that signs on through the Flamenco door may not take the name of this machine's slots or SheepIt sessions.
+that lie under the shared storage (``--shared-storage`` and the two-way variables' roots), links resolved, and
+never in the service's data directory. A worker that signs on through the Flamenco door may not take a name that
+reads as one of this machine's slots or SheepIt sessions.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import re
 import shutil
 import socket
+import unicodedata
 from dataclasses import dataclass, field
 
 from service.core.jobtypes import JobType
@@ -18,6 +20,9 @@ from shared.recipe import Recipe
 
 PATH_PROPERTY = re.compile(r"(path|directory)(_raw)?$")
 """Blender properties an override sets that name a file or folder: ``filepath``, ``directory``, ..."""
+SEPARATORS = ("/", "\\")
+"""What makes an override's text a path, whatever property it sets: Blender joins some texts (a view's
+``file_suffix``, an image strip's ``filename``) to a folder it writes or reads."""
 BLEND_RELATIVE = "//"
 """Blender's prefix for a path relative to the blend file's folder."""
 SHEEPIT_PREFIX = "SheepIt "
@@ -53,11 +58,18 @@ def slot_name(number: int) -> str:
     return f"{socket.gethostname()} slot {number}"
 
 
+def plain(name: str) -> str:
+    """A name as a reader sees it: compatibility forms (fullwidth letters, ligatures) folded, case folded,
+    invisible format characters (zero-width space, joiners) left out, each run of whitespace one space."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join("".join(c for c in folded if unicodedata.category(c) != "Cf").split())
+
+
 def worker_name(name: str) -> None:
-    """Refuse a name that only this machine's slots and the SheepIt door give their workers."""
-    plain = " ".join(name.split()).lower()
-    slot = re.fullmatch(re.escape(socket.gethostname().lower()) + r" slot \d+", plain)
-    if slot or plain.startswith(SHEEPIT_PREFIX.lower()):
+    """Refuse a name that reads as one only this machine's slots and the SheepIt door give their workers."""
+    plain_name = plain(name)
+    slot = re.fullmatch(re.escape(plain(socket.gethostname())) + r" slot \d+", plain_name)
+    if slot or plain_name.partition(" ")[0] == plain(SHEEPIT_PREFIX):
         raise NameRefused(f"the name {name!r} is kept for this machine's "
                           f"{'slots' if slot else 'SheepIt sessions'}; give the worker another name", "name")
 
@@ -79,12 +91,16 @@ class Policy:
     """The service's own Blender: the one a client beyond this machine renders with."""
     storage: str = ""
     variables: Variables = field(default_factory=Variables)
+    data_dir: str = ""
+    """The service's own folder (its token, store and keys): no path from beyond this machine lies in it."""
 
     def roots(self) -> list[str]:
-        """The folders a client beyond this machine may name paths under, as this machine sees them, resolved."""
+        """The folders a client beyond this machine may name paths under, as this machine sees them, resolved; a
+        filesystem root (``/``, ``C:\\``) is none: it would leave nothing out."""
         here = this_platform()
         found = [self.storage, *(values.get(here, values.get(ALL, "")) for values in self.variables.two_way.values())]
-        return list(dict.fromkeys(os.path.realpath(root) for root in found if root and os.path.isabs(root)))
+        resolved = (os.path.realpath(root) for root in found if root and os.path.isabs(root))
+        return list(dict.fromkeys(root for root in resolved if os.path.dirname(root) != root))
 
     def path(self, name: str, value: str, local: bool) -> None:
         """Refuse a path named by a client beyond this machine that does not lie under the shared storage."""
@@ -93,14 +109,18 @@ class Policy:
         roots = self.roots()
         if not roots:
             raise PathRefused(f"{name}: this service has no shared storage (--shared-storage or a two-way "
-                              f"variable), so clients beyond this machine may name no path ({value!r})", name)
+                              f"variable, other than a filesystem root), so clients beyond this machine may name no "
+                              f"path ({value!r})", name)
         where = ", ".join(roots)
-        if not os.path.isabs(value):
+        if not os.path.isabs(value) or "\0" in value:
             raise PathRefused(f"{name} must be an absolute path under the shared storage ({where}), not {value!r}",
                               name)
-        if not any(inside(os.path.realpath(value), root) for root in roots):
+        real = os.path.realpath(value)
+        if not any(inside(real, root) for root in roots):
             raise PathRefused(f"{name} must lie under the shared storage ({where}), links resolved; {value!r} "
                               f"does not", name)
+        if self.data_dir and inside(real, os.path.realpath(self.data_dir)):
+            raise PathRefused(f"{name} may not name a path in the service's data directory ({value!r})", name)
 
     def blender_of(self, name: str, value: str, local: bool) -> None:
         """Refuse a Blender other than the service's own, named by a client beyond this machine."""
@@ -127,7 +147,8 @@ class Policy:
             self.path(f"{at}.blend_file", job.blend_file, local)
             self.path(f"{at}.output", _from_blend(job.output, job.blend_file), local)
             for number, override in enumerate(job.custom_overrides):
-                if override.enabled and isinstance(override.value, str) and PATH_PROPERTY.search(override.path):
+                if override.enabled and isinstance(override.value, str) and (
+                        PATH_PROPERTY.search(override.path) or any(sep in override.value for sep in SEPARATORS)):
                     self.path(f"{at}.custom_overrides[{number}].value", _from_blend(override.value, job.blend_file),
                               local)
 
