@@ -248,6 +248,13 @@ def test_worker_names_are_unique_and_this_machines_own(lan: Lan) -> None:
     status, body = beta.call("POST", "sign-on", {"name": "alpha", "supported_task_types": ["blender"],
                                                  "software_version": "t"})
     assert status == 409 and "alpha" in body["message"]
+    for look_alike in ("alpha\u200b", "ＡＬＰＨＡ", " alpha"):  # reads as alpha: taken, on register and sign-on
+        status, body = http(lan.url + V3 + "/worker/register-worker", "POST", register | {"name": look_alike},
+                            headers=AUTH)
+        assert status == 409 and "reads as" in body["message"], (look_alike, body)
+        status, body = beta.call("POST", "sign-on", {"name": look_alike, "supported_task_types": ["blender"],
+                                                     "software_version": "t"})
+        assert status == 409, (look_alike, body)
 
 
 def test_only_this_machines_slots_take_its_tasks(tmp_path: Path) -> None:
