@@ -56,6 +56,8 @@ class JobState:
     error: str | None = None
     failure: str | None = None
     attempts: int = 0
+    planned: int = 0
+    """The frames its recipe asks for: its count of frames until the runner names them."""
 
     def move(self, status: str) -> None:
         if status not in JOB_MOVES.get(self.status, set()):
@@ -129,7 +131,7 @@ class JobState:
             "progress": self.progress,
             "engine": {"type": self.engine, "data": dict(self.data) if self.data is not None else None},
             "frames_done": len(self.saved),
-            "frames_total": len(self.frames),
+            "frames_total": len(self.frames) or self.planned,
         }
 
 
@@ -147,6 +149,9 @@ class BatchState:
 
     def __post_init__(self) -> None:
         self._by_id = {job.id: job for job in self.jobs}
+        for planned in self.recipe.jobs:
+            if (job := self._by_id.get(planned.id)) is not None:
+                job.planned = planned.frame_end - planned.frame_start + 1 if planned.animated else 1
 
     @classmethod
     def from_recipe(cls, recipe: Recipe) -> BatchState:
