@@ -113,6 +113,17 @@ def test_a_lan_recipe_names_no_path_in_pieces_nor_with_a_nul_byte(lan: Lan) -> N
         assert status == code and f"settings.{key}" in body["message"], (key, body)
 
 
+def test_a_lan_recipe_sets_no_drivers_expression(lan: Lan) -> None:
+    """A driver's expression is Python: where the preferences run a file's scripts, an override of it ran a
+    command on the service's machine; overrides through animation_data are for this machine only."""
+    driver = _recipe(lan.storage / "shot.blend")
+    driver["jobs"][0]["custom_overrides"] = [
+        {"path": 'bpy.data.objects["CamA"].animation_data.drivers[0].driver.expression',
+         "value": "__import__('os').getpid() and 2.0", "enabled": True}]
+    status, body = http(lan.url + "/batch", "POST", driver, headers=AUTH)
+    assert (status, body["code"]) == (403, 8) and "custom_overrides[0].path" in body["user_message"], body
+
+
 def test_no_remote_path_lies_in_the_data_dir_or_under_a_filesystem_root(tmp_path: Path) -> None:
     """A root of ``/`` would let a client write ~/.ssh/authorized_keys; a shared storage that holds the data
     dir would let it overwrite the token or the store."""

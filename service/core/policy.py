@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 
 from service.core.jobtypes import JobType
 from service.core.variables import ALL, Variables, this_platform
-from shared.recipe import Recipe
+from shared.recipe import Recipe, split_data_path
 
 PATH_PROPERTY = re.compile(r"(path|directory)(_raw)?$")
 """Blender properties an override sets that name a file or folder: ``filepath``, ``directory``, ..."""
 SEPARATORS = ("/", "\\")
 """What makes an override's text a path, whatever property it sets: Blender joins some texts (a view's
 ``file_suffix``, an image strip's ``filename``) to a folder it writes or reads."""
+ANIMATION = "animation_data"
+"""Where a data-block keeps its drivers, whose expressions run Python in a Blender that runs a file's scripts."""
 BLEND_RELATIVE = "//"
 """Blender's prefix for a path relative to the blend file's folder."""
 SHEEPIT_PREFIX = "SheepIt "
@@ -147,6 +149,10 @@ class Policy:
             self.path(f"{at}.blend_file", job.blend_file, local)
             self.path(f"{at}.output", _from_blend(job.output, job.blend_file), local)
             for number, override in enumerate(job.custom_overrides):
+                if override.enabled and ("attr", ANIMATION) in split_data_path(override.path)[1]:
+                    raise HooksRefused(f"{at}.custom_overrides[{number}].path: a driver's expression runs Python, so "
+                                       f"overrides of {ANIMATION} are only accepted from this machine",
+                                       f"{at}.custom_overrides[{number}].path")
                 if override.enabled and isinstance(override.value, str) and (
                         PATH_PROPERTY.search(override.path) or any(sep in override.value for sep in SEPARATORS)):
                     self.path(f"{at}.custom_overrides[{number}].value", _from_blend(override.value, job.blend_file),
