@@ -124,6 +124,19 @@ def test_a_lan_recipe_sets_no_drivers_expression(lan: Lan) -> None:
     assert (status, body["code"]) == (403, 8) and "custom_overrides[0].path" in body["user_message"], body
 
 
+def test_a_lan_recipe_mails_through_no_server_on_this_machine(lan: Lan) -> None:
+    """The service would connect for the client to what listens on loopback (a mail relay that trusts this
+    machine), and the batch's messages would tell it what answered."""
+    for server in ("127.0.0.1:25", "localhost", "[::1]:2525", "0.0.0.0:22"):
+        recipe = _recipe(lan.storage / "shot.blend")
+        recipe["notifications"]["mail"] = {"enabled": True, "user": "", "pass": "", "ssl": False,
+                                           "to": "someone@example.com", "server": server}
+        status, body = http(lan.url + "/batch", "POST", recipe, headers=AUTH)
+        assert (status, body["code"]) == (403, 17) and "notifications.mail.server" in body["user_message"], body
+    Policy("blender").server("notifications.mail.server", "192.0.2.55", local=False)
+    Policy("blender").server("notifications.mail.server", "localhost", local=True)
+
+
 def test_no_remote_path_lies_in_the_data_dir_or_under_a_filesystem_root(tmp_path: Path) -> None:
     """A root of ``/`` would let a client write ~/.ssh/authorized_keys; a shared storage that holds the data
     dir would let it overwrite the token or the store."""

@@ -7,6 +7,7 @@ reads as one of this machine's slots or SheepIt sessions.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 
 from service.core.jobtypes import JobType
 from service.core.variables import ALL, Variables, this_platform
+from service.notify.mail import server_address
+from shared.net import is_loopback
 from shared.recipe import Recipe, split_data_path
 
 PATH_PROPERTY = re.compile(r"(path|directory)(_raw)?$")
@@ -52,6 +55,10 @@ class PathRefused(Refused):
 
 
 class NameRefused(Refused):
+    pass
+
+
+class ServerRefused(Refused):
     pass
 
 
@@ -124,6 +131,19 @@ class Policy:
         if self.data_dir and inside(real, os.path.realpath(self.data_dir)):
             raise PathRefused(f"{name} may not name a path in the service's data directory ({value!r})", name)
 
+    def server(self, name: str, host: str, local: bool) -> None:
+        """Refuse a server on this machine's loopback (by address or by a name that resolves there) named by a
+        client beyond this machine: the service would reach, and tell it the answers of, what only this machine
+        may reach (a mail relay, any service listening on loopback)."""
+        if local:
+            return
+        try:
+            found = {str(info[4][0]) for info in socket.getaddrinfo(host, None)} if host else set()
+        except (OSError, UnicodeError):
+            found = set()  # the mail will not reach it either
+        if any(_this_machine(address) for address in (host, *found)):
+            raise ServerRefused(f"{name} may not name this machine ({host!r}) from beyond it", name)
+
     def blender_of(self, name: str, value: str, local: bool) -> None:
         """Refuse a Blender other than the service's own, named by a client beyond this machine."""
         if not local and not same_program(value, self.blender):
@@ -142,6 +162,9 @@ class Policy:
         self.blender_of("blender_bin", recipe.blender_bin, local)
         if recipe.settings.rss.enabled:
             self.path("settings.rss.path", recipe.settings.rss.path, local)
+        mail = recipe.notifications.mail
+        if mail.enabled:
+            self.server("notifications.mail.server", server_address(mail.server, mail.ssl)[0], local)
         for index, job in enumerate(recipe.jobs):
             if not job.enabled:
                 continue
@@ -165,6 +188,18 @@ class Policy:
             value = settings.get(key)
             if isinstance(value, str):
                 self.path(f"settings.{key}", self.variables.expand(value, this_platform()), local)
+
+
+def _this_machine(address: str) -> bool:
+    """Whether a host name or address reaches this machine's loopback: ``localhost``, 127.x, ::1 (also written
+    as IPv4 in IPv6), or 0.0.0.0 and ::, which a connection takes for this machine."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return is_loopback(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_unspecified
 
 
 def _from_blend(path: str, blend_file: str) -> str:
