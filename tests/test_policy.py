@@ -151,6 +151,11 @@ def test_no_remote_path_lies_in_the_data_dir_or_under_a_filesystem_root(tmp_path
         with pytest.raises(PathRefused, match="data directory"):
             home.path("settings.rss.path", str(inside_data), local=False)
     home.path("settings.rss.path", str(data / "token"), local=True)
+    (data / "shared").mkdir()
+    default = Policy("blender", str(data / "shared"), data_dir=str(data))  # the storage when none is given
+    default.path("jobs[0].blend_file", str(data / "shared" / "shot.blend"), local=False)
+    with pytest.raises(PathRefused, match="shared storage"):
+        default.path("settings.rss.path", str(data / "shared" / ".." / "token"), local=False)
 
 
 def test_without_shared_storage_a_remote_client_names_no_path(tmp_path: Path) -> None:

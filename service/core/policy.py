@@ -125,10 +125,14 @@ class Policy:
             raise PathRefused(f"{name} must be an absolute path under the shared storage ({where}), not {value!r}",
                               name)
         real = os.path.realpath(value)
-        if not any(inside(real, root) for root in roots):
+        under = [root for root in roots if inside(real, root)]
+        if not under:
             raise PathRefused(f"{name} must lie under the shared storage ({where}), links resolved; {value!r} "
                               f"does not", name)
-        if self.data_dir and inside(real, os.path.realpath(self.data_dir)):
+        private = os.path.realpath(self.data_dir) if self.data_dir else ""
+        # A shared storage that holds the data dir (a home folder) shares none of it; one inside it (the
+        # default, <data-dir>/shared) is shared whole.
+        if private and inside(real, private) and not any(inside(root, private) for root in under):
             raise PathRefused(f"{name} may not name a path in the service's data directory ({value!r})", name)
 
     def server(self, name: str, host: str, local: bool) -> None:
