@@ -190,8 +190,19 @@ class Policy:
         ``settings.<key>``."""
         for key in job_type.paths:
             value = settings.get(key)
-            if isinstance(value, str):
-                self.path(f"settings.{key}", self.variables.expand(value, this_platform()), local)
+            if not isinstance(value, str):
+                continue
+            # Each worker expands the variables for its own platform, and this check sees this machine's values
+            # only: a variable past the two-way root the path starts with (``{storage}/{blender}/../..``) could
+            # reach a folder on another platform that it does not reach here.
+            rest = value.removeprefix(next((f"{{{name}}}" for name in self.variables.two_way
+                                            if value.startswith(f"{{{name}}}")), ""))
+            inner = next((name for name in (*self.variables.one_way, *self.variables.two_way)
+                          if f"{{{name}}}" in rest), None)
+            if inner is not None and not local:
+                raise PathRefused(f"settings.{key} may only start with a two-way variable; {{{inner}}} further on "
+                                  f"has another value on each platform ({value!r})", f"settings.{key}")
+            self.path(f"settings.{key}", self.variables.expand(value, this_platform()), local)
 
 
 def _this_machine(address: str) -> bool:
