@@ -108,6 +108,7 @@ def test_a_lan_recipe_names_no_path_in_pieces_nor_with_a_nul_byte(lan: Lan) -> N
     job = v3_job(lan.storage / "shot.blend", lan.storage, etag(lan.service.url))
     for key, value, code in (("render_output_path", f"{lan.storage}/a\0b/######", 403),
                              ("render_output_path", f"{lan.storage}/{{blender}}/../######", 403),
+                             ("render_output_path", "", 403),
                              ("image_file_extension", "/../../../outside/*.blend", 400)):
         status, body = http(lan.url + V3 + "/jobs/check", "POST", job | {"settings": job["settings"] | {key: value}},
                             headers=AUTH)

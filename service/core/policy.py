@@ -199,6 +199,9 @@ class Policy:
                                             if value.startswith(f"{{{name}}}")), ""))
             inner = next((name for name in (*self.variables.one_way, *self.variables.two_way)
                           if f"{{{name}}}" in rest), None)
+            if not value and not local:  # Blender and the SheepIt door would take it from the working folder
+                raise PathRefused(f"settings.{key} must be an absolute path under the shared storage, not empty",
+                                  f"settings.{key}")
             if inner is not None and not local:
                 raise PathRefused(f"settings.{key} may only start with a two-way variable; {{{inner}}} further on "
                                   f"has another value on each platform ({value!r})", f"settings.{key}")
