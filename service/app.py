@@ -61,8 +61,10 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         if recipe is not None:
             await manager.start(recipe)
         timeouts = asyncio.get_running_loop().create_task(farm.watch_timeouts())
+        sessions = asyncio.get_running_loop().create_task(sheep.watch())
         yield
         timeouts.cancel()
+        sessions.cancel()
         await notifier.close()
         await manager.shutdown()
 
@@ -77,7 +79,8 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
                                         ApiError: api_error, NotFound: api_error, Conflict: api_error},
                     lifespan=lifespan)
     app.state.farm = farm
-    app.state.cinnamon = cinnamon.Sessions()
+    options = farm.options
+    app.state.cinnamon = cinnamon.Sessions(options.cinnamon_ticket_lifetime, options.cinnamon_tickets)
     app.state.sheepit = sheep
     app.state.notifier = notifier
     app.state.manager = manager

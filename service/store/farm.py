@@ -242,8 +242,9 @@ class Farm:
 
     def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str,
                  software: str = "", lease: float | None = None) -> Worker:
-        """A new worker, offline; ``lease``: the seconds of silence it is allowed, if not the farm's worker
-        timeout (a worker with a lease of its own has no task timeout either)."""
+        """A new worker, offline; ``lease``: the seconds of silence it is allowed while it holds a task, if not
+        the farm's worker timeout (a worker with a lease of its own has no task timeout, and its door decides when
+        its silence without a task ends it)."""
         worker_id = str(uuid.uuid4())
         with self.store.transaction() as db:
             db.execute(sql.ADD_WORKER, {

@@ -382,6 +382,7 @@ DELETE_WORKER = "DELETE FROM workers WHERE id = ?"
 SILENT_WORKERS = """
 SELECT id FROM workers
 WHERE status NOT IN ('offline', 'error') AND address != :local AND last_seen < :now - COALESCE(lease, :timeout)
+    AND (lease IS NULL OR id IN (SELECT worker_id FROM tasks WHERE status = 'active'))
 """
 
 ADD_CINNAMON_OBJECT = "INSERT INTO cinnamon_objects (farm_job) VALUES (?)"
