@@ -6,12 +6,10 @@ leaves the service answering a cheap route within a second."""
 from __future__ import annotations
 
 import io
-import struct
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
@@ -23,7 +21,7 @@ from PIL import Image
 
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker, tasks
-from tests.helpers import http, wait_for
+from tests.helpers import http, png_of, wait_for
 from tests.sheepit_client import SheepItClient, multipart
 from tests.test_cinnamon import PATH as CINNAMON
 from tests.test_cinnamon import call, error_code
@@ -97,15 +95,6 @@ def workers_of(door: Service, login: str) -> dict[str, str]:
     """Name to status of the account's SheepIt workers."""
     return {w["name"]: w["status"] for w in http(door.url + V3 + "/worker-mgt/workers")[1]["workers"]
             if w["name"].startswith(f"SheepIt {login}@")}
-
-
-def png(width: int, height: int) -> bytes:
-    """A PNG whose header says ``width`` by ``height``: a few bytes on disk, however large it decodes."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
 
 
 def frame_png(tmp_path: Path, job: ET.Element) -> Path:
@@ -267,7 +256,7 @@ def test_every_upload_is_checked_before_it_is_kept(door: Service, blend_file: Pa
     job = client.request_job().find("job")
     assert job is not None
     huge = tmp_path / "huge.png"
-    huge.write_bytes(png(30000, 30000))  # 2.5 GiB decoded
+    huge.write_bytes(png_of(30000, 30000))  # 2.5 GiB decoded
     assert client.validate(job, huge) == 302
     task = task_of(door, job_id)
     assert task["status"] == "soft-failed" and "IMAGE_TOO_LARGE" in task["activity"] and "30000×30000" in \
@@ -280,7 +269,7 @@ def test_every_upload_is_checked_before_it_is_kept(door: Service, blend_file: Pa
     worker.awake()
     task_id = worker.task()["uuid"]
     path = f"task/{task_id}/output-produced"
-    for image, status in ((png(30000, 30000), 413), (b"\x89PNG\r\n\x1a\nnot really", 415)):
+    for image, status in ((png_of(30000, 30000), 413), (b"\x89PNG\r\n\x1a\nnot really", 415)):
         answer = http(f"{door.url}{V3}/worker/{path}", "POST", raw=image,
                       headers={**worker.auth, "Content-Type": "image/png"})
         assert answer[0] == status, answer
