@@ -63,13 +63,19 @@ def content_key(blend: Path, project: Project) -> str:
     return digest.hexdigest()
 
 
-def _packer(project: Project) -> type[Any]:
+def _packer(project: Project, scratch: Path) -> type[Any]:
     """blender-asset-tracer's zip packer, visiting only the files the project holds: a linked library outside
-    it refuses the archive (the scene would lack what it links), any other file is left out and named."""
+    it refuses the archive (the scene would lack what it links), any other file is left out and named. Its
+    rewritten blend files are made in ``scratch`` (in the private data dir), not in the shared temp folder."""
     from blender_asset_tracer.pack.zipped import ZipPacker  # imported when a SheepIt client first asks
 
     class ProjectPacker(ZipPacker):
-        left_out: set[Path]
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self._tmpdir.cleanup()
+            self._tmpdir = tempfile.TemporaryDirectory(dir=scratch)
+            self._rewrite_in = Path(self._tmpdir.name)
+            self.left_out: set[Path] = set()
 
         def _visit_asset(self, asset_path: Path, usage: Any) -> None:
             checked = asset_path.parent if usage.is_sequence else asset_path
@@ -122,8 +128,7 @@ class JobArchives:
         with tempfile.TemporaryDirectory(dir=self.folder) as work:
             partial = Path(work) / "archive.zip"
             try:
-                with _packer(project)(blend, blend.parent, str(partial)) as packer:
-                    packer.left_out = set()
+                with _packer(project, Path(work))(blend, blend.parent, str(partial)) as packer:
                     packer.strategise()
                     packer.execute()
                     inside = packer.output_path.relative_to(partial.absolute()).as_posix()
