@@ -280,3 +280,14 @@ def test_every_upload_is_checked_before_it_is_kept(door: Service, blend_file: Pa
                 headers={**worker.auth, "Content-Type": "image/png"})[0] == 202
     assert http(f"{door.url}{V3}/jobs/{job_id}/last-rendered")[0] == 200
     cancel(door, job_id)
+
+
+def test_a_sessions_own_reports_are_kept_within_a_bound(door: Service, tmp_path: Path) -> None:
+    client = sheep(door, tmp_path, "reports", "erin")
+    assert client.log_in(hostname="reports-box").get("status") == "0"
+    for n in range(4):  # the client's configuration log, sent with no job, again and again
+        body, kind = multipart("file", f"farm_{n}.txt", f"report {n} ".encode() + b"x" * 600_000, "text/plain")
+        assert client.open(client.page("error") + "?type=0", body, kind).xml().get("status") == "0"
+    kept = [p for p in (door.data_dir / "sheepit" / "logs").iterdir() if "report 3" in p.read_text()]
+    assert len(kept) == 1 and kept[0].stat().st_size <= 2**20
+    client.log_out()

@@ -30,6 +30,8 @@ service's own runner)."""
 WORKER_PREFIX = "SheepIt "
 MAX_HOST = 64
 """The longest host name a worker's name keeps."""
+MAX_SESSION_LOG = 2**20
+"""Bytes of a session's own reports kept per worker."""
 MAX_REMEMBERED = 10_000
 """Unfinished tasks whose validated frames are remembered at most (the oldest are forgotten first)."""
 TRIES = 5
@@ -124,6 +126,7 @@ class Door:
         spare = sorted((w for w in mine if w.id not in in_use), key=lambda w: w.last_seen or 0)
         if known is None and len(mine) >= self.options.sessions and spare:
             farm.delete_worker(spare[0].id)  # the account's worker not heard from longest makes room
+            (self.logs / f"{spare[0].id}.txt").unlink(missing_ok=True)
         software = f"SheepIt {version}"
         worker_id = known.id if known else farm.register(name, secrets.token_hex(16), os_name, TASK_TYPES, address,
                                                           software, self.options.timeout).id
@@ -280,5 +283,11 @@ class Door:
         self.core.append_log(task, log)
 
     def session_log(self, session: Session, text: str) -> None:
-        """A report of the client's that is about no frame (its configuration log)."""
-        private.append_text(self.logs / f"{session.worker_id}.txt", text)
+        """A report of the client's that is about no frame (its configuration log), kept after the earlier ones
+        up to ``MAX_SESSION_LOG`` bytes a worker; past that the file starts again with this one (its end)."""
+        path = self.logs / f"{session.worker_id}.txt"
+        if (path.stat().st_size if path.is_file() else 0) + len(text) < MAX_SESSION_LOG:
+            private.append_text(path, text)
+        else:
+            private.directory(self.logs)
+            private.write_bytes(path, text.encode()[-MAX_SESSION_LOG:])

@@ -51,11 +51,11 @@ class Session:
         """Render ``task_id``; True when it is not the task the session had (its frames are to be set)."""
         if task_id == self.task_id:
             return False
-        self.task_id, self.frames, self.done, self.archive = task_id, [], 0, None
+        self.task_id, self.frames, self.done, self.archive, self.reached = task_id, [], 0, None, None
         return True
 
     def drop(self) -> None:
-        self.task_id, self.frames, self.done, self.archive = None, [], 0, None
+        self.task_id, self.frames, self.done, self.archive, self.reached = None, [], 0, None, None
 
 
 class Sessions:
