@@ -285,6 +285,11 @@ class Farm:
     def workers(self) -> list[Worker]:
         return [_worker(row) for row in self.store.query(sql.ALL_WORKERS)]
 
+    def set_lease(self, worker_id: str, lease: float) -> None:
+        """The seconds of silence the worker is allowed while it holds a task from now on (see ``register``)."""
+        with self.store.transaction() as db:
+            db.execute(sql.SET_WORKER_LEASE, (lease, worker_id))
+
     def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
                 address: str) -> str:
         """The status the worker is to go to: awake, unless another one was asked for."""

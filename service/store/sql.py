@@ -377,6 +377,7 @@ UPDATE workers SET name = :name, supported_task_types = :types, software = :soft
 WHERE id = :id
 """
 SET_WORKER_STATUS = "UPDATE workers SET status = ? WHERE id = ?"
+SET_WORKER_LEASE = "UPDATE workers SET lease = ? WHERE id = ?"
 REQUEST_WORKER_STATUS = "UPDATE workers SET status_requested = ?, lazy = ? WHERE id = ?"
 DELETE_WORKER = "DELETE FROM workers WHERE id = ?"
 SILENT_WORKERS = """

@@ -130,6 +130,8 @@ class Door:
         software = f"SheepIt {version}"
         worker_id = known.id if known else farm.register(name, secrets.token_hex(16), os_name, TASK_TYPES, address,
                                                           software, self.options.timeout).id
+        if known is not None and known.lease != self.options.timeout:
+            farm.set_lease(worker_id, self.options.timeout)  # --sheepit-timeout changed since it was made
         status = farm.sign_on(worker_id, name, TASK_TYPES, software, False, address)
         farm.state_changed(worker_id, status)
         return self.sessions.open(Session(worker_id, login, os_name, bits))
