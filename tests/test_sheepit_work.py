@@ -118,7 +118,7 @@ def _blends(blend_file: Path, images: list[Path], copies: list[Path], scene: Pat
 
 def test_a_job_archive_holds_the_project_only_and_nothing_of_the_data_dir(blend_file: Path, tmp_path: Path) -> None:
     data, share, project, elsewhere = (tmp_path / n for n in ("data", "share", "project", "elsewhere"))
-    for folder in (data / "sheepit", share, project / "tex", elsewhere):
+    for folder in (data / "sheepit", data / "shared", share, project / "tex", elsewhere):
         folder.mkdir(parents=True)
     for secret in ("token", "shepherd.db", "sheepit/key"):
         (data / secret).write_text(f"secret {secret}")
@@ -129,9 +129,10 @@ def test_a_job_archive_holds_the_project_only_and_nothing_of_the_data_dir(blend_
     (project / "tex" / "db.png").symlink_to(data / "shepherd.db")  # inside the project, leading into the data dir
     named = [project / "tex" / "inside.png", share / "common.png", elsewhere / "photo.png", data / "token",
              data / "sheepit" / "key", project / "tex" / "db.png"]
-    blend, linking, library, in_data = (project / "scene.blend", project / "linking.blend",
-                                        elsewhere / "library.blend", data / "j.blend")
-    _blends(blend_file, named, [library, in_data], blend, linking)
+    blend, linking, library, in_data, in_shared = (project / "scene.blend", project / "linking.blend",
+                                                   elsewhere / "library.blend", data / "j.blend",
+                                                   data / "shared" / "s.blend")
+    _blends(blend_file, named, [library, in_data, in_shared], blend, linking)
     archive = JobArchives(data / "sheepit" / "archives", data, str(share)).get(blend)
     with zipfile.ZipFile(archive.path) as packed:
         names = packed.namelist()
@@ -145,3 +146,7 @@ def test_a_job_archive_holds_the_project_only_and_nothing_of_the_data_dir(blend_
         JobArchives(data / "sheepit" / "archives", data, str(share)).get(linking)
     with pytest.raises(ArchiveError, match="data dir"):
         JobArchives(data / "sheepit" / "archives", data, "").get(in_data)
+    # The shared storage may lie in the data dir (its default): its files are a project's, the rest is not.
+    assert JobArchives(data / "sheepit" / "archives", data, str(data / "shared")).get(in_shared).blend == "s.blend"
+    with pytest.raises(ArchiveError, match="data dir"):
+        JobArchives(data / "sheepit" / "archives", data, str(data / "shared")).get(in_data)

@@ -38,14 +38,22 @@ class Archive:
 @dataclass(frozen=True)
 class Project:
     """What a job archive may hold: files under the blend file's folder or the shared storage (links resolved),
-    never anything in the service's data dir (its token, keys, database and job files)."""
+    never anything else in the service's data dir (its token, keys, database and job files), even when the data
+    dir lies under one of them. The shared storage may lie in the data dir (its default, ``shared``)."""
 
     roots: tuple[Path, ...]
     private: Path
+    storage: Path | None
+
+    def secret(self, found: Path) -> bool:
+        """Whether a resolved path is the service's own: in the data dir, and not in a shared storage there."""
+        shared = self.storage is not None and self.storage.is_relative_to(self.private) and \
+            found.is_relative_to(self.storage)
+        return found.is_relative_to(self.private) and not shared
 
     def holds(self, path: Path) -> bool:
         found = path.resolve()
-        return not found.is_relative_to(self.private) and any(found.is_relative_to(r) for r in self.roots)
+        return not self.secret(found) and any(found.is_relative_to(r) for r in self.roots)
 
 
 def md5_of(path: Path) -> str:
@@ -113,10 +121,11 @@ class JobArchives:
             return archive
 
     def project(self, blend: Path) -> Project:
-        if blend.resolve().is_relative_to(self.private):
+        project = Project((blend.parent.resolve(), *([self.storage] if self.storage else [])), self.private,
+                          self.storage)
+        if project.secret(blend.resolve()):
             raise ArchiveError(f"{blend} is in the service's data dir, which SheepIt clients are never sent")
-        roots = (blend.parent.resolve(), *([self.storage] if self.storage else []))
-        return Project(roots, self.private)
+        return project
 
     def _pack(self, blend: Path, project: Project, key: str) -> Archive:
         target = self.folder / f"{key}.zip"

@@ -18,6 +18,7 @@ from service.api.sheepit.sessions import Session, Sessions
 from service.api.sheepit.work import NotRenderable, Work, work_of
 from service.api.throttle import Throttle
 from service.core.farm import FarmCore
+from service.core.policy import SHEEPIT_PREFIX
 from service.core.variables import this_platform
 from service.store.farm import Conflict, NotFound
 from shared import failures
@@ -27,7 +28,6 @@ log = logging.getLogger("shepherd.sheepit")
 TASK_TYPES = ["blender"]
 """What a session renders: simple-blender-render's frames (a preview video needs ffmpeg, a Render+ job the
 service's own runner)."""
-WORKER_PREFIX = "SheepIt "
 MAX_HOST = 64
 """The longest host name a worker's name keeps."""
 MAX_SESSION_LOG = 2**20
@@ -66,20 +66,19 @@ def frame_number(text: str) -> int | None:
 def failure_reason(number: int, detail: str = "") -> str:
     """The sentence a failure reported as SheepIt error ``number`` is stored with."""
     known = next((f for f in failures.FAILURES.values() if f.sheepit == number), None)
-    if known is not None:
-        return known.message(detail)
-    return f"Failure SHEEPIT_{number} (SheepIt error {number}): {detail or SHEEPIT_TYPES.get(number, 'Unknown')}"
+    label = known.label if known is not None else SHEEPIT_TYPES.get(number, "Unknown error")
+    return f"{label}: {detail}" if detail else label
 
 
 def worker_name(login: str, host: str) -> str:
     """The worker a session of this account and host is: the host loses any '@', so that the name tells the
     account (everything before its last '@') and no account can name another's worker."""
-    return f"{WORKER_PREFIX}{login}@{host.replace('@', '_')[:MAX_HOST]}"
+    return f"{SHEEPIT_PREFIX}{login}@{host.replace('@', '_')[:MAX_HOST]}"
 
 
 def account_of(name: str) -> str | None:
     """The account a SheepIt session's worker name belongs to, None for another worker's name."""
-    return name[len(WORKER_PREFIX):name.rindex("@")] if name.startswith(WORKER_PREFIX) and "@" in name else None
+    return name[len(SHEEPIT_PREFIX):name.rindex("@")] if name.startswith(SHEEPIT_PREFIX) and "@" in name else None
 
 
 class Door:
@@ -111,7 +110,7 @@ class Door:
         self.sweep()
         farm = self.core.farm
         name = worker_name(login, hostname or address)
-        mine = [w for w in farm.workers() if w.lease is not None and account_of(w.name) == login]
+        mine = [w for w in farm.workers() if account_of(w.name) == login]  # names only the door gives
         known = next((w for w in mine if w.name == name), None)
         if known is not None:
             for cookie in self.sessions.of_worker(known.id):

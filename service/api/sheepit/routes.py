@@ -21,7 +21,6 @@ from service.core import images
 from service.core.farm import IMAGE_TYPES
 from service.core.images import identify
 from service.store.farm import Conflict, NotFound
-from shared import failures
 from shared.model import WorkerStatus
 
 PREFIX = "/sheepit"
@@ -35,6 +34,9 @@ PATHS = {
     "speedtest-answer": f"{SERVER}/speedtest.php",
 }
 SPEEDTEST_PAYLOAD = bytes(256 * 1024)
+NOT_VALID, TOO_LARGE = 25, 26
+"""The spec's error types of a frame refused at validation and of an image too large (JOB_VALIDATION_FAILED and
+IMAGE_TOO_LARGE in shared.failures)."""
 SESSIONS_FULL = 105
 """The login answer when the account has as many live sessions as it may: a status the spec does not list, which
 the client reports as an unknown error and tries again later."""
@@ -196,8 +198,8 @@ async def validate(request: Request) -> Response:
         try:
             images.checked(upload, expected)  # before anything is written or shown
         except images.ImageRefused as exc:
-            name = "IMAGE_TOO_LARGE" if expected is None and exc.too_large else "JOB_VALIDATION_FAILED"
-            door.fail(session, failures.get(name).message(f"the uploaded frame {number}: {exc}"))
+            kind = TOO_LARGE if expected is None and exc.too_large else NOT_VALID
+            door.fail(session, failure_reason(kind, f"the uploaded frame {number}: {exc}"))
             return xml("jobvalidate", 302)
         path = work.frame_file(number)
         try:
@@ -256,12 +258,12 @@ async def error(request: Request) -> Response:
             door.core.farm.hand_back(session.worker_id, "Task was requeued: the server stopped its SheepIt render")
             session.drop()
         return xml("error", 0)
-    if number == failures.get("JOB_VALIDATION_FAILED").sheepit and session.reached != session.frame:
-        door.fail(session, failures.get("IMAGE_TOO_LARGE").message(
-            f"the upload of frame {session.frame} was refused before the door could check it: larger than the "
-            "request body limit (--max-body-mb)"), log)
-        return xml("error", 0)
-    door.fail(session, failure_reason(number), log)
+    if number == NOT_VALID and session.reached != session.frame:  # the client's word for an upload refused
+        number, detail = TOO_LARGE, (f"the upload of frame {session.frame} was refused before the door could "
+                                     "check it: larger than the request body limit (--max-body-mb)")
+    else:
+        detail = ""
+    door.fail(session, failure_reason(number, detail), log)
     return xml("error", 0)
 
 
