@@ -8,7 +8,9 @@ import ipaddress
 import json
 import os
 import shlex
+import shutil
 import signal
+import socket
 import sqlite3
 import ssl
 import sys
@@ -38,6 +40,7 @@ from shared.net import is_loopback
 from shared.view import batch_view, job_line, stats_view
 
 DEFAULT_PORT = 7777
+NO_BLENDER = "the local slots cannot render: give --blender PATH, or --slots 0 to render on workers only"
 POLL_INTERVAL = 0.5
 
 
@@ -200,6 +203,12 @@ def parser() -> argparse.ArgumentParser:
                       help="The folder every worker reaches, as this machine sees it.")
     farm.add_argument("--cinnamon-user", type=account, action="append", default=[], metavar="NAME:PASSWORD",
                       help="An account Cinnamon clients connect with (repeatable; none: the Cinnamon door is closed).")
+    farm.add_argument("--cinnamon-ticket-lifetime", type=seconds, default=FarmOptions.cinnamon_ticket_lifetime,
+                      metavar="SECONDS", help="A Cinnamon ticket unused this long is no longer valid "
+                                              "(default %(default)s).")
+    farm.add_argument("--cinnamon-tickets", type=positive, default=FarmOptions.cinnamon_tickets, metavar="N",
+                      help="Tickets a Cinnamon account holds at most; one more connect ends its least recently "
+                           "used ticket (default %(default)s).")
     farm.add_argument("--sheepit-user", type=account, action="append", default=[], metavar="NAME:PASSWORD",
                       help="An account SheepIt clients log in with (repeatable; none: the SheepIt door is closed).")
     farm.add_argument("--sheepit-renderer", type=renderer, action="append", default=[], metavar="OS:BITS=PATH.zip",
@@ -208,8 +217,16 @@ def parser() -> argparse.ArgumentParser:
     farm.add_argument("--sheepit-min-version", default="", metavar="VERSION",
                       help="SheepIt clients older than this are refused.")
     farm.add_argument("--sheepit-timeout", type=seconds, default=SheepItOptions.timeout, metavar="SECONDS",
-                      help="A SheepIt session silent this long loses its frame to the queue (default %(default)s; "
-                           "the client checks in after 15 minutes without other requests).")
+                      help="A SheepIt session silent this long while it holds a frame loses the frame to the queue "
+                           "and its worker goes to error (default %(default)s; the client checks in after 15 "
+                           "minutes without other requests).")
+    farm.add_argument("--sheepit-idle-timeout", type=seconds, default=SheepItOptions.idle_timeout,
+                      metavar="SECONDS", help="A SheepIt session that holds no frame and is silent this long ends "
+                                              "quietly, its worker offline (default %(default)s; an idle client "
+                                              "asks for work every 5 to 20 minutes).")
+    farm.add_argument("--sheepit-sessions", type=positive, default=SheepItOptions.sessions, metavar="N",
+                      help="Live sessions a SheepIt account may have at once, and workers it keeps, one per host "
+                           "(default %(default)s).")
     p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
     return p
 
@@ -358,8 +375,9 @@ def farm_options(args: argparse.Namespace) -> FarmOptions:
     limits = Limits(args.worker_timeout, args.task_timeout, args.task_fail_after, args.blocklist_after,
                     args.job_fail_percent / 100)
     sheep = SheepItOptions(dict(args.sheepit_user), args.sheepit_min_version, dict(args.sheepit_renderer),
-                           args.sheepit_timeout)
-    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user), sheep)
+                           args.sheepit_timeout, args.sheepit_idle_timeout, args.sheepit_sessions)
+    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user),
+                       args.cinnamon_ticket_lifetime, args.cinnamon_tickets, sheep)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,13 +425,34 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ssl.SSLError) as exc:
         print(f"Cannot serve https with {args.ssl_certfile} and {args.ssl_keyfile}: {exc}", file=sys.stderr)
         return 1
+    if args.slots and not shutil.which(args.blender):
+        print(f"Blender binary not found: {args.blender}; {NO_BLENDER}", file=sys.stderr)
+        return 1
     try:
         access = policy(args)
     except (TokenError, OSError) as exc:
         print(f"Cannot set up the service token: {exc}", file=sys.stderr)
         return 1
+    return asyncio.run(serve(manager, access, recipe, tls, lambda: introduce(manager, access, args)))
+
+
+def dashboard_url(access: Policy) -> str:
+    """Where a browser on this machine (or, for a service on every address, on the network) finds the dashboard."""
+    host = socket.gethostname() if access.bind in WILDCARDS else access.bind
+    return f"{access.scheme}://{f'[{host}]' if ':' in host else host}:{access.port}/"
+
+
+async def introduce(manager: Manager, access: Policy, args: argparse.Namespace) -> str | None:
+    """Print the one-line banner of a service that listens now; or why it cannot go on: a Blender that does not
+    run while local slots render."""
+    version, problem = await asyncio.to_thread(check.blender_version, args.blender)
+    if problem and args.slots:
+        return f"{problem}; {NO_BLENDER}"
+    storage = manager.farm.options.storage
     if not args.shared_storage:
-        print(f"Shared storage: {manager.farm.options.storage} (workers on other machines need --shared-storage "
-              "naming a folder they all reach)", flush=True)
-    asyncio.run(serve(manager, access, recipe, tls))
-    return 0
+        storage += " (workers on other machines need --shared-storage naming a folder they all reach)"
+    blender = f"{version} ({shutil.which(args.blender)})" if version else f"none that runs ({problem})"
+    slots = f"{args.slots} slot{'s' * (args.slots != 1)}" if args.slots else "no slots (workers render)"
+    print(f"Shepherd {__version__}: dashboard {dashboard_url(access)} · data {args.data_dir} · {slots} · "
+          f"{blender} · shared storage {storage}", flush=True)
+    return None
