@@ -33,7 +33,8 @@ def windows_parts(path: str) -> list[str]:
 def windows_problem(path: str) -> str | None:
     """Why Windows cannot create ``path``, naming the part at fault; None when it can."""
     for part in windows_parts(path):
-        bad = sorted({c for c in part if c in WINDOWS_FORBIDDEN or ord(c) < 32})
+        # A NUL byte is no name on any system: the policy refuses it where it comes from beyond loopback.
+        bad = sorted({c for c in part if c in WINDOWS_FORBIDDEN or 0 < ord(c) < 32})
         if bad:
             shown = " ".join(c if ord(c) >= 32 else f"\\x{ord(c):02x}" for c in bad)
             return f"'{part}' holds {shown}, which Windows does not allow in a file name"
