@@ -140,9 +140,8 @@ async def workers(request: Request) -> Response:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """An url-encoded form's fields (the last value of each)."""
-    fields = urllib.parse.parse_qsl((await request.body()).decode("utf-8", errors="replace"))
-    return dict(fields)
+    """An url-encoded form's fields (the first value of each)."""
+    return forms.parse_text(await request.body())
 
 
 def _back(request: Request, fallback: str) -> RedirectResponse:
@@ -169,7 +168,7 @@ async def job_action(request: Request) -> Response:
         form = await _form(request)
         core.farm.unblock(job_id, form.get("worker", ""), form.get("type", ""))
     elif action == "delete":
-        core.delete_job(job_id)
+        await core.delete_job(job_id)
         return RedirectResponse("/", 303)
     else:
         raise NotFound(f"no action {action}")
@@ -198,6 +197,7 @@ async def events(request: Request) -> Response:
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
+@_found
 async def login(request: Request) -> Response:
     policy: Policy = request.app.state.policy
     if not policy.token:
