@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service import jsontext
 from service.api.context import client, core
 from service.api.errors import flamenco
 from service.store.farm import Conflict, NotFound
@@ -62,6 +63,8 @@ async def decoded(request: Request, kind: type, what: str) -> Any:
         raise ApiError(400, f"invalid format: the body must be {what}: {exc}") from exc
     if not isinstance(data, kind):
         raise ApiError(400, f"invalid format: the body must be {what}")
+    if jsontext.deeper_than(data):
+        raise ApiError(400, f"invalid format: the body nests deeper than {jsontext.MAX_DEPTH} levels")
     return data
 
 
