@@ -8,6 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
+from service import connections
 from service.api.guard import Policy
 from service.app import create_app
 from service.core.manager import Manager
@@ -46,8 +47,10 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
     sys.setswitchinterval(0.001)
     app = create_app(manager, stop, policy, recipe)
     certfile, keyfile = tls or (None, None)
+    http = connections.watched(policy.read_timeout, connections.raise_open_files())
     server = _Server(uvicorn.Config(app, host=policy.bind, port=policy.port, log_level="info", lifespan="on",
-                                    ws="wsproto", ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream,
+                                    ws="wsproto", http=http, timeout_keep_alive=connections.KEEP_ALIVE,
+                                    ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream,
                      manager.farm.openings)
     await server.serve()
     if not server.started:
