@@ -92,11 +92,18 @@ async def job(request: Request) -> Response:
         return page(pages.job_row(item))
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
-    whole = request.query_params.get("part", "page") == "page"
-    recipe = core.farm.batch_recipe(found.id) if whole and found.type == BATCH_JOB_TYPE else None
-    view = pages.JobView(item, core.farm.tasks(found.id), {w.id: w for w in core.farm.workers()}, url,
-                         core.farm.blocklist(found.id), core.farm.task_seconds(found.id), recipe)
-    return _part(request, pages.job_page(view))
+    part = request.query_params.get("part", "page")
+    recipe = core.farm.batch_recipe(found.id) if part == "page" and found.type == BATCH_JOB_TYPE else None
+    first = core.farm.task_page(found.id, 0, 1)
+    per_page = pages.tasks_a_page(first[0] if first else None)
+    count = max(1, -(-core.farm.task_count(found.id) // per_page))
+    number = min(max(1, forms.whole(request.query_params.get("page", "")) or 1), count)
+    start = (number - 1) * per_page
+    view = pages.JobView(item, core.farm.task_page(found.id, start, per_page), {w.id: w for w in core.farm.workers()},
+                         url, core.farm.blocklist(found.id), core.farm.task_seconds(found.id, start, per_page), recipe,
+                         number, count)
+    text = pages.job_page(view, part)
+    return page(text) if text is not None else page(pages.message_page("Not found", f"No part {part}"), 404)
 
 
 def read_log(path: Path, start: int | None) -> pages.Log:
@@ -122,7 +129,7 @@ async def task(request: Request) -> Response:
     log = read_log(core.task_log(found), forms.whole(start))
     workers = {w.id: w for w in core.farm.workers()}
     parts = pages.task_page(found, core.farm.job(found.job_id), workers,
-                            core.farm.task_seconds(found.job_id).get(found.id), log)
+                            core.farm.task_seconds(found.job_id, found.index_in_job, 1).get(found.id), log)
     if request.query_params.get("part") == "log":
         return HTMLResponse(parts["log"], headers={**SECURITY_HEADERS, "X-Log-Start": str(log.start),
                                                    "X-Log-End": str(log.end)})
