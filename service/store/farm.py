@@ -169,6 +169,7 @@ class Farm:
         return [_task(row) for row in self.store.query(sql.JOB_TASK_PAGE, job_id, first, first + count)]
 
     def task_count(self, job_id: str) -> int:
+        """How many tasks the job has (their places in it run from 0)."""
         return int(self.store.query(sql.JOB_TASK_COUNT, job_id)[0][0])
 
     def task(self, task_id: str) -> Task:
@@ -255,7 +256,7 @@ class Farm:
 
     def blocklist(self, job_id: str) -> list[tuple[str, str, str]]:
         """(worker id, task type, worker name) of each entry."""
-        self.job(job_id)
+        self.job(job_id, steps=False)
         return [(w, t, n) for w, t, n in self.store.query(sql.JOB_BLOCKLIST, job_id)]
 
     def unblock(self, job_id: str, worker_id: str, task_type: str) -> None:

@@ -200,10 +200,12 @@ MIGRATIONS = [
     ALTER TABLE tasks ADD COLUMN started REAL;
     CREATE INDEX tasks_active_by_worker ON tasks (worker_id) WHERE status = 'active';
     """,
-    # 8: a task's dependents found at once (deleting a job is linear in its tasks), and a page of a job's tasks.
+    # 8: a task's dependents found at once (deleting a job is linear in its tasks), a page of a job's tasks, and
+    # a job's frames summed from an index alone.
     """
     CREATE INDEX task_deps_by_depends_on ON task_deps (depends_on);
     CREATE INDEX tasks_in_job ON tasks (job_id, index_in_job);
+    CREATE INDEX tasks_steps ON tasks (job_id, type, steps_completed, steps_total);
     """,
 ]
 
@@ -302,7 +304,7 @@ JOB_TASKS = TASK_COLUMNS + "WHERE t.job_id = ? ORDER BY t.index_in_job"
 JOB_TASK_PAGE = TASK_COLUMNS + """
 WHERE t.job_id = ? AND t.index_in_job >= ? AND t.index_in_job < ? ORDER BY t.index_in_job
 """
-JOB_TASK_COUNT = "SELECT count(*) FROM tasks WHERE job_id = ?"
+JOB_TASK_COUNT = "SELECT coalesce(max(index_in_job) + 1, 0) FROM tasks WHERE job_id = ?"
 WORKER_TASK = TASK_COLUMNS + "WHERE t.worker_id = ? AND t.status = 'active' ORDER BY t.last_touched DESC LIMIT 1"
 SET_TASK_STATUS = """
 UPDATE tasks SET status = :status, activity = :activity, worker_id = :worker_id, updated = :now WHERE id = :id
