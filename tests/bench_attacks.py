@@ -52,7 +52,7 @@ class Prober:
         self.thread = threading.Thread(target=self.run)
 
     def run(self) -> None:
-        connection = HTTPConnection("127.0.0.1", self.port, timeout=120)
+        connection = HTTPConnection("127.0.0.1", self.port, timeout=900)
         while not self.done.is_set():
             start = time.perf_counter()
             connection.request("GET", V3 + "/version")
