@@ -36,7 +36,7 @@ from shared.events import Event, Kind
 from shared.model import BATCH_TASK_TYPE
 from tests.conftest import BLENDER, Service, start_service
 from tests.farm_helpers import V3
-from tests.helpers import http, make_blend, recipe_dict
+from tests.helpers import http, make_blend, post_refused, recipe_dict
 
 PARTS, LOG_LINES, FRAMES, HELD, HELD_EACH = 100_000, 20_000, 100_000, 1000, 2
 TARGET_MS = 100.0
@@ -79,15 +79,6 @@ def during(port: int, flood: Callable[[], Any]) -> tuple[float, float, float]:
         flood()
         took = time.perf_counter() - start
     return max(probe.times) * 1000, statistics.median(probe.times) * 1000, took * 1000
-
-
-def post_raw(port: int, path: str, body: bytes, headers: dict[str, str]) -> int:
-    connection = HTTPConnection("127.0.0.1", port, timeout=600)
-    connection.request("POST", path, body, headers)
-    answer = connection.getresponse()
-    answer.read()
-    connection.close()
-    return answer.status
 
 
 def many_parts() -> tuple[bytes, str]:
@@ -139,7 +130,8 @@ def report(name: str, figures: tuple[float, float, float]) -> None:
           f"flood took {took:9.1f} ms  [{verdict}]")
 
 
-def main() -> None:
+def main(floods: list[str]) -> None:
+    """Every flood, or those named (multipart, log, page, herd)."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     with tempfile.TemporaryDirectory() as folder:
@@ -151,43 +143,56 @@ def main() -> None:
             report("no flood (1 s)", during(port, lambda: time.sleep(1)))
 
             body, kind = many_parts()
-            for path in ("/cinnamon/cinnamon", "/sheepit/server/config.php"):
+            for path in ("/cinnamon/cinnamon", "/sheepit/server/config.php") if "multipart" in floods else ():
                 report(f"multipart {PARTS} parts to {path}",
-                       during(port, lambda p=path: post_raw(port, p, body, {"Content-Type": kind})))
+                       during(port, lambda p=path: post_refused(port, p, body, {"Content-Type": kind})))
 
-            recipe = recipe_dict(blend, [{"output": str(tmp / "out" / "r_#")}], blender_bin=BLENDER)
-            assert http(url + "/batch", "POST", recipe)[0] == 200
-            runner = Worker(url, "runner", [BATCH_TASK_TYPE])
-            status, task = runner.call("POST", "task")
-            assert status == 200, task
-            lines = "\n".join(Event(Kind.MESSAGE, 0, {"text": f"line {i}"}).to_line() for i in range(LOG_LINES))
-            report(f"task update with {LOG_LINES} runner event lines",
-                   during(port, lambda: runner.call("POST", f"task/{task['uuid']}", {"log": lines})))
-
-            big = submit(url, blend, tmp / "big", f"1-{FRAMES}")
-            report(f"dashboard page of a {FRAMES}-frame job",
-                   during(port, lambda: http(f"{url}/jobs/{big}", timeout=600)))
-            report("  its live frames part", during(port, lambda: http(f"{url}/jobs/{big}?part=frames", timeout=600)))
-            report(f"delete of the {FRAMES}-task job",
-                   during(port, lambda: http(f"{url}{V3}/jobs/{big}", "DELETE", timeout=600)))
-
-            herd = [Worker(url, f"held {i}", ["blender"]) for i in range(HELD // HELD_EACH)]
-            sockets = [w.held(port) for w in herd for _ in range(HELD_EACH)]
-            time.sleep(1)
-            other = Worker(url, "restless", ["ffmpeg"])
-
-            def stir() -> None:
-                for i in range(50):
-                    other.call("POST", "state-changed", {"status": "asleep" if i % 2 == 0 else "awake"})
-                for i in range(3):
-                    submit(url, blend, tmp / f"small{i}", "1")
-
-            report(f"herd: {HELD} held requests, 50 state changes, 3 jobs", during(port, stir))
-            for sock in sockets:
-                sock.close()
+            if "log" in floods:
+                log_flood(url, port, blend, tmp)
+            if "page" in floods:
+                page_and_delete(url, port, blend, tmp)
+            if "herd" in floods:
+                herd(url, port, blend, tmp)
         finally:
             svc.stop()
 
 
+def log_flood(url: str, port: int, blend: Path, tmp: Path) -> None:
+    recipe = recipe_dict(blend, [{"output": str(tmp / "out" / "r_#")}], blender_bin=BLENDER)
+    assert http(url + "/batch", "POST", recipe)[0] == 200
+    runner = Worker(url, "runner", [BATCH_TASK_TYPE])
+    status, task = runner.call("POST", "task")
+    assert status == 200, task
+    lines = "\n".join(Event(Kind.MESSAGE, 0, {"text": f"line {i}"}).to_line() for i in range(LOG_LINES))
+    report(f"task update with {LOG_LINES} runner event lines",
+           during(port, lambda: runner.call("POST", f"task/{task['uuid']}", {"log": lines})))
+
+
+def page_and_delete(url: str, port: int, blend: Path, tmp: Path) -> None:
+    big = submit(url, blend, tmp / "big", f"1-{FRAMES}")
+    report(f"dashboard page of a {FRAMES}-frame job",
+           during(port, lambda: http(f"{url}/jobs/{big}", timeout=600)))
+    report("  its live frames part", during(port, lambda: http(f"{url}/jobs/{big}?part=frames", timeout=600)))
+    report(f"delete of the {FRAMES}-task job",
+           during(port, lambda: http(f"{url}{V3}/jobs/{big}", "DELETE", timeout=600)))
+
+
+def herd(url: str, port: int, blend: Path, tmp: Path) -> None:
+    workers = [Worker(url, f"held {i}", ["blender"]) for i in range(HELD // HELD_EACH)]
+    sockets = [w.held(port) for w in workers for _ in range(HELD_EACH)]
+    time.sleep(1)
+    other = Worker(url, "restless", ["ffmpeg"])
+
+    def stir() -> None:
+        for i in range(50):
+            other.call("POST", "state-changed", {"status": "asleep" if i % 2 == 0 else "awake"})
+        for i in range(3):
+            submit(url, blend, tmp / f"small{i}", "1")
+
+    report(f"herd: {HELD} held requests, 50 state changes, 3 jobs", during(port, stir))
+    for sock in sockets:
+        sock.close()
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:] or ["multipart", "log", "page", "herd"])

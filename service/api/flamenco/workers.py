@@ -83,8 +83,8 @@ async def schedule(request: Request) -> Response:
     wait = asked_wait(request, farm.options.longest_wait)
     until = asyncio.get_running_loop().time() + wait
     held = bool(wait)
+    me = worker(request)
     while True:
-        me = worker(request)
         if me.status_requested:
             return JSONResponse({"status_requested": me.status_requested}, status_code=423)
         if me.status != WorkerStatus.AWAKE:
@@ -101,6 +101,7 @@ async def schedule(request: Request) -> Response:
                 farm.openings.release(hold)
         if await request.is_disconnected():  # a worker that went while it waited takes nothing
             return Response(status_code=NO_CONTENT)
+        me = farm.farm.worker(me.id)  # as it is now (authenticated once: that writes when it was last seen)
     if task is not None and held and await request.is_disconnected():
         farm.farm.hand_back(me.id, "Task was requeued: its worker went while it waited for it")
         return Response(status_code=NO_CONTENT)
