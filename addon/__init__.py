@@ -5,7 +5,7 @@ bl_info = {
     "author": "Shepherd",
     "version": (0, 0, 0),  # tools/build_extension.py writes blender_manifest.toml's version here
     "blender": (3, 4, 0),
-    "location": "Properties > Output > Batch Render",
+    "location": "3D View and Image Editor > Sidebar (N) > Shepherd",
     "description": "Batch rendering of scenes, cameras, view layers and markers with live progress",
     "category": "Render",
 }

@@ -23,6 +23,8 @@ from .status import STATUS
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems, WmReportItems
 
+LOG_LINES_SHOWN = 30
+"""The lines of a job's log in view when it opens: its end."""
 HOOK_TARGETS = [(t, t.replace("_", " ").title(), "") for t in ("PRE_BATCH", "POST_BATCH", "PRE_JOB", "POST_JOB")]
 
 
@@ -318,7 +320,12 @@ class SHEPHERD_OT_batch_submit(ServiceOperator):
             self.report({"ERROR"}, "Save the file first: the service renders the .blend file as saved on disk")
             return None
         if self.save:
-            bpy.ops.wm.save_mainfile()
+            try:
+                bpy.ops.wm.save_mainfile()
+            except RuntimeError as exc:
+                self.report({"ERROR"}, f"Cannot save the file: {exc}")
+                return None
+        self._unsaved = bpy.data.is_dirty and not self.save  # the saved file is what is rendered
         try:
             self._recipe = build.recipe_from_batch(batch, bpy.data.filepath, blender_bin(context), bpy.path.abspath)
         except recipes.RecipeError as exc:
@@ -333,7 +340,7 @@ class SHEPHERD_OT_batch_submit(ServiceOperator):
     def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         enabled = sum(job.enabled for job in self._recipe.jobs)
         text = f"Batch of {enabled} job{'s' * (enabled != 1)} sent to {preferences(context).service_url}"
-        if bpy.data.is_dirty:
+        if self._unsaved:
             return "WARNING", text + "; the file's unsaved changes are not rendered"
         return "INFO", text
 
@@ -357,8 +364,8 @@ class SHEPHERD_OT_batch_cancel(DeleteCall):
 
     bl_idname = "shepherd.batch_cancel"
     bl_label = "Cancel Batch"
-    busy = "Cancelling the batch…"
-    path, done = "/batch", "Batch cancelled"
+    busy = "Canceling the batch…"
+    path, done = "/batch", "Batch canceled"
 
 
 class SHEPHERD_OT_job_cancel_current(DeleteCall):
@@ -366,8 +373,8 @@ class SHEPHERD_OT_job_cancel_current(DeleteCall):
 
     bl_idname = "shepherd.job_cancel_current"
     bl_label = "Cancel Current Job"
-    busy = "Cancelling the current job…"
-    path, done = "/batch/jobs/current", "Current job cancelled; the batch goes on with the next"
+    busy = "Canceling the current job…"
+    path, done = "/batch/jobs/current", "Current job canceled; the batch goes on with the next"
 
 
 class SHEPHERD_OT_service_start(ServiceOperator):
@@ -425,7 +432,7 @@ class SHEPHERD_OT_service_stop(ServiceOperator):
 
 
 class SHEPHERD_OT_job_log(ServiceOperator):
-    """Fetch everything the job's Blender printed into a text in the Text Editor"""
+    """Show everything the job's Blender printed, and the job's messages, in a Text Editor"""
 
     bl_idname = "shepherd.job_log"
     bl_label = "Open Log"
@@ -439,11 +446,32 @@ class SHEPHERD_OT_job_log(ServiceOperator):
     def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
         name = f"shepherd-job-{self.job}.log"
         text = bpy.data.texts.get(name) or bpy.data.texts.new(name)
-        text.from_string(call.answer or "")
-        for area in context.screen.areas if context.screen else ():
-            if area.type == "TEXT_EDITOR":
-                area.spaces.active.text = text
-        return "INFO", f"The log of job {self.job} is the text '{name}' in the Text Editor"
+        job = next((j for j in STATUS.view["jobs"] if j["id"] == self.job), None) if STATUS.view else None
+        said = "".join(f"\nShepherd: {message}" for message in (job["messages"] if job else []))
+        text.from_string((call.answer or "") + said)  # after Blender's output, in view: why the job failed
+        shown = show_text(context, text)
+        return "INFO", f"The log of job {self.job} is the text '{name}'" + (" in the Text Editor" if shown else "")
+
+
+def show_text(context: Any, text: Any) -> bool:
+    """Show ``text`` in a Text Editor on screen, its end in view (where Blender says what went wrong): one already
+    open, else a new window. False without a window (Blender in the background)."""
+    wm = context.window_manager
+    editors = [a for w in wm.windows for a in w.screen.areas if a.type == "TEXT_EDITOR"]
+    if not editors:
+        if context.window is None:
+            return False
+        before = {w.as_pointer() for w in wm.windows}
+        with context.temp_override(window=context.window, area=context.window.screen.areas[0]):
+            bpy.ops.screen.userpref_show("INVOKE_DEFAULT")  # a small window of one area, made a Text Editor
+        editors = [w.screen.areas[0] for w in wm.windows if w.as_pointer() not in before]
+        if not editors:
+            return False
+        editors[0].type = "TEXT_EDITOR"
+    space = editors[0].spaces.active
+    space.text, space.show_word_wrap = text, True
+    space.top = max(0, len(text.lines) - LOG_LINES_SHOWN)
+    return True
 
 
 class SHEPHERD_OT_poweroff_cancel(ServiceOperator):
@@ -451,14 +479,14 @@ class SHEPHERD_OT_poweroff_cancel(ServiceOperator):
 
     bl_idname = "shepherd.poweroff_cancel"
     bl_label = "Cancel Power-Off"
-    busy = "Cancelling the power-off…"
+    busy = "Canceling the power-off…"
 
     def begin(self, context: Any) -> Call | None:
         client = self.client(context)
         return client.tell({"type": "cancel_poweroff"}) if client else None
 
     def outcome(self, context: Any, call: Call) -> tuple[WmReportItems, str]:
-        return "INFO", "Power-off cancelled: the machine stays on"
+        return "INFO", "Power-off canceled: the machine stays on"
 
 
 class SHEPHERD_OT_open_output(Operator):

@@ -7,16 +7,27 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
+import blf
 import bpy
 from bpy.types import Menu, Panel, UIList
 
 from . import build
 from .prefs import service_line
 from .props import active_job
-from .shared.events import BatchStatus, BatchView, JobStatus, JobView, PoweroffState
-from .shared.view import batch_fraction, batch_totals, job_done, job_progress, job_times
+from .shared.events import BatchStatus, BatchView, JobStatus, JobView, PoweroffState, said
+from .shared.view import (
+    batch_times,
+    batch_word,
+    failed_jobs,
+    failure,
+    frames_text,
+    job_text,
+    job_times,
+    progress_of,
+)
 from .status import STATUS
 
 CATEGORY = "Shepherd"
@@ -24,18 +35,81 @@ SPACES = (("VIEW_3D", "view3d"), ("IMAGE_EDITOR", "image"))
 STATUS_ICONS = {JobStatus.QUEUED: "TIME", JobStatus.DISABLED: "CANCEL", JobStatus.RUNNING: "RENDER_ANIMATION",
                 JobStatus.FINISHED: "CHECKMARK", JobStatus.CANCELLED: "X", JobStatus.FAILED: "ERROR"}
 BAR_CELLS = 12
+SIDEBAR_WIDTH = 229
+"""The sidebar's default width in pixels at scale 1 (Blender 3.4's), for a panel drawn with no region."""
+TEXT_MARGIN = 44
+"""Pixels at scale 1 that a panel, a box and an icon take from the sidebar's width before a label's text."""
+FONT_POINTS = 11
+NAME_SHARE = 0.66
+"""The share of a job's first row that its name takes, beside its state."""
+LIST_NAME_SHARE = 0.75
+"""The share of a row of the job list that the job's name takes, beside its state."""
+REASON_ROWS = 3
+"""The rows of a failed job's reason in its box."""
 
 
 def progress(layout: Any, fraction: float, text: str) -> None:
-    """A progress bar: Blender's own where it has one (4.0+), else one drawn with block characters."""
+    """A progress bar, then its text: two rows in every Blender. Blender's own bar where it has one (4.0+), else
+    one drawn with block characters."""
     fraction = max(0.0, min(fraction, 1.0))
     if hasattr(layout, "progress"):
-        layout.progress(factor=fraction, type="BAR", text=text)
-        return
-    filled = round(fraction * BAR_CELLS)
-    layout.label(text=f"{'█' * filled}{'░' * (BAR_CELLS - filled)}  {fraction * 100:.0f}%")
-    if text:
-        layout.label(text=text)
+        layout.progress(factor=fraction, type="BAR", text=f"{fraction * 100:.0f}%")
+    else:
+        filled = round(fraction * BAR_CELLS)
+        layout.label(text=f"{'█' * filled}{'░' * (BAR_CELLS - filled)}  {fraction * 100:.0f}%")
+    layout.label(text=text)
+
+
+def _fits(context: Any) -> Callable[[str], bool]:
+    """Whether a text fits on one label of the region drawn now, measured in Blender's own UI font."""
+    scale = context.preferences.system.ui_scale or 1.0
+    region = context.region
+    width = (region.width if region is not None and region.width > 1 else SIDEBAR_WIDTH * scale)
+    room = width - TEXT_MARGIN * scale
+    blf.size(0, FONT_POINTS * scale)
+    return lambda text: blf.dimensions(0, text)[0] <= room
+
+
+def wrap(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """``text`` cut into lines that fit, between words where it can, inside a word (a path) where it must."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and fits(f"{lines[-1]} {word}"):
+            lines[-1] = f"{lines[-1]} {word}"
+            continue
+        while not fits(word) and len(word) > 1:
+            cut = next(n for n in range(len(word) - 1, 0, -1) if fits(word[:n]) or n == 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        lines.append(word)
+    return lines or [""]
+
+
+def clipped(text: str, fits: Callable[[str], bool], rows: int) -> list[str]:
+    """``text`` wrapped into exactly ``rows`` lines, the last one ending in "…" where it had to be cut."""
+    lines = wrap(text, fits)
+    if len(lines) > rows:
+        last = lines[rows - 1]
+        while not fits(f"{last} …") and len(last) > 1:
+            last = last.rsplit(" ", 1)[0] if " " in last else last[:-1]
+        lines[rows - 1] = f"{last} …"
+    return (lines + [""] * rows)[:rows]
+
+
+def headline(name: str, word: str, fits: Callable[[str], bool]) -> str:
+    """``name: word`` on one line: a name too long loses letters from its middle, the word stays whole."""
+    while not fits(f"{name}: {word}") and len(name) > 3:
+        middle = len(name) // 2
+        name = f"{name[:middle - 1]}…{name[middle + 1:]}".replace("……", "…")
+    return f"{name}: {word}"
+
+
+def wrapped(layout: Any, context: Any, text: str, icon: str = "NONE", alert: bool = False) -> None:
+    """A label that wraps at the region's width; lines after the first line up under its text."""
+    column = layout.column(align=True)
+    column.alert = alert
+    for index, line in enumerate(wrap(text, _fits(context))):
+        column.label(text=line, icon=icon if index == 0 else "BLANK1" if icon != "NONE" else "NONE")
 
 
 def _hooks(layout: Any, hooks: Any, target: str) -> None:
@@ -61,13 +135,17 @@ class SHEPHERD_UL_jobs(UIList):
                   active_property: str | None, index: int | None = 0, flt_flag: int | None = 0) -> None:
         row = layout.row(align=True)
         row.prop(item, "enabled", text="")
-        row.prop(item, "name", text="", emboss=False)
         view = _this_files_batch()
-        if view and index is not None and index < len(view["jobs"]):
-            job = view["jobs"][index]
-            running = job["status"] == JobStatus.RUNNING
-            row.label(text=f"{job['progress']:.0f}%" if running else job["status"].title(),
-                      icon=STATUS_ICONS.get(job["status"], "NONE"))
+        if not view or index is None or index >= len(view["jobs"]):
+            row.prop(item, "name", text="", emboss=False)
+            return
+        job = view["jobs"][index]  # beside the name: its percentage while it renders, else its state's icon
+        split = row.split(factor=LIST_NAME_SHARE)
+        split.prop(item, "name", text="", emboss=False)
+        if job["status"] == JobStatus.RUNNING:
+            split.label(text=f"{job['progress']:.0f}%")
+        else:
+            split.label(text="", icon=STATUS_ICONS.get(job["status"], "NONE"))
 
 
 class SHEPHERD_MT_job_add(Menu):
@@ -79,21 +157,27 @@ class SHEPHERD_MT_job_add(Menu):
             layout.operator("shepherd.job_add", text=label).source = source
 
 
-def _job_status(layout: Any, job: JobView, now: float) -> None:
+def _name(job: JobView) -> str:
+    return job.get("name") or f"Job {job['id']}"
+
+
+def _job_status(layout: Any, context: Any, job: JobView, now: float) -> None:
+    """A job's box: four rows whatever its state, so that nothing below it moves as it renders. A failed job
+    offers its log where others say their state, and its reason takes the three rows below (cut there: the log
+    shows it whole)."""
     box = layout.box()
-    row = box.row()
-    row.label(text=job.get("name") or f"Job {job['id']}", icon=STATUS_ICONS.get(job["status"], "NONE"))
-    row.label(text=job["status"].title())
-    if job["status"] == JobStatus.RUNNING:
-        progress(box, job["progress"] / 100, job_progress(job))
-        box.label(text=job_times(job, now))
-    elif job["status"] == JobStatus.FINISHED:
-        box.label(text=job_done(job, now))
-    elif job["status"] == JobStatus.FAILED:
-        reason = box.row()
-        reason.alert = True
-        reason.label(text=(job["messages"] or ["no reason given"])[0].splitlines()[0][:200])
-        box.operator("shepherd.job_log", icon="TEXT").job = job["id"]
+    row = box.row().split(factor=NAME_SHARE)
+    row.label(text=_name(job), icon=STATUS_ICONS.get(job["status"], "NONE"))
+    if job["status"] != JobStatus.FAILED:
+        row.label(text=said(job["status"]))
+        progress(box, job["progress"] / 100, job_text(job))
+        box.label(text=job_times(job, now) if job["times"]["started"] else "")
+        return
+    row.operator("shepherd.job_log", text="Log", icon="TEXT").job = job["id"]
+    column = box.column()
+    column.alert = True
+    for line in clipped(failure(job), _fits(context), REASON_ROWS):
+        column.label(text=line)
 
 
 class StatusDraw:
@@ -105,17 +189,20 @@ class StatusDraw:
         if not STATUS.online and not STATUS.busy:
             layout.operator("shepherd.service_start", icon="PLAY")
         if STATUS.reports and STATUS.reports[-1][0] != "INFO":
-            row = layout.row()
-            row.alert = True
-            row.label(text=STATUS.reports[-1][1], icon="ERROR")
+            wrapped(layout, context, STATUS.reports[-1][1], icon="ERROR", alert=True)
         view = STATUS.view
         if view is None:
-            layout.label(text="No batch yet: add jobs and press Render Batch")
+            wrapped(layout, context, "No batch yet: add jobs and press Render Batch")
             return
         now = time.time()
-        layout.label(text=f"{os.path.basename(view.get('name') or '')}: {view['status'].title()}",
-                     icon="RENDER_ANIMATION" if view["status"] in BatchStatus.ACTIVE else "CHECKMARK")
-        progress(layout, batch_fraction(view), batch_totals(view, now))
+        failed = failed_jobs(view)
+        icon = ("RENDER_ANIMATION" if view["status"] in BatchStatus.ACTIVE else "ERROR" if failed
+                else "CHECKMARK" if view["status"] == BatchStatus.FINISHED else "CANCEL")
+        layout.label(text=headline(os.path.basename(view.get("name") or ""), batch_word(view), _fits(context)),
+                     icon=icon)
+        done = progress_of(view["jobs"])
+        progress(layout, done.fraction, frames_text(done))
+        layout.label(text=batch_times(view, now))
         poweroff = STATUS.poweroff
         if poweroff and poweroff["state"] == PoweroffState.COUNTDOWN:
             row = layout.row()
@@ -127,11 +214,11 @@ class StatusDraw:
         row.enabled = view["status"] in BatchStatus.ACTIVE
         row.operator("shepherd.batch_cancel", icon="CANCEL")
         row.operator("shepherd.job_cancel_current", text="Cancel Job", icon="X")
-        for job in view["jobs"]:
-            _job_status(layout, job, now)
-        for message in view["messages"]:
-            layout.label(text=message, icon="INFO")
         layout.operator("shepherd.open_output", icon="FILE_FOLDER")
+        for job in view["jobs"]:
+            _job_status(layout, context, job, now)
+        for message in view["messages"]:
+            wrapped(layout, context, message, icon="INFO")
 
 
 class BatchDraw:

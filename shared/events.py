@@ -17,7 +17,7 @@ class BatchStatus:
     FINISHED = "FINISHED"
     CANCELLED = "CANCELLED"
     ACTIVE = (WAITING, RUNNING)
-    """A batch in these can still be cancelled."""
+    """A batch in these can still be canceled."""
 
 
 class JobStatus:
@@ -27,6 +27,17 @@ class JobStatus:
     FINISHED = "FINISHED"
     CANCELLED = "CANCELLED"
     FAILED = "FAILED"
+
+
+CANCELED = "canceled"
+"""How people read a canceled batch, job or task in the add-on and on the dashboard: Flamenco's spelling. Render+'s
+status word ``CANCELLED`` stays what its API answers."""
+
+
+def said(status: str) -> str:
+    """A status word as people read it: ``CANCELLED`` (Render+) and ``canceled`` (Flamenco) as ``Canceled``,
+    ``RUNNING`` as ``Running``."""
+    return (CANCELED if status == JobStatus.CANCELLED else status.lower()).capitalize()
 
 
 class PoweroffState:
@@ -51,7 +62,7 @@ class Engine(TypedDict):
 
 
 class JobView(TypedDict):
-    """A job of the poll response: the spec's fields, and Shepherd's name and frame counts."""
+    """A job of the poll response: the spec's fields, and Shepherd's name, frame counts and failure."""
 
     id: int
     name: str
@@ -62,6 +73,9 @@ class JobView(TypedDict):
     engine: Engine
     frames_done: int
     frames_total: int
+    failure: dict[str, str | int | None] | None
+    """A failed job's failure: ``name``, ``sheepit`` (its SheepIt error number, None for Shepherd's own) and
+    ``reason`` (in words)."""
 
 
 class Poll(TypedDict):

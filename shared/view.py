@@ -4,9 +4,9 @@ add-on's status lines, and ETAs. Every duration is shown as ``clock`` writes it.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
-from .events import BatchStatus, BatchView, JobStatus, JobView, Times
+from .events import BatchStatus, BatchView, JobStatus, JobView, Times, said
 
 BAR = 24
 
@@ -60,7 +60,7 @@ def stats_view(batch: dict[str, Any]) -> str:
     total = batch["times"]["rendertime"]
     lines = [f"Batch {batch['status']} in {clock(total)}"]
     if stats["average_time"] is None:
-        lines.append("No stats (the batch was cancelled, or no job finished)")
+        lines.append("No stats (the batch was canceled, or no job finished)")
     else:
         lines.append(f"Average job time {stats['average_time']:.2f} s")
         lines.append(f"Slowest job {stats['slowest_index']} ({stats['slowest_time']:.2f} s)")
@@ -72,30 +72,48 @@ def stats_view(batch: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def eta_seconds(job: dict[str, Any] | JobView, now: float) -> float | None:
-    """Seconds left for a running job, from its progress so far."""
-    started: float | None = job["times"]["started"]
-    progress = float(job["progress"])
-    if job["status"] != JobStatus.RUNNING or not started or progress <= 0:
+class Progress(NamedTuple):
+    """How far jobs are, in frames: the one computation behind a bar, its text and its ETA."""
+
+    saved: int
+    """Frames saved."""
+    total: int
+    """Frames the jobs render (disabled ones left out): a failed or canceled job's unsaved frames stay in it,
+    so such a batch never reads as all done."""
+    done: float
+    """Frames saved, plus the share of the frames rendering now."""
+    left: float
+    """Frames the jobs still queued or running have to render."""
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+
+def frames_of(job: dict[str, Any] | JobView) -> int:
+    """The frames a job renders (one before the service knows: a job renders at least one)."""
+    return int(job.get("frames_total") or 1)
+
+
+def progress_of(jobs: list[dict[str, Any]] | list[JobView]) -> Progress:
+    saved = total = 0
+    done = left = 0.0
+    for job in jobs:
+        if job["status"] == JobStatus.DISABLED:
+            continue
+        frames = frames_of(job)
+        share = frames * min(float(job["progress"]), 100.0) / 100
+        saved, total, done = saved + job.get("frames_done", 0), total + frames, done + share
+        if job["status"] in (JobStatus.QUEUED, JobStatus.RUNNING):
+            left += frames - share
+    return Progress(saved, total, done, left)
+
+
+def eta(progress: Progress, seconds: float | None) -> float | None:
+    """Seconds left at the pace measured over ``seconds``: none until a frame has been saved."""
+    if seconds is None or progress.saved < 1 or progress.done <= 0:
         return None
-    return (now - started) * (100 - progress) / progress
-
-
-def batch_fraction(batch: dict[str, Any] | BatchView) -> float:
-    """The share of the batch's work done: each job it renders (not disabled or cancelled) counts alike, an
-    ended one whole, a running one by its progress; 0 when it renders none."""
-    jobs = [j for j in batch["jobs"] if j["status"] not in (JobStatus.DISABLED, JobStatus.CANCELLED)]
-    ended = (JobStatus.FINISHED, JobStatus.FAILED)
-    return sum(1.0 if j["status"] in ended else j["progress"] / 100 for j in jobs) / len(jobs) if jobs else 0.0
-
-
-def batch_eta(batch: dict[str, Any] | BatchView, now: float) -> float | None:
-    """Seconds left for a running batch, from the share of its jobs' work done since it started."""
-    started = batch["times"]["started"]
-    if batch["status"] != BatchStatus.RUNNING or not started:
-        return None
-    done = batch_fraction(batch)
-    return (now - started) * (1 - done) / done if done > 0 else None
+    return seconds * progress.left / progress.done
 
 
 def elapsed(times: Times, now: float) -> float | None:
@@ -104,13 +122,57 @@ def elapsed(times: Times, now: float) -> float | None:
     return (times["finished"] or now) - started if started else None
 
 
-def job_progress(job: JobView) -> str:
-    """A running job's place: ``frame 7 of 12  samples 64/128``."""
-    parts = []
-    total = job.get("frames_total", 0)
-    if total:
-        current = min(job["frames_done"] + (job["status"] == JobStatus.RUNNING), total)
-        parts.append(f"frame {current} of {total}")
+def job_eta(job: JobView, now: float) -> float | None:
+    """Seconds left for a running job, at its own pace per frame."""
+    if job["status"] != JobStatus.RUNNING:
+        return None
+    return eta(progress_of([job]), elapsed(job["times"], now))
+
+
+def batch_eta(batch: dict[str, Any] | BatchView, now: float) -> float | None:
+    """Seconds left for a running batch, at the pace per frame measured since it started."""
+    if batch["status"] != BatchStatus.RUNNING:
+        return None
+    return eta(progress_of(batch["jobs"]), elapsed(batch["times"], now))
+
+
+def failed_jobs(batch: BatchView) -> int:
+    return sum(j["status"] == JobStatus.FAILED for j in batch["jobs"])
+
+
+def batch_word(batch: BatchView) -> str:
+    """The batch's state as people read it; one with failed jobs says so and is never just "Finished"."""
+    failed = failed_jobs(batch)
+    if not failed:
+        return said(batch["status"])
+    if batch["status"] != BatchStatus.FINISHED:
+        return f"{said(batch['status'])}, {failed} failed"
+    rendered = sum(j["status"] != JobStatus.DISABLED for j in batch["jobs"])
+    return "Failed" if failed == rendered else f"{failed} of {rendered} jobs failed"
+
+
+def failure(job: JobView) -> str:
+    """Why a failed job failed: the first line of its first message."""
+    return (job["messages"] or ["no reason given"])[0].splitlines()[0]
+
+
+def frames_text(progress: Progress) -> str:
+    return f"{progress.saved} of {progress.total} frame{'s' * (progress.total != 1)}"
+
+
+def times_text(times: Times, left: float | None, running: bool, now: float) -> str:
+    """``elapsed 00:00:35  ETA 00:00:20`` while running (``ETA --:--:--`` before the first frame is saved), else
+    the time taken."""
+    text = f"elapsed {clock(elapsed(times, now))}"
+    return f"{text}  ETA {clock(left)}" if running else text
+
+
+def job_text(job: JobView) -> str:
+    """A job's place: ``frame 7 of 12  samples 64/128`` while it renders, else its frames saved of all."""
+    progress = progress_of([job])
+    if job["status"] != JobStatus.RUNNING:
+        return frames_text(progress)
+    parts = [f"frame {min(progress.saved + 1, progress.total)} of {progress.total}"]
     data = job["engine"]["data"] or {}
     if data.get("samples_todo"):
         parts.append(f"samples {data['samples_done'] or 0}/{data['samples_todo']}")
@@ -118,24 +180,14 @@ def job_progress(job: JobView) -> str:
 
 
 def job_times(job: JobView, now: float) -> str:
-    """A running job's own time so far and its ETA."""
-    return f"elapsed {clock(elapsed(job['times'], now))}  ETA {clock(eta_seconds(job, now))}"
+    return times_text(job["times"], job_eta(job, now), job["status"] == JobStatus.RUNNING, now)
 
 
-def job_done(job: JobView, now: float) -> str:
-    """A finished job's frames and its own time in all."""
-    frames = job.get("frames_total", 0)
-    return f"{frames} frame{'s' * (frames != 1)} in {clock(elapsed(job['times'], now))}"
+def batch_times(batch: BatchView, now: float) -> str:
+    return times_text(batch["times"], batch_eta(batch, now), batch["status"] == BatchStatus.RUNNING, now)
 
 
-def batch_totals(batch: BatchView, now: float) -> str:
-    """Frames saved of all, time so far (ETA while running, else in all), and failed jobs."""
-    jobs = batch["jobs"]
-    done, total = sum(j.get("frames_done", 0) for j in jobs), sum(j.get("frames_total", 0) for j in jobs)
-    parts = [f"{done} of {total} frames" if total else f"{len(jobs)} jobs", clock(elapsed(batch["times"], now))]
-    if batch["status"] == BatchStatus.RUNNING:
-        parts.append(f"ETA {clock(batch_eta(batch, now))}")
-    failed = sum(j["status"] == JobStatus.FAILED for j in jobs)
-    if failed:
-        parts.append(f"{failed} failed")
-    return "  ".join(parts)
+def failure_reason(job: dict[str, Any] | JobView) -> str:
+    """Why a failed job failed, in words."""
+    failure = job.get("failure") or {}
+    return str(failure.get("reason") or (job["messages"][0] if job["messages"] else "no reason given"))

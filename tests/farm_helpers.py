@@ -63,11 +63,13 @@ def basic(worker_id: str, secret: str) -> dict[str, str]:
 class HandWorker:
     """A worker whose protocol calls the test makes one by one (nothing runs): to see what the manager answers."""
 
-    def __init__(self, url: str, name: str, secret: str = "s3cret", prefix: str = V3) -> None:
-        self.url, self.name, self.prefix = url, name, prefix
+    def __init__(self, url: str, name: str, secret: str = "s3cret", prefix: str = V3,
+                 types: tuple[str, ...] = ("blender", "ffmpeg"), headers: dict[str, str] | None = None) -> None:
+        """``headers``: sent with the registration (the service token, beyond loopback)."""
+        self.url, self.name, self.prefix, self.types = url, name, prefix, list(types)
         status, body = http(f"{url}{prefix}/worker/register-worker", "POST", {
             "nickname" if prefix == "/api" else "name": name, "secret": secret, "platform": "linux",
-            "supported_task_types": ["blender", "ffmpeg"]})
+            "supported_task_types": self.types}, headers=headers)
         assert status == 200, body
         self.id = str(body["uuid"])
         self.auth = basic(self.id, secret)
@@ -77,7 +79,7 @@ class HandWorker:
 
     def awake(self) -> None:
         assert self.call("POST", "sign-on", {
-            "nickname" if self.prefix == "/api" else "name": self.name, "supported_task_types": ["blender", "ffmpeg"],
+            "nickname" if self.prefix == "/api" else "name": self.name, "supported_task_types": self.types,
             "software_version": "test"}) == (200, {"status_requested": "awake"})
         assert self.call("POST", "state-changed", {"status": "awake"})[0] == 204
 

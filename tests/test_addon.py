@@ -135,7 +135,7 @@ def test_submit_renders_and_status_follows_the_websocket(checks):
     assert [j["status"] for j in view["jobs"]] == ["FINISHED", "FINISHED"]
     assert all(j["progress"] == 100 for j in view["jobs"])
     assert checks["cancel_current"] == f"Error: No batch is running (service at {checks['url']})"
-    assert checks["poweroff_cancel"] == "Power-off cancelled: the machine stays on"
+    assert checks["poweroff_cancel"] == "Power-off canceled: the machine stays on"
     for index in (0, 1):
         assert png_size(checks["work"] / "renders" / f"cam{index}_1.png") == (8, 6)
 
@@ -165,6 +165,7 @@ def test_headless_submit_from_the_repository(checks, blender5, tmp_path):
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 1, done.stdout[-3000:]
         assert "failed jobs: [0]" in done.stdout
+        assert "failed: Cannot start Blender '/no/such/blender': No such file or directory" in done.stdout
     finally:
         svc.stop()
 
@@ -215,27 +216,60 @@ def test_unsaved_changes_popup_says_why_and_offers_save_and_render(checks):
 def test_status_panel_during_a_render(checks):
     panel = checks["status_panel_running"]
     assert panel[0] == "label text=Service running icon=CHECKMARK"
-    assert "label text=shots.blend: Running icon=RENDER_ANIMATION" in panel
+    assert "label text=shots.blend: Running, 1 failed icon=RENDER_ANIMATION" in panel
     old = checks["version"].startswith("3.4")  # no layout.progress: a drawn bar, the text below it
-    totals = "text=4 of 9 frames  00:01:40  ETA 00:00:20  1 failed"
-    assert ("label " if old else "progress factor=0.83 type=BAR ") + totals in panel
-    start = panel.index("    label text=Main CamB icon=RENDER_ANIMATION")
+    head = panel.index("label text=shots.blend: Running, 1 failed icon=RENDER_ANIMATION")
+    # 4 frames saved of 9 (the queued and the failed job's count too), and half of the fifth: 4.5 / 9.
+    assert panel[head + 1:head + 4] == [
+        "label text=" + "█" * 6 + "░" * 6 + "  50%" if old else "progress factor=0.50 type=BAR text=50%",
+        "label text=4 of 9 frames", "label text=elapsed 00:01:40  ETA 00:00:33"]  # 25 s a frame, 1.5 to go
+    start = panel.index("      label text=Main CamB icon=RENDER_ANIMATION")
     detail = "frame 2 of 3  samples 64/128"
-    assert panel[start + 2:start + 4 if old else start + 3] == (
-        ["  label text=" + "█" * 6 + "░" * 6 + "  50%", f"  label text={detail}"] if old
-        else [f"  progress factor=0.50 type=BAR text={detail}"])
+    assert panel[start + 2:start + 4] == [
+        "  label text=" + "█" * 6 + "░" * 6 + "  50%" if old else "  progress factor=0.50 type=BAR text=50%",
+        f"  label text={detail}"]
     assert "  label text=elapsed 00:01:02  ETA 00:01:02" in panel
-    assert "    label text=3 frames in 00:00:30" not in panel  # the finished job's own time, not the batch's
-    assert "  label text=3 frames in 00:00:30" in panel
-    failed = panel.index("    label text=Alt icon=ERROR")
-    assert panel[failed + 4] == "    label text=Failure CAMERA_NOT_FOUND (SheepIt error 7): no camera 'Gone'"
-    assert panel[failed + 5:failed + 7] == ["  operator shepherd.job_log icon=TEXT", "    job=2"]
+    assert "  label text=elapsed 00:00:30" in panel  # the finished job's own time, not the batch's
+    failed = panel.index("      label text=Alt icon=ERROR")
+    assert panel[failed + 1:failed + 3] == ["      operator shepherd.job_log text=Log icon=TEXT", "        job=2"]
+    assert " ".join(line.split("text=")[1] for line in panel[failed + 5:failed + 8]).strip() == \
+        "Failure CAMERA_NOT_FOUND (SheepIt error 7): no camera 'Gone'"  # wrapped, not cut
+    assert box_rows(panel) == [4] * 3  # every job's box as high as the others, whatever its state
+
+
+def box_rows(panel: list[str]) -> list[int]:
+    """How many rows each box of a recorded panel draws: each row, bar or label in it, each label of a column."""
+    rows: list[int] = []
+    inside = column = False
+    for line in panel:
+        depth = (len(line) - len(line.lstrip())) // 2
+        if line == "box":
+            rows.append(0)
+        elif inside and depth == 1:
+            column = line.strip() == "column"
+            rows[-1] += not column
+        elif inside and column and depth == 2 and line.strip().startswith("label "):
+            rows[-1] += 1
+        inside = line == "box" or (inside and depth > 0)
+    return rows
+
+
+def test_a_batch_whose_jobs_all_failed_reads_failed_not_finished(checks):
+    panel = checks["status_panel_all_failed"]
+    assert "label text=shots.blend: Failed icon=ERROR" in panel
+    assert not any("Finished" in line or "CHECKMARK" in line for line in panel[1:])
+
+
+def test_a_long_file_name_gives_way_to_the_batchs_state(checks):
+    name, word = checks["headline"].split(": ")
+    assert word == "1 of 3 jobs failed"
+    assert name.startswith("the_s") and name.endswith("3.blend") and "…" in name, name
 
 
 def test_status_panel_after_the_batch_shows_its_totals_and_job_names(checks):
     panel = checks["status_panel_finished"]
     assert "label text=shots.blend: Finished icon=CHECKMARK" in panel
-    assert any("text=2 of 2 frames  00:00:" in line for line in panel)
+    assert any("text=2 of 2 frames" in line for line in panel)
     assert [line for line in panel if "label text=Main" in line] == [
-        "    label text=Main CamA icon=CHECKMARK", "    label text=Main CamB icon=CHECKMARK"]
+        "      label text=Main CamA icon=CHECKMARK", "      label text=Main CamB icon=CHECKMARK"]
     assert "  enabled=False" in panel  # nothing left to cancel

@@ -19,7 +19,16 @@ def test_initial_snapshot_has_the_spec_shape(batch):
     assert [j["status"] for j in snap["jobs"]] == ["QUEUED", "DISABLED", "QUEUED"]
     assert snap["jobs"][0] == {"id": 0, "name": "Job 0", "status": "QUEUED", "messages": [], "progress": 0.0,
                                "times": {"started": None, "finished": None, "rendertime": None},
-                               "engine": {"type": None, "data": None}, "frames_done": 0, "frames_total": 0}
+                               "engine": {"type": None, "data": None}, "frames_done": 0, "frames_total": 1,
+                               "failure": None}
+
+
+def test_a_queued_job_counts_the_frames_its_recipe_asks_for_until_the_runner_names_them():
+    job = recipes.new_job(0, "/a.blend", animated=True, frame_start=3, frame_end=11)
+    batch = BatchState.from_recipe(recipes.new_recipe("/a.blend", [job]))
+    assert batch.to_dict()["jobs"][0]["frames_total"] == 9
+    batch.jobs[0].apply(Event(Kind.JOB_STARTED, 0, {"engine": "CYCLES", "frames": [3, 5, 7], "outputs": []}))
+    assert batch.to_dict()["jobs"][0]["frames_total"] == 3
 
 
 def test_state_machine_refuses_illegal_moves(batch):

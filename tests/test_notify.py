@@ -69,7 +69,7 @@ def poll(jobs: list[dict]) -> dict:
 def a_job(job_id: int, status: str, messages: list[str]) -> dict:
     return {"id": job_id, "status": status, "messages": messages, "progress": 100.0 if status == "FINISHED" else 0.0,
             "times": {"started": 1000.0, "finished": 1060.0, "rendertime": 60.0},
-            "engine": {"type": None, "data": None}}
+            "engine": {"type": None, "data": None}, "frames_done": int(status == "FINISHED"), "frames_total": 1}
 
 
 def test_summary_names_the_result_time_stats_and_each_failed_job():
@@ -90,7 +90,8 @@ def test_the_feed_is_valid_rss_with_an_item_per_job(tmp_path):
     parsed = feedparser.parse(path.read_bytes())
     assert not parsed.bozo and parsed.version == "rss20"
     assert parsed.feed.title == "Shepherd: /p/shot.blend"
-    assert parsed.feed.description == "Batch RUNNING: 2 of 3 jobs done, ETA 00:00:20"
+    # 1.5 frames of 3 done in 100 s (one saved, half of one rendering), the failed job's frame not to render
+    assert parsed.feed.description == "Batch RUNNING: 2 of 3 jobs done, ETA 00:00:33"
     assert [e.title for e in parsed.entries] == ["Job 0: FINISHED", "Job 1: FAILED", "Job 2: RUNNING"]
     assert parsed.entries[1].description == "Progress 0%; render time 00:01:00; why"
     assert [p.name for p in tmp_path.iterdir()] == ["feed.rss"]  # no temporary file left
@@ -131,7 +132,7 @@ def test_a_batch_end_notifies_mails_plays_feeds_logs_and_powers_off(blend_file, 
     (message,) = inbox.messages
     assert message["login"] == USER and message["to"] == ["me@example.com"]
     assert message["subject"] == f"Shepherd: {blend_file} finished, 1 failed"
-    assert "- job 1: Failure CAMERA_NOT_FOUND: Camera 'Ghost' not found" in message["text"]
+    assert "- job 1: Camera 'Ghost' not found" in message["text"]
     assert [summary_line for _, summary_line, _, _ in desktop.calls] == [
         "Shepherd: job 1 failed", f"Shepherd: {blend_file} finished, 1 failed"]
     kinds = [(e["kind"], e["data"].get("state")) for e in events if e["kind"] in ("sound", "poweroff")]

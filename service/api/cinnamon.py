@@ -6,6 +6,7 @@ and its render_output messages are read from the job, its tasks and their logs w
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import io
 import os
@@ -23,8 +24,8 @@ from starlette.routing import BaseRoute, Route
 
 from service.api import context, errors, forms
 from service.core import check, jobtypes
-from service.core.admission import BlenderRefused
 from service.core.farm import FarmCore, TypeOutdated
+from service.core.policy import PathRefused, Refused
 from service.store.farm import NotFound, secret_matches
 from service.worker.commands import SAVED
 from shared.model import Job, JobStatus, Task, TaskStatus
@@ -42,6 +43,8 @@ MAX_DEPTH = 8
 """How deep metadata's elements may nest (``<meta><metaset><key>`` is 3)."""
 COMMAND_OUTPUT = re.compile(r"^pid=\d+ > ")
 """How a worker's task log prefixes each line its command wrote."""
+PATH_REFUSED = "error.path.refused"
+"""The error code of a path its client may not name: it lies outside the shared storage."""
 FROM_BLEND = ("frames", "format", "image_file_extension", "fps", "scene")
 """Settings that, when not given, are read from the blend file's scene."""
 
@@ -215,15 +218,20 @@ def settings_of(metaset: ET.Element) -> tuple[jobtypes.JobType, dict[str, Any]]:
     return job_type, {key: _setting(specs[key], text) for key, text in values.items()}
 
 
-async def with_defaults(core: FarmCore, job_name: str, settings: dict[str, Any]) -> dict[str, Any]:
+async def with_defaults(core: FarmCore, job_name: str, settings: dict[str, Any], local: bool) -> dict[str, Any]:
     """The settings with the job type's default for every one not given: the frame range, format, scene and fps
-    of the blend file's scene (read with Blender), one frame a task, and output beside the blend file (or on the
-    shared storage) in a folder of the job's name."""
+    of the blend file's scene (read with Blender), one frame a task, and output on the shared storage in a folder
+    of the job's name. The blend file is one its client may name (``local``: it comes from this machine) before
+    Blender reads it."""
     blend = settings.get("blendfile")
     if not blend:
         raise CinnamonError("error.param.missing", "render_input needs sourceId, the .blend file to render")
     if not os.path.isabs(blend):
         raise CinnamonError("error.metadata.invalid", f"sourceId must be an absolute path, not {blend!r}")
+    try:
+        await asyncio.to_thread(core.policy.path, "sourceId", blend, local)
+    except PathRefused as exc:
+        raise CinnamonError(PATH_REFUSED, str(exc)) from exc
     if any(key not in settings for key in FROM_BLEND):
         if not os.path.isfile(blend):
             raise CinnamonError("error.source.not_found", f"sourceId {blend} is not a file on this machine")
@@ -242,7 +250,7 @@ async def with_defaults(core: FarmCore, job_name: str, settings: dict[str, Any])
     settings.setdefault("add_path_components", 0)
     settings.setdefault("has_previews", False)
     folder = posixpath.dirname(blend)
-    settings.setdefault("render_output_root", core.options.storage or folder)
+    settings.setdefault("render_output_root", core.options.storage)
     if "render_output_path" not in settings:
         parts = [p for p in folder.split("/") if p][-settings["add_path_components"]:] \
             if settings["add_path_components"] > 0 else []
@@ -260,12 +268,16 @@ async def start_render_task(request: Request, form: dict[str, str | bytes]) -> R
     metaset = render_input(_text(form, "metadata"))
     job_type, settings = settings_of(metaset)
     core = context.core(request)
-    settings = await with_defaults(core, name, settings)
+    local = is_loopback(context.client(request))
+    settings = await with_defaults(core, name, settings, local)
     submitted = {"name": name, "type": job_type.name, "priority": 50, "settings": settings,
                  "metadata": {INPUT_KEY: ET.tostring(metaset, encoding="unicode"), OWNER_KEY: user}}
     try:
-        job = core.submit(submitted, is_loopback(context.client(request)))
-    except (jobtypes.CompileError, TypeOutdated, BlenderRefused) as exc:
+        job = await asyncio.to_thread(core.submit, submitted, local)
+    except Refused as exc:
+        raise CinnamonError(PATH_REFUSED if isinstance(exc, PathRefused) else "error.render_task.invalid",
+                            str(exc)) from exc
+    except (jobtypes.CompileError, TypeOutdated) as exc:
         raise CinnamonError("error.render_task.invalid", str(exc)) from exc
     root = ET.Element("startRenderTask")
     ET.SubElement(root, "taskObjectId").text = str(core.farm.add_cinnamon_object(job.id))

@@ -23,6 +23,7 @@ ORIGIN_REFUSED = 12
 TOKEN_REQUIRED = 13
 TOO_LARGE = 14
 NO_SLOTS = 15
+PATH_REFUSED = 16
 
 
 def error(status: int, code: int, user_message: str, debug_message: str = "") -> JSONResponse:

@@ -28,6 +28,8 @@ WILDCARDS = ("0.0.0.0", "::", "")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 SESSION_COOKIE = "shepherd_session"
 """The dashboard's login cookie (see Policy.session)."""
+DOT_SEGMENTS = {".", ".."}
+"""Path segments a client resolves before it asks (RFC 3986, 5.2.4): a path that holds one was forged."""
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -121,6 +123,8 @@ class Policy:
         """(HTTP status, error code, sentence) when the request may not pass, else None. ``own_auth``: the route
         authenticates its clients its own way, so it needs no service token; ``cookie``: the dashboard's login
         cookie stands for the token there."""
+        if DOT_SEGMENTS & set(scope["path"].split("/")):  # clients resolve these; only a forged path holds them
+            return 400, errors.BAD_ROUTE, "A path with . or .. segments names nothing here"
         host = _host_name(headers.get("host", ""))
         if not self.host_allowed(host):
             return 400, errors.HOST_REFUSED, (f"This service does not answer to the host name '{host}'; "

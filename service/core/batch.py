@@ -56,6 +56,8 @@ class JobState:
     error: str | None = None
     failure: str | None = None
     attempts: int = 0
+    planned: int = 0
+    """The frames its recipe asks for: its count of frames until the runner names them."""
 
     def move(self, status: str) -> None:
         if status not in JOB_MOVES.get(self.status, set()):
@@ -119,7 +121,8 @@ class JobState:
         self.data.update(values)
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec's job fields, and Shepherd's ``name``, ``frames_done`` and ``frames_total``."""
+        """The spec's job fields, and Shepherd's ``name``, ``frames_done``, ``frames_total`` and ``failure`` (its
+        ``name`` and SheepIt error number, for programs, and its ``reason`` in words, also in ``messages``)."""
         return {
             "id": self.id,
             "name": self.name,
@@ -129,7 +132,8 @@ class JobState:
             "progress": self.progress,
             "engine": {"type": self.engine, "data": dict(self.data) if self.data is not None else None},
             "frames_done": len(self.saved),
-            "frames_total": len(self.frames),
+            "frames_total": len(self.frames) or self.planned,
+            "failure": {**failures.get(self.failure).to_dict(), "reason": self.error} if self.failure else None,
         }
 
 
@@ -147,6 +151,9 @@ class BatchState:
 
     def __post_init__(self) -> None:
         self._by_id = {job.id: job for job in self.jobs}
+        for planned in self.recipe.jobs:
+            if (job := self._by_id.get(planned.id)) is not None:
+                job.planned = planned.frame_end - planned.frame_start + 1 if planned.animated else 1
 
     @classmethod
     def from_recipe(cls, recipe: Recipe) -> BatchState:

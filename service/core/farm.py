@@ -8,22 +8,22 @@ import asyncio
 import logging
 import secrets
 import shutil
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from service import __version__, private
 from service.core import batchjob, jobtypes
-from service.core.admission import BlenderRefused, same_program
-from service.core.batchjob import RemoteJobs
+from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.openings import Openings
+from service.core.policy import Policy, slot_name, worker_name
 from service.core.variables import Variables, this_platform
 from service.store.farm import LOCAL, Farm, Limits
 from service.store.store import Store
+from service.worker.executor import task_types
 from shared.events import Event, Kind
 from shared.model import (
     BATCH_JOB_TYPE,
@@ -34,18 +34,22 @@ from shared.model import (
     Task,
     TaskSpec,
     TaskStatus,
+    Worker,
     WorkerStatus,
 )
 from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.farm")
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
-LOCAL_TYPES = [BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
+LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
+"""This machine's slots take every task they can run: the farm worker's and Render+ jobs."""
 MAX_IMAGE_BYTES = 25 * 2**20
 DELETE_CHUNK = 250
 """Tasks deleted in one transaction (about 12 ms)."""
 MAX_WAIT = 30.0
 """Seconds a task request that asks to wait for work (``Prefer: wait=N``) is held at most."""
+SHARED = "shared"
+"""The shared storage's folder in the data directory, when no other is given: enough for this machine's slots."""
 
 
 @dataclass
@@ -77,7 +81,7 @@ class FarmOptions:
     limits: Limits = field(default_factory=Limits)
     variables: Variables = field(default_factory=Variables)
     storage: str = ""
-    """The shared storage folder, as this machine sees it."""
+    """The shared storage folder, as this machine sees it; none given: the data directory's ``shared``."""
     cinnamon_users: dict[str, str] = field(default_factory=dict)
     """Cinnamon accounts: name to salted password hash."""
     sheepit: SheepItOptions = field(default_factory=SheepItOptions)
@@ -98,11 +102,15 @@ class FarmCore:
     def __init__(self, store: Store, data_dir: Path, blender: str, options: FarmOptions | None = None,
                  bus: Bus | None = None) -> None:
         self.options = options or FarmOptions()
+        if not self.options.storage:
+            (data_dir / SHARED).mkdir(parents=True, exist_ok=True)
+            self.options = replace(self.options, storage=str((data_dir / SHARED).resolve()))
         self.bus = bus
         self.openings = Openings()
         self.farm = Farm(store, self.options.limits, self.announce, self.openings.tell)
         self.data_dir = data_dir
         self.blender = blender
+        self.policy = Policy(blender, self.options.storage, self.options.variables)
         self._links: dict[str, FarmLink] = {}
 
     def submit_batch(self, recipe: Recipe, job_id: str) -> Job:
@@ -113,23 +121,46 @@ class FarmCore:
 
     def local_workers(self, count: int) -> list[str]:
         """The ids of this machine's first ``count`` slots as farm workers, awake; their old tasks requeued."""
-        name = f"{socket.gethostname()} slot"
         known = {w.name: w.id for w in self.farm.workers() if w.address == LOCAL}
         ids = []
         for number in range(1, max(count, len(known)) + 1):
-            worker_id = known.get(f"{name} {number}") or self.farm.register(
-                f"{name} {number}", secrets.token_hex(16), this_platform(), LOCAL_TYPES, LOCAL).id
+            name = slot_name(number)
+            worker_id = known.get(name) or self.farm.register(name, secrets.token_hex(16), this_platform(),
+                                                              LOCAL_TYPES, LOCAL).id
             self.farm.sign_off(worker_id)  # whatever it had is not running any more
             if number <= count:
-                self.farm.sign_on(worker_id, f"{name} {number}", LOCAL_TYPES, __version__, False, LOCAL)
+                self.farm.sign_on(worker_id, name, LOCAL_TYPES, __version__, False, LOCAL)
                 self.farm.state_changed(worker_id, WorkerStatus.AWAKE)
                 ids.append(worker_id)
         return ids
+
+    def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str) -> Worker:
+        """A worker that registers through the Flamenco door; its name is no other worker's, and not one of
+        this machine's slots or SheepIt sessions (policy.NameRefused, store.farm.NameTaken)."""
+        worker_name(name)
+        return self.farm.register(name, secret, platform, task_types, address)
+
+    def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
+                address: str) -> str:
+        """A Flamenco door's worker signs on, under a name as ``register`` allows; the status it is to go to."""
+        worker_name(name)
+        return self.farm.sign_on(worker_id, name, task_types, software, can_restart, address)
 
     def announce(self, changed: dict[str, str]) -> None:
         """Tell the bus's listeners which job, task and worker changed (the store holds how)."""
         if self.bus is not None:
             self.bus.publish(Event(Kind.FARM, None, changed))
+
+    def set_job_status(self, job_id: str, status: str, reason: str) -> Job:
+        """Cancel, pause, requeue or resume a job (see Farm.set_job_status); each task it stops while a worker
+        runs it says so in its log."""
+        active = [task for task in self.farm.tasks(job_id) if task.status == TaskStatus.ACTIVE]
+        job = self.farm.set_job_status(job_id, status, reason)
+        for task in active:
+            if (now := self.farm.task(task.id).status) != TaskStatus.ACTIVE:
+                self.log_line(task, f"Task {now}: its job was {job.status}" + (f" ({reason})" if reason else "")
+                              + "; the worker stops it")
+        return job
 
     async def delete_job(self, job_id: str) -> None:
         """The job, its tasks and its files, gone: no worker is given its tasks from the start; they go in
@@ -151,13 +182,29 @@ class FarmCore:
         if (link := self._links.get(task.job_id)) is not None:
             link.remote.taken(task)
 
-    def reported(self, task: Task, text: str) -> None:
-        """A remote worker's update of a task, its log chunk ``text``; ``task`` as it is stored now."""
-        self.append_log(task, text)
-        if (link := self._links.get(task.job_id)) is not None:
-            link.remote.log(task, text)
+    async def task_update(self, worker_id: str, worker_name: str, task_id: str, status: str | None,
+                          activity: str | None, steps: int | None, text: str) -> Task:
+        """A worker's update of its task, with its log chunk ``text``; raises NotFound and Conflict."""
+        task = self.farm.update_task(worker_id, task_id, status, activity, steps)
+        await self.reported(task, text)
+        if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
+            self.log_line(task, f"task changed status to {task.status} ({worker_name})")
+        return task
+
+    async def reported(self, task: Task, text: str) -> None:
+        """A remote worker's update of a task, its log chunk ``text``; ``task`` as it is stored now. The chunk is
+        written and read beside the event loop (it may be megabytes); what it reports is applied on it."""
+        link = self._links.get(task.job_id)
+        report = await asyncio.to_thread(self._read, task, text, link)
+        if link is not None and report is not None:
+            if warning := link.remote.apply(task, report):
+                self.log_line(task, warning)
             if task.status != TaskStatus.ACTIVE:
                 link.remote.settle(task)
+
+    def _read(self, task: Task, text: str, link: FarmLink | None) -> Report | None:
+        self.append_log(task, text)
+        return link.remote.read(task, text) if link is not None else None
     def submit(self, submitted: dict[str, Any], local: bool) -> Job:
         """Compile a SubmittedJob (already shaped: name, type, priority, settings, metadata, ...) and store it."""
         settings, tasks, platform = self.compile(submitted, local)
@@ -169,7 +216,8 @@ class FarmCore:
     def compile(self, submitted: dict[str, Any], local: bool) -> tuple[dict[str, Any], list[TaskSpec], str]:
         """The job's settings (two-way paths collapsed), its tasks and the submitter's platform; touches no file.
 
-        Raises KeyError for an unknown job type, TypeOutdated, jobtypes.CompileError and BlenderRefused."""
+        ``local``: the job comes from this machine; from elsewhere it may not choose what runs or where (Refused).
+        Raises KeyError for an unknown job type, TypeOutdated, jobtypes.CompileError and policy.Refused."""
         job_type = jobtypes.JOB_TYPES[submitted["type"]]
         etag = submitted.get("type_etag") or ""
         if etag and etag != job_type.to_dict()["etag"]:
@@ -179,9 +227,9 @@ class FarmCore:
             platform = this_platform()
         settings = {k: self.options.variables.collapse(v, platform) for k, v in submitted["settings"].items()}
         blender_cmd = settings.pop("blender_cmd", "{blender}")
-        if not local and blender_cmd != "{blender}" and not same_program(str(blender_cmd), self.blender):
-            raise BlenderRefused(f"Clients beyond this machine render with the manager's {{blender}}; "
-                                 f"settings.blender_cmd may not name '{blender_cmd}'")
+        if blender_cmd != "{blender}":
+            self.policy.blender_of("settings.blender_cmd", str(blender_cmd), local)
+        self.policy.job_settings(job_type, settings, local)
         tasks = jobtypes.COMPILERS[job_type.name](settings, time.time())
         if blender_cmd != "{blender}":
             for task in tasks:
@@ -201,6 +249,13 @@ class FarmCore:
     def job_files(self, job_id: str) -> Path:
         """Where a job's task logs and last rendered image are kept."""
         return self.data_dir / "job-files" / job_id
+
+    def job_file(self, job_id: str, name: str) -> Path | None:
+        """A file the job left (a task log, its last rendered image), links resolved; None for anything else,
+        whatever ``job_id`` and ``name`` hold: nothing outside the job's own folder is served."""
+        root = (self.data_dir / "job-files").resolve()
+        path = (root / job_id / name).resolve()
+        return path if path.parent.parent == root and not name.startswith(".") and path.is_file() else None
 
     def task_log(self, task: Task) -> Path:
         return self.job_files(task.job_id) / f"task-{task.id}.txt"

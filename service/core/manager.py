@@ -15,12 +15,12 @@ from pathlib import Path
 
 from service import logs, private
 from service.blender.process import end_leftover, identity
-from service.core.admission import admit
 from service.core.batch import BatchState
 from service.core.bus import Bus
 from service.core.executor import BatchRun
 from service.core.farm import FarmCore, FarmOptions
 from service.core.options import RunOptions
+from service.core.slots import IdleSlots
 from service.store.store import Store
 from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.recipe import Recipe
@@ -56,6 +56,15 @@ class Manager:
         private.directory(data_dir)
         self.store = Store(data_dir / DB_NAME)
         self.farm = FarmCore(self.store, data_dir, self.options.blender, farm, self.bus)
+        self.idle = IdleSlots(self.farm, self.options)
+        self.serving = False
+        """Whether the farm's doors are open: then the slots take the farm's tasks while no batch runs."""
+
+    def serve(self) -> None:
+        """Open the farm to this machine's slots (after ``restore``): they take its tasks while no batch runs."""
+        self.serving = True
+        if self.batch is None or not self.batch.active:
+            self.idle.start()
 
     def message(self, text: str) -> None:
         """Add a message to the batch, and tell of it."""
@@ -65,9 +74,16 @@ class Manager:
 
     def announce(self, event: Event) -> None:
         """Store an event (all but stats), then tell every listener."""
-        if self.batch is not None and self.batch_id is not None and event.kind != Kind.STATS:
-            event.seq = self.store.record(self.batch_id, self.batch, event)
-        self.bus.publish(event)
+        self.announce_all([event])
+
+    def announce_all(self, events: list[Event]) -> None:
+        """Store events (all but stats) in one transaction, then tell every listener of each."""
+        stored = [event for event in events if event.kind != Kind.STATS]
+        if self.batch is not None and self.batch_id is not None and stored:
+            for event, seq in zip(stored, self.store.record_all(self.batch_id, self.batch, stored), strict=True):
+                event.seq = seq
+        for event in events:
+            self.bus.publish(event)
 
     def _track(self, pid: int, alive: bool) -> None:
         if alive:
@@ -78,9 +94,10 @@ class Manager:
     async def start(self, recipe: Recipe, local: bool = True) -> BatchState:
         """Start a batch; raises BatchRunning while another one is active or being stored.
 
-        ``local``: the recipe comes from this machine; from elsewhere it may not choose what runs (Refused).
-        The batch is stored beside the event loop, so that a large one leaves the service answering."""
-        admit(recipe, local, self.options.blender)
+        ``local``: the recipe comes from this machine; from elsewhere it may not choose what runs or where
+        (policy.Refused). The recipe is checked and stored beside the event loop (its paths are resolved on the
+        disk), so that a large one leaves the service answering."""
+        await asyncio.to_thread(self.farm.policy.recipe, recipe, local)
         if not self.options.slots and any(job.enabled and job.hooked for job in recipe.jobs):
             raise NoSlots("Jobs with PRE_JOB or POST_JOB hooks render on this machine, which renders nothing "
                           "(--slots 0)")
@@ -103,7 +120,7 @@ class Manager:
             log.info("writing the log to %s", logs.write_to_file(self.data_dir))
         (self.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=time.strftime("batch-%Y%m%d-%H%M%S-"), dir=self.data_dir / "tmp"))
-        self._run = BatchRun(batch, workdir, self.logdir(), self.announce, self.farm, self.options, self._track)
+        self._run = BatchRun(batch, workdir, self.logdir(), self.announce_all, self.farm, self.options, self._track)
         self._task = asyncio.get_running_loop().create_task(self._guarded(self._run, workdir))
         return batch
 
@@ -145,6 +162,7 @@ class Manager:
 
     async def _guarded(self, run: BatchRun, workdir: Path) -> None:
         try:
+            await self.idle.stop()  # the batch's run takes the slots over, farm tasks and all
             await run.run()
         except Exception:
             log.exception("batch failed unexpectedly")
@@ -158,6 +176,8 @@ class Manager:
                 shutil.rmtree(workdir, ignore_errors=True)
             else:
                 log.info("kept the batch's temporary folder %s", workdir)
+            if self.serving and not run.halted:
+                self.idle.start()
 
     def _active_run(self) -> BatchRun:
         if self._run is None or self.batch is None or not self.batch.active:
@@ -177,7 +197,10 @@ class Manager:
             await asyncio.shield(self._task)
 
     async def shutdown(self) -> None:
-        """Stop Blender but keep the batch as it is, so that the next start resumes it."""
+        """Stop Blender but keep the batch as it is, so that the next start resumes it; a farm task a slot was
+        running goes back to the queue."""
+        self.serving = False
+        await self.idle.stop(now=True)
         if self._run is not None and self.batch is not None and self.batch.active and not self._run.halted:
             await self._run.halt()
             await self.wait()

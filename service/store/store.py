@@ -126,22 +126,30 @@ class Store:
 
     def record(self, batch_id: int, batch: BatchState, event: Event) -> int:
         """Store one event and the state it changed; returns the event's sequence number."""
+        return self.record_all(batch_id, batch, [event])[0]
+
+    def record_all(self, batch_id: int, batch: BatchState, events: list[Event]) -> list[int]:
+        """Store events and the state they changed in one transaction, each job they changed written once;
+        returns their sequence numbers."""
+        seqs = []
+        changed: dict[int, JobState] = {}
         with self.transaction() as db:
-            cursor = db.execute(sql.ADD_EVENT, (batch_id, event.job, event.kind, json.dumps(event.data), event.time))
-            if event.kind == Kind.FRAME_SAVED and event.job is not None:
-                db.execute(sql.ADD_FRAME, (batch_id, event.job, int(event.data["frame"]), event.data["path"],
-                                           event.time))
-            # A batch that ends cancels its queued jobs (every other job was stored with its own last event);
-            # one that starts changes none.
-            ended = event.kind == Kind.BATCH_STATUS and not batch.active
-            job = batch.job(event.job) if event.job is not None else None
-            if ended:
-                jobs = [j for j in batch.jobs if j.status == JobStatus.CANCELLED]
-            else:
-                jobs = [job] if job is not None else []
-            db.executemany(sql.UPDATE_JOB, [_job_row(batch_id, job) for job in jobs])
+            for event in events:
+                cursor = db.execute(sql.ADD_EVENT, (batch_id, event.job, event.kind, json.dumps(event.data),
+                                                    event.time))
+                seqs.append(int(cursor.lastrowid or 0))
+                if event.kind == Kind.FRAME_SAVED and event.job is not None:
+                    db.execute(sql.ADD_FRAME, (batch_id, event.job, int(event.data["frame"]), event.data["path"],
+                                               event.time))
+                # A batch that ends cancels its queued jobs (every other job was stored with its own last event);
+                # one that starts changes none.
+                if event.kind == Kind.BATCH_STATUS and not batch.active:
+                    changed.update((j.id, j) for j in batch.jobs if j.status == JobStatus.CANCELLED)
+                elif event.job is not None and (job := batch.job(event.job)) is not None:
+                    changed[job.id] = job
+            db.executemany(sql.UPDATE_JOB, [_job_row(batch_id, job) for job in changed.values()])
             db.execute(sql.UPDATE_BATCH, dict(_batch_row(batch), batch_id=batch_id))
-        return int(cursor.lastrowid or 0)
+        return seqs
 
     def save(self, batch_id: int, batch: BatchState) -> None:
         """Store the batch and every job as they are now."""

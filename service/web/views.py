@@ -16,6 +16,7 @@ from service.api.guard import SESSION_COOKIE, Policy
 from service.store.farm import Farm, NotFound
 from service.web import figures, pages
 from service.web.live import Stream
+from shared.events import said
 from shared.model import BATCH_JOB_TYPE, JobStatus, WorkerStatus
 
 STATIC = Path(__file__).parent / "static"
@@ -27,7 +28,8 @@ SECURITY_HEADERS = {
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 JOB_MOVES = {"pause": (JobStatus.PAUSED, "Paused"), "resume": (JobStatus.QUEUED, "Resumed"),
-             "requeue": (JobStatus.REQUEUEING, "Requeued"), "cancel": (JobStatus.CANCELED, "Canceled")}
+             "requeue": (JobStatus.REQUEUEING, "Requeued"),
+             "cancel": (JobStatus.CANCELED, said(JobStatus.CANCELED))}
 WORKER_REQUESTS = {"sleep": (WorkerStatus.ASLEEP, False), "wake": (WorkerStatus.AWAKE, False),
                    "shutdown": (WorkerStatus.OFFLINE, True)}
 
@@ -164,8 +166,8 @@ async def job_action(request: Request) -> Response:
     core = context.core(request)
     job_id, action = request.path_params["job_id"], request.path_params["action"]
     if action in JOB_MOVES:
-        status, said = JOB_MOVES[action]
-        core.farm.set_job_status(job_id, status, f"{said} from the dashboard")
+        status, word = JOB_MOVES[action]
+        core.set_job_status(job_id, status, f"{word} from the dashboard")
     elif action == "priority":
         priority = forms.whole((await _form(request)).get("priority", ""))
         if priority is None or priority > 100:

@@ -22,6 +22,10 @@ from types import SimpleNamespace
 import addon_utils
 import bpy
 
+sys.path.insert(0, str(Path(__file__).parent))  # Blender runs this script by path: recorder.py is beside it
+import recorder
+from recorder import record
+
 ZIP, BLEND, WORK, URL, BLENDER, SPARE_URL = sys.argv[sys.argv.index("--") + 1:]
 WORK = Path(WORK)
 results = {"version": bpy.app.version_string}
@@ -62,44 +66,8 @@ def outcome(operator, **properties) -> str:
     return module("status").STATUS.reports[-1][1]
 
 
-class Layout:
-    """Stands in for UILayout and records what a panel draws: one line per call, nested layouts indented.
-
-    It has exactly the drawing functions this Blender's UILayout has (e.g. ``progress`` from 4.0 on)."""
-
-    NESTED = ("row", "column", "box", "split")
-
-    def __init__(self, lines: list, depth: int = 0) -> None:
-        object.__setattr__(self, "lines", lines)
-        object.__setattr__(self, "depth", depth)
-
-    def __getattr__(self, name: str):
-        if name not in bpy.types.UILayout.bl_rna.functions:
-            raise AttributeError(name)
-
-        def draw(*args, **kwargs):
-            shown = [a for a in args if isinstance(a, (str, int, float))]
-            shown += [f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in kwargs.items()]
-            self.lines.append("  " * self.depth + " ".join([name, *map(str, shown)]))
-            return Layout(self.lines, self.depth + 1)
-
-        return draw
-
-    def __setattr__(self, name: str, value) -> None:
-        self.lines.append("  " * self.depth + f"{name}={value}")
-
-
-def record(draw) -> list:
-    """The lines ``draw(layout)`` draws."""
-    lines = []
-    draw(Layout(lines))
-    return lines
-
-
 def record_panel(name: str) -> list:
-    ui = module("ui")
-    drawing = next(d for n, d, _ in ui.PANELS if n == name)
-    return record(lambda layout: drawing.draw(SimpleNamespace(layout=layout), bpy.context))
+    return recorder.record_panel(module("ui"), name)
 
 
 def running_view(name: str) -> dict:
@@ -222,6 +190,12 @@ try:
     real_view = status.view
     status.view = running_view(bpy.data.filepath)
     results["status_panel_running"] = record_panel("status")
+    status.view = dict(running_view(bpy.data.filepath), status="FINISHED")
+    for job in status.view["jobs"]:
+        job["status"] = "FAILED"
+    results["status_panel_all_failed"] = record_panel("status")
+    results["headline"] = ui.headline("the_sequence_010_shot_020_lighting_v003.blend", "1 of 3 jobs failed",
+                                      ui._fits(bpy.context))
     status.view = real_view
     pump(lambda: status.played and status.poweroff and status.poweroff["state"] == "countdown", 60)
     results["played"] = status.played

@@ -16,8 +16,8 @@ from service.api.context import client, core
 from service.api.flamenco import shapes
 from service.api.flamenco.common import ApiError, body, decoded, field, seed
 from service.core import jobtypes
-from service.core.admission import BlenderRefused
 from service.core.farm import TypeOutdated
+from service.core.policy import Refused
 from shared.model import JobStatus, TaskStatus
 from shared.net import is_loopback
 
@@ -66,7 +66,7 @@ def _compiling() -> Iterator[None]:
         raise ApiError(412, str(exc)) from exc
     except jobtypes.CompileError as exc:
         raise ApiError(400, str(exc)) from exc
-    except BlenderRefused as exc:
+    except Refused as exc:
         raise ApiError(403, str(exc)) from exc
 
 
@@ -142,7 +142,7 @@ async def set_status(request: Request) -> Response:
     if status not in JobStatus.ALL:
         raise ApiError(400, f"status must be one of {', '.join(JobStatus.ALL)}")
     try:
-        core(request).farm.set_job_status(request.path_params["job_id"], status, field(data, "reason", str))
+        core(request).set_job_status(request.path_params["job_id"], status, field(data, "reason", str))
     except ValueError as exc:
         raise ApiError(422, str(exc)) from exc
     return Response(status_code=NO_CONTENT)
@@ -236,9 +236,7 @@ async def set_task_status(request: Request) -> Response:
 
 async def job_file(request: Request) -> Response:
     """A task log or last rendered image of a job, as the URLs the API gives name them."""
-    name = request.path_params["name"]
-    folder = core(request).job_files(request.path_params["job_id"])
-    path = folder / name
-    if "/" in name or name.startswith(".") or not path.is_file():
+    path = core(request).job_file(request.path_params["job_id"], request.path_params["name"])
+    if path is None:
         raise ApiError(404, "no such file")
     return FileResponse(path)

@@ -16,7 +16,8 @@ from service.api.context import client, core
 from service.api.flamenco import shapes
 from service.api.flamenco.common import ApiError, body, field, seed, strings, worker
 from service.core.farm import IMAGE_TYPES, MAX_IMAGE_BYTES
-from service.store.farm import Conflict, NotFound
+from service.core.policy import NameRefused
+from service.store.farm import Conflict, NameTaken, NotFound
 from shared.model import TaskStatus, WorkerStatus
 
 NO_CONTENT = 204
@@ -34,18 +35,20 @@ def _status(data: dict[str, object], key: str) -> str:
 async def register(request: Request) -> Response:
     data = await body(request)
     name = field(data, "nickname" if seed(request) else "name", str)
-    registered = core(request).farm.register(name, field(data, "secret", str), field(data, "platform", str),
-                                             strings(data, "supported_task_types"), client(request))
+    with _name_refused():
+        registered = core(request).register(name, field(data, "secret", str), field(data, "platform", str),
+                                            strings(data, "supported_task_types"), client(request))
     return JSONResponse(shapes.registered(registered, seed(request)))
 
 
 async def sign_on(request: Request) -> Response:
     me = worker(request)
     data = await body(request)
-    status = core(request).farm.sign_on(
-        me.id, field(data, "nickname" if seed(request) else "name", str),
-        [t.strip().lower() for t in strings(data, "supported_task_types")], field(data, "software_version", str),
-        bool(field(data, "can_restart", bool, required=False, default=False)), client(request))
+    with _name_refused():
+        status = core(request).sign_on(
+            me.id, field(data, "nickname" if seed(request) else "name", str),
+            [t.strip().lower() for t in strings(data, "supported_task_types")], field(data, "software_version", str),
+            bool(field(data, "can_restart", bool, required=False, default=False)), client(request))
     return JSONResponse({"status_requested": status})
 
 
@@ -128,14 +131,12 @@ async def task_update(request: Request) -> Response:
     farm = core(request)
     task_id = request.path_params["task_id"]
     try:
-        task = farm.farm.update_task(me.id, task_id, status, activity, steps)
+        await farm.task_update(me.id, me.name, task_id, status, activity, steps,
+                               field(data, "log", str, required=False, default=""))
     except NotFound as exc:
         raise ApiError(404, f"task {task_id} not found") from exc
     except Conflict as exc:
         raise ApiError(409, f"task {task_id} is not assigned to you") from exc
-    farm.reported(task, field(data, "log", str, required=False, default=""))
-    if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
-        farm.log_line(task, f"task changed status to {task.status} ({me.name})")
     return Response(status_code=NO_CONTENT)
 
 
@@ -162,7 +163,7 @@ def _may(allowed: bool, reason: str, change: bool = False) -> JSONResponse:
 
 
 async def output_produced(request: Request) -> Response:
-    worker(request)
+    me = worker(request)
     length = forms.whole(request.headers.get("content-length", ""), 2**80)
     if not length:
         raise ApiError(411, "Content-Length header required")
@@ -172,10 +173,12 @@ async def output_produced(request: Request) -> Response:
     if content_type not in IMAGE_TYPES:
         raise ApiError(415, "the image must be image/png or image/jpeg")
     farm = core(request)
-    try:
-        task = farm.farm.task(request.path_params["task_id"])
+    try:  # only the worker that holds the task shows its image
+        task = farm.farm.held(me.id, request.path_params["task_id"])
     except NotFound as exc:
         raise ApiError(404, "Task does not exist") from exc
+    except Conflict as exc:
+        raise ApiError(409, f"task {request.path_params['task_id']} is not assigned to you") from exc
     farm.store_image(task, content_type, await request.body())
     return Response(status_code=202)
 
@@ -247,6 +250,17 @@ async def tag(request: Request) -> Response:
         with _unique_name(data):
             farm.update_tag(tag_id, field(data, "name", str), field(data, "description", str, False, ""))
     return Response(status_code=NO_CONTENT)
+
+
+@contextlib.contextmanager
+def _name_refused() -> Iterator[None]:
+    """A worker name that is taken (409) or kept for this machine's own workers (403)."""
+    try:
+        yield
+    except NameTaken as exc:
+        raise ApiError(409, str(exc)) from exc
+    except NameRefused as exc:
+        raise ApiError(403, str(exc)) from exc
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -56,9 +57,8 @@ def frame_number(text: str) -> int | None:
 def failure_reason(number: int, detail: str = "") -> str:
     """The sentence a failure reported as SheepIt error ``number`` is stored with."""
     known = next((f for f in failures.FAILURES.values() if f.sheepit == number), None)
-    if known is not None:
-        return known.message(detail)
-    return f"Failure SHEEPIT_{number} (SheepIt error {number}): {detail or SHEEPIT_TYPES.get(number, 'Unknown')}"
+    label = known.label if known is not None else SHEEPIT_TYPES.get(number, "Unknown error")
+    return f"{label}: {detail}" if detail else label
 
 
 class Door:
@@ -89,6 +89,10 @@ class Door:
                              | (self.sessions.workers_in_use() - known_ids))
         in_use = self.sessions.workers_in_use()
         known = next((w for w in workers if w.name == name and w.lease is not None and w.id not in in_use), None)
+        if known is None:  # worker names are unique: a second live session of this login and host is "... (2)"
+            taken = {w.name for w in workers}
+            name = next(n for n in itertools.chain([name], (f"{name} ({i})" for i in itertools.count(2)))
+                        if n not in taken)
         software = f"SheepIt {version}"
         worker_id = known.id if known else farm.register(name, secrets.token_hex(16), os_name, TASK_TYPES, address,
                                                           software, self.options.timeout).id
