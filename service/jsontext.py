@@ -13,15 +13,3 @@ from typing import Any
 def dumps(value: Any) -> str:
     return "".join(json.JSONEncoder().iterencode(value))
 
-
-MAX_DEPTH = 32
-"""How deep a JSON document a client sends may nest: the API's bodies nest three or four levels."""
-
-
-def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether lists and objects in ``value`` nest more than ``limit`` deep (walked without recursion)."""
-    level = [value] if isinstance(value, (list, dict)) else []
-    for _ in range(limit):
-        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
-                 if isinstance(child, (list, dict))]
-    return bool(level)
