@@ -131,7 +131,7 @@ def report(name: str, figures: tuple[float, float, float]) -> None:
 
 
 def main(floods: list[str]) -> None:
-    """Every flood, or those named (multipart, log, page, herd)."""
+    """Every flood, or those named (multipart, log, page, delete, herd)."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     with tempfile.TemporaryDirectory() as folder:
@@ -149,8 +149,8 @@ def main(floods: list[str]) -> None:
 
             if "log" in floods:
                 log_flood(url, port, blend, tmp)
-            if "page" in floods:
-                page_and_delete(url, port, blend, tmp)
+            if "page" in floods or "delete" in floods:
+                page_and_delete(url, port, blend, tmp, floods)
             if "herd" in floods:
                 herd(url, port, blend, tmp)
         finally:
@@ -168,13 +168,15 @@ def log_flood(url: str, port: int, blend: Path, tmp: Path) -> None:
            during(port, lambda: runner.call("POST", f"task/{task['uuid']}", {"log": lines})))
 
 
-def page_and_delete(url: str, port: int, blend: Path, tmp: Path) -> None:
+def page_and_delete(url: str, port: int, blend: Path, tmp: Path, floods: list[str]) -> None:
     big = submit(url, blend, tmp / "big", f"1-{FRAMES}")
-    report(f"dashboard page of a {FRAMES}-frame job",
-           during(port, lambda: http(f"{url}/jobs/{big}", timeout=600)))
-    report("  its live frames part", during(port, lambda: http(f"{url}/jobs/{big}?part=frames", timeout=600)))
-    report(f"delete of the {FRAMES}-task job",
-           during(port, lambda: http(f"{url}{V3}/jobs/{big}", "DELETE", timeout=600)))
+    if "page" in floods:
+        report(f"dashboard page of a {FRAMES}-frame job",
+               during(port, lambda: http(f"{url}/jobs/{big}", timeout=600)))
+        report("  its live frames part", during(port, lambda: http(f"{url}/jobs/{big}?part=frames", timeout=600)))
+    if "delete" in floods:
+        report(f"delete of the {FRAMES}-task job",
+               during(port, lambda: http(f"{url}{V3}/jobs/{big}", "DELETE", timeout=900)))
 
 
 def herd(url: str, port: int, blend: Path, tmp: Path) -> None:
@@ -195,4 +197,4 @@ def herd(url: str, port: int, blend: Path, tmp: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["multipart", "log", "page", "herd"])
+    main(sys.argv[1:] or ["multipart", "log", "page", "delete", "herd"])
