@@ -3,6 +3,7 @@ operations as its doors, and each page follows the farm's changes through one ev
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 
 from service.api import context, forms
 from service.api.guard import SESSION_COOKIE, Policy
+from service.core.farm import FarmCore
 from service.store.farm import Farm, NotFound
 from service.web import figures, pages
 from service.web.live import Stream
@@ -87,25 +89,33 @@ def _listed(farm: Farm, job_id: str) -> figures.Listed:
 
 @_found
 async def job(request: Request) -> Response:
+    """A job's page or one of its parts, read and written beside the event loop (a large job's figures take tens
+    of milliseconds of SQL)."""
     core = context.core(request)
-    item = _listed(core.farm, request.path_params["job_id"])
+    job_id, part = request.path_params["job_id"], request.query_params.get("part", "page")
+    number = forms.whole(request.query_params.get("page", "")) or 1
+    text = await asyncio.to_thread(_job_part, core, job_id, part, number)
+    return page(text) if text is not None else page(pages.message_page("Not found", f"No part {part}"), 404)
+
+
+def _job_part(core: FarmCore, job_id: str, part: str, number: int) -> str | None:
+    """The part of the job's page ``number`` (``row``: its row in the jobs list); None for a part it has not."""
+    item = _listed(core.farm, job_id)
     found = item.job
-    if request.query_params.get("part") == "row":
-        return page(pages.job_row(item))
+    if part == "row":
+        return pages.job_row(item)
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
-    part = request.query_params.get("part", "page")
     recipe = core.farm.batch_recipe(found.id) if part == "page" and found.type == BATCH_JOB_TYPE else None
     first = core.farm.task_page(found.id, 0, 1)
     per_page = pages.tasks_a_page(first[0] if first else None)
     count = max(1, -(-core.farm.task_count(found.id) // per_page))
-    number = min(max(1, forms.whole(request.query_params.get("page", "")) or 1), count)
+    number = min(max(1, number), count)
     start = (number - 1) * per_page
     view = pages.JobView(item, core.farm.task_page(found.id, start, per_page), {w.id: w for w in core.farm.workers()},
                          url, core.farm.blocklist(found.id), core.farm.task_seconds(found.id, start, per_page), recipe,
                          number, count)
-    text = pages.job_page(view, part)
-    return page(text) if text is not None else page(pages.message_page("Not found", f"No part {part}"), 404)
+    return pages.job_page(view, part)
 
 
 def read_log(path: Path, start: int | None) -> pages.Log:
