@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from service.core.farm import LOCAL_TYPES, FarmCore
+from service.core.images import ImageRefused
 from service.core.options import RunOptions
 from service.core.variables import this_platform
 from service.store.farm import Conflict, NotFound
@@ -61,9 +62,11 @@ class CoreCalls:
 
     async def output_produced(self, task_id: str, image: bytes, content_type: str) -> Answer:
         try:
-            self.core.store_image(self.core.farm.task(task_id), content_type, image)
+            self.core.store_image(self.core.farm.task(task_id), image)
         except NotFound:
             return Answer(404)
+        except ImageRefused as exc:
+            return Answer(413 if exc.too_large else 415, {"message": str(exc)})
         return Answer(202)
 
 
@@ -156,7 +159,7 @@ class IdleSlots:
         openings, farm = self.core.openings, self.core.farm
         idle = False
         try:
-            while not self._stopping:
+            while not (self._stopping or openings.closed):  # closed: the service stops
                 hold = openings.hold(slot.worker_id, LOCAL_TYPES)
                 assert hold is not None  # a slot waits for one task at a time
                 try:
