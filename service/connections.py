@@ -9,7 +9,7 @@ nothing, half a header or half a body; its h11 protocol is given a watchdog here
 from __future__ import annotations
 
 import asyncio
-import os
+import sys
 from typing import Any
 
 import h11
@@ -30,7 +30,7 @@ FALLBACK_FILES = 1024
 
 def raise_open_files() -> int:
     """Raise this process's soft open-file limit to its hard one (POSIX); the limit in force."""
-    if os.name != "posix":
+    if sys.platform == "win32":
         return FALLBACK_FILES
     import resource  # POSIX only: imported here so that the service still imports elsewhere
 
