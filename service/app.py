@@ -60,6 +60,7 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         sheep.restore()
         if recipe is not None:
             await manager.start(recipe)
+        manager.serve()
         timeouts = asyncio.get_running_loop().create_task(farm.watch_timeouts())
         yield
         timeouts.cancel()

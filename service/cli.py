@@ -412,5 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     except (TokenError, OSError) as exc:
         print(f"Cannot set up the service token: {exc}", file=sys.stderr)
         return 1
+    if not args.shared_storage:
+        print(f"Shared storage: {manager.farm.options.storage} (workers on other machines need --shared-storage "
+              "naming a folder they all reach)", flush=True)
     asyncio.run(serve(manager, access, recipe, tls))
     return 0

@@ -113,7 +113,7 @@ async def poll_all(port: int, auths: list[str]) -> tuple[list[float], list[float
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as name:
-        svc = start_service(Path(name))
+        svc = start_service(Path(name), "--slots", "0")
         try:
             job = {"name": "bench", "type": "simple-blender-render", "priority": 50, "submitter_platform": "linux",
                    "settings": {"frames": f"1-{TASKS}", "chunk_size": 1, "blendfile": "/share/x.blend",

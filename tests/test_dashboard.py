@@ -96,7 +96,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     tmp = tmp_path_factory.mktemp("dashboard")
     shots = tmp / "screenshots"
     shots.mkdir()
-    service = start_service(tmp)
+    service = start_service(tmp, "--slots", "0")
     browser = chromium()
     try:
         with workers(service.url, tmp, "w1", "w2"):

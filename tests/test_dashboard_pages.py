@@ -82,7 +82,7 @@ def test_a_batchs_notifications_come_from_its_stored_recipe_escaped(tmp_path: Pa
 
 
 def test_eta_frames_plot_and_render_time_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -> None:
-    service = start_service(tmp_path)
+    service = start_service(tmp_path, "--slots", "0")
     try:
         url = service.url
         job = v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(url), frames="1-4", chunk_size=1)
@@ -156,7 +156,7 @@ def test_beyond_loopback_the_token_given_once_sets_a_cookie_for_the_pages_only(t
 
 def test_a_blocklisted_worker_is_let_back_from_the_job_page_or_from_every_job_on_the_workers_page(
         tmp_path: Path) -> None:
-    service = start_service(tmp_path)
+    service = start_service(tmp_path, "--slots", "0")
     try:
         url = service.url
         job = without(v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(url), frames="1-4", chunk_size=1), "fps")

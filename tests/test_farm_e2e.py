@@ -71,7 +71,7 @@ class Farm:
 def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
     """A manager and two worker processes, w1 and w2, both awake."""
     tmp = tmp_path_factory.mktemp("farm")
-    service = start_service(tmp)
+    service = start_service(tmp, "--slots", "0")
     try:
         with workers(service.url, tmp, "w1", "w2") as procs:
             farm = Farm(service, procs)
@@ -158,7 +158,7 @@ def blender_of(pid: int) -> int | None:
 
 
 def test_a_worker_killed_mid_task_loses_no_frame(slow_blend: Path, tmp_path: Path) -> None:
-    service = start_service(tmp_path, "--worker-timeout", "2")
+    service = start_service(tmp_path, "--slots", "0", "--worker-timeout", "2")
     try:
         job = without(v3_job(slow_blend, tmp_path, etag(service.url), frames="1-8", chunk_size=4), "fps")
         status, submitted = http(service.url + V3 + "/jobs", "POST", job)
@@ -194,7 +194,7 @@ WORKER_ROUTES = [("POST", "sign-on"), ("POST", "sign-off"), ("GET", "state"), ("
 
 
 def test_workers_need_their_credentials_and_a_stale_update_is_refused(tmp_path: Path) -> None:
-    service = start_service(tmp_path, "--worker-timeout", "2")
+    service = start_service(tmp_path, "--slots", "0", "--worker-timeout", "2")
     try:
         job = v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(service.url), frames="1", chunk_size=1)
         assert http(service.url + V3 + "/jobs", "POST", without(job, "fps"))[0] == 200
@@ -365,7 +365,7 @@ SEED_ROUTES: list[tuple[str, str, Any, int]] = [
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """A manager with a token for clients beyond this machine."""
-    service = start_service(tmp_path_factory.mktemp("guarded"), env={"SHEPHERD_TOKEN": "t0ken"})
+    service = start_service(tmp_path_factory.mktemp("guarded"), "--slots", "0", env={"SHEPHERD_TOKEN": "t0ken"})
     yield service
     service.stop()
 
@@ -469,7 +469,7 @@ def test_the_security_layer_guards_the_flamenco_api(guarded: Service, tmp_path: 
 
 def test_a_worker_waiting_for_work_gets_it_as_soon_as_it_comes(tmp_path: Path) -> None:
     """Shepherd's worker asks with ``Prefer: wait=N`` (RFC 7240); a Flamenco worker, without, gets 204 at once."""
-    service = start_service(tmp_path, "--worker-timeout", "30")
+    service = start_service(tmp_path, "--slots", "0", "--worker-timeout", "30")
     try:
         waiting = HandWorker(service.url, "waiting")
         waiting.awake()

@@ -14,7 +14,7 @@ JOB = {"name": "after", "type": "simple-blender-render", "priority": 50, "submit
 
 
 def test_a_restarted_manager_keeps_jobs_and_workers(tmp_path: Path):
-    svc = start_service(tmp_path)
+    svc = start_service(tmp_path, "--slots", "0")
     try:
         status, job = http(svc.url + f"{V3}/jobs", "POST", JOB)
         assert status == 200
@@ -24,7 +24,7 @@ def test_a_restarted_manager_keeps_jobs_and_workers(tmp_path: Path):
         assert worker.call("POST", f"task/{first['uuid']}", {"taskStatus": "completed"})[0] == 204
     finally:
         svc.stop()
-    again = start_service(tmp_path, port=svc.port)
+    again = start_service(tmp_path, "--slots", "0", port=svc.port)
     try:
         assert http(f"{again.url}{V3}/jobs/{job['id']}")[1]["status"] == "active"
         worker.awake()  # the same id and secret sign on again

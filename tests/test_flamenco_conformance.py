@@ -20,7 +20,7 @@ SPEC = ROOT.parent / "shared" / "specs" / "flamenco-manager-openapi-v3.yaml"
 
 @pytest.fixture(scope="module")
 def manager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str]]:
-    svc = start_service(tmp_path_factory.mktemp("conformance"))
+    svc = start_service(tmp_path_factory.mktemp("conformance"), "--slots", "0")
     yield svc, HandWorker(svc.url, "conformance").auth["Authorization"]
     svc.stop()
 

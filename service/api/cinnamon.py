@@ -211,9 +211,9 @@ def settings_of(metaset: ET.Element) -> tuple[jobtypes.JobType, dict[str, Any]]:
 
 async def with_defaults(core: FarmCore, job_name: str, settings: dict[str, Any], local: bool) -> dict[str, Any]:
     """The settings with the job type's default for every one not given: the frame range, format, scene and fps
-    of the blend file's scene (read with Blender), one frame a task, and output beside the blend file (or on the
-    shared storage) in a folder of the job's name. The blend file is one its client may name (``local``: it
-    comes from this machine) before Blender reads it."""
+    of the blend file's scene (read with Blender), one frame a task, and output on the shared storage in a folder
+    of the job's name. The blend file is one its client may name (``local``: it comes from this machine) before
+    Blender reads it."""
     blend = settings.get("blendfile")
     if not blend:
         raise CinnamonError("error.param.missing", "render_input needs sourceId, the .blend file to render")
@@ -241,7 +241,7 @@ async def with_defaults(core: FarmCore, job_name: str, settings: dict[str, Any],
     settings.setdefault("add_path_components", 0)
     settings.setdefault("has_previews", False)
     folder = posixpath.dirname(blend)
-    settings.setdefault("render_output_root", core.options.storage or folder)
+    settings.setdefault("render_output_root", core.options.storage)
     if "render_output_path" not in settings:
         parts = [p for p in folder.split("/") if p][-settings["add_path_components"]:] \
             if settings["add_path_components"] > 0 else []

@@ -31,14 +31,21 @@ class Resident:
         return cls(await Process.start(argv, stdin=True))
 
     async def render(self, task: dict[str, Any], on_line: Callable[[str, Event | None], None]) -> int | None:
-        """Hand Blender one task and pass on each line it prints until the job ends.
+        """Hand Blender one Render+ task and pass on each line it prints until the job ends.
 
         Returns None when Blender saw the job to its end (done or failed), else Blender's exit code: it died.
         """
+        return await self._run({"cmd": "job", "task": task}, task["job"]["id"], on_line)
+
+    async def render_chunk(self, chunk: dict[str, Any], on_line: Callable[[str, Event | None], None]) -> int | None:
+        """Hand Blender one farm command line's chunk (see runner.run_chunk); as ``render``."""
+        return await self._run({"cmd": "chunk", "chunk": chunk}, chunk["id"], on_line)
+
+    async def _run(self, command: dict[str, Any], job_id: int,
+                   on_line: Callable[[str, Event | None], None]) -> int | None:
         self.jobs += 1
         self.process.stderr.clear()
-        job_id = task["job"]["id"]
-        if await self.process.send(json.dumps({"cmd": "job", "task": task})):
+        if await self.process.send(json.dumps(command)):
             while (line := await self.process.readline()) is not None:
                 text, event = split_line(line)
                 on_line(text, event)

@@ -1,13 +1,17 @@
 """Runs inside Blender: renders the jobs it is given and reports each step as an event line on stdout.
 
 Usage: ``blender -b -P runner.py -- --job TASKS.json`` (a JSON list of tasks), ``-- --stdin`` (one JSON
-command a line: ``{"cmd": "job", "task": {...}}`` or ``{"cmd": "quit"}``), or ``-- --inspect FILE.blend``.
+command a line: ``{"cmd": "job", "task": {...}}``, ``{"cmd": "chunk", "chunk": {...}}`` or ``{"cmd": "quit"}``),
+or ``-- --inspect FILE.blend``.
 A task is ``{"job": <recipe job>, "size": [w, h], "percentage": p, "ignore_border": bool, "reload": bool,
 "skip_frames": [frames saved already], "min_free_mb": free disk space an output folder needs}``.
 A Blender started with ``--job`` or ``--stdin`` ends itself when the process that started it is gone.
 Between jobs every property a job set is put back, so one Blender can take job after job and each renders
 as it would in a fresh process; the file is reloaded when that cannot be promised (custom overrides, a
 failed job, ``reload`` asked for, a different file, or the file changed on disk).
+A chunk is a farm's ``blender-render`` command line in this Blender (see ``run_chunk``): ``{"id": n,
+"blendfile": path, "scripts": bool, "scene": name, "flags": {render property: value}, "output": path or null,
+"format": name or "", "frames": [...], "reload": bool}``.
 This is the only module of the service that imports bpy.
 """
 
@@ -22,6 +26,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +75,12 @@ class Changes:
 
 
 class Loaded:
-    """Which file is open, as it was on disk when loaded, and whether it must be loaded again."""
+    """Which file is open (with its scripts allowed to run or not), as it was on disk when loaded, and whether
+    it must be loaded again."""
 
     path = ""
     mtime = 0.0
+    scripts = False
     dirty = True
 
 
@@ -102,21 +109,26 @@ def _on_write(scene: Any, *_: Any) -> None:
     emit(Kind.FRAME_SAVED, frame=scene.frame_current, path=scene.render.frame_path(frame=scene.frame_current))
 
 
-def load(blend_file: str, reload: bool = True) -> None:
-    """Open a file (and work in its folder) unless it is open, unchanged and clean already."""
+def load(blend_file: str, reload: bool = True, scripts: bool = False) -> None:
+    """Open a file (and work in its folder) unless it is open, unchanged and clean already; ``scripts``: its
+    Python scripts run (as with ``-y``), else as the preferences say."""
     path = os.path.abspath(blend_file)
     if not os.path.isfile(path):
         raise JobError(f"Blend file not found: {path}", path, "BLEND_FILE_NOT_FOUND")
     mtime = os.path.getmtime(path)
-    if not reload and not Loaded.dirty and Loaded.path == path and Loaded.mtime == mtime:
+    if (not reload and not Loaded.dirty and Loaded.path == path and Loaded.mtime == mtime
+            and Loaded.scripts == scripts):
         return
     Loaded.dirty = True
     try:
-        bpy.ops.wm.open_mainfile(filepath=path, load_ui=False)
+        if scripts:
+            bpy.ops.wm.open_mainfile(filepath=path, load_ui=False, use_scripts=True)
+        else:
+            bpy.ops.wm.open_mainfile(filepath=path, load_ui=False)
     except RuntimeError as exc:
         raise JobError(f"Cannot open blend file {path}: {exc}", path, "BLEND_FILE_UNREADABLE") from exc
     os.chdir(os.path.dirname(path))
-    Loaded.path, Loaded.mtime, Loaded.dirty = path, mtime, False
+    Loaded.path, Loaded.mtime, Loaded.scripts, Loaded.dirty = path, mtime, scripts, False
 
 
 def _get(collection: Any, name: str, what: str, where: str) -> Any:
@@ -307,28 +319,27 @@ def prepare(changes: Changes, task: dict[str, Any]) -> tuple[Any, list[int]]:
     return scene, list(range(scene.frame_start, scene.frame_end + 1, max(scene.frame_step, 1)))
 
 
-def run_job(task: dict[str, Any]) -> None:
-    """Render one job; a still renders as a one-frame animation, so # in the output path pads as with -f."""
+def render_frames(changes: Changes, scene: Any, first: int, last: int, outputs: list[str],
+                  min_free_mb: float) -> None:
+    """Render ``first`` to ``last`` as an animation of the scene; Blender's error fails the job, named."""
+    set_range(changes, scene, first, last)
+    try:
+        bpy.ops.render.render(animation=True, scene=scene.name)
+    except RuntimeError as exc:
+        text = str(exc).removeprefix("Error: ").strip()
+        check_outputs(outputs, min_free_mb, f"{text}; ")  # a disk that filled up
+        cause = from_text(text)
+        raise JobError(text, "", cause.name if cause else "PROCESS_FAILED") from exc
+
+
+def reported(job_id: int, work: Callable[[Changes], None]) -> None:
+    """Run one job's ``work`` between its events: JOB_DONE, or JOB_ERROR with why; every property it set is
+    put back afterwards, or the file is loaded again for the next job when that cannot be promised."""
     global _current_job
-    _current_job = task["job"]["id"]
+    _current_job = job_id
     changes = Changes()
     try:
-        load(task["job"]["blend_file"], task.get("reload", False))
-        scene, frames = prepare(changes, task)
-        outputs = list(dict.fromkeys(scene.render.frame_path(frame=f) for f in frames))
-        emit(Kind.JOB_STARTED, engine=scene.render.engine, frames=frames, outputs=outputs)
-        check_outputs(outputs, task.get("min_free_mb", 0))
-        # A movie is one file: it cannot keep the frames saved before, so it renders whole.
-        skip = set() if scene.render.is_movie_format else set(task.get("skip_frames", []))
-        for first, last in runs(frames, skip):
-            set_range(changes, scene, first, last)
-            try:
-                bpy.ops.render.render(animation=True, scene=scene.name)
-            except RuntimeError as exc:
-                text = str(exc).removeprefix("Error: ").strip()
-                check_outputs(outputs, task.get("min_free_mb", 0), f"{text}; ")  # a disk that filled up
-                cause = from_text(text)
-                raise JobError(text, "", cause.name if cause else "PROCESS_FAILED") from exc
+        work(changes)
         emit(Kind.JOB_DONE)
     except JobError as exc:
         Loaded.dirty = True
@@ -341,6 +352,53 @@ def run_job(task: dict[str, Any]) -> None:
         if not Loaded.dirty:
             changes.undo()
         _current_job = None
+
+
+def run_job(task: dict[str, Any]) -> None:
+    """Render one job; a still renders as a one-frame animation, so # in the output path pads as with -f."""
+
+    def work(changes: Changes) -> None:
+        load(task["job"]["blend_file"], task.get("reload", False))
+        scene, frames = prepare(changes, task)
+        outputs = list(dict.fromkeys(scene.render.frame_path(frame=f) for f in frames))
+        emit(Kind.JOB_STARTED, engine=scene.render.engine, frames=frames, outputs=outputs)
+        check_outputs(outputs, task.get("min_free_mb", 0))
+        # A movie is one file: it cannot keep the frames saved before, so it renders whole.
+        skip = set() if scene.render.is_movie_format else set(task.get("skip_frames", []))
+        for first, last in runs(frames, skip):
+            render_frames(changes, scene, first, last, outputs, task.get("min_free_mb", 0))
+
+    reported(task["job"]["id"], work)
+
+
+def run_chunk(chunk: dict[str, Any]) -> None:
+    """Render frames as a farm's command line ``blender -b [-y] FILE --scene S --python-expr FLAGS
+    --render-output O --render-format F --render-frame R`` does: the scene made the window's, the flags, output
+    path and format set on it, then each frame rendered as a one-frame animation."""
+
+    def work(changes: Changes) -> None:
+        load(chunk["blendfile"], chunk.get("reload", False), chunk.get("scripts", False))
+        scene: Any = bpy.context.scene
+        if chunk["scene"]:
+            scene = _get(bpy.data.scenes, chunk["scene"], "Scene", os.path.basename(bpy.data.filepath))
+        manager = bpy.context.window_manager
+        window = bpy.context.window or (next(iter(manager.windows), None) if manager else None)
+        if window is not None and window.scene != scene:
+            changes.set(window, "scene", scene)
+        render = scene.render
+        for name, value in chunk["flags"].items():
+            changes.set(render, name, value)
+        if chunk["output"] is not None:
+            changes.set(render, "filepath", chunk["output"])
+        if chunk["format"] and render.image_settings.file_format != chunk["format"]:
+            set_format(changes, render.image_settings, chunk["format"])
+        changes.set(scene, "frame_current", scene.frame_current)
+        outputs = [render.frame_path(frame=f) for f in chunk["frames"]]
+        emit(Kind.JOB_STARTED, engine=render.engine, frames=chunk["frames"], outputs=outputs)
+        for frame in chunk["frames"]:
+            render_frames(changes, scene, frame, frame, outputs, 0)
+
+    reported(chunk["id"], work)
 
 
 def inspect(blend_file: str) -> None:
@@ -403,7 +461,10 @@ def main(argv: list[str]) -> None:
             command = json.loads(line)
             if command["cmd"] == "quit":
                 break
-            run_job(command["task"])
+            if command["cmd"] == "chunk":
+                run_chunk(command["chunk"])
+            else:
+                run_job(command["task"])
     else:
         raise SystemExit("runner.py needs --job FILE, --stdin or --inspect FILE after --")
 

@@ -1,5 +1,6 @@
 """Runs one batch: hooks, then its enabled jobs as the tasks of one farm job, which this machine's slots (each
-feeding its own Blender) and remote workers take from the scheduler."""
+feeding its own Blender) and remote workers take from the scheduler. Between its jobs the batch's slots take the
+farm's other tasks too (service.core.slots), until the batch's own job has ended."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from service.core.batchjob import RemoteJobs, job_of
 from service.core.farm import FarmCore, FarmLink
 from service.core.hooks import run_hooks
 from service.core.options import RunOptions
+from service.core.slots import RENDERPLUS_TYPES, FarmSlot, refuse_renderplus
 from service.logs import job_log
 from service.store.farm import Conflict, NotFound
 from shared.events import BatchStatus, Event, JobStatus, Kind
@@ -43,6 +45,8 @@ class Slot:
     worker: str = ""
     """The slot's identity as a worker of the farm."""
     resident: Resident | None = None
+    farm: FarmSlot | None = None
+    """What runs the farm's other tasks on this slot."""
     hook: Process | None = None
     job: JobState | None = None
     skip: bool = False
@@ -71,8 +75,7 @@ class BatchRun:
         self.track = track or (lambda pid, alive: None)
         self.cancelled = False
         self.halted = False
-        count = min(self.options.slots, state.recipe.settings.slots or self.options.slots)
-        self.slots = [Slot(worker) for worker in farm.local_workers(count)]
+        self.slots: list[Slot] = []
         self._batch_slot = Slot()
         self._running: dict[int, JobState] = {}
         """The jobs rendering now, here or on remote workers."""
@@ -113,6 +116,8 @@ class BatchRun:
 
     async def run(self) -> None:
         recipe = self.state.recipe
+        count = min(self.options.slots, recipe.settings.slots or self.options.slots)
+        self.slots = [Slot(worker) for worker in self.farm.local_workers(count)]
         if self.state.status == BatchStatus.WAITING:
             self._batch_status(BatchStatus.RUNNING)
             self.state.messages += await self._hooks(self._batch_slot, recipe.hooks.pre_batch, "PRE_BATCH", None)
@@ -179,23 +184,35 @@ class BatchRun:
         """Take the batch's tasks from the scheduler until none is left."""
         farm = self.farm.farm
         try:
-            while not self.cancelled:
+            while not (self.cancelled or self._ended()):
                 found = farm.schedule(slot.worker)
                 if found is None:
-                    if self._ended():
-                        return
                     await asyncio.sleep(WATCH_SECONDS)
+                    continue
+                if found.type not in RENDERPLUS_TYPES:
+                    await self._farm_task(slot, found)
                     continue
                 ours = found.job_id == self.state.farm_job
                 job = self._recipe_jobs.get(job_of(found)) if ours else None
                 state = self.state.job(job.id) if job is not None else None
                 if job is None or state is None:  # left over from an earlier batch
-                    farm.update_task(slot.worker, found.id, TaskStatus.FAILED, "not a job of the running batch")
+                    refuse_renderplus(self.farm, slot.worker, found)
                     continue
+                if slot.farm is not None:  # one Blender at a time
+                    await slot.farm.idle()
                 await self._run_job(slot, job, state)
                 self._report(slot, found, state)
         finally:
             await self._close(slot)
+
+    async def _farm_task(self, slot: Slot, found: Task) -> None:
+        """Another job's task (Flamenco's, Cinnamon's) on this slot, as an idle slot runs it."""
+        if slot.resident is not None:  # one Blender at a time
+            await slot.resident.close()
+            self.track(slot.resident.process.proc.pid, False)
+            slot.resident = None
+        slot.farm = slot.farm or FarmSlot(self.farm, slot.worker, self.options)
+        await slot.farm.run(found)
 
     def _report(self, slot: Slot, found: Task, state: JobState) -> None:
         """Tell the farm how the slot's task ended; a halted batch's task stays the slot's, to resume."""
@@ -245,6 +262,9 @@ class BatchRun:
             await asyncio.sleep(min(left, 0.1))
 
     async def _close(self, slot: Slot) -> None:
+        if slot.farm is not None:
+            await slot.farm.close()
+            slot.farm = None
         if slot.resident is not None:
             await slot.resident.close()
             self.track(slot.resident.process.proc.pid, False)
@@ -338,6 +358,8 @@ class BatchRun:
             self.notify(event)
 
     async def _stop(self, slot: Slot) -> None:
+        if slot.farm is not None:
+            await slot.farm.stop()
         for proc in (slot.hook, slot.resident.process if slot.resident else None):
             if proc is not None:
                 await proc.stop()

@@ -10,7 +10,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from service.core.policy import Policy, slot_name, worker_name
 from service.core.variables import Variables, this_platform
 from service.store.farm import LOCAL, Farm, Limits
 from service.store.store import Store
+from service.worker.executor import task_types
 from shared.events import Event, Kind
 from shared.model import (
     BATCH_JOB_TYPE,
@@ -40,10 +41,13 @@ from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.farm")
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
-LOCAL_TYPES = [BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
+LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
+"""This machine's slots take every task they can run: the farm worker's and Render+ jobs."""
 MAX_IMAGE_BYTES = 25 * 2**20
 MAX_WAIT = 30.0
 """Seconds a task request that asks to wait for work (``Prefer: wait=N``) is held at most."""
+SHARED = "shared"
+"""The shared storage's folder in the data directory, when no other is given: enough for this machine's slots."""
 
 
 @dataclass
@@ -75,7 +79,7 @@ class FarmOptions:
     limits: Limits = field(default_factory=Limits)
     variables: Variables = field(default_factory=Variables)
     storage: str = ""
-    """The shared storage folder, as this machine sees it."""
+    """The shared storage folder, as this machine sees it; none given: the data directory's ``shared``."""
     cinnamon_users: dict[str, str] = field(default_factory=dict)
     """Cinnamon accounts: name to salted password hash."""
     sheepit: SheepItOptions = field(default_factory=SheepItOptions)
@@ -96,6 +100,9 @@ class FarmCore:
     def __init__(self, store: Store, data_dir: Path, blender: str, options: FarmOptions | None = None,
                  bus: Bus | None = None) -> None:
         self.options = options or FarmOptions()
+        if not self.options.storage:
+            (data_dir / SHARED).mkdir(parents=True, exist_ok=True)
+            self.options = replace(self.options, storage=str((data_dir / SHARED).resolve()))
         self.bus = bus
         self.openings = Openings()
         self.farm = Farm(store, self.options.limits, self.announce, self.openings.tell)
@@ -157,6 +164,15 @@ class FarmCore:
         """A remote worker took a task."""
         if (link := self._links.get(task.job_id)) is not None:
             link.remote.taken(task)
+
+    async def task_update(self, worker_id: str, worker_name: str, task_id: str, status: str | None,
+                          activity: str | None, steps: int | None, text: str) -> Task:
+        """A worker's update of its task, with its log chunk ``text``; raises NotFound and Conflict."""
+        task = self.farm.update_task(worker_id, task_id, status, activity, steps)
+        await self.reported(task, text)
+        if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
+            self.log_line(task, f"task changed status to {task.status} ({worker_name})")
+        return task
 
     async def reported(self, task: Task, text: str) -> None:
         """A remote worker's update of a task, its log chunk ``text``; ``task`` as it is stored now. The chunk is

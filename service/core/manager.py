@@ -20,6 +20,7 @@ from service.core.bus import Bus
 from service.core.executor import BatchRun
 from service.core.farm import FarmCore, FarmOptions
 from service.core.options import RunOptions
+from service.core.slots import IdleSlots
 from service.store.store import Store
 from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.recipe import Recipe
@@ -55,6 +56,15 @@ class Manager:
         private.directory(data_dir)
         self.store = Store(data_dir / DB_NAME)
         self.farm = FarmCore(self.store, data_dir, self.options.blender, farm, self.bus)
+        self.idle = IdleSlots(self.farm, self.options)
+        self.serving = False
+        """Whether the farm's doors are open: then the slots take the farm's tasks while no batch runs."""
+
+    def serve(self) -> None:
+        """Open the farm to this machine's slots (after ``restore``): they take its tasks while no batch runs."""
+        self.serving = True
+        if self.batch is None or not self.batch.active:
+            self.idle.start()
 
     def message(self, text: str) -> None:
         """Add a message to the batch, and tell of it."""
@@ -152,6 +162,7 @@ class Manager:
 
     async def _guarded(self, run: BatchRun, workdir: Path) -> None:
         try:
+            await self.idle.stop()  # the batch's run takes the slots over, farm tasks and all
             await run.run()
         except Exception:
             log.exception("batch failed unexpectedly")
@@ -165,6 +176,8 @@ class Manager:
                 shutil.rmtree(workdir, ignore_errors=True)
             else:
                 log.info("kept the batch's temporary folder %s", workdir)
+            if self.serving and not run.halted:
+                self.idle.start()
 
     def _active_run(self) -> BatchRun:
         if self._run is None or self.batch is None or not self.batch.active:
@@ -184,7 +197,10 @@ class Manager:
             await asyncio.shield(self._task)
 
     async def shutdown(self) -> None:
-        """Stop Blender but keep the batch as it is, so that the next start resumes it."""
+        """Stop Blender but keep the batch as it is, so that the next start resumes it; a farm task a slot was
+        running goes back to the queue."""
+        self.serving = False
+        await self.idle.stop(now=True)
         if self._run is not None and self.batch is not None and self.batch.active and not self._run.halted:
             await self._run.halt()
             await self.wait()

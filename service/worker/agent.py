@@ -11,7 +11,7 @@ from pathlib import Path
 from service.core.variables import this_platform
 from service.worker import credentials
 from service.worker.client import Answer, Client, Unreachable
-from service.worker.executor import Executor
+from service.worker.executor import Executor, task_types
 from service.worker.timing import Timing
 from service.worker.uploader import Uploader
 from shared.model import BATCH_TASK_TYPE
@@ -20,8 +20,8 @@ log = logging.getLogger("shepherd.worker")
 LONG_POLL = 10.0
 """Seconds a task request asks the manager to hold it while there is no task (``Prefer: wait``): a Shepherd
 manager answers the moment one comes, a Flamenco manager at once, and the worker then waits as Flamenco's does."""
-TASK_TYPES = ["blender", "ffmpeg", "misc", BATCH_TASK_TYPE]
-"""Flamenco's, less file-management (its commands are not implemented), and Render+ batches' jobs."""
+TASK_TYPES = [*task_types(), BATCH_TASK_TYPE]
+"""Flamenco's that the executor runs, and Render+ batches' jobs."""
 PLATFORM = this_platform()
 """The platform as a Flamenco manager knows it: Go's GOOS word."""
 STOPPING = ("offline", "restart")
@@ -39,13 +39,14 @@ def _requested(answer: Answer, default: str) -> str:
 class Agent:
     """A worker as the manager sees it: one identity, one task at a time."""
 
-    def __init__(self, client: Client, name: str, data_dir: Path, blender: str, timing: Timing) -> None:
+    def __init__(self, client: Client, name: str, data_dir: Path, blender: str, timing: Timing,
+                 resident: bool = True) -> None:
         self.client = client
         self.name = name
         self.data_dir = data_dir
         self.timing = timing
         self.uploader = Uploader(client)
-        self.executor = Executor(client, timing, blender, self.uploader)
+        self.executor = Executor(client, timing, blender, self.uploader, resident)
 
     async def run(self) -> None:
         """Work until the manager sends the worker offline, or until cancelled; sign off either way."""

@@ -55,6 +55,9 @@ def parser() -> argparse.ArgumentParser:
                    help="the Blender this worker runs, whatever the manager names (default: blender on PATH)")
     p.add_argument("--slots", type=slots, default=1, metavar="N",
                    help="tasks at once: N workers in this process, named NAME, NAME-2, ... (default 1)")
+    p.add_argument("--no-resident", action="store_true",
+                   help="a fresh Blender for every task (default: one Blender kept running, each job's file "
+                        "loaded once)")
     p.add_argument("--token-file", type=Path, metavar="PATH",
                    help=f"the manager's token, for registering from beyond its network (or ${ENV})")
     p.add_argument("--poll-scale", type=scale, default=1.0, metavar="F",
@@ -66,7 +69,7 @@ def agents(args: argparse.Namespace, token: str) -> list[Agent]:
     data_dir: Path = args.data_dir or default_data_dir(args.name)
     timing = Timing(scale=args.poll_scale)
     return [Agent(Client(args.manager, token), args.name if n == 1 else f"{args.name}-{n}",
-                  data_dir if n == 1 else data_dir / f"slot-{n}", args.blender, timing)
+                  data_dir if n == 1 else data_dir / f"slot-{n}", args.blender, timing, not args.no_resident)
             for n in range(1, args.slots + 1)]
 
 

@@ -9,7 +9,7 @@ import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from service import __version__
 from service.worker.credentials import Credentials
@@ -29,6 +29,17 @@ class Answer:
     body: Any = None
     waited: bool = False
     """Whether the manager held the request while it had nothing to give (``Preference-Applied: wait``)."""
+
+
+class TaskCalls(Protocol):
+    """What running a task asks of its manager: over HTTP (Client), or the farm's core itself (a slot of the
+    manager's own machine)."""
+
+    async def update(self, task_id: str, update: dict[str, Any]) -> Answer: ...
+
+    async def may_i_run(self, task_id: str) -> Answer: ...
+
+    async def output_produced(self, task_id: str, image: bytes, content_type: str) -> Answer: ...
 
 
 class Unreachable(RuntimeError):

@@ -9,10 +9,17 @@ import shlex
 from decimal import Decimal
 from typing import Any
 
+from service.core.jobtypes import PYTHON_EXPR, RENDER_FLAGS
+from shared import frames
+
 PREFIX = r"(?:^|render\s+\|\s+)\s*"
 SAVED = re.compile(PREFIX + r"Saved: '(.*)'")
 FRAME_TIME = re.compile(PREFIX + r"Time: ([0-9:.]+)")
 SKIPPED = re.compile(PREFIX + r"[sS]kipping existing frame")
+CHUNK_OPTIONS = ("--scene", "--python-expr", "--render-output", "--render-format", "--render-frame")
+"""What a resident Blender does for a ``blender-render`` command, in the order the command gives them."""
+CHUNK_EXE_ARGS = {"-b", "--background", "-y", "--enable-autoexec", "-noaudio"}
+"""Blender options a resident Blender stands in for; ``-y`` lets the file's scripts run."""
 
 
 class ParameterError(ValueError):
@@ -48,6 +55,32 @@ def blender_argv(blender: str, params: dict[str, Any]) -> list[str]:
     blendfile = _string(name, params, "blendfile")
     return [blender, *shlex.split(_string(name, params, "exeArgs")), *_strings(name, params, "argsBefore"),
             *([blendfile] if blendfile else []), *_strings(name, params, "args")]
+
+
+def chunk_of(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The runner's chunk (see runner.run_chunk) that renders what a ``blender-render`` command would, when the
+    command is the one a job type compiles (a blend file, then the options of CHUNK_OPTIONS in that order, the
+    ``--python-expr`` setting RENDER_FLAGS, frames ending it); None for any other command, which then runs as
+    a command line of its own. The chunk's ``id`` and ``reload`` are the caller's to set."""
+    name = "blender-render"
+    exe_args = shlex.split(_string(name, params, "exeArgs"))
+    blendfile, args = _string(name, params, "blendfile"), _strings(name, params, "args")
+    if _strings(name, params, "argsBefore") or not blendfile or not set(exe_args) <= CHUNK_EXE_ARGS \
+            or len(args) % 2 or args[-2:-1] != ["--render-frame"]:
+        return None
+    given = dict(zip(args[::2], args[1::2], strict=True))
+    if len(given) * 2 != len(args) or list(given) != [o for o in CHUNK_OPTIONS if o in given] \
+            or given.get("--python-expr", PYTHON_EXPR) != PYTHON_EXPR:
+        return None
+    if not given["--render-frame"].replace("..", "").replace(",", "").isdigit():
+        return None  # Blender's own forms (negative, relative to the end) stay Blender's
+    try:
+        rendered = frames.parse(given["--render-frame"])
+    except frames.FrameRangeError:
+        return None
+    return {"blendfile": blendfile, "scripts": bool({"-y", "--enable-autoexec"} & set(exe_args)),
+            "scene": given.get("--scene", ""), "flags": RENDER_FLAGS if "--python-expr" in given else {},
+            "output": given.get("--render-output"), "format": given.get("--render-format", ""), "frames": rendered}
 
 
 def fps_text(fps: float) -> str:

@@ -13,8 +13,9 @@ from typing import Any
 from service.blender.diagnosis import exit_failure
 from service.blender.process import Process
 from service.blender.resident import Resident
-from service.worker.client import Client, Unreachable
-from service.worker.commands import ParameterError, blender_argv, ffmpeg_argv, is_frame_done, saved_path
+from service.core.options import RunOptions
+from service.worker.client import TaskCalls, Unreachable
+from service.worker.commands import ParameterError, blender_argv, chunk_of, ffmpeg_argv, is_frame_done, saved_path
 from service.worker.reporter import Reassigned, Reporter
 from service.worker.timing import Timing
 from service.worker.uploader import Uploader
@@ -24,19 +25,39 @@ log = logging.getLogger("shepherd.worker")
 TAIL_LINES = 40
 
 
+def task_types() -> list[str]:
+    """Flamenco's task types whose commands this executor runs (less file-management, whose commands are not
+    implemented; ffmpeg's only where ffmpeg is on PATH)."""
+    return ["blender", *(["ffmpeg"] if shutil.which("ffmpeg") else []), "misc"]
+
+
 class CommandFailed(Exception):
     """A command did not succeed; the message goes into the task's activity and log after ``Failed:``."""
 
 
 class Executor:
-    """Runs the tasks of one worker, one at a time, with the worker's own Blender."""
+    """Runs the tasks of one worker, one at a time, with the worker's own Blender: kept running between tasks
+    (``resident``) for Render+ jobs and for the ``blender-render`` commands a job type compiles, whose file it
+    loads once per job; a fresh Blender for every other command line, and for all of them without ``resident``.
 
-    def __init__(self, client: Client, timing: Timing, blender: str, uploader: Uploader) -> None:
+    ``client`` is the manager: over HTTP for ``service.worker``, the farm's core itself for this machine's slots.
+    """
+
+    def __init__(self, client: TaskCalls, timing: Timing, blender: str, uploader: Uploader,
+                 resident: bool = True, recycle: tuple[int, int] = (RunOptions.recycle_jobs,
+                                                                     RunOptions.recycle_mb)) -> None:
+        """``recycle``: the resident Blender is started anew after this many jobs and chunks, or above this
+        many MiB of memory."""
         self.client = client
         self.timing = timing
         self.blender = blender
         self.uploader = uploader
+        self.keep = resident
+        self.recycle = recycle
         self.resident: Resident | None = None
+        self._loaded_job = ""
+        """The job whose file the resident Blender has open for its chunks."""
+        self._chunks = 0
 
     async def run(self, task: dict[str, Any]) -> None:
         """Run a task to its end: completed, failed, or stopped because the manager took it back."""
@@ -76,7 +97,7 @@ class Executor:
             await reporter.send({"taskStatus": "active", "activity": "Started"})
             try:
                 for command in task.get("commands") or []:
-                    await self._command(task["uuid"], command, reporter)
+                    await self._command(task["uuid"], str(task.get("job", "")), command, reporter)
                     if not command.get("total_step_count"):
                         await reporter.step()
                 final: dict[str, Any] = {"taskStatus": "completed", "activity": "Completed"}
@@ -89,7 +110,7 @@ class Executor:
             log.info("task %s was given to another worker; stopped", task["uuid"])
             self.uploader.forget(task["uuid"])
 
-    async def _command(self, task_id: str, command: dict[str, Any], reporter: Reporter) -> None:
+    async def _command(self, task_id: str, job_id: str, command: dict[str, Any], reporter: Reporter) -> None:
         name, params = command.get("name"), command.get("parameters") or {}
         try:
             if name == "echo":
@@ -97,7 +118,10 @@ class Executor:
             elif name == "sleep":
                 await asyncio.sleep(float(params.get("duration_in_seconds", 0)))
             elif name == "blender-render" and isinstance(params.get("shepherd_task"), dict):
+                self._loaded_job = ""
                 await self._resident_render(task_id, params["shepherd_task"], reporter)
+            elif name == "blender-render" and self.keep and (chunk := chunk_of(params)) is not None:
+                await self._chunk(task_id, job_id, chunk, blender_argv(self.blender, params), reporter)
             elif name == "blender-render":
                 await self._blender(task_id, blender_argv(self.blender, params), reporter)
             elif name == "frames-to-video":
@@ -140,19 +164,45 @@ class Executor:
         if code != 0:
             raise CommandFailed(failure(code, "\n".join(tail)))
 
-    async def _resident_render(self, task_id: str, shepherd_task: dict[str, Any], reporter: Reporter) -> None:
-        """Render a Shepherd job in the worker's resident Blender, which stays for the next one."""
+    async def _chunk(self, task_id: str, job_id: str, chunk: dict[str, Any], argv: list[str],
+                     reporter: Reporter) -> None:
+        """A job type's ``blender-render`` command in the resident Blender: the job's file loaded for its first
+        chunk here, everything the chunk set put back after it."""
+        resident = await self._resident()
+        self._chunks += 1
+        chunk.update(id=self._chunks, reload=job_id != self._loaded_job)
+        self._loaded_job = ""  # until the chunk has ended well
+        await reporter.log(f"rendering in resident Blender pid {resident.process.proc.pid}, as"
+                           f"\n\n    {shlex.join(argv)}\n")
+        await self._resident_render(task_id, chunk, reporter)
+        self._loaded_job = job_id
+
+    async def _resident(self) -> Resident:
+        """The worker's resident Blender, started when none runs or the last one has done its share."""
+        if self.resident is not None:
+            memory = self.resident.process.memory_mb()
+            if self.resident.jobs >= self.recycle[0] or (memory is not None and memory > self.recycle[1]):
+                log.info("recycling Blender after %d jobs (%s MiB)", self.resident.jobs, memory)
+                await self.close()
         if self.resident is None or self.resident.process.proc.returncode is not None:
             try:
                 self.resident = await Resident.start(self.blender)
             except OSError as exc:
                 raise CommandFailed(f"cannot run {self.blender}: {exc.strerror or exc}") from exc
-        resident = self.resident
+        return self.resident
+
+    async def _resident_render(self, task_id: str, work: dict[str, Any], reporter: Reporter) -> None:
+        """Render a Shepherd job, or a chunk (one with an ``id``), in the worker's resident Blender, which stays
+        for the next one."""
+        resident = await self._resident()
         lines: asyncio.Queue[tuple[str, Event | None] | None] = asyncio.Queue()
+
+        def line(text: str, event: Event | None) -> None:
+            lines.put_nowait((text, event))
 
         async def render() -> int | None:
             try:
-                return await resident.render(shepherd_task, lambda text, event: lines.put_nowait((text, event)))
+                return await (resident.render_chunk(work, line) if "id" in work else resident.render(work, line))
             finally:
                 lines.put_nowait(None)
 
@@ -163,7 +213,7 @@ class Executor:
                 text, event = item
                 if text:
                     await reporter.log(text)
-                if event is not None:  # the manager reads the job's progress from these lines
+                if event is not None and "id" not in work:  # a Render+ job's progress, read by its manager
                     await reporter.log(event.to_line())
                 if event and event.kind == Kind.FRAME_SAVED:
                     self.uploader.offer(task_id, str(event.data.get("path", "")))

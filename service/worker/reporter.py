@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from service.worker.client import Client, Unreachable
+from service.worker.client import TaskCalls, Unreachable
 from service.worker.timing import Timing
 
 log = logging.getLogger("shepherd.worker")
@@ -22,7 +22,7 @@ class Reassigned(Exception):
 class Reporter:
     """Updates of one task; each raises Reassigned on a 409."""
 
-    def __init__(self, client: Client, task_id: str, timing: Timing) -> None:
+    def __init__(self, client: TaskCalls, task_id: str, timing: Timing) -> None:
         self.client = client
         self.task_id = task_id
         self.timing = timing

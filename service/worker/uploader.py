@@ -6,7 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from service.worker.client import Client, Unreachable
+from service.worker.client import TaskCalls, Unreachable
 
 log = logging.getLogger("shepherd.worker")
 MAX_BYTES = 25 * 1024 * 1024
@@ -34,7 +34,7 @@ def _read(path: str) -> tuple[bytes, str] | None:
 class Uploader:
     """Sends images offered with ``offer`` in the background (``run``); a newer offer replaces one not sent."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: TaskCalls) -> None:
         self.client = client
         self._pending: tuple[str, str] | None = None
         self._wake = asyncio.Event()

@@ -123,14 +123,12 @@ async def task_update(request: Request) -> Response:
     farm = core(request)
     task_id = request.path_params["task_id"]
     try:
-        task = farm.farm.update_task(me.id, task_id, status, activity, steps)
+        await farm.task_update(me.id, me.name, task_id, status, activity, steps,
+                               field(data, "log", str, required=False, default=""))
     except NotFound as exc:
         raise ApiError(404, f"task {task_id} not found") from exc
     except Conflict as exc:
         raise ApiError(409, f"task {task_id} is not assigned to you") from exc
-    await farm.reported(task, field(data, "log", str, required=False, default=""))
-    if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
-        farm.log_line(task, f"task changed status to {task.status} ({me.name})")
     return Response(status_code=NO_CONTENT)
 
 
