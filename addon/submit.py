@@ -3,8 +3,9 @@
     blender -b scene.blend -P submit.py -- --server URL --source SOURCE [--wait] [--blender BIN] [--token TOKEN]
 
 SOURCE is current, scenes, cameras, view-layers or markers (the jobs the quick-add buttons make) or saved
-(the batch stored in the file). With --wait it prints progress until the batch ends and exits non-zero
-if a job failed or the batch was cancelled.
+(the batch stored in the file). With --wait it prints progress until the batch ends, then why each failed job failed,
+and exits non-zero if a job failed or the batch was cancelled. It runs from a checkout of the repository
+(addon/submit.py) as from the installed add-on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib.util
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,10 +27,12 @@ SAVED = "saved"
 
 
 def add_on() -> str:
-    """Import the add-on package this script sits in, whatever it is installed as; its name."""
+    """Import the add-on package this script sits in, whatever it is installed as; its name. In a checkout of
+    the repository, shared/ sits beside addon/ rather than in it, so the package also looks there."""
     here = Path(__file__).resolve().parent
     name = "shepherd_submit"
-    spec = importlib.util.spec_from_file_location(name, here / "__init__.py", submodule_search_locations=[str(here)])
+    places = [str(here)] if (here / "shared").is_dir() else [str(here), str(here.parent)]
+    spec = importlib.util.spec_from_file_location(name, here / "__init__.py", submodule_search_locations=places)
     assert spec is not None and spec.loader is not None
     package = importlib.util.module_from_spec(spec)
     sys.modules[name] = package
@@ -99,10 +103,18 @@ def follow(package: str, server: str, token: str) -> int:
         if batch["status"] not in events.BatchStatus.ACTIVE:
             break
         time.sleep(0.5)
-    failed = [job["id"] for job in batch["jobs"] if job["status"] == events.JobStatus.FAILED]
-    print(f"Batch {batch['status']}" + (f"; failed jobs: {failed}" if failed else ""), flush=True)
+    failed = [job for job in batch["jobs"] if job["status"] == events.JobStatus.FAILED]
+    print(f"Batch {batch['status']}" + (f"; failed jobs: {[job['id'] for job in failed]}" if failed else ""),
+          flush=True)
+    for job in failed:
+        print(f"job {job['id']} ({job['name']}) failed: {view.failure_reason(job)}", flush=True)
     return 0 if batch["status"] == events.BatchStatus.FINISHED and not failed else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+    except Exception:  # noqa: BLE001 - Blender would print it and exit 0: the exit code must say it failed
+        traceback.print_exc()
+        code = 1
+    sys.exit(code)  # Blender exits with this code

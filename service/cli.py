@@ -8,7 +8,9 @@ import ipaddress
 import json
 import os
 import shlex
+import shutil
 import signal
+import socket
 import sqlite3
 import ssl
 import sys
@@ -38,6 +40,7 @@ from shared.net import is_loopback
 from shared.view import batch_view, job_line, stats_view
 
 DEFAULT_PORT = 7777
+NO_BLENDER = "the local slots cannot render: give --blender PATH, or --slots 0 to render on workers only"
 POLL_INTERVAL = 0.5
 
 
@@ -407,13 +410,34 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ssl.SSLError) as exc:
         print(f"Cannot serve https with {args.ssl_certfile} and {args.ssl_keyfile}: {exc}", file=sys.stderr)
         return 1
+    if args.slots and not shutil.which(args.blender):
+        print(f"Blender binary not found: {args.blender}; {NO_BLENDER}", file=sys.stderr)
+        return 1
     try:
         access = policy(args)
     except (TokenError, OSError) as exc:
         print(f"Cannot set up the service token: {exc}", file=sys.stderr)
         return 1
+    return asyncio.run(serve(manager, access, recipe, tls, lambda: introduce(manager, access, args)))
+
+
+def dashboard_url(access: Policy) -> str:
+    """Where a browser on this machine (or, for a service on every address, on the network) finds the dashboard."""
+    host = socket.gethostname() if access.bind in WILDCARDS else access.bind
+    return f"{access.scheme}://{f'[{host}]' if ':' in host else host}:{access.port}/"
+
+
+async def introduce(manager: Manager, access: Policy, args: argparse.Namespace) -> str | None:
+    """Print the one-line banner of a service that listens now; or why it cannot go on: a Blender that does not
+    run while local slots render."""
+    version, problem = await asyncio.to_thread(check.blender_version, args.blender)
+    if problem and args.slots:
+        return f"{problem}; {NO_BLENDER}"
+    storage = manager.farm.options.storage
     if not args.shared_storage:
-        print(f"Shared storage: {manager.farm.options.storage} (workers on other machines need --shared-storage "
-              "naming a folder they all reach)", flush=True)
-    asyncio.run(serve(manager, access, recipe, tls))
-    return 0
+        storage += " (workers on other machines need --shared-storage naming a folder they all reach)"
+    blender = f"{version} ({shutil.which(args.blender)})" if version else f"none that runs ({problem})"
+    slots = f"{args.slots} slot{'s' * (args.slots != 1)}" if args.slots else "no slots (workers render)"
+    print(f"Shepherd {__version__}: dashboard {dashboard_url(access)} · data {args.data_dir} · {slots} · "
+          f"{blender} · shared storage {storage}", flush=True)
+    return None

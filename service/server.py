@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import uvicorn
@@ -31,10 +34,33 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The socket the service listens on, bound here so that a port in use is known before anything starts;
+    raises SystemExit with a sentence saying so."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        why = ("the port is in use (by another Shepherd?): stop that program or give another --port"
+               if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc))
+        raise SystemExit(f"Cannot listen on {host}:{port}: {why}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+Ready = Callable[[], Awaitable[str | None]]
+"""Told once the service listens: prints what it is doing, or returns why it cannot go on (one sentence)."""
+
+
 async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
-                tls: tuple[Path, Path] | None = None) -> None:
-    """Listen on the policy's address and port; ``tls`` is (certificate file, key file) for https."""
+                tls: tuple[Path, Path] | None = None, ready: Ready | None = None) -> int:
+    """Listen on the policy's address and port; ``tls`` is (certificate file, key file) for https. Returns the
+    exit code: 1 when ``ready`` said the service cannot go on."""
+    sock = listen(policy.bind, policy.port)
     server: uvicorn.Server | None = None
+    refused: list[str] = []
 
     async def stop() -> None:
         await app.state.notifier.close()
@@ -49,6 +75,20 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
     server = _Server(uvicorn.Config(app, host=policy.bind, port=policy.port, log_level="info", lifespan="on",
                                     ws="wsproto", ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream,
                      manager.farm.openings)
-    await server.serve()
-    if not server.started:
-        raise SystemExit(f"Could not listen on {policy.bind}:{policy.port}; is another service using that port?")
+
+    async def started() -> None:
+        while not (server.started or server.should_exit):
+            await asyncio.sleep(0.05)
+        if server.started and ready is not None and (problem := await ready()):
+            refused.append(problem)
+            await stop()
+
+    watch = asyncio.ensure_future(started())
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        watch.cancel()
+        sock.close()
+    for problem in refused:
+        print(problem, file=sys.stderr, flush=True)
+    return 1 if refused or not server.started else 0

@@ -62,7 +62,7 @@ class Engine(TypedDict):
 
 
 class JobView(TypedDict):
-    """A job of the poll response: the spec's fields, and Shepherd's name and frame counts."""
+    """A job of the poll response: the spec's fields, and Shepherd's name, frame counts and failure."""
 
     id: int
     name: str
@@ -73,6 +73,9 @@ class JobView(TypedDict):
     engine: Engine
     frames_done: int
     frames_total: int
+    failure: dict[str, str | int | None] | None
+    """A failed job's failure: ``name``, ``sheepit`` (its SheepIt error number, None for Shepherd's own) and
+    ``reason`` (in words)."""
 
 
 class Poll(TypedDict):

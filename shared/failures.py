@@ -1,4 +1,7 @@
-"""Why a job failed: the SheepIt render-node error types as the vocabulary, plus a few of Shepherd's own."""
+"""Why a job failed: the SheepIt render-node error types as the vocabulary, plus a few of Shepherd's own.
+
+People read words (a failure's label, or the cause in Blender's own words); the names and SheepIt's numbers
+are for programs (the API's ``failure`` field)."""
 
 from __future__ import annotations
 
@@ -11,13 +14,18 @@ class Failure:
     name: str
     sheepit: int | None
     """The SheepIt "Error send" type number; None for the names Shepherd adds."""
-    sentence: str
+    label: str
+    """What went wrong, in words: what people read when nothing more precise is known."""
     retry: bool
     """Whether another attempt may succeed (a crash may not repeat; a missing scene stays missing)."""
 
     def message(self, detail: str = "") -> str:
-        number = f" (SheepIt error {self.sheepit})" if self.sheepit is not None else ""
-        return f"Failure {self.name}{number}: {detail or self.sentence}"
+        """What people read: the cause as found (``detail``, a sentence of its own), else the label."""
+        return detail or self.label
+
+    def to_dict(self) -> dict[str, str | int | None]:
+        """The API's ``failure`` field: the name and the SheepIt error number (None for Shepherd's own)."""
+        return {"name": self.name, "sheepit": self.sheepit}
 
 
 _ALL = [
@@ -44,15 +52,19 @@ _ALL = [
     Failure("WORLD_NOT_FOUND", None, "The world is not in the blend file", False),
     Failure("VIEW_LAYER_NOT_FOUND", None, "The view layer is not in the scene", False),
     Failure("DISK_FULL", None, "Not enough free disk space for the output", True),
+    Failure("DENOISER_NOT_AVAILABLE", None, "This Blender was built without OpenImageDenoiser, and the scene "
+            "denoises with it: turn denoising off (Render Properties > Sampling > Denoise) or use a Blender "
+            "that has it", False),
 ]
 FAILURES = {f.name: f for f in _ALL}
 
-_MEMORY = [
+_NAMED = [
     ("OUT_OF_VRAM", re.compile(r"out of (gpu|device|video) memory|cuda[^\n]*out of memory|"
                                r"optix[^\n]*out of memory|hip[^\n]*out of memory|vram", re.I)),
     ("OUT_OF_RAM", re.compile(r"out of memory|memoryerror|bad_alloc|malloc returns null|cannot allocate memory",
                               re.I)),
     ("MISSING_LIBRARIES", re.compile(r"error while loading shared libraries", re.I)),
+    ("DENOISER_NOT_AVAILABLE", re.compile(r"build without openimagedenoiser", re.I)),
 ]
 
 
@@ -61,5 +73,5 @@ def get(name: str) -> Failure:
 
 
 def from_text(text: str) -> Failure | None:
-    """The failure that Blender's own words name (memory, libraries), if any."""
-    return next((FAILURES[name] for name, pattern in _MEMORY if pattern.search(text)), None)
+    """The failure that Blender's own words name (memory, libraries, no denoiser), if any."""
+    return next((FAILURES[name] for name, pattern in _NAMED if pattern.search(text)), None)

@@ -165,3 +165,5 @@ class Worker:
     task_id: str | None = None
     lease: float | None = None
     """Seconds of silence allowed to this worker when not the farm's worker timeout (a SheepIt session)."""
+    reason: str = ""
+    """Why it is in its status, when the manager put it there (a worker that timed out); else empty."""

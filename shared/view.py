@@ -185,3 +185,9 @@ def job_times(job: JobView, now: float) -> str:
 
 def batch_times(batch: BatchView, now: float) -> str:
     return times_text(batch["times"], batch_eta(batch, now), batch["status"] == BatchStatus.RUNNING, now)
+
+
+def failure_reason(job: dict[str, Any] | JobView) -> str:
+    """Why a failed job failed, in words."""
+    failure = job.get("failure") or {}
+    return str(failure.get("reason") or (job["messages"][0] if job["messages"] else "no reason given"))

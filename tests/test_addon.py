@@ -165,6 +165,7 @@ def test_headless_submit_from_the_repository(checks, blender5, tmp_path):
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 1, done.stdout[-3000:]
         assert "failed jobs: [0]" in done.stdout
+        assert "failed: Cannot start Blender '/no/such/blender': No such file or directory" in done.stdout
     finally:
         svc.stop()
 

@@ -19,7 +19,8 @@ def test_initial_snapshot_has_the_spec_shape(batch):
     assert [j["status"] for j in snap["jobs"]] == ["QUEUED", "DISABLED", "QUEUED"]
     assert snap["jobs"][0] == {"id": 0, "name": "Job 0", "status": "QUEUED", "messages": [], "progress": 0.0,
                                "times": {"started": None, "finished": None, "rendertime": None},
-                               "engine": {"type": None, "data": None}, "frames_done": 0, "frames_total": 1}
+                               "engine": {"type": None, "data": None}, "frames_done": 0, "frames_total": 1,
+                               "failure": None}
 
 
 def test_a_queued_job_counts_the_frames_its_recipe_asks_for_until_the_runner_names_them():

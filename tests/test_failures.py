@@ -43,10 +43,19 @@ def test_a_blender_binary_that_cannot_start():
     assert start_failure("b", OSError(errno.EACCES, "Permission denied"))[0].name == "BLENDER_NOT_AVAILABLE"
 
 
-def test_a_failure_message_names_the_type_and_sheepits_number():
-    assert FAILURES["SCENE_NOT_FOUND"].message("Scene 'X' not found") == (
-        "Failure SCENE_NOT_FOUND (SheepIt error 7): Scene 'X' not found")
-    assert FAILURES["CAMERA_NOT_FOUND"].message() == "Failure CAMERA_NOT_FOUND: The camera is not in the scene"
+def test_a_failure_reads_as_words_and_its_name_and_sheepits_number_are_for_programs():
+    assert FAILURES["SCENE_NOT_FOUND"].message("Scene 'X' not found") == "Scene 'X' not found"
+    assert FAILURES["CAMERA_NOT_FOUND"].message() == "The camera is not in the scene"
+    assert FAILURES["SCENE_NOT_FOUND"].to_dict() == {"name": "SCENE_NOT_FOUND", "sheepit": 7}
+
+
+def test_blenders_own_error_line_says_why_it_exited():
+    said = "Blender 3.4.1\nError: Cannot read file '/x.blend': No such file or directory\n\nBlender quit"
+    read = "Cannot read file '/x.blend': No such file or directory"
+    assert exit_failure(1, said) == (FAILURES["PROCESS_FAILED"], read)
+    assert exit_failure(1, "")[1] == "Blender exited with code 1"
+    failure, sentence = exit_failure(1, "Error: Build without OpenImageDenoiser")
+    assert failure.name == "DENOISER_NOT_AVAILABLE" and "built without OpenImageDenoiser" in sentence
 
 
 def first_messages(batch: dict) -> list[str]:
@@ -70,11 +79,12 @@ def test_each_failure_is_named_and_the_batch_goes_on(blender_bin, blend_file, tm
         svc.stop()
     assert [j["status"] for j in batch["jobs"]] == ["FAILED"] * 4 + ["FINISHED"], batch
     firsts = first_messages(batch)
-    for message, prefix in zip(firsts, ["Failure BLEND_FILE_NOT_FOUND: Blend file not found",
-                                        "Failure SCENE_NOT_FOUND (SheepIt error 7): Scene 'Nope' not found",
-                                        "Failure CAMERA_NOT_FOUND: Camera 'Ghost' not found",
-                                        "Failure PYTHON_ERROR (SheepIt error 24): Custom override"], strict=False):
+    for message, prefix in zip(firsts, ["Blend file not found", "Scene 'Nope' not found", "Camera 'Ghost' not found",
+                                        "Custom override"], strict=False):
         assert message.startswith(prefix), firsts
+    assert [j["failure"] and (j["failure"]["name"], j["failure"]["sheepit"]) for j in batch["jobs"]] == [
+        ("BLEND_FILE_NOT_FOUND", None), ("SCENE_NOT_FOUND", 7), ("CAMERA_NOT_FOUND", None), ("PYTHON_ERROR", 24), None]
+    assert batch["jobs"][1]["failure"]["reason"] == firsts[1]
     assert not any("Attempt" in m for m in batch["jobs"][1]["messages"])  # a missing scene is not retried
 
 
@@ -86,7 +96,8 @@ def test_a_blender_that_cannot_start_fails_each_job(blend_file, tmp_path):
         batch = wait_batch_end(svc.url)
     finally:
         svc.stop()
-    assert [m.split(":")[0] for m in first_messages(batch)] == ["Failure BLENDER_MISSING (SheepIt error 6)"] * 2
+    assert [m.split(":")[0] for m in first_messages(batch)] == [f"Cannot start Blender '{tmp_path}/no-blender'"] * 2
+    assert [j["failure"]["name"] for j in batch["jobs"]] == ["BLENDER_MISSING"] * 2
 
 
 SLOW = {"size": [320, 240], "cycles": {"samples": 1000000, "device": "CPU"}}
@@ -112,9 +123,9 @@ def test_a_timeout_fails_the_job_and_a_retry_skips_the_frames_saved(blend_file, 
         svc.stop()
     slow, steady = batch["jobs"]
     assert slow["status"] == "FAILED"
-    assert slow["messages"][0] == "Failure TIMEOUT (SheepIt error 23): The job ran longer than its timeout of 1.5 s"
+    assert slow["messages"][0] == "The job ran longer than its timeout of 1.5 s"
     assert steady["status"] == "FINISHED", steady
-    assert steady["messages"][0].startswith("Failure KILLED_BY_OS")
+    assert steady["messages"][0].startswith("Blender was killed (SIGKILL)")
     assert steady["messages"][1].startswith("Attempt 1 of 2 failed; trying again in 0.2 s")
     assert sorted(p.name for p in out.glob("steady_*")) == [f"steady_{i}.png" for i in range(1, FRAMES + 1)]
     kept = [p for p, stamp in stamps.items() if p.stat().st_mtime_ns == stamp]
@@ -128,7 +139,7 @@ def test_a_full_disk_fails_the_job_before_it_renders(blend_file, tmp_path):
                            str(tmp_path / "data"), "--min-free-mb", str(2**40)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
-    assert "Failure DISK_FULL: Only" in done.stdout and not list(Path(tmp_path).glob("f_*"))
+    assert "  Only " in done.stdout and "MiB free" in done.stdout and not list(Path(tmp_path).glob("f_*"))
 
 
 def test_a_disk_that_fills_up_while_rendering_fails_the_job_and_the_service_lives(blender_bin, blend_file, tmp_path):
@@ -141,7 +152,7 @@ def test_a_disk_that_fills_up_while_rendering_fails_the_job_and_the_service_live
             batch = wait_batch_end(svc.url)
             failed, finished = batch["jobs"]
             assert failed["status"] == "FAILED" and finished["status"] == "FINISHED"
-            assert failed["messages"][0].startswith("Failure DISK_FULL: ")
+            assert failed["failure"]["name"] == "DISK_FULL"
             assert "cannot save" in failed["messages"][0] and "MiB free" in failed["messages"][0]
             assert http(svc.url + "/batch")[0] == 200
         finally:

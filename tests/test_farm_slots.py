@@ -124,7 +124,7 @@ def test_a_cinnamon_render_task_finishes_without_a_worker(home: Service, blend_f
 def test_the_shared_storage_is_the_data_directorys_unless_given(home: Service) -> None:
     shared = (home.data_dir / "shared").resolve()
     assert shared.is_dir()
-    assert f"Shared storage: {shared} (workers on other machines need --shared-storage" in home.log.read_text()
+    assert f"shared storage {shared} (workers on other machines need --shared-storage" in home.log.read_text()
     for audience in ("users", "workers"):
         assert http(f"{home.url}{V3}/configuration/shared-storage/{audience}/linux")[1]["location"] == str(shared)
     assert http(f"{home.url}{V3}/configuration")[1] == {"storageLocation": str(shared), "shamanEnabled": False,

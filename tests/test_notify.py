@@ -132,7 +132,7 @@ def test_a_batch_end_notifies_mails_plays_feeds_logs_and_powers_off(blend_file, 
     (message,) = inbox.messages
     assert message["login"] == USER and message["to"] == ["me@example.com"]
     assert message["subject"] == f"Shepherd: {blend_file} finished, 1 failed"
-    assert "- job 1: Failure CAMERA_NOT_FOUND: Camera 'Ghost' not found" in message["text"]
+    assert "- job 1: Camera 'Ghost' not found" in message["text"]
     assert [summary_line for _, summary_line, _, _ in desktop.calls] == [
         "Shepherd: job 1 failed", f"Shepherd: {blend_file} finished, 1 failed"]
     kinds = [(e["kind"], e["data"].get("state")) for e in events if e["kind"] in ("sound", "poweroff")]

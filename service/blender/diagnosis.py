@@ -5,15 +5,27 @@ from __future__ import annotations
 import errno
 import signal
 
+from service.blender.stats import error_text
 from shared.failures import FAILURES, Failure, from_text
 
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
 MISSING_COMMAND = 127
 
 
+def blender_says(text: str) -> str | None:
+    """Blender's own last ``Error: …`` line in ``text`` (e.g. "Cannot read file '/x.blend': No such file or
+    directory"), else None."""
+    said = [found for line in text.splitlines() if (found := error_text(line))]
+    return said[-1] if said else None
+
+
 def exit_failure(code: int, text: str) -> tuple[Failure, str]:
-    """The failure and a sentence for a Blender that exited with ``code`` (negative: killed by a signal)."""
+    """The failure and a sentence for a Blender that exited with ``code`` (negative: killed by a signal):
+    Blender's own error line where it printed one."""
     named = from_text(text)
+    if named is not None and named.name == "DENOISER_NOT_AVAILABLE":
+        return named, named.label
+    said = blender_says(text)
     if code < 0:
         sig = signal.Signals(-code)
         if sig in CRASH_SIGNALS:
@@ -25,8 +37,8 @@ def exit_failure(code: int, text: str) -> tuple[Failure, str]:
     if code == MISSING_COMMAND and named is None:
         return FAILURES["MISSING_LIBRARIES"], "Blender could not be run (exit code 127)"
     if code == 0:
-        return named or FAILURES["PROCESS_FAILED"], "Blender ended before the job finished"
-    return named or FAILURES["PROCESS_FAILED"], f"Blender exited with code {code}"
+        return named or FAILURES["PROCESS_FAILED"], said or "Blender ended before the job finished"
+    return named or FAILURES["PROCESS_FAILED"], said or f"Blender exited with code {code}"
 
 
 def start_failure(blender_bin: str, exc: OSError) -> tuple[Failure, str]:

@@ -329,7 +329,8 @@ def render_frames(changes: Changes, scene: Any, first: int, last: int, outputs: 
         text = str(exc).removeprefix("Error: ").strip()
         check_outputs(outputs, min_free_mb, f"{text}; ")  # a disk that filled up
         cause = from_text(text)
-        raise JobError(text, "", cause.name if cause else "PROCESS_FAILED") from exc
+        said = f"{cause.label} (Blender: {text.splitlines()[0]})" if cause else text
+        raise JobError(said, "", cause.name if cause else "PROCESS_FAILED") from exc
 
 
 def reported(job_id: int, work: Callable[[Changes], None]) -> None:
@@ -420,14 +421,29 @@ def inspect(blend_file: str) -> None:
             "format": s.render.image_settings.file_format,
             "file_extension": s.render.file_extension,
             "fps": s.render.fps / s.render.fps_base,
+            "denoises": denoises(s),
         }
         for s in bpy.data.scenes
     }
     emit(
         Kind.INSPECTED, file=os.path.abspath(blend_file), scenes=scenes,
         active_scene=bpy.context.scene.name if bpy.context.scene else None,
-        worlds=[w.name for w in bpy.data.worlds],
+        worlds=[w.name for w in bpy.data.worlds], denoiser=has_denoiser(),
     )
+
+
+def denoises(scene: Any) -> bool:
+    """Whether the scene renders with Cycles' denoising on."""
+    return scene.render.engine == "CYCLES" and bool(scene.cycles.use_denoising)
+
+
+def has_denoiser() -> bool:
+    """Whether this Blender's Cycles has OpenImageDenoiser (Debian's Blender 3.4 has not)."""
+    try:
+        import _cycles  # type: ignore[import-not-found]  # Cycles' own module, inside Blender only
+    except ImportError:
+        return True
+    return bool(getattr(_cycles, "with_openimagedenoise", True))
 
 
 def watch_parent() -> None:

@@ -121,7 +121,8 @@ class JobState:
         self.data.update(values)
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec's job fields, and Shepherd's ``name``, ``frames_done`` and ``frames_total``."""
+        """The spec's job fields, and Shepherd's ``name``, ``frames_done``, ``frames_total`` and ``failure`` (its
+        ``name`` and SheepIt error number, for programs, and its ``reason`` in words, also in ``messages``)."""
         return {
             "id": self.id,
             "name": self.name,
@@ -132,6 +133,7 @@ class JobState:
             "engine": {"type": self.engine, "data": dict(self.data) if self.data is not None else None},
             "frames_done": len(self.saved),
             "frames_total": len(self.frames) or self.planned,
+            "failure": {**failures.get(self.failure).to_dict(), "reason": self.error} if self.failure else None,
         }
 
 

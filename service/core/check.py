@@ -10,6 +10,7 @@ from typing import Any
 
 from service.blender.command import inspect_command
 from shared.events import Kind, split_line
+from shared.failures import FAILURES
 from shared.recipe import Job, Recipe
 
 TIMEOUT = 300
@@ -75,6 +76,8 @@ def job_problems(job: Job, contents: dict[str, Any], min_free_mb: float) -> list
         problems.append(f"world '{job.world}' not found in {job.blend_file}")
     if job.layer and job.layer not in scene["view_layers"]:
         problems.append(f"view layer '{job.layer}' not found in scene '{scene_name}'")
+    if scene.get("denoises") and not contents.get("denoiser", True):
+        problems.append(f"scene '{scene_name}' denoises with Cycles: {FAILURES['DENOISER_NOT_AVAILABLE'].label}")
     output = job.output or scene["output"]
     if output.startswith("//"):
         output = os.path.join(os.path.dirname(job.blend_file), output[2:])

@@ -149,6 +149,17 @@ class FarmCore:
         if self.bus is not None:
             self.bus.publish(Event(Kind.FARM, None, changed))
 
+    def set_job_status(self, job_id: str, status: str, reason: str) -> Job:
+        """Cancel, pause, requeue or resume a job (see Farm.set_job_status); each task it stops while a worker
+        runs it says so in its log."""
+        active = [task for task in self.farm.tasks(job_id) if task.status == TaskStatus.ACTIVE]
+        job = self.farm.set_job_status(job_id, status, reason)
+        for task in active:
+            if (now := self.farm.task(task.id).status) != TaskStatus.ACTIVE:
+                self.log_line(task, f"Task {now}: its job was {job.status}" + (f" ({reason})" if reason else "")
+                              + "; the worker stops it")
+        return job
+
     def delete_job(self, job_id: str) -> None:
         """The job, its tasks and its files, gone."""
         self.farm.delete_job(job_id)

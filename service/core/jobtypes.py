@@ -16,8 +16,18 @@ from shared.model import Command, TaskSpec
 
 RENDER_FLAGS = {"use_file_extension": True, "use_overwrite": False, "use_placeholder": False}
 """What Flamenco's ``--python-expr`` sets on the scene's render settings before it renders."""
-PYTHON_EXPR = "; ".join(["import bpy", "r = bpy.context.scene.render",
-                         *(f"r.{k} = {v}" for k, v in RENDER_FLAGS.items())])
+
+
+def _python_expr(flags: dict[str, bool]) -> str:
+    return "; ".join(["import bpy", "r = bpy.context.scene.render", *(f"r.{k} = {v}" for k, v in flags.items())])
+
+
+PYTHON_EXPR = _python_expr(RENDER_FLAGS)
+RERENDER_EXPR = _python_expr({**RENDER_FLAGS, "use_overwrite": True})
+"""The expression of a requeued job's tasks: every frame renders again, over the files already there."""
+SKIP_EXISTING = "skip_existing_frames"
+"""A job setting (true or false, false when not given): whether a requeued job keeps the frames on disk and
+renders only the missing ones, rather than every frame again."""
 VIDEO_FORMATS = ("FFMPEG", "AVI_RAW", "AVI_JPEG")
 FFMPEG_INCOMPATIBLE = ("EXR", "MULTILAYER", "OPEN_EXR", "OPEN_EXR_MULTILAYER")
 TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "int32": int, "float": (int, float), "bool": bool}
@@ -117,6 +127,8 @@ def from_seed(settings: dict[str, Any]) -> dict[str, Any]:
 def compile_simple_blender_render(settings: dict[str, Any], created: float | None = None) -> list[TaskSpec]:
     """Tasks as Flamenco's simple_blender_render.js authors them; ``settings`` gains the final output path."""
     check_settings(SIMPLE_BLENDER_RENDER, settings)
+    if not isinstance(settings.get(SKIP_EXISTING, False), bool):
+        raise CompileError(f"settings.{SKIP_EXISTING} must be true or false", SKIP_EXISTING)
     image_format = settings["format"]
     if image_format in VIDEO_FORMATS:
         raise CompileError(f'This job type only renders images, and not "{image_format}"', "format")
@@ -162,3 +174,17 @@ def _video_task(settings: dict[str, Any], render_dir: str, renders: int) -> Task
 
 
 COMPILERS = {SIMPLE_BLENDER_RENDER.name: compile_simple_blender_render}
+
+
+def rerendering(commands: list[Command]) -> list[Command]:
+    """The commands of a requeued task: its Blender renders every frame again, over the files already there."""
+    return [Command(c.name, {**c.parameters, "args": [RERENDER_EXPR if a == PYTHON_EXPR else a
+                                                      for a in c.parameters["args"]]}, c.total_step_count)
+            if c.name == "blender-render" and isinstance(c.parameters.get("args"), list) else c for c in commands]
+
+
+def requeue_words(settings: dict[str, Any]) -> str:
+    """What requeueing a job with these settings renders, in words."""
+    if settings.get(SKIP_EXISTING):
+        return "only the frames not on disk yet render (the job skips existing frames)"
+    return "every frame renders again"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from service.core import jobtypes
 from service.store import sql
 from service.store.store import Store
 from shared import recipe as recipes
@@ -52,6 +53,9 @@ LOCAL = "this machine"
 """The address of the service's own slots as workers: they live in its process, so they never time out."""
 
 
+STUCK = "No awake worker may run this job"
+"""How the activity of a job that no awake worker may run begins (it says why, with the job's failures)."""
+RETRIED = "; another worker will try it"
 SEEN_EVERY = 1.0
 SHEEPIT_FIRST_ID = 20
 
@@ -91,7 +95,7 @@ def _worker(row: sqlite3.Row) -> Worker:
     return Worker(row["id"], row["name"], row["platform"], row["status"], json.loads(row["supported_task_types"]),
                   row["software"], row["address"], row["status_requested"], bool(row["lazy"]),
                   bool(row["can_restart"]), row["last_seen"], row["created"], _json_list(row["tags"]),
-                  row["task_id"], row["lease"])
+                  row["task_id"], row["lease"], row["status_reason"])
 
 
 def _held(task: Task, worker_id: str) -> Task:
@@ -131,6 +135,8 @@ class Farm:
         self.changed: Changed = changed or (lambda ids: None)
         self.opened = opened or (lambda: None)
         """Told after each change that may have given a waiting worker something to do."""
+        self._awake_seen: tuple[tuple[str, ...], ...] = ()
+        """The awake workers (id, task types, tags) the stuck jobs' sentences were last written for."""
 
     def _tell(self, job: str | None = None, task: str | None = None, worker: str | None = None,
               opens: bool = True) -> None:
@@ -221,6 +227,13 @@ class Farm:
             job_to(JobStatus.REQUEUEING)
             every = (TaskStatus.CANCELED, TaskStatus.FAILED, TaskStatus.SOFT_FAILED, TaskStatus.PAUSED)
             tasks((*every, TaskStatus.COMPLETED) if job.status == JobStatus.COMPLETED else every, TaskStatus.QUEUED)
+            if not job.settings.get(jobtypes.SKIP_EXISTING):  # as Flamenco does: every frame renders again
+                for row in db.execute(sql.JOB_TASKS, (job.id,)).fetchall():
+                    task = _task(row)
+                    db.execute(sql.SET_TASK_COMMANDS, (json.dumps([asdict(c) for c in jobtypes.rerendering(
+                        task.commands)]), task.id))
+            words = jobtypes.requeue_words(job.settings)
+            reason = f"{reason}: {words}" if reason else words
             db.execute(sql.CLEAR_TASK_FAILURES, (job.id,))
             db.execute(sql.CLEAR_JOB_BLOCKLIST, (job.id,))
             job_to(JobStatus.QUEUED)
@@ -487,11 +500,65 @@ class Farm:
         if failures >= limits.task_fail_after or batch:
             self._set_task(db, task, TaskStatus.FAILED, f"{reason} (failed by {failures} workers)", None)
         else:
-            self._set_task(db, task, TaskStatus.SOFT_FAILED, f"{reason}; another worker will try it", None)
+            self._set_task(db, task, TaskStatus.SOFT_FAILED, reason + RETRIED, None)
+        db.execute(sql.SET_JOB_ACTIVITY, (f"{task.name}: {reason}", time.time(), task.job_id))
         if not batch and db.execute(sql.WORKER_FAILURES_IN_JOB, (task.job_id, task.type, worker_id)).fetchone()[0] \
                 >= limits.blocklist_after:
             db.execute(sql.ADD_BLOCK, (task.job_id, worker_id, task.type))
         self._job_progress(db, task.job_id, failed=True)
+        self._mark_stuck(db, task.job_id)
+
+    def _mark_stuck(self, db: sqlite3.Connection, failed: str = "") -> list[str]:
+        """Say in the activity of each queued or active job with tasks ready to run that no awake worker may take
+        any of them (none is awake, offers their type, has the job's tag, or is still allowed them after its
+        failures) why, with the job's failure counts (written anew when the awake workers change, or for the
+        job that just ``failed``); a job that is runnable again loses that sentence. The job keeps its status:
+        a worker that wakes, or a blocklist that is cleared, lets it go on. Returns the jobs whose activity
+        changed."""
+        now, changed = time.time(), []
+        stuck = dict(db.execute(sql.STUCK_JOBS).fetchall())
+        awake = [_worker(row) for row in db.execute(sql.AWAKE_WORKERS)] if stuck else []
+        seen = tuple(sorted((w.id, *w.supported_task_types, "|", *w.tags) for w in awake))
+        workers_changed, self._awake_seen = seen != self._awake_seen, seen
+        for job_id, activity in stuck.items():
+            # A sentence stands until the awake workers change or the job fails again (its figures change).
+            if activity.startswith(STUCK) and not workers_changed and job_id != failed:
+                continue
+            if (reason := self._stuck_reason(db, job_id, awake)) != activity:
+                db.execute(sql.SET_JOB_ACTIVITY, (reason, now, job_id))
+                changed.append(job_id)
+        for (job_id,) in db.execute(sql.STUCK_MARKED, (STUCK + "%",)).fetchall():
+            if job_id not in stuck:
+                db.execute(sql.SET_JOB_ACTIVITY, ("", now, job_id))
+                changed.append(job_id)
+        return changed
+
+    def _stuck_reason(self, db: sqlite3.Connection, job_id: str, awake: list[Worker]) -> str:
+        """Why no worker of ``awake`` may take a task of the job, counted by cause, and its failures."""
+        why: dict[tuple[str, str], int] = {}
+        if awake:
+            job = self._job_in(db, job_id)
+            types = sorted(t for (t,) in db.execute(sql.JOB_READY_TYPES, (job_id,)))
+            blocked = {(w, t) for w, t, _ in db.execute(sql.JOB_BLOCKLIST, (job_id,))}
+        for worker in awake:
+            offered = [t for t in types if t in worker.supported_task_types]
+            if job.worker_tag and job.worker_tag not in worker.tags:
+                cause = ("is", "not in the job's worker tag")
+            elif not offered:
+                cause = ("runs", f"no {' or '.join(types)} tasks")
+            elif all((worker.id, t) in blocked for t in offered):
+                cause = ("is", f"blocklisted for its {' and '.join(offered)} tasks")
+            else:
+                cause = ("has", "already failed each of its tasks that are ready to run")
+            why[cause] = why.get(cause, 0) + 1
+        plural = {"is": "are", "runs": "run", "has": "have"}
+        workers = "; ".join(f"{n} awake worker{'s' * (n != 1)} {verb if n == 1 else plural[verb]} {rest}"
+                            for (verb, rest), n in why.items())
+        failures, soft, failed, total, last = db.execute(sql.JOB_FAILURE_FIGURES, {"job": job_id}).fetchone()
+        figures = (f"{failures} failure{'s' * (failures != 1)} in all; of {total} tasks, {soft} soft-failed and "
+                   f"{failed} failed")
+        last_words = f"; the last: {last.removesuffix(RETRIED)}" if last else ""
+        return f"{STUCK}: {workers or 'no worker is awake'} ({figures}){last_words}"
 
     def _job_progress(self, db: sqlite3.Connection, job_id: str, failed: bool = False) -> None:
         """Complete the job when every task is; after a failure, fail it when too many tasks failed.
@@ -526,14 +593,15 @@ class Farm:
         db.execute(sql.SET_JOB_STATUS, {"status": end, "activity": f"Job {end}", "now": now, "id": job_id})
 
     def check_timeouts(self, now: float | None = None) -> tuple[list[str], list[str]]:
-        """Workers silent too long go to error and their tasks back to the queue; tasks not updated for too long
-        fail as if their worker had failed them. Returns (worker ids, task ids) that timed out."""
+        """Workers silent too long go to error (saying so) and their tasks back to the queue; tasks not updated for
+        too long fail as if their worker had failed them; jobs that no awake worker may run say so (see
+        ``_mark_stuck``). Returns (worker ids, task ids) that timed out."""
         now = now or time.time()
         with self.store.transaction() as db:
-            silent = [r[0] for r in db.execute(sql.SILENT_WORKERS, {"now": now, "local": LOCAL,
-                                                                      "timeout": self.limits.worker_timeout})]
-            for worker_id in silent:
-                db.execute(sql.SET_WORKER_STATUS, (WorkerStatus.ERROR, worker_id))
+            silent = db.execute(sql.SILENT_WORKERS, {"now": now, "local": LOCAL,
+                                                     "timeout": self.limits.worker_timeout}).fetchall()
+            for worker_id, allowed in silent:
+                db.execute(sql.TIME_OUT_WORKER, (f"Timed out: not heard from in {allowed:g} s", worker_id))
                 db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": now,
                                                       "activity": "Task was requeued: its worker timed out"})
             failed: list[Task] = []
@@ -542,11 +610,14 @@ class Farm:
                 task = _task(db.execute(sql.GET_TASK, (task_id,)).fetchone())
                 self._fail(db, task, worker_id, f"Task timed out after {self.limits.task_timeout:g} s without update")
                 failed.append(task)
+            stuck = self._mark_stuck(db)
         for task in failed:
             self._tell(task.job_id, task.id)
-        for worker_id in silent:
+        for worker_id, _ in silent:
             self._tell(worker=worker_id)
-        return silent, [t for t, _ in stale]
+        for job_id in stuck:
+            self._tell(job=job_id)
+        return [w for w, _ in silent], [t for t, _ in stale]
 
     # Door objects
 

@@ -200,6 +200,8 @@ MIGRATIONS = [
     ALTER TABLE tasks ADD COLUMN started REAL;
     CREATE INDEX tasks_active_by_worker ON tasks (worker_id) WHERE status = 'active';
     """,
+    # 8: why a worker is in its status, when the manager put it there (a worker that timed out).
+    "ALTER TABLE workers ADD COLUMN status_reason TEXT NOT NULL DEFAULT ''",
 ]
 
 PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
@@ -378,14 +380,15 @@ WORKER_SECRET = "SELECT secret_hash, last_seen, address FROM workers WHERE id = 
 SEEN_WORKER = "UPDATE workers SET last_seen = ?, address = ? WHERE id = ?"
 SIGN_ON_WORKER = """
 UPDATE workers SET name = :name, supported_task_types = :types, software = :software, can_restart = :can_restart,
-    status = 'starting', address = :address, last_seen = :now
+    status = 'starting', status_reason = '', address = :address, last_seen = :now
 WHERE id = :id
 """
-SET_WORKER_STATUS = "UPDATE workers SET status = ? WHERE id = ?"
+SET_WORKER_STATUS = "UPDATE workers SET status = ?, status_reason = '' WHERE id = ?"
+TIME_OUT_WORKER = "UPDATE workers SET status = 'error', status_reason = ? WHERE id = ?"
 REQUEST_WORKER_STATUS = "UPDATE workers SET status_requested = ?, lazy = ? WHERE id = ?"
 DELETE_WORKER = "DELETE FROM workers WHERE id = ?"
 SILENT_WORKERS = """
-SELECT id FROM workers
+SELECT id, COALESCE(lease, :timeout) FROM workers
 WHERE status NOT IN ('offline', 'error') AND address != :local AND last_seen < :now - COALESCE(lease, :timeout)
 """
 
@@ -450,4 +453,34 @@ WORKER_BLOCKED_JOBS = "SELECT DISTINCT job_id FROM blocklist WHERE worker_id = ?
 CLEAR_WORKER_BLOCKLIST = "DELETE FROM blocklist WHERE worker_id = ?"
 FARM_JOB_RECIPE = """
 SELECT r.recipe FROM batches b JOIN recipes r ON r.batch_id = b.id WHERE b.farm_job = ? ORDER BY b.id DESC LIMIT 1
+"""
+
+SET_JOB_ACTIVITY = "UPDATE farm_jobs SET activity = ?, updated = ? WHERE id = ?"
+SET_TASK_COMMANDS = "UPDATE tasks SET commands = ? WHERE id = ?"
+READY_TASKS = """
+    t.job_id = j.id AND t.status IN ('queued', 'soft-failed')
+    AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks dt ON dt.id = d.depends_on
+                    WHERE d.task_id = t.id AND dt.status != 'completed')
+"""
+MAY_TAKE = """
+    w.status = 'awake' AND EXISTS (SELECT 1 FROM json_each(w.supported_task_types) WHERE value = t.type)
+    AND (j.worker_tag = '' OR j.worker_tag IN (SELECT tag_id FROM worker_tag_members WHERE worker_id = w.id))
+    AND NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.job_id = j.id AND b.worker_id = w.id AND b.task_type = t.type)
+    AND NOT EXISTS (SELECT 1 FROM task_failures f WHERE f.task_id = t.id AND f.worker_id = w.id)
+"""
+STUCK_JOBS = f"""
+SELECT j.id, j.activity FROM farm_jobs j
+WHERE j.status IN ('queued', 'active') AND EXISTS (SELECT 1 FROM tasks t WHERE {READY_TASKS})
+    AND NOT EXISTS (SELECT 1 FROM tasks t JOIN workers w ON {MAY_TAKE} WHERE {READY_TASKS})
+"""
+"""The queued and active jobs with tasks ready to run that no awake worker may take (each with its activity)."""
+STUCK_MARKED = "SELECT id FROM farm_jobs WHERE status IN ('queued', 'active') AND activity LIKE ?"
+JOB_READY_TYPES = f"SELECT DISTINCT t.type FROM tasks t JOIN farm_jobs j ON j.id = ? WHERE {READY_TASKS}"
+JOB_FAILURE_FIGURES = """
+SELECT (SELECT count(*) FROM task_failures f JOIN tasks t ON t.id = f.task_id WHERE t.job_id = :job),
+    (SELECT count(*) FROM tasks WHERE job_id = :job AND status = 'soft-failed'),
+    (SELECT count(*) FROM tasks WHERE job_id = :job AND status = 'failed'),
+    (SELECT count(*) FROM tasks WHERE job_id = :job),
+    (SELECT activity FROM tasks WHERE job_id = :job AND status IN ('soft-failed', 'failed')
+     ORDER BY updated DESC LIMIT 1)
 """

@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from service.core.jobtypes import requeue_words
+from service.store.farm import STUCK
 from service.web.figures import FRAME_TYPES, Listed, Queue
 from shared import frames
 from shared.model import Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
@@ -84,9 +86,12 @@ def progress(done: int, total: int) -> str:
 
 
 def eta(item: Listed) -> str:
-    """How long the job has left: a time, "done", or nothing while it has no estimate (see README: Dashboard)."""
+    """How long the job has left: a time, "done", "stuck" while no awake worker may run it, or nothing while it
+    has no estimate (see README: Dashboard)."""
     if item.job.status == JobStatus.COMPLETED:
         return "done"
+    if item.job.status in JobStatus.RUNNABLE and item.job.activity.startswith(STUCK):
+        return f'<span class="stuck" title="{esc(item.job.activity)}">stuck</span>'
     return duration(item.estimate.seconds) if item.estimate else NONE
 
 
@@ -227,7 +232,8 @@ def job_actions(job: Job) -> str:
     if job.status == JobStatus.PAUSED:
         buttons.append(button(base + "/resume", "Resume"))
     if job.status not in (JobStatus.QUEUED, JobStatus.ACTIVE):
-        buttons.append(button(base + "/requeue", "Requeue"))
+        buttons.append(button(base + "/requeue", "Requeue")
+                       + f'<span class="note">{esc(requeue_words(job.settings).capitalize())}</span>')
     if job.status not in JobStatus.ENDED:
         buttons.append(button(base + "/cancel", "Cancel"))
     buttons.append(button(base + "/delete", "Delete", f"Delete the job {job.name} and its files?"))
@@ -378,11 +384,16 @@ def task_page(task: Task, job: Job, workers: dict[str, Worker], seconds: float |
 
 
 def worker_actions(worker: Worker) -> str:
+    """The actions that apply to the worker as it is: none but Remove for one that is offline or timed out."""
     base = f"/workers/{worker.id}"
-    buttons = [button(base + "/wake", "Wake") if worker.status == WorkerStatus.ASLEEP
-               else button(base + "/sleep", "Sleep"),
-               button(base + "/shutdown", "Shut down after task"),
-               button(base + "/remove", "Remove", f"Remove the worker {worker.name}?")]
+    buttons = []
+    if worker.status == WorkerStatus.ASLEEP:
+        buttons.append(button(base + "/wake", "Wake"))
+    elif worker.status in (WorkerStatus.AWAKE, WorkerStatus.STARTING, WorkerStatus.TESTING):
+        buttons.append(button(base + "/sleep", "Sleep"))
+    if worker.status in (WorkerStatus.AWAKE, WorkerStatus.ASLEEP, WorkerStatus.STARTING, WorkerStatus.TESTING):
+        buttons.append(button(base + "/shutdown", "Shut down after task"))
+    buttons.append(button(base + "/remove", "Remove", f"Remove the worker {worker.name}?"))
     return "".join(buttons)
 
 
@@ -401,8 +412,9 @@ def worker_rows(workers: list[Worker], tasks: dict[str, Task], tags: dict[str, s
         current = f'<a href="/tasks/{esc(task.id)}">{esc(task.name)}</a>' if task else NONE
         change = f' → {esc(w.status_requested)}{" (after task)" if w.lazy else ""}' if w.status_requested else ""
         named = ", ".join(sorted(tags.get(t, t) for t in w.tags)) or NONE
+        reason = f' <span class="note">{esc(w.reason)}</span>' if w.reason else ""
         rows.append(f"""<tr data-worker="{esc(w.id)}" data-status="{esc(w.status)}"><td>{esc(w.name)}</td>
-<td>{esc(w.address)}</td><td>{status(w.status)}{change}</td><td>{current}</td>
+<td>{esc(w.address)}</td><td>{status(w.status)}{change}{reason}</td><td>{current}</td>
 <td>{esc(" ".join(w.supported_task_types))}</td><td class="tags">{esc(named)}</td>
 <td class="actions blocked">{blocked_in(w, blocked.get(w.id, 0))}</td><td>{when(w.last_seen)}</td>
 <td>{esc(w.software)}</td><td class="actions">{worker_actions(w)}</td></tr>""")

@@ -161,7 +161,7 @@ async def job_action(request: Request) -> Response:
     job_id, action = request.path_params["job_id"], request.path_params["action"]
     if action in JOB_MOVES:
         status, word = JOB_MOVES[action]
-        core.farm.set_job_status(job_id, status, f"{word} from the dashboard")
+        core.set_job_status(job_id, status, f"{word} from the dashboard")
     elif action == "priority":
         priority = forms.whole((await _form(request)).get("priority", ""))
         if priority is None or priority > 100:

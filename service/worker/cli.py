@@ -11,6 +11,7 @@ import socket
 import sys
 from pathlib import Path
 
+from service.core.check import blender_version
 from service.core.options import default_blender
 from service.token import ENV, TokenError, read_token
 from service.worker.agent import Agent, WorkerError
@@ -102,4 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     except TokenError as exc:
         print(exc, file=sys.stderr)
         return 2
+    version, problem = blender_version(args.blender)
+    if problem:  # before it registers: a worker that cannot render takes no task
+        print(f"{problem}; this worker cannot render: give --blender PATH", file=sys.stderr)
+        return 1
+    log.info("%s renders with %s (%s)", args.name, version, args.blender)
     return asyncio.run(serve(agents(args, token)))

@@ -87,7 +87,7 @@ class Executor:
             except Unreachable:
                 continue
             if answer.status == 200 and isinstance(answer.body, dict) and answer.body.get("mayKeepRunning") is False:
-                log.info("task %s: the manager says stop: %s", task_id, answer.body.get("reason", ""))
+                log.info("task %s stopped: %s", task_id, answer.body.get("reason", "the manager says stop"))
                 self.uploader.forget(task_id)
                 work.cancel()
                 return
@@ -107,8 +107,18 @@ class Executor:
             await reporter.send(final, deliver=True)
             log.info("task %s: %s", task["uuid"], final["activity"])
         except Reassigned:
-            log.info("task %s was given to another worker; stopped", task["uuid"])
+            log.info("task %s stopped: %s", task["uuid"], await self._why_not(task["uuid"]))
             self.uploader.forget(task["uuid"])
+
+    async def _why_not(self, task_id: str) -> str:
+        """Why the manager no longer takes this worker's updates of a task (paused, cancelled, given to another
+        worker), as may-i-run says it."""
+        try:
+            answer = await self.client.may_i_run(task_id)
+        except Unreachable:
+            return "the manager no longer takes its updates"
+        body = answer.body if isinstance(answer.body, dict) else {}
+        return str(body.get("reason") or "the manager no longer takes its updates")
 
     async def _command(self, task_id: str, job_id: str, command: dict[str, Any], reporter: Reporter) -> None:
         name, params = command.get("name"), command.get("parameters") or {}

@@ -142,7 +142,7 @@ async def set_status(request: Request) -> Response:
     if status not in JobStatus.ALL:
         raise ApiError(400, f"status must be one of {', '.join(JobStatus.ALL)}")
     try:
-        core(request).farm.set_job_status(request.path_params["job_id"], status, field(data, "reason", str))
+        core(request).set_job_status(request.path_params["job_id"], status, field(data, "reason", str))
     except ValueError as exc:
         raise ApiError(422, str(exc)) from exc
     return Response(status_code=NO_CONTENT)

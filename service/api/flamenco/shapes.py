@@ -70,10 +70,11 @@ def registered(worker: Worker, seed: bool) -> dict[str, Any]:
 
 
 def worker_summary(worker: Worker) -> dict[str, Any]:
+    """Flamenco's WorkerSummary, and Shepherd's ``status_reason`` where the manager set the status (timed out)."""
     change = {"status": worker.status_requested, "is_lazy": worker.lazy} if worker.status_requested else None
     return _optional({"id": worker.id, "name": worker.name, "status": worker.status, "status_change": change,
                       "last_seen": when(worker.last_seen), "version": worker.software,
-                      "can_restart": worker.can_restart})
+                      "can_restart": worker.can_restart, "status_reason": worker.reason or None})
 
 
 def worker(worker: Worker, current: Task | None, tags: list[dict[str, Any]]) -> dict[str, Any]:

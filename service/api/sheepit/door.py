@@ -57,9 +57,8 @@ def frame_number(text: str) -> int | None:
 def failure_reason(number: int, detail: str = "") -> str:
     """The sentence a failure reported as SheepIt error ``number`` is stored with."""
     known = next((f for f in failures.FAILURES.values() if f.sheepit == number), None)
-    if known is not None:
-        return known.message(detail)
-    return f"Failure SHEEPIT_{number} (SheepIt error {number}): {detail or SHEEPIT_TYPES.get(number, 'Unknown')}"
+    label = known.label if known is not None else SHEEPIT_TYPES.get(number, "Unknown error")
+    return f"{label}: {detail}" if detail else label
 
 
 class Door:
