@@ -203,6 +203,12 @@ def parser() -> argparse.ArgumentParser:
                       help="The folder every worker reaches, as this machine sees it.")
     farm.add_argument("--cinnamon-user", type=account, action="append", default=[], metavar="NAME:PASSWORD",
                       help="An account Cinnamon clients connect with (repeatable; none: the Cinnamon door is closed).")
+    farm.add_argument("--cinnamon-ticket-lifetime", type=seconds, default=FarmOptions.cinnamon_ticket_lifetime,
+                      metavar="SECONDS", help="A Cinnamon ticket unused this long is no longer valid "
+                                              "(default %(default)s).")
+    farm.add_argument("--cinnamon-tickets", type=positive, default=FarmOptions.cinnamon_tickets, metavar="N",
+                      help="Tickets a Cinnamon account holds at most; one more connect ends its least recently "
+                           "used ticket (default %(default)s).")
     farm.add_argument("--sheepit-user", type=account, action="append", default=[], metavar="NAME:PASSWORD",
                       help="An account SheepIt clients log in with (repeatable; none: the SheepIt door is closed).")
     farm.add_argument("--sheepit-renderer", type=renderer, action="append", default=[], metavar="OS:BITS=PATH.zip",
@@ -211,8 +217,16 @@ def parser() -> argparse.ArgumentParser:
     farm.add_argument("--sheepit-min-version", default="", metavar="VERSION",
                       help="SheepIt clients older than this are refused.")
     farm.add_argument("--sheepit-timeout", type=seconds, default=SheepItOptions.timeout, metavar="SECONDS",
-                      help="A SheepIt session silent this long loses its frame to the queue (default %(default)s; "
-                           "the client checks in after 15 minutes without other requests).")
+                      help="A SheepIt session silent this long while it holds a frame loses the frame to the queue "
+                           "and its worker goes to error (default %(default)s; the client checks in after 15 "
+                           "minutes without other requests).")
+    farm.add_argument("--sheepit-idle-timeout", type=seconds, default=SheepItOptions.idle_timeout,
+                      metavar="SECONDS", help="A SheepIt session that holds no frame and is silent this long ends "
+                                              "quietly, its worker offline (default %(default)s; an idle client "
+                                              "asks for work every 5 to 20 minutes).")
+    farm.add_argument("--sheepit-sessions", type=positive, default=SheepItOptions.sessions, metavar="N",
+                      help="Live sessions a SheepIt account may have at once, and workers it keeps, one per host "
+                           "(default %(default)s).")
     p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
     return p
 
@@ -361,8 +375,9 @@ def farm_options(args: argparse.Namespace) -> FarmOptions:
     limits = Limits(args.worker_timeout, args.task_timeout, args.task_fail_after, args.blocklist_after,
                     args.job_fail_percent / 100)
     sheep = SheepItOptions(dict(args.sheepit_user), args.sheepit_min_version, dict(args.sheepit_renderer),
-                           args.sheepit_timeout)
-    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user), sheep)
+                           args.sheepit_timeout, args.sheepit_idle_timeout, args.sheepit_sessions)
+    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user),
+                       args.cinnamon_ticket_lifetime, args.cinnamon_tickets, sheep)
 
 
 def main(argv: list[str] | None = None) -> int:

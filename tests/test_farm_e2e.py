@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import BLENDER, Service, start_service
 from tests.farm_helpers import V3, HandWorker, basic, job_end, stop, tasks, workers
-from tests.helpers import descendants, http, png_size, wait_for
+from tests.helpers import descendants, http, png_of, png_size, wait_for
 
 SEED_EXAMPLE: dict[str, Any] = {
     "type": "simple-blender-render", "name": "3Д рендеринг", "priority": 50,
@@ -225,7 +225,7 @@ def test_workers_need_their_credentials_and_a_stale_update_is_refused(tmp_path: 
         service.stop()
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+PNG = png_of(4, 4)
 MALFORMED = b"{not json"
 ROUTES: list[tuple[str, str, Any, int]] = [
     # (method, path under the prefix, body, status); {job}, {task}, {worker}, {tag} and {unknown} are filled in;

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPConnection
@@ -27,7 +25,7 @@ from shared.events import MARKER
 from shared.model import BATCH_TASK_TYPE, LOCAL_TASK_TYPE, TaskSpec
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker
-from tests.helpers import http, recipe_dict
+from tests.helpers import http, png_of, recipe_dict
 from tests.test_cinnamon import call, error_code, render_input
 from tests.test_farm_e2e import etag, v3_job
 from tests.test_guard import own_address
@@ -142,14 +140,6 @@ def test_a_forged_path_gets_nothing_outside_the_job_files(lan: Lan) -> None:
         connection.close()
 
 
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
-
-
 def _slowest_answer(url: str, stop: threading.Event, took: list[float]) -> None:
     while not stop.is_set():
         started = time.monotonic()
@@ -191,9 +181,9 @@ def test_a_worker_reports_its_own_jobs_progress_only(lan: Lan) -> None:
     other.awake()
     image = {"Content-Type": "image/png"}
     path = f"{V3}/worker/task/{task['uuid']}/output-produced"
-    assert http(lan.url + path, "POST", raw=_png(), headers=other.auth | image)[1]["code"] == 409
-    assert http(lan.url + path, "POST", raw=_png(), headers=worker.auth | image)[0] == 202
-    assert http(lan.url + V3 + "/worker/task/no-such-task/output-produced", "POST", raw=_png(),
+    assert http(lan.url + path, "POST", raw=png_of(1, 1), headers=other.auth | image)[1]["code"] == 409
+    assert http(lan.url + path, "POST", raw=png_of(1, 1), headers=worker.auth | image)[0] == 202
+    assert http(lan.url + V3 + "/worker/task/no-such-task/output-produced", "POST", raw=png_of(1, 1),
                 headers=worker.auth | image)[0] == 404
     assert http(lan.service.url + "/batch", "DELETE")[0] == 200
 

@@ -7,13 +7,14 @@ and its render_output messages are read from the job, its tasks and their logs w
 from __future__ import annotations
 
 import asyncio
-import hmac
+import math
 import os
 import posixpath
 import re
 import secrets
 import time
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from service.api import context, errors, forms
+from service.api.throttle import Throttle
 from service.core import check, jobtypes
 from service.core.farm import FarmCore, TypeOutdated
 from service.core.policy import PathRefused, Refused
@@ -67,20 +69,40 @@ def authenticates_itself(path: str) -> bool:
 
 @dataclass
 class Sessions:
-    """The tickets of connected clients, in memory: a restarted service asks its clients to connect again."""
+    """The tickets of connected clients, in memory (a restarted service asks its clients to connect again): each
+    valid for ``lifetime`` seconds after its last use, at most ``per_account`` of them an account (connecting once
+    more ends its least recently used one)."""
 
-    tickets: dict[str, str] = field(default_factory=dict)
+    lifetime: float
+    per_account: int
+    tickets: OrderedDict[str, tuple[str, float]] = field(default_factory=OrderedDict)
+    """Ticket to (account, when last used by ``time.monotonic``), least recently used first."""
+    throttle: Throttle = field(default_factory=Throttle)
 
     def connect(self, user: str) -> str:
+        self._expire()
+        held = [t for t, (owner, _) in self.tickets.items() if owner == user]
+        for ticket in held[:max(0, len(held) - self.per_account + 1)]:
+            del self.tickets[ticket]
         ticket = secrets.token_urlsafe(24)
-        self.tickets[ticket] = user
+        self.tickets[ticket] = (user, time.monotonic())
         return ticket
 
     def user(self, ticket: str) -> str | None:
-        for known, user in self.tickets.items():
-            if hmac.compare_digest(known.encode(), ticket.encode()):
-                return user
-        return None
+        """The ticket's account while it is valid (the use keeps it valid for its lifetime again)."""
+        self._expire()
+        found = self.tickets.get(ticket)
+        if found is None:
+            return None
+        self.tickets[ticket] = (found[0], time.monotonic())
+        self.tickets.move_to_end(ticket)
+        return found[0]
+
+    def _expire(self) -> None:
+        """Forget the tickets unused for their lifetime: the oldest are first, so only those are looked at."""
+        oldest = time.monotonic() - self.lifetime
+        while self.tickets and next(iter(self.tickets.values()))[1] < oldest:
+            self.tickets.popitem(last=False)
 
 
 def _sessions(request: Request) -> Sessions:
@@ -133,8 +155,13 @@ async def connect(request: Request, form: dict[str, str | bytes]) -> Response:
     user = _text(form, "user", "username")
     password = _text(form, "pwd", "password")
     stored = context.core(request).options.cinnamon_users.get(user)
+    account, address, throttle = (user if stored else None), context.client(request), _sessions(request).throttle
+    if wait := throttle.held_back(account, address):
+        raise CinnamonError("error.wrong.password", f"too many wrong passwords: try again in {math.ceil(wait)} s")
     if stored is None or not secret_matches(password, stored):
+        throttle.wrong(account, address)
         raise CinnamonError("error.wrong.password", "wrong user name or password")
+    throttle.right(user, address)
     root = ET.Element("connection")
     ET.SubElement(root, "ticket").text = _sessions(request).connect(user)
     return xml(root)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from service import __version__, private
-from service.core import batchjob, jobtypes
+from service.core import batchjob, images, jobtypes
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.openings import Openings
@@ -71,7 +71,13 @@ class SheepItOptions:
     renderers: dict[tuple[str, str], Path] = field(default_factory=dict)
     """The renderer archive for each (OS, bits) a client sends, e.g. ("linux", "64bit")."""
     timeout: float = 1000.0
-    """Seconds since a session's last request after which its frame goes back to the queue."""
+    """Seconds since a session's last request after which, if it holds a frame, the frame goes back to the queue
+    and its worker to error."""
+    idle_timeout: float = 3600.0
+    """Seconds since the last request of a session that holds no frame after which it ends quietly (offline): an
+    idle client asks for work every 5 to 20 minutes."""
+    sessions: int = 16
+    """Live sessions an account may have at once, and SheepIt workers it keeps (one per host)."""
 
 
 @dataclass
@@ -82,6 +88,10 @@ class FarmOptions:
     """The shared storage folder, as this machine sees it; none given: the data directory's ``shared``."""
     cinnamon_users: dict[str, str] = field(default_factory=dict)
     """Cinnamon accounts: name to salted password hash."""
+    cinnamon_ticket_lifetime: float = 86400.0
+    """Seconds a Cinnamon ticket stays valid after its last use."""
+    cinnamon_tickets: int = 16
+    """Tickets an account holds at most; connecting once more ends its least recently used one."""
     sheepit: SheepItOptions = field(default_factory=SheepItOptions)
 
     @property
@@ -270,12 +280,17 @@ class FarmCore:
         images = sorted(self.data_dir.glob("job-files/*/last-rendered.*"), key=lambda p: p.stat().st_mtime)
         return images[-1].parent.name if images else None
 
-    def store_image(self, task: Task, content_type: str, image: bytes) -> None:
+    def store_image(self, task: Task, image: bytes, expected: tuple[int, int] | None = None) -> None:
+        """The job's last-rendered image, once its header shows a PNG or JPEG of the ``expected`` size (or
+        within the cap when none is expected); else ImageRefused, and nothing is written."""
+        extension, _ = images.checked(image, expected)
+        if extension not in IMAGE_TYPES.values():
+            raise images.ImageRefused(f"only {' and '.join(IMAGE_TYPES)} images are shown as last rendered")
         folder = self.job_files(task.job_id)
         private.directory(folder)
         for old in folder.glob("last-rendered.*"):
             old.unlink()
-        path = folder / f"last-rendered{IMAGE_TYPES[content_type]}"
+        path = folder / f"last-rendered{extension}"
         private.write_bytes(path, image)
         self.announce({"job": task.job_id, "task": task.id})
 

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from service.core.farm import FarmCore
+from service.core.images import ImageRefused
 from service.core.options import RunOptions
 from service.core.variables import this_platform
 from service.store.farm import Conflict, NotFound
@@ -61,9 +62,11 @@ class CoreCalls:
 
     async def output_produced(self, task_id: str, image: bytes, content_type: str) -> Answer:
         try:
-            self.core.store_image(self.core.farm.task(task_id), content_type, image)
+            self.core.store_image(self.core.farm.task(task_id), image)
         except NotFound:
             return Answer(404)
+        except ImageRefused as exc:
+            return Answer(413 if exc.too_large else 415, {"message": str(exc)})
         return Answer(202)
 
 

@@ -273,8 +273,9 @@ class Farm:
 
     def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str,
                  software: str = "", lease: float | None = None) -> Worker:
-        """A new worker, offline; ``lease``: the seconds of silence it is allowed, if not the farm's worker
-        timeout (a worker with a lease of its own has no task timeout either). Raises NameTaken."""
+        """A new worker, offline; ``lease``: the seconds of silence it is allowed while it holds a task, if not
+        the farm's worker timeout (a worker with a lease of its own has no task timeout, and its door decides when
+        its silence without a task ends it). Raises NameTaken."""
         worker_id = str(uuid.uuid4())
         with self.store.transaction() as db:
             _unique(db, name, worker_id)
@@ -315,6 +316,11 @@ class Farm:
 
     def workers(self) -> list[Worker]:
         return [_worker(row) for row in self.store.query(sql.ALL_WORKERS)]
+
+    def set_lease(self, worker_id: str, lease: float) -> None:
+        """The seconds of silence the worker is allowed while it holds a task from now on (see ``register``)."""
+        with self.store.transaction() as db:
+            db.execute(sql.SET_WORKER_LEASE, (lease, worker_id))
 
     def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
                 address: str) -> str:

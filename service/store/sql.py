@@ -385,11 +385,13 @@ WHERE id = :id
 """
 SET_WORKER_STATUS = "UPDATE workers SET status = ?, status_reason = '' WHERE id = ?"
 TIME_OUT_WORKER = "UPDATE workers SET status = 'error', status_reason = ? WHERE id = ?"
+SET_WORKER_LEASE = "UPDATE workers SET lease = ? WHERE id = ?"
 REQUEST_WORKER_STATUS = "UPDATE workers SET status_requested = ?, lazy = ? WHERE id = ?"
 DELETE_WORKER = "DELETE FROM workers WHERE id = ?"
 SILENT_WORKERS = """
 SELECT id, COALESCE(lease, :timeout) FROM workers
 WHERE status NOT IN ('offline', 'error') AND address != :local AND last_seen < :now - COALESCE(lease, :timeout)
+    AND (lease IS NULL OR id IN (SELECT worker_id FROM tasks WHERE status = 'active'))
 """
 
 ADD_CINNAMON_OBJECT = "INSERT INTO cinnamon_objects (farm_job) VALUES (?)"

@@ -16,6 +16,7 @@ from service.api.context import client, core
 from service.api.flamenco import shapes
 from service.api.flamenco.common import ApiError, body, field, seed, strings, worker
 from service.core.farm import IMAGE_TYPES, MAX_IMAGE_BYTES
+from service.core.images import ImageRefused
 from service.core.policy import NameRefused
 from service.store.farm import Conflict, NameTaken, NotFound
 from shared.model import TaskStatus, WorkerStatus
@@ -171,7 +172,10 @@ async def output_produced(request: Request) -> Response:
         raise ApiError(404, "Task does not exist") from exc
     except Conflict as exc:
         raise ApiError(409, f"task {request.path_params['task_id']} is not assigned to you") from exc
-    farm.store_image(task, content_type, await request.body())
+    try:
+        farm.store_image(task, await request.body())
+    except ImageRefused as exc:
+        raise ApiError(413 if exc.too_large else 415, str(exc)) from exc
     return Response(status_code=202)
 
 
