@@ -19,9 +19,9 @@ from service.core import batchjob, images, jobtypes
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.openings import Openings
-from service.core.policy import Policy, slot_name, worker_name
+from service.core.policy import Policy, plain, slot_name, worker_name
 from service.core.variables import Variables, this_platform
-from service.store.farm import LOCAL, Farm, Limits
+from service.store.farm import LOCAL, Farm, Limits, NameTaken
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared.events import Event, Kind
@@ -118,7 +118,7 @@ class FarmCore:
         self.farm = Farm(store, self.options.limits, self.announce, self.openings.tell)
         self.data_dir = data_dir
         self.blender = blender
-        self.policy = Policy(blender, self.options.storage, self.options.variables)
+        self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
         self._links: dict[str, FarmLink] = {}
 
     def submit_batch(self, recipe: Recipe, job_id: str) -> Job:
@@ -143,16 +143,29 @@ class FarmCore:
         return ids
 
     def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str) -> Worker:
-        """A worker that registers through the Flamenco door; its name is no other worker's, and not one of
-        this machine's slots or SheepIt sessions (policy.NameRefused, store.farm.NameTaken)."""
-        worker_name(name)
+        """A worker that registers through the Flamenco door; its name reads as no other worker's, and not as
+        one of this machine's slots or SheepIt sessions (policy.NameRefused, store.farm.NameTaken)."""
+        self._name_free(name)
         return self.farm.register(name, secret, platform, task_types, address)
 
     def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
                 address: str) -> str:
         """A Flamenco door's worker signs on, under a name as ``register`` allows; the status it is to go to."""
-        worker_name(name)
+        self._name_free(name, worker_id)
         return self.farm.sign_on(worker_id, name, task_types, software, can_restart, address)
+
+    def _name_free(self, name: str, worker_id: str = "") -> None:
+        """Refuse a name kept for this machine's own workers, and one that reads as another worker's (policy.plain:
+        ``alpha`` and ``alpha`` with a zero-width space), unless the worker has it already."""
+        worker_name(name)
+        workers = self.farm.workers()
+        if any(w.id == worker_id and w.name == name for w in workers):
+            return
+        reads = plain(name)
+        taken = next((w.name for w in workers if w.id != worker_id and plain(w.name) == reads), None)
+        if taken is not None:
+            raise NameTaken(f"the name {name!r} reads as that of the worker {taken!r}, which exists already; give "
+                            f"this one another name, or delete that one")
 
     def announce(self, changed: dict[str, str]) -> None:
         """Tell the bus's listeners which job, task and worker changed (the store holds how)."""
