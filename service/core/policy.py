@@ -163,6 +163,9 @@ class Policy:
             return
         if recipe.has_hooks():
             raise HooksRefused("Hooks run shell commands, so they are only accepted from this machine", "hooks")
+        if recipe.poweroff.enabled:
+            raise HooksRefused("Power-off runs this machine's power-off command, so it is only accepted from this "
+                               "machine", "poweroff")
         self.blender_of("blender_bin", recipe.blender_bin, local)
         if recipe.settings.rss.enabled:
             self.path("settings.rss.path", recipe.settings.rss.path, local)

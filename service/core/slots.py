@@ -158,7 +158,7 @@ class IdleSlots:
     async def _work(self, slot: FarmSlot) -> None:
         openings, farm = self.core.openings, self.core.farm
         try:
-            while not self._stopping:
+            while not (self._stopping or openings.closed):  # closed: the service stops
                 mark = openings.mark()
                 task = farm.schedule(slot.worker_id)
                 if task is None:
