@@ -28,7 +28,7 @@ run: deps
 lint: deps
 	$(PY) -m ruff check shared service tests addon tools
 	$(PY) tools/build_extension.py --source
-	$(PY) -m mypy
+	for system in linux win32 darwin; do $(PY) -m mypy --platform $$system || exit 1; done
 
 test: deps lint
 	$(PY) -m pytest -p no:pytest-blender -q

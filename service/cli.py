@@ -9,7 +9,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import socket
 import sqlite3
 import ssl
@@ -29,6 +28,7 @@ from service.core.manager import Manager
 from service.core.options import RunOptions, default_blender, default_slots
 from service.core.variables import ALL, Variables
 from service.notify.notifier import Notifier
+from service.platform import dirs, signals
 from service.server import serve
 from service.store.farm import Limits, hash_secret
 from service.store.store import StoreError
@@ -42,12 +42,6 @@ from shared.view import batch_view, job_line, stats_view
 DEFAULT_PORT = 7777
 NO_BLENDER = "the local slots cannot render: give --blender PATH, or --slots 0 to render on workers only"
 POLL_INTERVAL = 0.5
-
-
-def default_data_dir() -> Path:
-    if os.environ.get("SHEPHERD_DATA_DIR"):
-        return Path(os.environ["SHEPHERD_DATA_DIR"])
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "shepherd"
 
 
 def port_number(text: str) -> int:
@@ -150,10 +144,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ssl-certfile", type=Path, metavar="PATH", help="Serve https with this certificate (PEM).")
     p.add_argument("--ssl-keyfile", type=Path, metavar="PATH", help="The private key of --ssl-certfile (PEM).")
     p.add_argument("--blender", default=default_blender(), metavar="PATH",
-                   help="The Blender that clients beyond this machine render with (default: blender on PATH, "
-                        "%(default)s here).")
-    p.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                   help="Folder for the batch database, temporary files and logs (default $XDG_DATA_HOME/shepherd).")
+                   help="The Blender that clients beyond this machine render with (default: Blender on PATH, "
+                        "else the newest in this system's install places: %(default)s here).")
+    p.add_argument("--data-dir", type=Path, default=dirs.data_dir(),
+                   help="Folder for the batch database, temporary files and logs (default $SHEPHERD_DATA_DIR, "
+                        "else the user's data folder: %(default)s here).")
     p.add_argument("--poll", action="store_true", help="Poll a running batch.")
     p.add_argument("--poll-job", "--poll_job", type=int, metavar="POLL_JOB", help="Poll a specific render job")
     p.add_argument("--cancel", action="store_true", help="Cancel the running batch.")
@@ -299,8 +294,7 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
         else:
             notifier.cancel_poweroff()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, interrupt)
+    signals.on_stop(loop, interrupt)
     await manager.wait()
     await notifier.settle()
     for message in batch.messages:

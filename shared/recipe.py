@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from .paths import is_windows_absolute, windows_problem
+
 FORMATS = (
     "BMP", "IRIS", "PNG", "JPEG", "JPEG2000", "TARGA", "TARGA_RAW", "CINEON", "DPX",
     "OPEN_EXR", "OPEN_EXR_MULTILAYER", "HDR", "TIFF", "WEBP", "FFMPEG",
@@ -261,6 +263,8 @@ class Job:
             errors.append(RecipeError("frame_end", "must not be smaller than frame_start"))
         if not self.blend_file:
             errors.append(RecipeError("blend_file", "must name a .blend file"))
+        if problem := windows_problem(self.output):
+            errors.append(RecipeError("output", problem))
         return errors
 
 
@@ -298,9 +302,11 @@ class Recipe:
 
 
 def absolute_blend_files(recipe: Recipe, base: str) -> None:
-    """Make each job's blend_file absolute, taking relative paths from the folder ``base``."""
+    """Make each job's blend_file absolute, taking relative paths from the folder ``base``; a Windows path
+    (``R:\\shots\\a.blend``, ``\\\\nas\\share\\a.blend``) is absolute wherever it is read."""
     for job in recipe.jobs:
-        job.blend_file = os.path.abspath(os.path.join(base, os.path.expanduser(job.blend_file)))
+        if not is_windows_absolute(job.blend_file):
+            job.blend_file = os.path.abspath(os.path.join(base, os.path.expanduser(job.blend_file)))
 
 
 def _join(path: str, key: str | int) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from service.blender.command import inspect_command
+from service.platform import processes
 from shared.events import Kind, split_line
 from shared.failures import FAILURES
 from shared.recipe import Job, Recipe
@@ -26,7 +27,7 @@ def unwritable(path: str, min_free_mb: float) -> str | None:
         return f"{existing} is not a folder"
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is not writable"
-    free_mb = shutil.disk_usage(existing).free / 2**20
+    free_mb = processes.free_mb(str(existing))
     if free_mb < min_free_mb:
         return f"only {free_mb:.0f} MiB free on its disk; at least {min_free_mb:.0f} MiB are needed"
     return None

@@ -221,7 +221,14 @@ class FarmCore:
 
     def _read(self, task: Task, text: str, link: FarmLink | None) -> Report | None:
         self.append_log(task, text)
-        return link.remote.read(task, text) if link is not None else None
+        if link is None:
+            return None
+        report = link.remote.read(task, text)
+        for event in report.events:  # a frame the worker saved, as this machine sees it
+            if event.kind == Kind.FRAME_SAVED:
+                event.data["path"] = self.options.variables.localise(event.data["path"], this_platform())
+        return report
+
     def submit(self, submitted: dict[str, Any], local: bool) -> Job:
         """Compile a SubmittedJob (already shaped: name, type, priority, settings, metadata, ...) and store it."""
         settings, tasks, platform = self.compile(submitted, local)
@@ -259,9 +266,17 @@ class FarmCore:
         """The task's commands with every variable replaced for a worker on ``platform``."""
         variables = self.options.variables
         link = self._links.get(task.job_id)
-        extra = {"shepherd_task": link.payload(task)} if link is not None else {}
+        extra = {"shepherd_task": self._payload_for(link, task, platform)} if link is not None else {}
         return [{"name": c.name, "parameters": {**variables.expand(c.parameters, platform), **extra},
                  "total_step_count": c.total_step_count} for c in task.commands]
+
+    def _payload_for(self, link: FarmLink, task: Task, platform: str) -> dict[str, Any]:
+        """A Render+ batch task's job with its file and output as a worker on ``platform`` sees them."""
+        payload = link.payload(task)
+        job = dict(payload["job"])
+        for key in ("blend_file", "output"):
+            job[key] = self.options.variables.localise(job[key], platform)
+        return {**payload, "job": job}
 
     def job_files(self, job_id: str) -> Path:
         """Where a job's task logs and last rendered image are kept."""
