@@ -22,6 +22,7 @@ from typing import Any
 from service import __version__, logs, private
 from service.api.guard import WILDCARDS, Network, Policy
 from service.blender.command import render_command, task
+from service.connections import READ_TIMEOUT
 from service.core import check
 from service.core.farm import FarmOptions, SheepItOptions
 from service.core.manager import Manager
@@ -141,6 +142,9 @@ def parser() -> argparse.ArgumentParser:
                    help="Clients in this network need no token, e.g. a studio's LAN (repeatable; off by default).")
     p.add_argument("--max-body-mb", type=positive, default=16,
                    help="Refuse request bodies larger than this, in MiB (default %(default)s).")
+    p.add_argument("--read-timeout", type=positive, default=int(READ_TIMEOUT), metavar="SECONDS",
+                   help="Close connections that take longer to send a request's header, or pause longer within "
+                        "its body (default %(default)s).")
     p.add_argument("--ssl-certfile", type=Path, metavar="PATH", help="Serve https with this certificate (PEM).")
     p.add_argument("--ssl-keyfile", type=Path, metavar="PATH", help="The private key of --ssl-certfile (PEM).")
     p.add_argument("--blender", default=default_blender(), metavar="PATH",
@@ -358,7 +362,7 @@ def policy(args: argparse.Namespace) -> Policy:
         print(f"Listening on {args.host}: clients beyond this machine send the token "
               f"{'in ' + str(where) if where else 'of $' + ENV} as 'Authorization: Bearer TOKEN'", flush=True)
     return Policy(args.host, args.port, "https" if args.ssl_certfile else "http", tuple(args.allowed_host), token,
-                  tuple(args.trust_network), args.max_body_mb * 2**20)
+                  tuple(args.trust_network), args.max_body_mb * 2**20, args.read_timeout)
 
 
 def farm_options(args: argparse.Namespace) -> FarmOptions:

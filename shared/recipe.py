@@ -31,6 +31,7 @@ DATA_COLLECTIONS = (
 _PATH_ROOT = re.compile(r"scene|bpy\.data\.(\w+)")
 MAX_JOBS = 10_000
 MAX_DEPTH = 64
+"""How deeply a JSON document a client sends may nest (a recipe, a Flamenco body)."""
 
 
 class RecipeError(ValueError):
@@ -395,7 +396,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def _depth(value: Any) -> int:
+def json_depth(value: Any) -> int:
     """How deeply lists and objects nest in decoded JSON, counted without recursion."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -415,7 +416,7 @@ def loads(text: str) -> Recipe:
         raise RecipeError("", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
     except RecursionError as exc:
         raise RecipeError("", too_deep) from exc
-    if _depth(data) > MAX_DEPTH:
+    if json_depth(data) > MAX_DEPTH:
         raise RecipeError("", too_deep)
     if isinstance(data, dict) and isinstance(data.get("jobs"), list) and len(data["jobs"]) > MAX_JOBS:
         raise RecipeTooLarge("jobs", f"{len(data['jobs'])} jobs is more than the limit of {MAX_JOBS} in one recipe")

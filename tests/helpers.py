@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import struct
 import subprocess
 import sys
@@ -143,6 +144,26 @@ def descendants(pid: int) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     return found
+
+
+def post_refused(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """Status and text of the answer to a POST that the service may refuse before it has read the whole body (it
+    then closes the connection, and the rest of the body is not sent)."""
+    head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": f"127.0.0.1:{port}", "Content-Length": str(len(body)),
+                                                 "Connection": "close", **headers}.items())
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+        try:
+            sock.sendall(f"POST {path} HTTP/1.1\r\n{head}\r\n".encode() + body)
+        except OSError:
+            pass  # refused part-way: the answer is already in
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2].decode(errors="replace")
 
 
 def png_of(width: int, height: int) -> bytes:

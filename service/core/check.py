@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,10 @@ from shared.failures import FAILURES
 from shared.recipe import Job, Recipe
 
 TIMEOUT = 300
+INSPECTORS = 2
+"""Blenders reading blend files for the doors at once: more inspections wait their turn in a pool of their own,
+so that the threads the other routes use stay free."""
+_inspectors = ThreadPoolExecutor(INSPECTORS, thread_name_prefix="inspect")
 
 
 def unwritable(path: str, min_free_mb: float) -> str | None:
@@ -62,6 +68,11 @@ def inspect(blender_bin: str, files: list[str]) -> tuple[dict[str, Any], list[st
     if done.returncode != 0:
         problems.append(f"Blender failed while reading the files (exit code {done.returncode})")
     return found, problems
+
+
+async def inspect_aside(blender_bin: str, files: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """``inspect`` off the event loop, at most INSPECTORS at once."""
+    return await asyncio.get_running_loop().run_in_executor(_inspectors, inspect, blender_bin, files)
 
 
 def job_problems(job: Job, contents: dict[str, Any], min_free_mb: float) -> list[str]:
