@@ -394,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         if recipe is None:
             print("--dry and --check need --recipe FILE", file=sys.stderr)
             return 2
+        recipe.blender_bin = recipe.blender_bin or args.blender  # none named: the service's, as when it renders
         return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe, args.min_free_mb)
     options = RunOptions(args.blender, args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb,
                          args.min_free_mb, args.poweroff_delay)

@@ -91,7 +91,7 @@ def progress(done: int, total: int) -> str:
 
 def eta(item: Listed) -> str:
     """How long the job has left: a time, "done", "stuck" while no awake worker may run it, or nothing while it
-    has no estimate (see README: Dashboard)."""
+    has no estimate (see docs/dashboard.md)."""
     if item.job.status == JobStatus.COMPLETED:
         return "done"
     if item.job.status in JobStatus.RUNNABLE and item.job.activity.startswith(STUCK):
