@@ -177,7 +177,7 @@ class FarmCore:
     def set_job_status(self, job_id: str, status: str, reason: str) -> Job:
         """Cancel, pause, requeue or resume a job (see Farm.set_job_status); each task it stops while a worker
         runs it says so in its log."""
-        active = [task for task in self.farm.tasks(job_id) if task.status == TaskStatus.ACTIVE]
+        active = self.farm.tasks(job_id, TaskStatus.ACTIVE)
         job = self.farm.set_job_status(job_id, status, reason)
         for task in active:
             if (now := self.farm.task(task.id).status) != TaskStatus.ACTIVE:

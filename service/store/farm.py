@@ -185,8 +185,11 @@ class Farm:
     def jobs(self) -> list[Job]:
         return [_job(row) for row in self.store.query(sql.ALL_FARM_JOBS)]
 
-    def tasks(self, job_id: str) -> list[Task]:
-        return [_task(row) for row in self.store.query(sql.JOB_TASKS, job_id)]
+    def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
+        """The job's tasks, or those in ``status`` only (found by an index)."""
+        rows = self.store.query(sql.JOB_TASKS, job_id) if status is None else self.store.query(
+            sql.JOB_TASKS_IN_STATUS, job_id, status)
+        return [_task(row) for row in rows]
 
     def task_page(self, job_id: str, first: int, count: int) -> list[Task]:
         """The job's tasks from its ``first`` (by their place in the job), at most ``count``."""

@@ -303,6 +303,7 @@ FROM tasks t
 """
 GET_TASK = TASK_COLUMNS + "WHERE t.id = ?"
 JOB_TASKS = TASK_COLUMNS + "WHERE t.job_id = ? ORDER BY t.index_in_job"
+JOB_TASKS_IN_STATUS = TASK_COLUMNS + "WHERE t.job_id = ? AND t.status = ? ORDER BY t.index_in_job"
 JOB_TASK_PAGE = TASK_COLUMNS + """
 WHERE t.job_id = ? AND t.index_in_job >= ? AND t.index_in_job < ? ORDER BY t.index_in_job
 """
