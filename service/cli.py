@@ -150,7 +150,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ssl-certfile", type=Path, metavar="PATH", help="Serve https with this certificate (PEM).")
     p.add_argument("--ssl-keyfile", type=Path, metavar="PATH", help="The private key of --ssl-certfile (PEM).")
     p.add_argument("--blender", default=default_blender(), metavar="PATH",
-                   help="The Blender that clients beyond this machine render with (default: blender on PATH, "
+                   help="This machine's Blender: its slots' farm tasks and recipes naming none render with it, "
+                        "and a recipe from beyond this machine may name no other (default: blender on PATH, "
                         "%(default)s here).")
     p.add_argument("--data-dir", type=Path, default=default_data_dir(),
                    help="Folder for the batch database, temporary files and logs (default $XDG_DATA_HOME/shepherd).")
