@@ -62,8 +62,10 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
             await manager.start(recipe)
         manager.serve()
         timeouts = asyncio.get_running_loop().create_task(farm.watch_timeouts())
+        sessions = asyncio.get_running_loop().create_task(sheep.watch())
         yield
         timeouts.cancel()
+        sessions.cancel()
         await notifier.close()
         await manager.shutdown()
 
@@ -78,7 +80,8 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
                                         ApiError: api_error, NotFound: api_error, Conflict: api_error},
                     lifespan=lifespan)
     app.state.farm = farm
-    app.state.cinnamon = cinnamon.Sessions()
+    options = farm.options
+    app.state.cinnamon = cinnamon.Sessions(options.cinnamon_ticket_lifetime, options.cinnamon_tickets)
     app.state.sheepit = sheep
     app.state.notifier = notifier
     app.state.manager = manager

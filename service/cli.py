@@ -9,7 +9,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import socket
 import sqlite3
 import ssl
@@ -23,12 +22,14 @@ from typing import Any
 from service import __version__, logs, private
 from service.api.guard import WILDCARDS, Network, Policy
 from service.blender.command import render_command, task
+from service.connections import READ_TIMEOUT
 from service.core import check
 from service.core.farm import FarmOptions, SheepItOptions
 from service.core.manager import Manager
 from service.core.options import RunOptions, default_blender, default_slots
 from service.core.variables import ALL, Variables
 from service.notify.notifier import Notifier
+from service.platform import dirs, signals
 from service.server import serve
 from service.store.farm import Limits, hash_secret
 from service.store.store import StoreError
@@ -42,12 +43,6 @@ from shared.view import batch_view, job_line, stats_view
 DEFAULT_PORT = 7777
 NO_BLENDER = "the local slots cannot render: give --blender PATH, or --slots 0 to render on workers only"
 POLL_INTERVAL = 0.5
-
-
-def default_data_dir() -> Path:
-    if os.environ.get("SHEPHERD_DATA_DIR"):
-        return Path(os.environ["SHEPHERD_DATA_DIR"])
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "shepherd"
 
 
 def port_number(text: str) -> int:
@@ -147,14 +142,18 @@ def parser() -> argparse.ArgumentParser:
                    help="Clients in this network need no token, e.g. a studio's LAN (repeatable; off by default).")
     p.add_argument("--max-body-mb", type=positive, default=16,
                    help="Refuse request bodies larger than this, in MiB (default %(default)s).")
+    p.add_argument("--read-timeout", type=positive, default=int(READ_TIMEOUT), metavar="SECONDS",
+                   help="Close connections that take longer to send a request's header, or pause longer within "
+                        "its body (default %(default)s).")
     p.add_argument("--ssl-certfile", type=Path, metavar="PATH", help="Serve https with this certificate (PEM).")
     p.add_argument("--ssl-keyfile", type=Path, metavar="PATH", help="The private key of --ssl-certfile (PEM).")
     p.add_argument("--blender", default=default_blender(), metavar="PATH",
                    help="This machine's Blender: its slots' farm tasks and recipes naming none render with it, "
-                        "and a recipe from beyond this machine may name no other (default: blender on PATH, "
-                        "%(default)s here).")
-    p.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                   help="Folder for the batch database, temporary files and logs (default $XDG_DATA_HOME/shepherd).")
+                        "and a recipe from beyond this machine may name no other (default: Blender on PATH, else "
+                        "the newest in this system's install places: %(default)s here).")
+    p.add_argument("--data-dir", type=Path, default=dirs.data_dir(),
+                   help="Folder for the batch database, temporary files and logs (default $SHEPHERD_DATA_DIR, "
+                        "else the user's data folder: %(default)s here).")
     p.add_argument("--poll", action="store_true", help="Poll a running batch.")
     p.add_argument("--poll-job", "--poll_job", type=int, metavar="POLL_JOB", help="Poll a specific render job")
     p.add_argument("--cancel", action="store_true", help="Cancel the running batch.")
@@ -204,6 +203,12 @@ def parser() -> argparse.ArgumentParser:
                       help="The folder every worker reaches, as this machine sees it.")
     farm.add_argument("--cinnamon-user", type=account, action="append", default=[], metavar="NAME:PASSWORD",
                       help="An account Cinnamon clients connect with (repeatable; none: the Cinnamon door is closed).")
+    farm.add_argument("--cinnamon-ticket-lifetime", type=seconds, default=FarmOptions.cinnamon_ticket_lifetime,
+                      metavar="SECONDS", help="A Cinnamon ticket unused this long is no longer valid "
+                                              "(default %(default)s).")
+    farm.add_argument("--cinnamon-tickets", type=positive, default=FarmOptions.cinnamon_tickets, metavar="N",
+                      help="Tickets a Cinnamon account holds at most; one more connect ends its least recently "
+                           "used ticket (default %(default)s).")
     farm.add_argument("--sheepit-user", type=account, action="append", default=[], metavar="NAME:PASSWORD",
                       help="An account SheepIt clients log in with (repeatable; none: the SheepIt door is closed).")
     farm.add_argument("--sheepit-renderer", type=renderer, action="append", default=[], metavar="OS:BITS=PATH.zip",
@@ -212,8 +217,16 @@ def parser() -> argparse.ArgumentParser:
     farm.add_argument("--sheepit-min-version", default="", metavar="VERSION",
                       help="SheepIt clients older than this are refused.")
     farm.add_argument("--sheepit-timeout", type=seconds, default=SheepItOptions.timeout, metavar="SECONDS",
-                      help="A SheepIt session silent this long loses its frame to the queue (default %(default)s; "
-                           "the client checks in after 15 minutes without other requests).")
+                      help="A SheepIt session silent this long while it holds a frame loses the frame to the queue "
+                           "and its worker goes to error (default %(default)s; the client checks in after 15 "
+                           "minutes without other requests).")
+    farm.add_argument("--sheepit-idle-timeout", type=seconds, default=SheepItOptions.idle_timeout,
+                      metavar="SECONDS", help="A SheepIt session that holds no frame and is silent this long ends "
+                                              "quietly, its worker offline (default %(default)s; an idle client "
+                                              "asks for work every 5 to 20 minutes).")
+    farm.add_argument("--sheepit-sessions", type=positive, default=SheepItOptions.sessions, metavar="N",
+                      help="Live sessions a SheepIt account may have at once, and workers it keeps, one per host "
+                           "(default %(default)s).")
     p.add_argument("--version", action="version", version=f"Shepherd {__version__}")
     return p
 
@@ -286,8 +299,7 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
         else:
             notifier.cancel_poweroff()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, interrupt)
+    signals.on_stop(loop, interrupt)
     await manager.wait()
     await notifier.settle()
     for message in batch.messages:
@@ -351,7 +363,7 @@ def policy(args: argparse.Namespace) -> Policy:
         print(f"Listening on {args.host}: clients beyond this machine send the token "
               f"{'in ' + str(where) if where else 'of $' + ENV} as 'Authorization: Bearer TOKEN'", flush=True)
     return Policy(args.host, args.port, "https" if args.ssl_certfile else "http", tuple(args.allowed_host), token,
-                  tuple(args.trust_network), args.max_body_mb * 2**20)
+                  tuple(args.trust_network), args.max_body_mb * 2**20, args.read_timeout)
 
 
 def farm_options(args: argparse.Namespace) -> FarmOptions:
@@ -362,8 +374,9 @@ def farm_options(args: argparse.Namespace) -> FarmOptions:
     limits = Limits(args.worker_timeout, args.task_timeout, args.task_fail_after, args.blocklist_after,
                     args.job_fail_percent / 100)
     sheep = SheepItOptions(dict(args.sheepit_user), args.sheepit_min_version, dict(args.sheepit_renderer),
-                           args.sheepit_timeout)
-    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user), sheep)
+                           args.sheepit_timeout, args.sheepit_idle_timeout, args.sheepit_sessions)
+    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user),
+                       args.cinnamon_ticket_lifetime, args.cinnamon_tickets, sheep)
 
 
 def main(argv: list[str] | None = None) -> int:

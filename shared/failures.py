@@ -44,6 +44,7 @@ _ALL = [
     Failure("TIMEOUT", 23, "The job ran longer than its timeout", True),
     Failure("PYTHON_ERROR", 24, "A Python error inside Blender", False),
     Failure("JOB_VALIDATION_FAILED", 25, "The job asks for something the file cannot do", False),
+    Failure("IMAGE_TOO_LARGE", 26, "The rendered image is too large to be uploaded or shown", False),
     Failure("ENGINE_NOT_AVAILABLE", 27, "The render engine is not available in this Blender", False),
     Failure("UNKNOWN", 99, "Unknown error", True),
     Failure("BLEND_FILE_NOT_FOUND", None, "The blend file does not exist", False),

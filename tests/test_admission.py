@@ -25,13 +25,16 @@ def tokened(tmp_path: Path) -> Service:
     svc.stop()
 
 
-def test_hooks_only_from_this_machine(tokened: Service, blend_file, tmp_path: Path):
+def test_hooks_and_poweroff_only_from_this_machine(tokened: Service, blend_file, tmp_path: Path):
     recipe = recipe_dict(blend_file, [{"enabled": False}], blender_bin=BLENDER)
     recipe["jobs"][0]["hooks"]["PRE_JOB"] = [{"enabled": True, "cmd": f"touch {tmp_path / 'hooked'}"}]
     status, body = http(tokened.url + "/batch", "POST", recipe, headers=REMOTE)
     assert (status, body["code"]) == (403, 8)
     assert "only accepted from this machine" in body["user_message"]
     assert not (tmp_path / "hooked").exists()
+    poweroff = recipe_dict(blend_file, [{"enabled": False}], poweroff={"enabled": True, "action": "POWEROFF"})
+    status, body = http(tokened.url + "/batch", "POST", poweroff, headers=REMOTE)
+    assert (status, body["code"]) == (403, 8) and "power-off command" in body["user_message"]
     assert http(tokened.url + "/batch")[0] == 409
 
 

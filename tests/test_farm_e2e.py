@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.conftest import BLENDER, Service, start_service
 from tests.farm_helpers import V3, HandWorker, basic, job_end, stop, tasks, workers
-from tests.helpers import descendants, http, png_size, wait_for
+from tests.helpers import descendants, http, png_of, png_size, wait_for
 
 SEED_EXAMPLE: dict[str, Any] = {
     "type": "simple-blender-render", "name": "3Д рендеринг", "priority": 50,
@@ -141,8 +142,8 @@ def slow_blend(blend_file: Path, tmp_path: Path) -> Path:
 
 def alive(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
@@ -150,9 +151,9 @@ def blender_of(pid: int) -> int | None:
     """The Blender process a worker runs, if it runs one."""
     for child in descendants(pid):
         try:
-            if Path(f"/proc/{child}/exe").resolve().name.startswith("blender"):
+            if Path(psutil.Process(child).exe()).resolve().name.startswith("blender"):
                 return child
-        except OSError:
+        except (psutil.Error, OSError):
             continue
     return None
 
@@ -225,7 +226,7 @@ def test_workers_need_their_credentials_and_a_stale_update_is_refused(tmp_path: 
         service.stop()
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+PNG = png_of(4, 4)
 MALFORMED = b"{not json"
 ROUTES: list[tuple[str, str, Any, int]] = [
     # (method, path under the prefix, body, status); {job}, {task}, {worker}, {tag} and {unknown} are filled in;

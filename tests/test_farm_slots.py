@@ -6,6 +6,7 @@ told otherwise; ``--slots 0`` renders nothing."""
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,6 +141,13 @@ def test_no_slots_render_nothing_here(blend_file: Path, tmp_path: Path) -> None:
         assert http(f"{service.url}{V3}/jobs/{job_id}")[1]["status"] == "queued"
     finally:
         service.stop()
+
+
+def test_sigterm_ends_a_service_whose_slots_wait_for_work(tmp_path: Path) -> None:
+    service = start_service(tmp_path, "--slots", "1")
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.proc.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn ends by the signal it was given
+    assert "Application shutdown complete" in service.log.read_text()
 
 
 def test_only_the_command_a_job_type_compiles_goes_to_the_resident_blender() -> None:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPConnection
@@ -27,7 +25,7 @@ from shared.events import MARKER
 from shared.model import BATCH_TASK_TYPE, LOCAL_TASK_TYPE, TaskSpec
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker
-from tests.helpers import http, recipe_dict
+from tests.helpers import http, png_of, recipe_dict
 from tests.test_cinnamon import call, error_code, render_input
 from tests.test_farm_e2e import etag, v3_job
 from tests.test_guard import own_address
@@ -94,6 +92,72 @@ def test_a_lan_recipe_names_paths_under_the_shared_storage_only(lan: Lan) -> Non
     assert http(lan.service.url + "/batch", "DELETE")[0] == 200
 
 
+def test_a_lan_recipe_names_no_path_in_pieces_nor_with_a_nul_byte(lan: Lan) -> None:
+    """A view's file_suffix is joined to the output path by Blender (it wrote ``outside/pwn.png`` before):
+    override text with a separator is a path, whatever property it sets. A NUL byte is refused, not a 500."""
+    suffix = _recipe(lan.storage / "shot.blend", output=f"{lan.storage}/out/f_####")
+    suffix["jobs"][0]["custom_overrides"] = [
+        {"path": "scene.render.use_multiview", "value": True, "enabled": True},
+        {"path": "scene.render.views[0].file_suffix", "value": "/../../../outside/pwn", "enabled": True}]
+    for named, recipe in (("jobs[0].custom_overrides[1].value", suffix),
+                          ("jobs[0].output", _recipe(lan.storage / "shot.blend", output=f"{lan.storage}/a\0b"))):
+        status, body = http(lan.url + "/batch", "POST", recipe, headers=AUTH)
+        assert (status, body["code"]) == (403, 16) and named in body["user_message"], (named, body)
+    job = v3_job(lan.storage / "shot.blend", lan.storage, etag(lan.service.url))
+    for key, value, code in (("render_output_path", f"{lan.storage}/a\0b/######", 403),
+                             ("render_output_path", f"{lan.storage}/{{blender}}/../######", 403),
+                             ("render_output_path", "", 403),
+                             ("image_file_extension", "/../../../outside/*.blend", 400)):
+        status, body = http(lan.url + V3 + "/jobs/check", "POST", job | {"settings": job["settings"] | {key: value}},
+                            headers=AUTH)
+        assert status == code and f"settings.{key}" in body["message"], (key, body)
+
+
+def test_a_lan_recipe_sets_no_drivers_expression(lan: Lan) -> None:
+    """A driver's expression is Python: where the preferences run a file's scripts, an override of it ran a
+    command on the service's machine; overrides through animation_data are for this machine only."""
+    driver = _recipe(lan.storage / "shot.blend")
+    driver["jobs"][0]["custom_overrides"] = [
+        {"path": 'bpy.data.objects["CamA"].animation_data.drivers[0].driver.expression',
+         "value": "__import__('os').getpid() and 2.0", "enabled": True}]
+    status, body = http(lan.url + "/batch", "POST", driver, headers=AUTH)
+    assert (status, body["code"]) == (403, 8) and "custom_overrides[0].path" in body["user_message"], body
+
+
+def test_a_lan_recipe_mails_through_no_server_on_this_machine(lan: Lan) -> None:
+    """The service would connect for the client to what listens on loopback (a mail relay that trusts this
+    machine), and the batch's messages would tell it what answered."""
+    for server in ("127.0.0.1:25", "localhost", "[::1]:2525", "0.0.0.0:22"):
+        recipe = _recipe(lan.storage / "shot.blend")
+        recipe["notifications"]["mail"] = {"enabled": True, "user": "", "pass": "", "ssl": False,
+                                           "to": "someone@example.com", "server": server}
+        status, body = http(lan.url + "/batch", "POST", recipe, headers=AUTH)
+        assert (status, body["code"]) == (403, 17) and "notifications.mail.server" in body["user_message"], body
+    Policy("blender").server("notifications.mail.server", "192.0.2.55", local=False)
+    Policy("blender").server("notifications.mail.server", "localhost", local=True)
+
+
+def test_no_remote_path_lies_in_the_data_dir_or_under_a_filesystem_root(tmp_path: Path) -> None:
+    """A root of ``/`` would let a client write ~/.ssh/authorized_keys; a shared storage that holds the data
+    dir would let it overwrite the token or the store."""
+    data = tmp_path / "data"
+    data.mkdir()
+    everything = Policy("blender", variables=Variables(two_way={"root": {ALL: "/"}}))
+    with pytest.raises(PathRefused, match="no shared storage"):
+        everything.path("settings.rss.path", str(tmp_path / ".ssh" / "authorized_keys"), local=False)
+    home = Policy("blender", str(tmp_path), data_dir=str(data))
+    home.path("settings.rss.path", str(tmp_path / "feed.xml"), local=False)
+    for inside_data in (data / "token", data / "x" / ".." / "shepherd.db"):
+        with pytest.raises(PathRefused, match="data directory"):
+            home.path("settings.rss.path", str(inside_data), local=False)
+    home.path("settings.rss.path", str(data / "token"), local=True)
+    (data / "shared").mkdir()
+    default = Policy("blender", str(data / "shared"), data_dir=str(data))  # the storage when none is given
+    default.path("jobs[0].blend_file", str(data / "shared" / "shot.blend"), local=False)
+    with pytest.raises(PathRefused, match="shared storage"):
+        default.path("settings.rss.path", str(data / "shared" / ".." / "token"), local=False)
+
+
 def test_without_shared_storage_a_remote_client_names_no_path(tmp_path: Path) -> None:
     policy = Policy("blender")
     with pytest.raises(PathRefused, match="no shared storage"):
@@ -142,14 +206,6 @@ def test_a_forged_path_gets_nothing_outside_the_job_files(lan: Lan) -> None:
         connection.close()
 
 
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
-
-
 def _slowest_answer(url: str, stop: threading.Event, took: list[float]) -> None:
     while not stop.is_set():
         started = time.monotonic()
@@ -191,9 +247,9 @@ def test_a_worker_reports_its_own_jobs_progress_only(lan: Lan) -> None:
     other.awake()
     image = {"Content-Type": "image/png"}
     path = f"{V3}/worker/task/{task['uuid']}/output-produced"
-    assert http(lan.url + path, "POST", raw=_png(), headers=other.auth | image)[1]["code"] == 409
-    assert http(lan.url + path, "POST", raw=_png(), headers=worker.auth | image)[0] == 202
-    assert http(lan.url + V3 + "/worker/task/no-such-task/output-produced", "POST", raw=_png(),
+    assert http(lan.url + path, "POST", raw=png_of(1, 1), headers=other.auth | image)[1]["code"] == 409
+    assert http(lan.url + path, "POST", raw=png_of(1, 1), headers=worker.auth | image)[0] == 202
+    assert http(lan.url + V3 + "/worker/task/no-such-task/output-produced", "POST", raw=png_of(1, 1),
                 headers=worker.auth | image)[0] == 404
     assert http(lan.service.url + "/batch", "DELETE")[0] == 200
 
@@ -203,7 +259,9 @@ def test_worker_names_are_unique_and_this_machines_own(lan: Lan) -> None:
     register = {"name": "alpha", "secret": "s", "platform": "linux", "supported_task_types": ["blender"]}
     status, body = http(lan.url + V3 + "/worker/register-worker", "POST", register, headers=AUTH)
     assert (status, body["code"]) == (409, 409) and "alpha" in body["message"]
-    for name in (f"{socket.gethostname()} slot 1", "SheepIt bob@box", "sheepit  bob@box"):
+    for name in (f"{socket.gethostname()} slot 1", "SheepIt bob@box", "sheepit  bob@box",
+                 f"{socket.gethostname()} s\u200blot\u00a02", f"{socket.gethostname().upper()} ＳＬＯＴ ３",
+                 "Sheep\u200dIt bob@box"):
         status, body = http(lan.url + V3 + "/worker/register-worker", "POST", register | {"name": name},
                             headers=AUTH)
         assert status == 403 and "kept for this machine" in body["message"], (name, body)
@@ -211,6 +269,13 @@ def test_worker_names_are_unique_and_this_machines_own(lan: Lan) -> None:
     status, body = beta.call("POST", "sign-on", {"name": "alpha", "supported_task_types": ["blender"],
                                                  "software_version": "t"})
     assert status == 409 and "alpha" in body["message"]
+    for look_alike in ("alpha\u200b", "ＡＬＰＨＡ", " alpha"):  # reads as alpha: taken, on register and sign-on
+        status, body = http(lan.url + V3 + "/worker/register-worker", "POST", register | {"name": look_alike},
+                            headers=AUTH)
+        assert status == 409 and "reads as" in body["message"], (look_alike, body)
+        status, body = beta.call("POST", "sign-on", {"name": look_alike, "supported_task_types": ["blender"],
+                                                     "software_version": "t"})
+        assert status == 409, (look_alike, body)
 
 
 def test_only_this_machines_slots_take_its_tasks(tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ def test_each_fault_gets_the_spec_answer_and_loses_no_frame(farm: Service, blend
     # A client whose OS has no renderer.
     windows = client(farm, tmp_path, "windows")
     windows.os_name = "windows"
-    assert windows.log_in().get("status") == "0" and windows.request_job().get("status") == "205"
+    assert windows.log_in(hostname="windows-box").get("status") == "0" and windows.request_job().get("status") == "205"
     windows.log_out()
 
     out = tmp_path / "out"
@@ -214,7 +214,7 @@ def test_each_fault_gets_the_spec_answer_and_loses_no_frame(farm: Service, blend
     wait_for(lambda: tasks(url, lost)[0]["status"] == "queued", TIMEOUT * 4, "the lost frame back in the queue")
     assert sheep.request_job().get("status") == "202"
     assert sheep.validate(job, wrong_size) == 304
-    # Logged in again (maybe as another of its host's workers), it is given a frame; logging out hands it back.
+    # Logged in again (the same worker, back from error), it is given a frame; logging out hands it back.
     assert sheep.log_in().get("status") == "0"
     given = sheep.request_job().find("job")
     assert given is not None

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from service.api.sheepit.archives import JobArchives, render_size
-from service.api.sheepit.images import identify
+from service.api.sheepit.archives import ArchiveError, JobArchives, render_size
 from service.api.sheepit.work import SCENE_ALIAS, NotRenderable, Work, work_of
+from service.core.images import identify
 from service.core.jobtypes import compile_simple_blender_render
 from tests.conftest import BLENDER
 from tests.helpers import png_size
@@ -67,10 +67,10 @@ def test_a_scene_whose_name_has_a_space_renders_under_an_alias(blend_file: Path,
 
 
 def test_job_archives_are_packed_once_per_content(blend_file: Path, tmp_path: Path) -> None:
-    archives = JobArchives(tmp_path / "archives")
+    archives = JobArchives(tmp_path / "archives", tmp_path / "data", "")
     first = archives.get(blend_file)
     assert first.blend == blend_file.name and archives.get(blend_file) == first
-    assert JobArchives(tmp_path / "archives").get(blend_file) == first  # kept on disk, found again
+    assert JobArchives(tmp_path / "archives", tmp_path / "data", "").get(blend_file) == first  # kept on disk
     with zipfile.ZipFile(first.path) as packed:
         assert blend_file.name in packed.namelist()
     assert render_size(blend_file, "Main") == (64, 48) and render_size(blend_file, "Nope") is None
@@ -99,3 +99,54 @@ def test_an_exr_header_gives_its_data_window(tmp_path: Path) -> None:
     type_end = exr.index(b"\0", name_end + 1)
     assert identify(exr[:type_end + 1] + struct.pack("<i", -8) + exr[type_end + 5:]) is None
     assert identify(exr[:type_end + 1] + struct.pack("<i", 2**30) + exr[type_end + 5:]) is None
+
+
+def _blends(blend_file: Path, images: list[Path], copies: list[Path], scene: Path, linking: Path) -> None:
+    """With Blender 3.4, from blend_file: plain ``copies``, ``scene`` naming these image files (absolute paths), and
+    ``linking`` linking the world of the first copy."""
+    saved = "".join(f"bpy.ops.wm.save_as_mainfile(filepath={str(c)!r}, copy=True)\n" for c in copies)
+    named = "".join(f"i = bpy.data.images.new('i{n}', 4, 4); i.source = 'FILE'; i.filepath = {str(path)!r}; "
+                    "i.use_fake_user = True\n" for n, path in enumerate(images))
+    script = (f"import bpy\n{saved}{named}bpy.ops.wm.save_as_mainfile(filepath={str(scene)!r}, copy=True)\n"
+              "for i in list(bpy.data.images): bpy.data.images.remove(i)\n"
+              f"with bpy.data.libraries.load({str(copies[0])!r}, link=True) as (src, dst): dst.worlds = ['Night']\n"
+              "bpy.context.scene.world = [w for w in bpy.data.worlds if w.library][0]\n"
+              f"bpy.ops.wm.save_as_mainfile(filepath={str(linking)!r})")
+    subprocess.run([BLENDER, "-b", "--factory-startup", str(blend_file), "--python-expr", script], check=True,
+                   capture_output=True, timeout=120)
+
+
+def test_a_job_archive_holds_the_project_only_and_nothing_of_the_data_dir(blend_file: Path, tmp_path: Path) -> None:
+    data, share, project, elsewhere = (tmp_path / n for n in ("data", "share", "project", "elsewhere"))
+    for folder in (data / "sheepit", data / "shared", share, project / "tex", elsewhere):
+        folder.mkdir(parents=True)
+    for secret in ("token", "shepherd.db", "sheepit/key"):
+        (data / secret).write_text(f"secret {secret}")
+    png = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(png, "PNG")
+    for image in (project / "tex" / "inside.png", share / "common.png", elsewhere / "photo.png"):
+        image.write_bytes(png.getvalue())
+    (project / "tex" / "db.png").symlink_to(data / "shepherd.db")  # inside the project, leading into the data dir
+    named = [project / "tex" / "inside.png", share / "common.png", elsewhere / "photo.png", data / "token",
+             data / "sheepit" / "key", project / "tex" / "db.png"]
+    blend, linking, library, in_data, in_shared = (project / "scene.blend", project / "linking.blend",
+                                                   elsewhere / "library.blend", data / "j.blend",
+                                                   data / "shared" / "s.blend")
+    _blends(blend_file, named, [library, in_data, in_shared], blend, linking)
+    archive = JobArchives(data / "sheepit" / "archives", data, str(share)).get(blend)
+    with zipfile.ZipFile(archive.path) as packed:
+        names = packed.namelist()
+        everything = b"".join(packed.read(n) for n in names)
+    assert "scene.blend" in names and any(n.endswith("project/tex/inside.png") for n in names), names
+    assert any(n.endswith("share/common.png") for n in names), names  # the shared storage is the project's too
+    assert b"secret" not in everything and not any("photo" in n or "db.png" in n for n in names), names
+    assert archive.left_out == tuple(sorted(map(str, named[2:])))
+
+    with pytest.raises(ArchiveError, match=r"links .*library\.blend, which is outside"):
+        JobArchives(data / "sheepit" / "archives", data, str(share)).get(linking)
+    with pytest.raises(ArchiveError, match="data dir"):
+        JobArchives(data / "sheepit" / "archives", data, "").get(in_data)
+    # The shared storage may lie in the data dir (its default): its files are a project's, the rest is not.
+    assert JobArchives(data / "sheepit" / "archives", data, str(data / "shared")).get(in_shared).blend == "s.blend"
+    with pytest.raises(ArchiveError, match="data dir"):
+        JobArchives(data / "sheepit" / "archives", data, str(data / "shared")).get(in_data)

@@ -7,13 +7,15 @@ and its render_output messages are read from the job, its tasks and their logs w
 from __future__ import annotations
 
 import asyncio
-import hmac
+import io
+import math
 import os
 import posixpath
 import re
 import secrets
 import time
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from service.api import context, errors, forms
+from service.api.throttle import Throttle
 from service.core import check, jobtypes
 from service.core.farm import FarmCore, TypeOutdated
 from service.core.policy import PathRefused, Refused
@@ -38,6 +41,8 @@ DEFAULT_NAME = "RenderTask"
 INPUT_KEY = "cinnamon.render_input"
 OWNER_KEY = "cinnamon.owner"
 MAX_METADATA = 64 * 1024
+MAX_DEPTH = 8
+"""How deep metadata's elements may nest (``<meta><metaset><key>`` is 3)."""
 COMMAND_OUTPUT = re.compile(r"^pid=\d+ > ")
 """How a worker's task log prefixes each line its command wrote."""
 PATH_REFUSED = "error.path.refused"
@@ -67,20 +72,40 @@ def authenticates_itself(path: str) -> bool:
 
 @dataclass
 class Sessions:
-    """The tickets of connected clients, in memory: a restarted service asks its clients to connect again."""
+    """The tickets of connected clients, in memory (a restarted service asks its clients to connect again): each
+    valid for ``lifetime`` seconds after its last use, at most ``per_account`` of them an account (connecting once
+    more ends its least recently used one)."""
 
-    tickets: dict[str, str] = field(default_factory=dict)
+    lifetime: float
+    per_account: int
+    tickets: OrderedDict[str, tuple[str, float]] = field(default_factory=OrderedDict)
+    """Ticket to (account, when last used by ``time.monotonic``), least recently used first."""
+    throttle: Throttle = field(default_factory=Throttle)
 
     def connect(self, user: str) -> str:
+        self._expire()
+        held = [t for t, (owner, _) in self.tickets.items() if owner == user]
+        for ticket in held[:max(0, len(held) - self.per_account + 1)]:
+            del self.tickets[ticket]
         ticket = secrets.token_urlsafe(24)
-        self.tickets[ticket] = user
+        self.tickets[ticket] = (user, time.monotonic())
         return ticket
 
     def user(self, ticket: str) -> str | None:
-        for known, user in self.tickets.items():
-            if hmac.compare_digest(known.encode(), ticket.encode()):
-                return user
-        return None
+        """The ticket's account while it is valid (the use keeps it valid for its lifetime again)."""
+        self._expire()
+        found = self.tickets.get(ticket)
+        if found is None:
+            return None
+        self.tickets[ticket] = (found[0], time.monotonic())
+        self.tickets.move_to_end(ticket)
+        return found[0]
+
+    def _expire(self) -> None:
+        """Forget the tickets unused for their lifetime: the oldest are first, so only those are looked at."""
+        oldest = time.monotonic() - self.lifetime
+        while self.tickets and next(iter(self.tickets.values()))[1] < oldest:
+            self.tickets.popitem(last=False)
 
 
 def _sessions(request: Request) -> Sessions:
@@ -133,8 +158,13 @@ async def connect(request: Request, form: dict[str, str | bytes]) -> Response:
     user = _text(form, "user", "username")
     password = _text(form, "pwd", "password")
     stored = context.core(request).options.cinnamon_users.get(user)
+    account, address, throttle = (user if stored else None), context.client(request), _sessions(request).throttle
+    if wait := throttle.held_back(account, address):
+        raise CinnamonError("error.wrong.password", f"too many wrong passwords: try again in {math.ceil(wait)} s")
     if stored is None or not secret_matches(password, stored):
+        throttle.wrong(account, address)
         raise CinnamonError("error.wrong.password", "wrong user name or password")
+    throttle.right(user, address)
     root = ET.Element("connection")
     ET.SubElement(root, "ticket").text = _sessions(request).connect(user)
     return xml(root)
@@ -154,10 +184,16 @@ def render_input(text: str) -> ET.Element:
         raise CinnamonError("error.metadata.invalid", f"metadata is longer than {MAX_METADATA} characters")
     if "<!" in text:
         raise CinnamonError("error.metadata.invalid", "metadata may not hold a DOCTYPE, entities or CDATA")
+    depth, root = 0, None
     try:
-        root = ET.fromstring(text)
+        for kind, element in ET.iterparse(io.StringIO(text), ("start", "end")):
+            depth += 1 if kind == "start" else -1
+            root = element if root is None else root
+            if depth > MAX_DEPTH:
+                raise CinnamonError("error.metadata.invalid", f"metadata nests deeper than {MAX_DEPTH} elements")
     except ET.ParseError as exc:
         raise CinnamonError("error.metadata.invalid", f"metadata is not well-formed XML: {exc}") from exc
+    assert isinstance(root, ET.Element)  # a text of no element does not parse
     found = root if root.tag == "metaset" else None
     if root.tag == "meta":
         found = next((m for m in root.findall("metaset") if m.get("type") == "render_input"), None)
@@ -226,7 +262,7 @@ async def with_defaults(core: FarmCore, job_name: str, settings: dict[str, Any],
     if any(key not in settings for key in FROM_BLEND):
         if not os.path.isfile(blend):
             raise CinnamonError("error.source.not_found", f"sourceId {blend} is not a file on this machine")
-        contents, problems = await asyncio.to_thread(check.inspect, core.blender, [os.path.abspath(blend)])
+        contents, problems = await check.inspect_aside(core.blender, [os.path.abspath(blend)])
         found = contents.get(os.path.abspath(blend))
         if found is None:
             raise CinnamonError("error.source.invalid", f"Blender could not read {blend}: {'; '.join(problems)}")

@@ -24,6 +24,7 @@ TOKEN_REQUIRED = 13
 TOO_LARGE = 14
 NO_SLOTS = 15
 PATH_REFUSED = 16
+SERVER_REFUSED = 17
 
 
 def error(status: int, code: int, user_message: str, debug_message: str = "") -> JSONResponse:

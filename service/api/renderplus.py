@@ -15,7 +15,7 @@ from service import jsontext, logs
 from service.api import errors, forms
 from service.core.batch import JobState
 from service.core.manager import BatchRunning, Manager, NoSlots, NotRunning
-from service.core.policy import BlenderRefused, HooksRefused, PathRefused
+from service.core.policy import BlenderRefused, HooksRefused, PathRefused, ServerRefused
 from service.notify.notifier import Notifier
 from shared import recipe as recipes
 from shared.net import is_loopback
@@ -72,6 +72,8 @@ async def start_batch(request: Request) -> Response:
         return errors.error(403, errors.BLENDER_REFUSED, str(exc), f"blender_bin {recipe.blender_bin} from {client}")
     except PathRefused as exc:
         return errors.error(403, errors.PATH_REFUSED, str(exc), f"{exc.field} from {client}")
+    except ServerRefused as exc:
+        return errors.error(403, errors.SERVER_REFUSED, str(exc), f"{exc.field} from {client}")
     except NoSlots as exc:
         return errors.error(409, errors.NO_SLOTS, str(exc), "Job hooks with --slots 0")
     except BatchRunning:

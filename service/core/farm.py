@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from service import __version__, private
-from service.core import batchjob, jobtypes
+from service.core import batchjob, images, jobtypes
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.openings import Openings
-from service.core.policy import Policy, slot_name, worker_name
+from service.core.policy import Policy, plain, slot_name, worker_name
 from service.core.variables import Variables, this_platform
-from service.store.farm import LOCAL, Farm, Limits
+from service.store.farm import LOCAL, Farm, Limits, NameTaken
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared.events import Event, Kind
@@ -44,6 +44,8 @@ IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
 LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 """This machine's slots take every task they can run: the farm worker's and Render+ jobs."""
 MAX_IMAGE_BYTES = 25 * 2**20
+DELETE_CHUNK = 250
+"""Tasks deleted in one transaction (about 12 ms)."""
 MAX_WAIT = 30.0
 """Seconds a task request that asks to wait for work (``Prefer: wait=N``) is held at most."""
 SHARED = "shared"
@@ -71,7 +73,13 @@ class SheepItOptions:
     renderers: dict[tuple[str, str], Path] = field(default_factory=dict)
     """The renderer archive for each (OS, bits) a client sends, e.g. ("linux", "64bit")."""
     timeout: float = 1000.0
-    """Seconds since a session's last request after which its frame goes back to the queue."""
+    """Seconds since a session's last request after which, if it holds a frame, the frame goes back to the queue
+    and its worker to error."""
+    idle_timeout: float = 3600.0
+    """Seconds since the last request of a session that holds no frame after which it ends quietly (offline): an
+    idle client asks for work every 5 to 20 minutes."""
+    sessions: int = 16
+    """Live sessions an account may have at once, and SheepIt workers it keeps (one per host)."""
 
 
 @dataclass
@@ -82,6 +90,10 @@ class FarmOptions:
     """The shared storage folder, as this machine sees it; none given: the data directory's ``shared``."""
     cinnamon_users: dict[str, str] = field(default_factory=dict)
     """Cinnamon accounts: name to salted password hash."""
+    cinnamon_ticket_lifetime: float = 86400.0
+    """Seconds a Cinnamon ticket stays valid after its last use."""
+    cinnamon_tickets: int = 16
+    """Tickets an account holds at most; connecting once more ends its least recently used one."""
     sheepit: SheepItOptions = field(default_factory=SheepItOptions)
 
     @property
@@ -108,7 +120,7 @@ class FarmCore:
         self.farm = Farm(store, self.options.limits, self.announce, self.openings.tell)
         self.data_dir = data_dir
         self.blender = blender
-        self.policy = Policy(blender, self.options.storage, self.options.variables)
+        self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
         self._links: dict[str, FarmLink] = {}
 
     def submit_batch(self, recipe: Recipe, job_id: str) -> Job:
@@ -133,16 +145,29 @@ class FarmCore:
         return ids
 
     def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str) -> Worker:
-        """A worker that registers through the Flamenco door; its name is no other worker's, and not one of
-        this machine's slots or SheepIt sessions (policy.NameRefused, store.farm.NameTaken)."""
-        worker_name(name)
+        """A worker that registers through the Flamenco door; its name reads as no other worker's, and not as
+        one of this machine's slots or SheepIt sessions (policy.NameRefused, store.farm.NameTaken)."""
+        self._name_free(name)
         return self.farm.register(name, secret, platform, task_types, address)
 
     def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
                 address: str) -> str:
         """A Flamenco door's worker signs on, under a name as ``register`` allows; the status it is to go to."""
-        worker_name(name)
+        self._name_free(name, worker_id)
         return self.farm.sign_on(worker_id, name, task_types, software, can_restart, address)
+
+    def _name_free(self, name: str, worker_id: str = "") -> None:
+        """Refuse a name kept for this machine's own workers, and one that reads as another worker's (policy.plain:
+        ``alpha`` and ``alpha`` with a zero-width space), unless the worker has it already."""
+        worker_name(name)
+        workers = self.farm.workers()
+        if any(w.id == worker_id and w.name == name for w in workers):
+            return
+        reads = plain(name)
+        taken = next((w.name for w in workers if w.id != worker_id and plain(w.name) == reads), None)
+        if taken is not None:
+            raise NameTaken(f"the name {name!r} reads as that of the worker {taken!r}, which exists already; give "
+                            f"this one another name, or delete that one")
 
     def announce(self, changed: dict[str, str]) -> None:
         """Tell the bus's listeners which job, task and worker changed (the store holds how)."""
@@ -160,10 +185,14 @@ class FarmCore:
                               + "; the worker stops it")
         return job
 
-    def delete_job(self, job_id: str) -> None:
-        """The job, its tasks and its files, gone."""
+    async def delete_job(self, job_id: str) -> None:
+        """The job, its tasks and its files, gone: no worker is given its tasks from the start; they go in
+        transactions of DELETE_CHUNK in a thread, so that a store call from the event loop waits one at most."""
+        self.farm.request_delete(job_id)
+        while await asyncio.to_thread(self.farm.delete_tasks, job_id, DELETE_CHUNK):
+            pass
         self.farm.delete_job(job_id)
-        shutil.rmtree(self.job_files(job_id), ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.job_files(job_id), ignore_errors=True)
 
     def attach(self, job_id: str, link: FarmLink) -> None:
         self._links[job_id] = link
@@ -198,7 +227,14 @@ class FarmCore:
 
     def _read(self, task: Task, text: str, link: FarmLink | None) -> Report | None:
         self.append_log(task, text)
-        return link.remote.read(task, text) if link is not None else None
+        if link is None:
+            return None
+        report = link.remote.read(task, text)
+        for event in report.events:  # a frame the worker saved, as this machine sees it
+            if event.kind == Kind.FRAME_SAVED:
+                event.data["path"] = self.options.variables.localise(event.data["path"], this_platform())
+        return report
+
     def submit(self, submitted: dict[str, Any], local: bool) -> Job:
         """Compile a SubmittedJob (already shaped: name, type, priority, settings, metadata, ...) and store it."""
         settings, tasks, platform = self.compile(submitted, local)
@@ -236,9 +272,17 @@ class FarmCore:
         """The task's commands with every variable replaced for a worker on ``platform``."""
         variables = self.options.variables
         link = self._links.get(task.job_id)
-        extra = {"shepherd_task": link.payload(task)} if link is not None else {}
+        extra = {"shepherd_task": self._payload_for(link, task, platform)} if link is not None else {}
         return [{"name": c.name, "parameters": {**variables.expand(c.parameters, platform), **extra},
                  "total_step_count": c.total_step_count} for c in task.commands]
+
+    def _payload_for(self, link: FarmLink, task: Task, platform: str) -> dict[str, Any]:
+        """A Render+ batch task's job with its file and output as a worker on ``platform`` sees them."""
+        payload = link.payload(task)
+        job = dict(payload["job"])
+        for key in ("blend_file", "output"):
+            job[key] = self.options.variables.localise(job[key], platform)
+        return {**payload, "job": job}
 
     def job_files(self, job_id: str) -> Path:
         """Where a job's task logs and last rendered image are kept."""
@@ -270,12 +314,17 @@ class FarmCore:
         images = sorted(self.data_dir.glob("job-files/*/last-rendered.*"), key=lambda p: p.stat().st_mtime)
         return images[-1].parent.name if images else None
 
-    def store_image(self, task: Task, content_type: str, image: bytes) -> None:
+    def store_image(self, task: Task, image: bytes, expected: tuple[int, int] | None = None) -> None:
+        """The job's last-rendered image, once its header shows a PNG or JPEG of the ``expected`` size (or
+        within the cap when none is expected); else ImageRefused, and nothing is written."""
+        extension, _ = images.checked(image, expected)
+        if extension not in IMAGE_TYPES.values():
+            raise images.ImageRefused(f"only {' and '.join(IMAGE_TYPES)} images are shown as last rendered")
         folder = self.job_files(task.job_id)
         private.directory(folder)
         for old in folder.glob("last-rendered.*"):
             old.unlink()
-        path = folder / f"last-rendered{IMAGE_TYPES[content_type]}"
+        path = folder / f"last-rendered{extension}"
         private.write_bytes(path, image)
         self.announce({"job": task.job_id, "task": task.id})
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from shared import frames
 from shared.model import Command, TaskSpec
+from shared.paths import windows_problem
 
 RENDER_FLAGS = {"use_file_extension": True, "use_overwrite": False, "use_placeholder": False}
 """What Flamenco's ``--python-expr`` sets on the scene's render settings before it renders."""
@@ -33,6 +35,9 @@ FFMPEG_INCOMPATIBLE = ("EXR", "MULTILAYER", "OPEN_EXR", "OPEN_EXR_MULTILAYER")
 TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "int32": int, "float": (int, float), "bool": bool}
 TYPE_WORDS = {"string": "a string", "int32": "an integer", "float": "a number", "bool": "true or false"}
 PATH_SUBTYPES = ("dir_path", "file_path", "hashed_file_path")
+EXTENSION = re.compile(r"(\.\w+)*")
+"""A file extension as Blender gives it (``.png``, ``.exr``): it ends the preview video's input pattern, so it
+names no folder and no wildcard."""
 BLEND_FILE_KEY = "blendfile"
 """The setting naming the blend file: a path, though Flamenco gives it no path subtype."""
 
@@ -132,8 +137,14 @@ def compile_simple_blender_render(settings: dict[str, Any], created: float | Non
     image_format = settings["format"]
     if image_format in VIDEO_FORMATS:
         raise CompileError(f'This job type only renders images, and not "{image_format}"', "format")
+    extension = settings.get("image_file_extension") or ""
+    if not EXTENSION.fullmatch(extension):
+        raise CompileError(f"settings.image_file_extension must be a file extension such as .png, not {extension!r}",
+                           "image_file_extension")
     stamp = time.strftime("%Y-%m-%d_%H%M%S", time.localtime(created or time.time()))
     output = settings["render_output_path"] = settings["render_output_path"].replace("{timestamp}", stamp)
+    if problem := windows_problem(output):
+        raise CompileError(f"settings.render_output_path: {problem}", "render_output_path")
     render_dir = posixpath.dirname(output.replace("\\", "/"))
     try:
         chunks = frames.chunks(settings["frames"], settings.get("chunk_size", 1))

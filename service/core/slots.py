@@ -9,7 +9,8 @@ import asyncio
 import logging
 from typing import Any
 
-from service.core.farm import FarmCore
+from service.core.farm import LOCAL_TYPES, FarmCore
+from service.core.images import ImageRefused
 from service.core.options import RunOptions
 from service.core.variables import this_platform
 from service.store.farm import Conflict, NotFound
@@ -61,9 +62,11 @@ class CoreCalls:
 
     async def output_produced(self, task_id: str, image: bytes, content_type: str) -> Answer:
         try:
-            self.core.store_image(self.core.farm.task(task_id), content_type, image)
+            self.core.store_image(self.core.farm.task(task_id), image)
         except NotFound:
             return Answer(404)
+        except ImageRefused as exc:
+            return Answer(413 if exc.too_large else 415, {"message": str(exc)})
         return Answer(202)
 
 
@@ -154,14 +157,24 @@ class IdleSlots:
 
     async def _work(self, slot: FarmSlot) -> None:
         openings, farm = self.core.openings, self.core.farm
+        idle = False
         try:
-            while not self._stopping:
-                mark = openings.mark()
-                task = farm.schedule(slot.worker_id)
+            while not (self._stopping or openings.closed):  # closed: the service stops
+                hold = openings.hold(slot.worker_id, LOCAL_TYPES)
+                assert hold is not None  # a slot waits for one task at a time
+                try:
+                    task = farm.schedule(slot.worker_id)
+                    if task is None and idle:
+                        await openings.wait(hold, IDLE_WAIT)
+                finally:
+                    openings.release(hold)  # before anything long, so that the next held request's turn comes
                 if task is None:
-                    await slot.idle()
-                    await openings.wait(mark, IDLE_WAIT)
-                elif task.type in RENDERPLUS_TYPES:
+                    if not idle:
+                        await slot.idle()  # then asks once more before it waits
+                    idle = True
+                    continue
+                idle = False
+                if task.type in RENDERPLUS_TYPES:
                     refuse_renderplus(self.core, slot.worker_id, task)
                 else:
                     await slot.run(task)

@@ -4,12 +4,14 @@ blender-asset-tracer, built once per content and kept), and the renderer configu
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from service import private
 
@@ -20,7 +22,7 @@ BORDER = 1 << 9
 
 
 class ArchiveError(RuntimeError):
-    """A blend file that could not be packed."""
+    """A blend file that could not be packed, or may not be: a sentence saying why."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,29 @@ class Archive:
     md5: str
     blend: str
     """The blend file's path inside the archive (``/``-separated); empty for a renderer."""
+    left_out: tuple[str, ...] = ()
+    """Files the blend names that the archive leaves out: outside the project, or in the data dir."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a job archive may hold: files under the blend file's folder or the shared storage (links resolved),
+    never anything else in the service's data dir (its token, keys, database and job files), even when the data
+    dir lies under one of them. The shared storage may lie in the data dir (its default, ``shared``)."""
+
+    roots: tuple[Path, ...]
+    private: Path
+    storage: Path | None
+
+    def secret(self, found: Path) -> bool:
+        """Whether a resolved path is the service's own: in the data dir, and not in a shared storage there."""
+        shared = self.storage is not None and self.storage.is_relative_to(self.private) and \
+            found.is_relative_to(self.storage)
+        return found.is_relative_to(self.private) and not shared
+
+    def holds(self, path: Path) -> bool:
+        found = path.resolve()
+        return not self.secret(found) and any(found.is_relative_to(r) for r in self.roots)
 
 
 def md5_of(path: Path) -> str:
@@ -39,18 +64,47 @@ def md5_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def content_key(blend: Path) -> str:
-    """What a packed archive is kept under: the blend file's path, size and content."""
-    digest = hashlib.sha256(str(blend).encode())
+def content_key(blend: Path, project: Project) -> str:
+    """What a packed archive is kept under: the blend file's path and content, and what its project holds."""
+    digest = hashlib.sha256(repr((str(blend), project)).encode())
     digest.update(md5_of(blend).encode())
     return digest.hexdigest()
 
 
-class JobArchives:
-    """Zips of blend files and their dependencies, one per content, in ``folder``."""
+def _packer(project: Project, scratch: Path) -> type[Any]:
+    """blender-asset-tracer's zip packer, visiting only the files the project holds: a linked library outside
+    it refuses the archive (the scene would lack what it links), any other file is left out and named. Its
+    rewritten blend files are made in ``scratch`` (in the private data dir), not in the shared temp folder."""
+    from blender_asset_tracer.pack.zipped import ZipPacker  # imported when a SheepIt client first asks
 
-    def __init__(self, folder: Path) -> None:
+    class ProjectPacker(ZipPacker):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self._tmpdir.cleanup()
+            self._tmpdir = tempfile.TemporaryDirectory(dir=scratch)
+            self._rewrite_in = Path(self._tmpdir.name)
+            self.left_out: set[Path] = set()
+
+        def _visit_asset(self, asset_path: Path, usage: Any) -> None:
+            checked = asset_path.parent if usage.is_sequence else asset_path
+            if project.holds(checked):
+                super()._visit_asset(asset_path, usage)
+                return
+            if usage.block.code == b"LI":
+                raise ArchiveError(f"{self.blendfile} links {asset_path}, which is outside its folder and the "
+                                   "shared storage: SheepIt clients cannot render it without that library")
+            self.left_out.add(asset_path)
+
+    return ProjectPacker
+
+
+class JobArchives:
+    """Zips of blend files and the files of their project they need, one per content, in ``folder``."""
+
+    def __init__(self, folder: Path, private_dir: Path, storage: str) -> None:
         self.folder = folder
+        self.private = private_dir.resolve()
+        self.storage = Path(storage).resolve() if storage else None
         self._lock = threading.Lock()
         self._known: dict[Path, tuple[float, int, Archive]] = {}
 
@@ -61,34 +115,44 @@ class JobArchives:
             known = self._known.get(blend)
             if known is not None and known[:2] == (stat.st_mtime, stat.st_size) and known[2].path.exists():
                 return known[2]
-            archive = self._pack(blend, content_key(blend))
+            project = self.project(blend)
+            archive = self._pack(blend, project, content_key(blend, project))
             self._known[blend] = (stat.st_mtime, stat.st_size, archive)
             return archive
 
-    def _pack(self, blend: Path, key: str) -> Archive:
-        target = self.folder / f"{key}.zip"
-        name = self.folder / f"{key}.blend-path"
-        if target.exists() and name.exists():
-            return Archive(target, md5_of(target), name.read_text(encoding="utf-8"))
-        from blender_asset_tracer.pack.zipped import ZipPacker  # imported when a SheepIt client first asks
+    def project(self, blend: Path) -> Project:
+        project = Project((blend.parent.resolve(), *([self.storage] if self.storage else [])), self.private,
+                          self.storage)
+        if project.secret(blend.resolve()):
+            raise ArchiveError(f"{blend} is in the service's data dir, which SheepIt clients are never sent")
+        return project
 
+    def _pack(self, blend: Path, project: Project, key: str) -> Archive:
+        target = self.folder / f"{key}.zip"
+        about = self.folder / f"{key}.json"
+        if target.exists() and about.exists():
+            known = json.loads(about.read_text(encoding="utf-8"))
+            return Archive(target, md5_of(target), known["blend"], tuple(known["left_out"]))
         private.directory(self.folder)
         with tempfile.TemporaryDirectory(dir=self.folder) as work:
             partial = Path(work) / "archive.zip"
             try:
-                with ZipPacker(blend, blend.parent, str(partial)) as packer:
+                with _packer(project, Path(work))(blend, blend.parent, str(partial)) as packer:
                     packer.strategise()
                     packer.execute()
                     inside = packer.output_path.relative_to(partial.absolute()).as_posix()
+                    left_out = tuple(sorted(map(str, packer.left_out)))
                     if packer.missing_files:
                         log.warning("%s needs files that are missing: %s", blend,
                                     ", ".join(sorted(map(str, packer.missing_files))))
+            except ArchiveError:
+                raise
             except Exception as exc:  # BAT raises many kinds for a file it cannot read
                 raise ArchiveError(f"{blend} could not be packed: {exc}") from exc
             partial.chmod(0o600)
             shutil.move(partial, target)
-        private.write_bytes(name, inside.encode())
-        return Archive(target, md5_of(target), inside)
+        private.write_bytes(about, json.dumps({"blend": inside, "left_out": left_out}).encode())
+        return Archive(target, md5_of(target), inside, left_out)
 
 
 def render_size(blend: Path, scene: str) -> tuple[int, int] | None:

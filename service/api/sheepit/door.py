@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from service.api import forms
 from service.api.sheepit.archives import Archive, ArchiveError, JobArchives, Renderers, render_size
 from service.api.sheepit.sessions import Session, Sessions
 from service.api.sheepit.work import NotRenderable, Work, work_of
+from service.api.throttle import Throttle
 from service.core.farm import FarmCore
+from service.core.policy import SHEEPIT_PREFIX
 from service.core.variables import this_platform
 from service.store.farm import Conflict, NotFound
 from shared import failures
@@ -25,13 +28,19 @@ log = logging.getLogger("shepherd.sheepit")
 TASK_TYPES = ["blender"]
 """What a session renders: simple-blender-render's frames (a preview video needs ffmpeg, a Render+ job the
 service's own runner)."""
+MAX_HOST = 64
+"""The longest host name a worker's name keeps."""
+MAX_SESSION_LOG = 2**20
+"""Bytes of a session's own reports kept per worker."""
+MAX_REMEMBERED = 10_000
+"""Unfinished tasks whose validated frames are remembered at most (the oldest are forgotten first)."""
 TRIES = 5
 """Tasks a request-job tries before it answers that there is no frame, when the first ones cannot be packed."""
 SHEEPIT_TYPES = {
     1: "The client received a wrong configuration", 2: "Authentication with www failed",
     3: "Client version too old", 4: "The session got disabled", 9: "File download failed",
     11: "Network issue", 17: "OS not supported", 18: "CPU not supported", 19: "GPU not supported",
-    22: "Renderer got killed by server", 26: "Final image is too large",
+    22: "Renderer got killed by server",
 }
 """The spec's error types that Shepherd's failure vocabulary has no name of its own for."""
 
@@ -61,16 +70,31 @@ def failure_reason(number: int, detail: str = "") -> str:
     return f"{label}: {detail}" if detail else label
 
 
+def worker_name(login: str, host: str) -> str:
+    """The worker a session of this account and host is: the host loses any '@', so that the name tells the
+    account (everything before its last '@') and no account can name another's worker."""
+    return f"{SHEEPIT_PREFIX}{login}@{host.replace('@', '_')[:MAX_HOST]}"
+
+
+def account_of(name: str) -> str | None:
+    """The account a SheepIt session's worker name belongs to, None for another worker's name."""
+    return name[len(SHEEPIT_PREFIX):name.rindex("@")] if name.startswith(SHEEPIT_PREFIX) and "@" in name else None
+
+
 class Door:
     def __init__(self, core: FarmCore) -> None:
         self.core = core
         self.options = core.options.sheepit
         folder = core.data_dir / "sheepit"
         self.sessions = Sessions(folder / "key")
-        self.archives = JobArchives(folder / "archives")
+        self.throttle = Throttle()
+        self.archives = JobArchives(folder / "archives", core.data_dir, core.options.storage)
         self.renderers = Renderers(self.options.renderers)
         self.logs = folder / "logs"
         self._sizes: dict[tuple[Path, float, str], tuple[int, int] | None] = {}
+        self._validated: OrderedDict[str, int] = OrderedDict()
+        """Frames of each unfinished task that SheepIt sessions had validated, so that a session taking the task
+        after it went back to the queue resumes at the first frame not yet validated."""
 
     def restore(self) -> None:
         """Sessions do not outlive the service: what their workers had goes back to the queue."""
@@ -78,27 +102,58 @@ class Door:
             if worker.lease is not None and worker.status != WorkerStatus.OFFLINE:
                 self.core.farm.sign_off(worker.id)
 
-    def open(self, login: str, hostname: str, address: str, os_name: str, bits: str, version: str) -> str:
-        """A new session as a worker (the one this login and host had, when no live session uses it), awake
-        unless someone asked it to sleep; its cookie."""
+    def open(self, login: str, hostname: str, address: str, os_name: str, bits: str, version: str) -> str | None:
+        """A new session as the worker of this account and host (one worker each, the same at every login: a
+        client that logs in again after a crash ends its old session, and its frame goes back to the queue),
+        awake unless someone asked it to sleep; its cookie. None when the account has as many live sessions as
+        it may have."""
+        self.sweep()
         farm = self.core.farm
-        name = f"SheepIt {login}@{hostname or address}"
-        workers = farm.workers()
-        known_ids = {w.id for w in workers}
-        self.sessions.forget({w.id for w in workers if w.status in (WorkerStatus.ERROR, WorkerStatus.OFFLINE)}
-                             | (self.sessions.workers_in_use() - known_ids))
+        name = worker_name(login, hostname or address)
+        mine = [w for w in farm.workers() if account_of(w.name) == login]  # names only the door gives
+        known = next((w for w in mine if w.name == name), None)
+        if known is not None:
+            for cookie in self.sessions.of_worker(known.id):
+                self.sessions.close(cookie)
+            if known.task_id is not None:
+                farm.hand_back(known.id, "Task was requeued: its SheepIt client logged in again")
+        if len(self.sessions.of_login(login)) >= self.options.sessions:
+            log.warning("SheepIt account %s has %d live sessions already: %s is refused", login,
+                        self.options.sessions, name)
+            return None
         in_use = self.sessions.workers_in_use()
-        known = next((w for w in workers if w.name == name and w.lease is not None and w.id not in in_use), None)
-        if known is None:  # worker names are unique: a second live session of this login and host is "... (2)"
-            taken = {w.name for w in workers}
-            name = next(n for n in itertools.chain([name], (f"{name} ({i})" for i in itertools.count(2)))
-                        if n not in taken)
+        spare = sorted((w for w in mine if w.id not in in_use), key=lambda w: w.last_seen or 0)
+        if known is None and len(mine) >= self.options.sessions and spare:
+            farm.delete_worker(spare[0].id)  # the account's worker not heard from longest makes room
+            (self.logs / f"{spare[0].id}.txt").unlink(missing_ok=True)
         software = f"SheepIt {version}"
         worker_id = known.id if known else farm.register(name, secrets.token_hex(16), os_name, TASK_TYPES, address,
                                                           software, self.options.timeout).id
+        if known is not None and known.lease != self.options.timeout:
+            farm.set_lease(worker_id, self.options.timeout)  # --sheepit-timeout changed since it was made
         status = farm.sign_on(worker_id, name, TASK_TYPES, software, False, address)
         farm.state_changed(worker_id, status)
         return self.sessions.open(Session(worker_id, login, os_name, bits))
+
+    def sweep(self) -> None:
+        """Forget the sessions whose worker is gone, offline or in error (its lease ran out while it held a
+        frame), and end quietly (offline, not error) those that held no frame for the idle timeout: a client
+        with nothing to render asks again only every 5 to 20 minutes, so its silence is no failure."""
+        workers = {w.id: w for w in self.core.farm.workers()}
+        idle_since = time.monotonic() - self.options.idle_timeout
+        for cookie, session in list(self.sessions.live.items()):
+            worker = workers.get(session.worker_id)
+            if worker is None or worker.status in (WorkerStatus.ERROR, WorkerStatus.OFFLINE):
+                self.sessions.close(cookie)
+            elif worker.task_id is None and session.seen < idle_since:
+                log.info("SheepIt session of %s ended: idle for %g s", worker.name, self.options.idle_timeout)
+                self.close(cookie)
+
+    async def watch(self) -> None:
+        """Sweep the sessions for as long as the service runs."""
+        while True:
+            await asyncio.sleep(self.core.options.check_every)
+            self.sweep()
 
     def close(self, cookie: str) -> None:
         """The session ends (logout): its worker goes offline and its frame back to the queue."""
@@ -121,6 +176,7 @@ class Door:
         if worker is None or worker.status in (WorkerStatus.ERROR, WorkerStatus.OFFLINE):
             self.sessions.close(cookie)
             return None
+        session.seen = time.monotonic()
         self.core.farm.seen(worker, address)
         return session
 
@@ -144,7 +200,7 @@ class Door:
             if task is None:
                 session.drop()
                 return None
-            session.take(task.id)
+            taken = session.take(task.id)
             try:
                 work, archive = await self.work(task)
             except (NotRenderable, ArchiveError, OSError) as exc:
@@ -152,6 +208,12 @@ class Door:
                 farm.refuse(session.worker_id, f"Task was requeued: SheepIt clients cannot render it: {exc}")
                 continue
             session.frames, session.archive = work.frames, archive
+            if taken:
+                session.done = min(self._validated.get(task.id, 0), task.steps_completed, len(work.frames))
+                if archive.left_out:
+                    self.core.log_line(task, f"The SheepIt archive of {work.blend} leaves out what lies outside "
+                                             "its folder and the shared storage, or in the service's data dir: "
+                                             + ", ".join(archive.left_out))
             frame = session.frame
             try:
                 if frame is None:
@@ -196,7 +258,12 @@ class Door:
         """A validated frame: the task's steps, completed with its last frame."""
         session.done += 1
         self.core.log_line(task, f"SheepIt session {session.login}: frame {frame} saved to {path}")
+        self._validated[task.id] = session.done
+        self._validated.move_to_end(task.id)
+        if len(self._validated) > MAX_REMEMBERED:
+            self._validated.popitem(last=False)
         if session.frame is None:
+            del self._validated[task.id]
             self.core.farm.update_task(session.worker_id, task.id, TaskStatus.COMPLETED,
                                        "Task completed on SheepIt")
             session.drop()
@@ -217,5 +284,11 @@ class Door:
         self.core.append_log(task, log)
 
     def session_log(self, session: Session, text: str) -> None:
-        """A report of the client's that is about no frame (its configuration log)."""
-        private.append_text(self.logs / f"{session.worker_id}.txt", text)
+        """A report of the client's that is about no frame (its configuration log), kept after the earlier ones
+        up to ``MAX_SESSION_LOG`` bytes a worker; past that the file starts again with this one (its end)."""
+        path = self.logs / f"{session.worker_id}.txt"
+        if (path.stat().st_size if path.is_file() else 0) + len(text) < MAX_SESSION_LOG:
+            private.append_text(path, text)
+        else:
+            private.directory(self.logs)
+            private.write_bytes(path, text.encode()[-MAX_SESSION_LOG:])

@@ -15,10 +15,11 @@ from starlette.routing import BaseRoute, Route
 from service.api import forms
 from service.api.context import client
 from service.api.sheepit.door import Door, failure_reason
-from service.api.sheepit.images import identify
 from service.api.sheepit.sessions import COOKIE, version_tuple
 from service.api.sheepit.work import NotRenderable
+from service.core import images
 from service.core.farm import IMAGE_TYPES
+from service.core.images import identify
 from service.store.farm import Conflict, NotFound
 from shared.model import WorkerStatus
 
@@ -33,7 +34,12 @@ PATHS = {
     "speedtest-answer": f"{SERVER}/speedtest.php",
 }
 SPEEDTEST_PAYLOAD = bytes(256 * 1024)
-CONTENT_TYPES = {ext: kind for kind, ext in IMAGE_TYPES.items()}
+NOT_VALID, TOO_LARGE = 25, 26
+"""The spec's error types of a frame refused at validation and of an image too large (JOB_VALIDATION_FAILED and
+IMAGE_TOO_LARGE in shared.failures)."""
+SESSIONS_FULL = 105
+"""The login answer when the account has as many live sessions as it may: a status the spec does not list, which
+the client reports as an unknown error and tries again later."""
 
 
 def xml(tag: str, status: int, *children: ET.Element, **attributes: str) -> Response:
@@ -77,15 +83,21 @@ async def config(request: Request) -> Response:
     if not login or not isinstance(password, str) or not password or not _text(form, "os") \
             or not _text(form, "bits"):
         return xml("config", 104)
+    address, account = client(request), login if login in door.options.users else None
+    if door.throttle.held_back(account, address):
+        return xml("config", 102)  # unchecked: too many wrong passwords of late
     if not door.sessions.authentic(door.options.users, login, password):
+        door.throttle.wrong(account, address)
         return xml("config", 102)
+    door.throttle.right(login, address)
     if door.options.min_version and version_tuple(version) < version_tuple(door.options.min_version):
         return xml("config", 101)
     old = request.cookies.get(COOKIE)
     if old:
         door.close(old)
-    cookie = door.open(login, _text(form, "hostname"), client(request), _text(form, "os"), _text(form, "bits"),
-                       version)
+    cookie = door.open(login, _text(form, "hostname"), address, _text(form, "os"), _text(form, "bits"), version)
+    if cookie is None:
+        return xml("config", SESSIONS_FULL)
     requests = [ET.Element("request", {"type": kind, "path": path}) for kind, path in PATHS.items()]
     requests[3].set("max-period", str(max(1, int(door.options.timeout * 0.8))))  # well within the lease
     speedtest = ET.Element("speedtest")
@@ -143,8 +155,8 @@ async def request_job(request: Request) -> Response:
 async def archive(request: Request) -> Response:
     door = _door(request)
     session = door.alive(request.cookies.get(COOKIE), client(request))
-    form = await _form(request)
     missing = Response("no such archive", status_code=404, media_type="text/plain")
+    form = await _form(request) if session is not None else None
     if session is None or form is None:
         return missing
     kind = _text(form, "type")
@@ -173,18 +185,21 @@ async def validate(request: Request) -> Response:
         task = door.owns(session, job, frame)
         if task is None:  # a frame the session no longer renders (its job cancelled, or validated already)
             return xml("jobvalidate", 0)
+        session.reached = session.frame
         try:
             work = door.work_of(task)
         except NotRenderable:
             return xml("jobvalidate", 303)
         number = int(session.frame or 0)
-        image = await asyncio.to_thread(identify, upload)
-        if image is None or image[0] != work.extension:
+        found = identify(upload)
+        if found is None or found[0] != work.extension:
             return xml("jobvalidate", 302)
         expected = await door.expected_size(work)
-        if expected is not None and image[1] != expected:
-            door.fail(session, failure_reason(25, f"the uploaded frame {number} is {image[1][0]}×{image[1][1]}, "
-                                                  f"the scene renders {expected[0]}×{expected[1]}"))
+        try:
+            images.checked(upload, expected)  # before anything is written or shown
+        except images.ImageRefused as exc:
+            kind = TOO_LARGE if expected is None and exc.too_large else NOT_VALID
+            door.fail(session, failure_reason(kind, f"the uploaded frame {number}: {exc}"))
             return xml("jobvalidate", 302)
         path = work.frame_file(number)
         try:
@@ -193,8 +208,8 @@ async def validate(request: Request) -> Response:
             return xml("jobvalidate", 303)
         if door.owns(session, job, frame) is None:  # taken back while it was written: not counted
             return xml("jobvalidate", 0)
-        if image[0] in CONTENT_TYPES:
-            door.core.store_image(task, CONTENT_TYPES[image[0]], upload)
+        if found[0] in IMAGE_TYPES.values():
+            door.core.store_image(task, upload, found[1])
         try:
             door.frame_done(session, task, number, path)
         except (Conflict, NotFound):
@@ -225,9 +240,11 @@ async def keepmealive(request: Request) -> Response:
 async def error(request: Request) -> Response:
     door = _door(request)
     session = door.alive(request.cookies.get(COOKIE), client(request))
+    if session is None:
+        return xml("error", 304)
     form = await _form(request)
-    if session is None or form is None:
-        return xml("error", 304 if session is None else 300)
+    if form is None:
+        return xml("error", 300)
     report = form.get("file", b"")
     log = (report if isinstance(report, bytes) else report.encode()).decode("utf-8", "replace")
     kind, job = _text(form, "type"), _text(form, "job")
@@ -243,7 +260,12 @@ async def error(request: Request) -> Response:
             door.core.farm.hand_back(session.worker_id, "Task was requeued: the server stopped its SheepIt render")
             session.drop()
         return xml("error", 0)
-    door.fail(session, failure_reason(number), log)
+    if number == NOT_VALID and session.reached != session.frame:  # the client's word for an upload refused
+        number, detail = TOO_LARGE, (f"the upload of frame {session.frame} was refused before the door could "
+                                     "check it: larger than the request body limit (--max-body-mb)")
+    else:
+        detail = ""
+    door.fail(session, failure_reason(number, detail), log)
     return xml("error", 0)
 
 

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,18 +37,25 @@ class Session:
     archive: Archive | None = None
     """The job archive whose md5 the session was given with its frame."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    seen: float = field(default_factory=time.monotonic)
+    """When its client was last heard from (``time.monotonic``)."""
+    reached: int | None = None
+    """The frame whose upload last reached the door: a validation failure reported for a frame whose upload never
+    did means the service refused it as too large before the door saw it."""
 
     @property
     def frame(self) -> int | None:
         return self.frames[self.done] if self.task_id and self.done < len(self.frames) else None
 
-    def take(self, task_id: str) -> None:
-        """Render ``task_id``: from its first frame when it is not the task the session had."""
-        if task_id != self.task_id:
-            self.task_id, self.frames, self.done, self.archive = task_id, [], 0, None
+    def take(self, task_id: str) -> bool:
+        """Render ``task_id``; True when it is not the task the session had (its frames are to be set)."""
+        if task_id == self.task_id:
+            return False
+        self.task_id, self.frames, self.done, self.archive, self.reached = task_id, [], 0, None, None
+        return True
 
     def drop(self) -> None:
-        self.task_id, self.frames, self.done, self.archive = None, [], 0, None
+        self.task_id, self.frames, self.done, self.archive, self.reached = None, [], 0, None, None
 
 
 class Sessions:
@@ -88,10 +96,11 @@ class Sessions:
     def close(self, cookie: str) -> Session | None:
         return self.live.pop(cookie, None)
 
-    def forget(self, gone: set[str]) -> None:
-        """Drop the sessions of these workers (their lease ran out, they were removed): their clients went."""
-        for cookie in [c for c, s in self.live.items() if s.worker_id in gone]:
-            del self.live[cookie]
+    def of_worker(self, worker_id: str) -> list[str]:
+        return [c for c, s in self.live.items() if s.worker_id == worker_id]
+
+    def of_login(self, login: str) -> list[str]:
+        return [c for c, s in self.live.items() if s.login == login]
 
     def workers_in_use(self) -> set[str]:
         return {s.worker_id for s in self.live.values()}

@@ -1,10 +1,15 @@
-"""What kind of image an uploaded frame is, and its size, read from its header."""
+"""What kind of image an upload is and its size, read from its header, and the one check every uploaded image
+passes before it is written or shown: a known kind, the size the job renders, or within a cap when that size is
+not known (a small file may decode to gigabytes)."""
 
 from __future__ import annotations
 
 import struct
 
 SizeOrNone = tuple[int, int] | None
+MAX_PARTS = 256
+"""Segments of a JPEG or attributes of an OpenEXR header read at most before the size: the work is bounded
+whatever the upload holds."""
 
 
 def _png(data: bytes) -> SizeOrNone:
@@ -16,10 +21,12 @@ def _png(data: bytes) -> SizeOrNone:
 
 def _jpeg(data: bytes) -> SizeOrNone:
     at = 2
-    while at + 9 <= len(data):
-        if data[at] != 0xFF:
+    for _ in range(MAX_PARTS):
+        if at + 9 > len(data) or data[at] != 0xFF:
             return None
         marker, length = data[at + 1], struct.unpack(">H", data[at + 2:at + 4])[0]
+        if length < 2:
+            return None
         if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
             height, width = struct.unpack(">HH", data[at + 5:at + 9])
             return width, height
@@ -35,7 +42,9 @@ def _bmp(data: bytes) -> SizeOrNone:
 def _exr(data: bytes) -> SizeOrNone:
     """The data window of the first part's header: name, type, size, value, until an empty name."""
     at = 8
-    while at < len(data) and data[at] != 0:
+    for _ in range(MAX_PARTS):
+        if at >= len(data) or data[at] == 0:
+            return None
         name_end = data.index(b"\0", at)
         type_end = data.index(b"\0", name_end + 1)
         size = struct.unpack("<i", data[type_end + 1:type_end + 5])[0]
@@ -80,3 +89,32 @@ def identify(data: bytes) -> tuple[str, tuple[int, int]] | None:
                 return None
             return (extension, size) if size else None
     return None
+
+
+MAX_SIDE = 16384
+"""The widest and tallest image taken when the size the job renders is not known (Blender's default limit for a
+texture side; 16384×16384 RGBA is 1 GiB decoded)."""
+
+
+class ImageRefused(ValueError):
+    """An upload that is not a readable image of an acceptable size, and why (a plain sentence)."""
+
+    def __init__(self, message: str, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+def checked(data: bytes, expected: tuple[int, int] | None = None) -> tuple[str, tuple[int, int]]:
+    """(file extension, size) of an upload that is an image of the ``expected`` size, or of at most
+    ``MAX_SIDE`` on each side when no size is expected; else ImageRefused."""
+    found = identify(data)
+    if found is None:
+        raise ImageRefused("the upload is not a PNG, JPEG, OpenEXR, BMP or TIFF image")
+    width, height = found[1]
+    if expected is not None and (width, height) != expected:
+        raise ImageRefused(f"the image is {width}×{height}, the scene renders {expected[0]}×{expected[1]}",
+                           too_large=width * height > expected[0] * expected[1])
+    if expected is None and not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        raise ImageRefused(f"the image is {width}×{height}; without a known render size at most "
+                           f"{MAX_SIDE}×{MAX_SIDE} is taken", too_large=True)
+    return found
