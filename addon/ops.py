@@ -455,7 +455,8 @@ class SHEPHERD_OT_job_log(ServiceOperator):
 
 def show_text(context: Any, text: Any) -> bool:
     """Show ``text`` in a Text Editor on screen, its end in view (where Blender says what went wrong): one already
-    open, else a new window. False without a window (Blender in the background)."""
+    open, else a new window, or the Preferences window when one is open (Blender raises it instead of opening
+    another). False without a window (Blender in the background)."""
     wm = context.window_manager
     editors = [a for w in wm.windows for a in w.screen.areas if a.type == "TEXT_EDITOR"]
     if not editors:
@@ -464,7 +465,8 @@ def show_text(context: Any, text: Any) -> bool:
         before = {w.as_pointer() for w in wm.windows}
         with context.temp_override(window=context.window, area=context.window.screen.areas[0]):
             bpy.ops.screen.userpref_show("INVOKE_DEFAULT")  # a small window of one area, made a Text Editor
-        editors = [w.screen.areas[0] for w in wm.windows if w.as_pointer() not in before]
+        editors = [w.screen.areas[0] for w in wm.windows if w.as_pointer() not in before] or [
+            w.screen.areas[0] for w in wm.windows if [a.type for a in w.screen.areas] == ["PREFERENCES"]]
         if not editors:
             return False
         editors[0].type = "TEXT_EDITOR"

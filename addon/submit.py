@@ -83,7 +83,8 @@ def main() -> int:
         return 2
     try:
         api.request(args.server, "POST", "/batch", recipes.to_dict(recipe), token=args.token)
-        print(f"Sent {len(recipe.jobs)} jobs to {args.server}", flush=True)
+        count = len(recipe.jobs)
+        print(f"Sent {count} job{'s' * (count != 1)} to {args.server}", flush=True)
         return follow(package, args.server, args.token) if args.wait else 0
     except api.ServiceError as exc:
         print(str(exc), file=sys.stderr)
@@ -104,8 +105,7 @@ def follow(package: str, server: str, token: str) -> int:
             break
         time.sleep(0.5)
     failed = [job for job in batch["jobs"] if job["status"] == events.JobStatus.FAILED]
-    print(f"Batch {batch['status']}" + (f"; failed jobs: {[job['id'] for job in failed]}" if failed else ""),
-          flush=True)
+    print(f"Batch: {view.batch_word(batch)}", flush=True)  # as the add-on's status panel says it
     for job in failed:
         print(f"job {job['id']} ({job['name']}) failed: {view.failure_reason(job)}", flush=True)
     return 0 if batch["status"] == events.BatchStatus.FINISHED and not failed else 1

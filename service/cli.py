@@ -148,8 +148,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ssl-certfile", type=Path, metavar="PATH", help="Serve https with this certificate (PEM).")
     p.add_argument("--ssl-keyfile", type=Path, metavar="PATH", help="The private key of --ssl-certfile (PEM).")
     p.add_argument("--blender", default=default_blender(), metavar="PATH",
-                   help="The Blender that clients beyond this machine render with (default: Blender on PATH, "
-                        "else the newest in this system's install places: %(default)s here).")
+                   help="This machine's Blender: its slots' farm tasks and recipes naming none render with it, "
+                        "and a recipe from beyond this machine may name no other (default: Blender on PATH, else "
+                        "the newest in this system's install places: %(default)s here).")
     p.add_argument("--data-dir", type=Path, default=dirs.data_dir(),
                    help="Folder for the batch database, temporary files and logs (default $SHEPHERD_DATA_DIR, "
                         "else the user's data folder: %(default)s here).")

@@ -157,14 +157,14 @@ def test_headless_submit_from_the_repository(checks, blender5, tmp_path):
                 "--server", svc.url, "--wait", "--blender", blender]
         done = subprocess.run([*argv, "--source", "saved"], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        assert "Sent 2 jobs" in done.stdout and "Batch FINISHED" in done.stdout
+        assert "Sent 2 jobs" in done.stdout and "Batch: Finished" in done.stdout
         done = subprocess.run([*argv, "--source", "markers"], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert (saved.parent / "render" / "Main_Shot2_0002.png").exists()
         done = subprocess.run([*argv[:-2], "--blender", "/no/such/blender", "--source", "current"],
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 1, done.stdout[-3000:]
-        assert "failed jobs: [0]" in done.stdout
+        assert "Batch: Failed" in done.stdout
         assert "failed: Cannot start Blender '/no/such/blender': No such file or directory" in done.stdout
     finally:
         svc.stop()

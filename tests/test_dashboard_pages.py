@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from service.core.batch import BatchState
-from service.store.farm import Farm
+from service.store.farm import LOCAL, Farm
 from service.store.store import Store
 from service.web import figures, pages
 from service.web.pages import frame_states
 from service.web.views import read_log
 from shared import recipe as recipes
-from shared.model import BATCH_JOB_TYPE, Command, Task, TaskSpec, TaskStatus
+from shared.model import BATCH_JOB_TYPE, Command, Task, TaskSpec, TaskStatus, Worker, WorkerStatus
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker
 from tests.helpers import http
@@ -46,6 +46,14 @@ def test_each_frame_has_its_tasks_state_and_a_running_task_its_progress() -> Non
 def test_durations_read_as_people_say_them() -> None:
     assert [pages.duration(s) for s in (0.04, 2.46, 45, 59.4, 61, 3599, 7500, 90000)] == [
         "0.0 s", "2.5 s", "45 s", "59 s", "1 min", "1 h 00 min", "2 h 05 min", "1 d 1 h"]
+
+
+def test_a_slot_of_this_machine_is_seen_now_a_remote_worker_when_it_last_called() -> None:
+    """A slot runs in the service and never calls in: its stored last-seen time is when it last signed on."""
+    workers = [Worker("s", "vm slot 1", "linux", WorkerStatus.AWAKE, ["blender"], address=LOCAL, last_seen=1.0),
+               Worker("w", "w1", "linux", WorkerStatus.AWAKE, ["blender"], address="192.0.2.9", last_seen=1.0)]
+    rows = pages.worker_rows(workers, {}, {}, {}).split("</tr>")
+    assert "<td>now</td>" in rows[0] and pages.when(1.0) in rows[1] and "<td>now</td>" not in rows[1]
 
 
 def test_a_task_log_is_read_in_whole_lines_from_where_the_page_left_off(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_the_recipe_passes_check(place: Path) -> None:
                            "--data-dir", str(place / "check")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "All checks passed" in done.stdout
+    assert "2 enabled jobs in 1 readable blend file\n" in done.stdout and "All checks passed" in done.stdout
 
 
 def test_the_recipe_renders(service: Service, place: Path) -> None:

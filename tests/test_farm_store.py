@@ -68,7 +68,9 @@ def test_soft_fail_blocklist_and_job_failure(farm: Farm):
         farm.update_task(worker, task.id, TaskStatus.FAILED, "boom")
     assert farm.task(task.id).status == TaskStatus.FAILED
     assert farm.job(job.id).status == JobStatus.FAILED  # one of three tasks is over 10 %
-    assert {t.status for t in farm.tasks(job.id)} == {TaskStatus.FAILED, TaskStatus.CANCELED}
+    assert farm.job(job.id).activity == "1 of 3 tasks failed; t0: boom"  # why, not only how many
+    assert {(t.status, t.activity) for t in farm.tasks(job.id)} == {
+        (TaskStatus.FAILED, "boom (failed by 3 workers)"), (TaskStatus.CANCELED, "Canceled: the job failed")}
 
 
 def test_a_worker_failing_three_tasks_of_a_type_is_blocklisted(farm: Farm):

@@ -196,7 +196,7 @@ def test_headless_submit_from_a_checkout_prints_why_a_job_failed_and_exits_non_z
     finally:
         svc.stop()
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "Batch FINISHED; failed jobs: [0]" in done.stdout
+    assert "Sent 1 job to" in done.stdout and "Batch: Failed" in done.stdout
     assert "job 0 (Main) failed: This Blender was built without OpenImageDenoiser" in done.stdout
     assert batch["jobs"][0]["failure"]["name"] == "DENOISER_NOT_AVAILABLE"
     assert "SheepIt" not in done.stdout and "Failure " not in done.stdout

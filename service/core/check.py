@@ -116,5 +116,6 @@ def check(recipe: Recipe, min_free_mb: float) -> tuple[list[str], list[str]]:
             problems.append(f"job {job.id}: blend file not found: {job.blend_file}")
         elif job.blend_file in contents:
             problems += [f"job {job.id}: {p}" for p in job_problems(job, contents[job.blend_file], min_free_mb)]
-    notes.append(f"{len(jobs)} enabled jobs in {len(files)} readable blend files")
+    notes.append(f"{len(jobs)} enabled job{'s' * (len(jobs) != 1)} in {len(files)} readable blend "
+                 f"file{'s' * (len(files) != 1)}")
     return notes, problems

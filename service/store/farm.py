@@ -224,7 +224,7 @@ class Farm:
 
         def tasks(source: tuple[str, ...], target: str) -> None:
             db.execute(sql.MOVE_JOB_TASKS, {"status": target, "now": now, "job_id": job.id,
-                                            "from": json.dumps(source)})
+                                            "from": json.dumps(source), "activity": ""})
 
         def job_to(target: str) -> None:
             try:
@@ -510,7 +510,7 @@ class Farm:
             if status == TaskStatus.QUEUED:
                 db.execute(sql.CLEAR_FAILURES_OF_TASK, (task_id,))
                 db.execute(sql.REOPEN_JOB, {"now": time.time(), "id": task.job_id})
-            self._job_progress(db, task.job_id, failed=status == TaskStatus.FAILED)
+            self._job_progress(db, task.job_id, f"{task.name}: {reason}" if status == TaskStatus.FAILED else "")
         self._tell(task.job_id, task_id, opens=(task.type,) if status == TaskStatus.QUEUED else NONE)
         return self.task(task_id)
 
@@ -546,7 +546,7 @@ class Farm:
         if not batch and db.execute(sql.WORKER_FAILURES_IN_JOB, (task.job_id, task.type, worker_id)).fetchone()[0] \
                 >= limits.blocklist_after:
             db.execute(sql.ADD_BLOCK, (task.job_id, worker_id, task.type))
-        self._job_progress(db, task.job_id, failed=True)
+        self._job_progress(db, task.job_id, f"{task.name}: {reason}")
         self._mark_stuck(db, task.job_id)
 
     def _mark_stuck(self, db: sqlite3.Connection, failed: str = "") -> list[str]:
@@ -601,8 +601,9 @@ class Farm:
         last_words = f"; the last: {last.removesuffix(RETRIED)}" if last else ""
         return f"{STUCK}: {workers or 'no worker is awake'} ({figures}){last_words}"
 
-    def _job_progress(self, db: sqlite3.Connection, job_id: str, failed: bool = False) -> None:
-        """Complete the job when every task is; after a failure, fail it when too many tasks failed.
+    def _job_progress(self, db: sqlite3.Connection, job_id: str, failed: str = "") -> None:
+        """Complete the job when every task is; after a failure (``failed``: the task's name and why), fail it
+        when too many tasks failed, saying that failure, and cancel its other tasks, saying so.
 
         A Render+ batch's job goes on past failed tasks, as the batch does, and ends when none is left to run:
         completed, or failed if any task failed."""
@@ -623,9 +624,11 @@ class Farm:
         if counts.get(TaskStatus.FAILED, 0) > 0 and counts[TaskStatus.FAILED] >= self.limits.job_fail_fraction * total:
             db.execute(sql.MOVE_JOB_TASKS, {"status": TaskStatus.CANCELED, "now": time.time(), "job_id": job_id,
                                             "from": json.dumps([TaskStatus.QUEUED, TaskStatus.SOFT_FAILED,
-                                                                TaskStatus.ACTIVE])})
+                                                                TaskStatus.ACTIVE]),
+                                            "activity": "Canceled: the job failed"})
             db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.FAILED, "now": time.time(), "id": job_id,
-                                            "activity": f"{counts[TaskStatus.FAILED]} of {total} tasks failed"})
+                                            "activity": f"{counts[TaskStatus.FAILED]} of {total} tasks failed; "
+                                                        f"{failed}"})
 
     def _end_job(self, db: sqlite3.Connection, job_id: str, status: str, end: str) -> None:
         now = time.time()

@@ -313,7 +313,7 @@ SET_TASK_STATUS = """
 UPDATE tasks SET status = :status, activity = :activity, worker_id = :worker_id, updated = :now WHERE id = :id
 """
 MOVE_JOB_TASKS = """
-UPDATE tasks SET status = :status, updated = :now,
+UPDATE tasks SET status = :status, updated = :now, activity = CASE WHEN :activity = '' THEN activity ELSE :activity END,
     worker_id = CASE WHEN :status = 'active' THEN worker_id ELSE NULL END
 WHERE job_id = :job_id AND status IN (SELECT value FROM json_each(:from))
 """

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from service.core.jobtypes import requeue_words
-from service.store.farm import STUCK
+from service.store.farm import LOCAL, STUCK
 from service.web.figures import FRAME_TYPES, Listed, Queue
 from shared import frames
 from shared.model import Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
@@ -447,10 +447,11 @@ def worker_rows(workers: list[Worker], tasks: dict[str, Task], tags: dict[str, s
         change = f' → {esc(w.status_requested)}{" (after task)" if w.lazy else ""}' if w.status_requested else ""
         named = ", ".join(sorted(tags.get(t, t) for t in w.tags)) or NONE
         reason = f' <span class="note">{esc(w.reason)}</span>' if w.reason else ""
+        seen = "now" if w.address == LOCAL and w.status != WorkerStatus.OFFLINE else when(w.last_seen)  # in-process
         rows.append(f"""<tr data-worker="{esc(w.id)}" data-status="{esc(w.status)}"><td>{esc(w.name)}</td>
 <td>{esc(w.address)}</td><td>{status(w.status)}{change}{reason}</td><td>{current}</td>
 <td>{esc(" ".join(w.supported_task_types))}</td><td class="tags">{esc(named)}</td>
-<td class="actions blocked">{blocked_in(w, blocked.get(w.id, 0))}</td><td>{when(w.last_seen)}</td>
+<td class="actions blocked">{blocked_in(w, blocked.get(w.id, 0))}</td><td>{seen}</td>
 <td>{esc(w.software)}</td><td class="actions">{worker_actions(w)}</td></tr>""")
     return "".join(rows) or '<tr><td colspan="10" class="empty">No workers</td></tr>'
 

@@ -4,11 +4,11 @@
 
 Installs the add-on from its zip, starts the service from the preferences (Start Service) at SERVICE_URL,
 and with an unsaved change in the file, saves and renders (Save and Render) a batch whose first job fails
-(no camera "Gone") before two animated jobs. Writes PNGs of the window to OUTDIR: rendering.png (a job
-mid-render, the failure's reason wrapped), failed.png (the batch over) and log.png (the window Open Log
-opens); OUTDIR/service.pid as soon as the service runs; OUTDIR/results.json (what the status panel drew,
-the operators' reports, the windows' editors) with the service stopped again, then quits; OUTDIR/error.txt
-on failure.
+(no camera "Gone") before two animated jobs, the Preferences window left open. Writes PNGs of the window to
+OUTDIR: rendering.png (a job mid-render, the failure's reason wrapped), failed.png (the batch over) and log.png
+(the window Open Log shows the log in); OUTDIR/service.pid as soon as the service runs; OUTDIR/results.json
+(what the status panel drew, the operators' reports, the windows' editors) with the service stopped again,
+then quits; OUTDIR/error.txt on failure.
 """
 
 import json
@@ -103,7 +103,9 @@ def step(state: dict) -> float | None:
             raise TimeoutError(f"stuck: {state}, {view and view['status']}, {list(status.reports)}")
         if status.busy:
             return 0.2
-        if "started" not in state:
+        if "started" not in state:  # pressed in the Preferences window, which stays open as people leave it
+            with bpy.context.temp_override(window=window(), area=window().screen.areas[0]):
+                bpy.ops.screen.userpref_show("INVOKE_DEFAULT")
             press("service_start")
             state["started"] = True
         elif "sent" not in state and status.reports and status.reports[-1][0] == "ERROR":
