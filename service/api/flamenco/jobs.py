@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from service.api import files
 from service.api.context import client, core
 from service.api.flamenco import shapes
 from service.api.flamenco.common import ApiError, body, decoded, field, seed
@@ -237,6 +238,9 @@ async def set_task_status(request: Request) -> Response:
 async def job_file(request: Request) -> Response:
     """A task log or last rendered image of a job, as the URLs the API gives name them."""
     path = core(request).job_file(request.path_params["job_id"], request.path_params["name"])
-    if path is None:
-        raise ApiError(404, "no such file")
-    return FileResponse(path)
+    try:
+        if path is not None:
+            return files.snapshot(path)
+    except FileNotFoundError:  # replaced or deleted since it was found
+        pass
+    raise ApiError(404, "no such file")
