@@ -75,7 +75,13 @@ def _packer(project: Project, scratch: Path) -> type[Any]:
     """blender-asset-tracer's zip packer, visiting only the files the project holds: a linked library outside
     it refuses the archive (the scene would lack what it links), any other file is left out and named. Its
     rewritten blend files are made in ``scratch`` (in the private data dir), not in the shared temp folder."""
-    from blender_asset_tracer.pack.zipped import ZipPacker  # imported when a SheepIt client first asks
+    from blender_asset_tracer.pack.zipped import ZipPacker, ZipTransferrer  # imported when a client first asks
+
+    class CopyingTransferrer(ZipTransferrer):
+        def queue_move(self, src: Path, dst: Any) -> None:
+            """Copied, not moved: BAT reads a moved file's size after queueing it, when its zipping thread may
+            have taken the file already; what stays behind goes with the scratch folder."""
+            self.queue_copy(src, dst)
 
     class ProjectPacker(ZipPacker):
         def __init__(self, *args: Any) -> None:
@@ -84,6 +90,9 @@ def _packer(project: Project, scratch: Path) -> type[Any]:
             self._tmpdir = tempfile.TemporaryDirectory(dir=scratch)
             self._rewrite_in = Path(self._tmpdir.name)
             self.left_out: set[Path] = set()
+
+        def _create_file_transferer(self) -> Any:
+            return CopyingTransferrer(Path(self._target_path).absolute())
 
         def _visit_asset(self, asset_path: Path, usage: Any) -> None:
             checked = asset_path.parent if usage.is_sequence else asset_path
