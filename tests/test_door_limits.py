@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from service.api.throttle import FREE, MAX_ADDRESSES, Throttle
 from shared import failures
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker, tasks
@@ -313,3 +314,18 @@ def test_reading_a_large_render_task_leaves_the_service_answering(door: Service,
     ticket = str(call(door.url, command="connect", user="carol", pwd="pass word").findtext("ticket"))  # a fresh one
     read = flood(door, lambda n: call(door.url, command=("getobject", "getmeta")[n], ticket=ticket, id=object_id), 2)
     assert read[0].findtext("object/lifeCycleState") == "new" and read[1].tag == "meta"
+
+
+def test_a_guesser_can_neither_make_an_account_forgotten_nor_keep_its_clients_out() -> None:
+    throttle = Throttle()
+    throttle.right("bob", "192.0.2.10")  # bob's own client
+    for n in range(FREE + 1):
+        throttle.wrong("bob", f"198.51.100.{n}")
+    for n in range(MAX_ADDRESSES + 1):  # wrong passwords of no account from ever more addresses
+        throttle.wrong(None, f"10.{n >> 16}.{n >> 8 & 255}.{n & 255}")
+    assert throttle.held_back("bob", "198.51.100.200") > 0  # the account is still held back for a new address
+    assert throttle.held_back("bob", "192.0.2.10") == 0  # but not for the address it logged in from
+    throttle.wrong("bob", "192.0.2.10")
+    throttle.wrong("bob", "192.0.2.10")
+    throttle.wrong("bob", "192.0.2.10")
+    assert throttle.held_back("bob", "192.0.2.10") > 0  # which is held back for its own wrong passwords
