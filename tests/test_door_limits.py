@@ -147,14 +147,19 @@ def test_one_worker_per_account_and_host_and_a_cap_on_sessions(door: Service, tm
     again = sheep(door, tmp_path, "again")  # the same machine's client after a crash
     assert again.log_in(hostname="box-1").get("status") == "0"
     assert first.request_job().get("status") == "202"  # the crashed client's session is over
+    variant = sheep(door, tmp_path, "variant")  # a host that reads as box-1 is box-1; what does not print is shown
+    assert variant.log_in(hostname="BOX-1\u200b").get("status") == "0"
+    assert again.request_job().get("status") == "202"
+    assert variant.log_in(hostname="box-1\nWARNING forged").get("status") == "0"
     assert list(workers_of(door, "alice")).count("SheepIt alice@box-1") == 1
+    assert "SheepIt alice@box-1_WARNING forged" in workers_of(door, "alice")
     assert sheep(door, tmp_path, "b2").log_in(hostname="box-2").get("status") == "0"
     assert sheep(door, tmp_path, "b3").log_in(hostname="bob@box-3").get("status") == "0"  # names no other account
     assert "SheepIt alice@bob_box-3" in workers_of(door, "alice")
     refused = flood(door, lambda n: sheepit_login(door, "127.0.0.1", "alice", "wonder land", f"flood-{n}"), 100)
     assert set(refused) == {"105"}  # the account has as many live sessions as it may
     assert len(workers_of(door, "alice")) <= SESSIONS
-    again.log_out()
+    variant.log_out()
     assert sheep(door, tmp_path, "b4").log_in(hostname="box-4").get("status") == "0"  # in the ended one's place
     mine = workers_of(door, "alice")
     assert len(mine) == SESSIONS and "SheepIt alice@box-4" in mine, mine
