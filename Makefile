@@ -28,7 +28,7 @@ run: deps
 lint: deps
 	$(PY) -m ruff check shared service tests addon tools
 	$(PY) tools/build_extension.py --source
-	$(PY) -m mypy
+	for system in linux win32 darwin; do $(PY) -m mypy --platform $$system || exit 1; done
 
 test: deps lint
 	$(PY) -m pytest -p no:pytest-blender -q
@@ -45,6 +45,7 @@ bench: deps
 	$(PY) tests/bench_farm.py
 	$(PY) tests/bench_dashboard.py
 	$(PY) tests/bench_worker_flood.py
+	$(PY) tests/bench_attacks.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

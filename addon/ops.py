@@ -394,7 +394,7 @@ class SHEPHERD_OT_service_start(ServiceOperator):
             self.report({"INFO"}, f"The service at {url} is already running")
             return None
         try:
-            process, log = service_process.start(url, bpy.path.abspath(prefs.data_dir))
+            process, log = service_process.start(url, bpy.path.abspath(prefs.data_dir), blender_bin(context))
         except OSError as exc:
             self.report({"ERROR"}, f"Cannot start the service: {exc.strerror or exc}")
             return None

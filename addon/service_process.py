@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
+import zipfile
 from pathlib import Path
 
 from .shared.api_client import ServiceError, request
@@ -19,20 +21,48 @@ REPORTED_LINES = 3
 
 def wheel_paths() -> list[str]:
     """Pure-Python wheels shipped in the package: importable straight from their zip files."""
-    return sorted(str(p) for p in (PACKAGE / "wheels").glob("*.whl"))
+    return sorted(str(p) for p in (PACKAGE / "wheels").glob("*-none-any.whl"))
 
 
-def start(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], Path]:
-    """Run ``python -m service --serve`` for the host and port of ``url``; the process and its log file."""
+def compiled_paths() -> list[str]:
+    """Folders holding the package's compiled wheels (psutil), which no zip import can load: where Blender
+    installed them (an extension, 4.2+), else the wheel unpacked once into the package's ``wheels/unpacked``."""
+    paths = []
+    for wheel in sorted((PACKAGE / "wheels").glob("*.whl")):
+        if wheel.name.endswith("-none-any.whl"):
+            continue
+        installed = importlib.util.find_spec(wheel.name.split("-")[0])
+        if installed is not None and installed.origin:
+            paths.append(str(Path(installed.origin).parents[1]))
+            continue
+        folder = PACKAGE / "wheels" / "unpacked" / wheel.stem
+        if not folder.is_dir():
+            partial = folder.with_name(folder.name + ".partial")
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(partial)
+            partial.rename(folder)
+        paths.append(str(folder))
+    return paths
+
+
+def start(url: str, data_dir: str, blender: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """Run ``python -m service --serve`` for the host and port of ``url``, rendering with ``blender`` (the Blender
+    running the add-on, unless the preferences name another); the process and its log file."""
     parts = urllib.parse.urlsplit(url)
     argv = [sys.executable, "-m", "service", "--serve", "--host", parts.hostname or "127.0.0.1",
-            "--port", str(parts.port or 7777)]
+            "--port", str(parts.port or 7777), "--blender", blender]
     if data_dir:
         argv += ["--data-dir", data_dir]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PACKAGE), *wheel_paths()]), PYTHONNOUSERSITE="1")
+    path = os.pathsep.join([str(PACKAGE), *wheel_paths(), *compiled_paths()])
+    env = dict(os.environ, PYTHONPATH=path, PYTHONNOUSERSITE="1")
+    # Its own process group (session on POSIX): Ctrl-C in Blender's console is not the service's to take.
     with tempfile.NamedTemporaryFile(prefix="shepherd-service-", suffix=".log", delete=False) as log:
-        process = subprocess.Popen(argv, cwd=PACKAGE, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        if sys.platform == "win32":
+            process = subprocess.Popen(argv, cwd=PACKAGE, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       creationflags=subprocess.CREATE_NEW_PROCESS_GROUP)
+        else:
+            process = subprocess.Popen(argv, cwd=PACKAGE, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
     return process, Path(log.name)
 
 

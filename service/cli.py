@@ -9,7 +9,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import socket
 import sqlite3
 import ssl
@@ -23,12 +22,14 @@ from typing import Any
 from service import __version__, logs, private
 from service.api.guard import WILDCARDS, Network, Policy
 from service.blender.command import render_command, task
+from service.connections import READ_TIMEOUT
 from service.core import check
 from service.core.farm import FarmOptions, SheepItOptions
 from service.core.manager import Manager
 from service.core.options import RunOptions, default_blender, default_slots
 from service.core.variables import ALL, Variables
 from service.notify.notifier import Notifier
+from service.platform import dirs, signals
 from service.server import serve
 from service.store.farm import Limits, hash_secret
 from service.store.store import StoreError
@@ -42,12 +43,6 @@ from shared.view import batch_view, job_line, stats_view
 DEFAULT_PORT = 7777
 NO_BLENDER = "the local slots cannot render: give --blender PATH, or --slots 0 to render on workers only"
 POLL_INTERVAL = 0.5
-
-
-def default_data_dir() -> Path:
-    if os.environ.get("SHEPHERD_DATA_DIR"):
-        return Path(os.environ["SHEPHERD_DATA_DIR"])
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "shepherd"
 
 
 def port_number(text: str) -> int:
@@ -147,13 +142,17 @@ def parser() -> argparse.ArgumentParser:
                    help="Clients in this network need no token, e.g. a studio's LAN (repeatable; off by default).")
     p.add_argument("--max-body-mb", type=positive, default=16,
                    help="Refuse request bodies larger than this, in MiB (default %(default)s).")
+    p.add_argument("--read-timeout", type=positive, default=int(READ_TIMEOUT), metavar="SECONDS",
+                   help="Close connections that take longer to send a request's header, or pause longer within "
+                        "its body (default %(default)s).")
     p.add_argument("--ssl-certfile", type=Path, metavar="PATH", help="Serve https with this certificate (PEM).")
     p.add_argument("--ssl-keyfile", type=Path, metavar="PATH", help="The private key of --ssl-certfile (PEM).")
     p.add_argument("--blender", default=default_blender(), metavar="PATH",
-                   help="The Blender that clients beyond this machine render with (default: blender on PATH, "
-                        "%(default)s here).")
-    p.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                   help="Folder for the batch database, temporary files and logs (default $XDG_DATA_HOME/shepherd).")
+                   help="The Blender that clients beyond this machine render with (default: Blender on PATH, "
+                        "else the newest in this system's install places: %(default)s here).")
+    p.add_argument("--data-dir", type=Path, default=dirs.data_dir(),
+                   help="Folder for the batch database, temporary files and logs (default $SHEPHERD_DATA_DIR, "
+                        "else the user's data folder: %(default)s here).")
     p.add_argument("--poll", action="store_true", help="Poll a running batch.")
     p.add_argument("--poll-job", "--poll_job", type=int, metavar="POLL_JOB", help="Poll a specific render job")
     p.add_argument("--cancel", action="store_true", help="Cancel the running batch.")
@@ -299,8 +298,7 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
         else:
             notifier.cancel_poweroff()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, interrupt)
+    signals.on_stop(loop, interrupt)
     await manager.wait()
     await notifier.settle()
     for message in batch.messages:
@@ -364,7 +362,7 @@ def policy(args: argparse.Namespace) -> Policy:
         print(f"Listening on {args.host}: clients beyond this machine send the token "
               f"{'in ' + str(where) if where else 'of $' + ENV} as 'Authorization: Bearer TOKEN'", flush=True)
     return Policy(args.host, args.port, "https" if args.ssl_certfile else "http", tuple(args.allowed_host), token,
-                  tuple(args.trust_network), args.max_body_mb * 2**20)
+                  tuple(args.trust_network), args.max_body_mb * 2**20, args.read_timeout)
 
 
 def farm_options(args: argparse.Namespace) -> FarmOptions:
@@ -396,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         if recipe is None:
             print("--dry and --check need --recipe FILE", file=sys.stderr)
             return 2
+        recipe.blender_bin = recipe.blender_bin or args.blender  # none named: the service's, as when it renders
         return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe, args.min_free_mb)
     options = RunOptions(args.blender, args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb,
                          args.min_free_mb, args.poweroff_delay)

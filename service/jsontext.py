@@ -12,3 +12,4 @@ from typing import Any
 
 def dumps(value: Any) -> str:
     return "".join(json.JSONEncoder().iterencode(value))
+

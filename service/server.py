@@ -11,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
+from service import connections
 from service.api.guard import Policy
 from service.app import create_app
 from service.core.manager import Manager
@@ -37,7 +38,9 @@ class _Server(uvicorn.Server):
 def listen(host: str, port: int) -> socket.socket:
     """The socket the service listens on, bound here so that a port in use is known before anything starts;
     raises SystemExit with a sentence saying so."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # The protocol named: asyncio turns Nagle's algorithm off only on sockets that say they are TCP, and a
+    # response written in two parts would otherwise wait 40 ms for the client's delayed acknowledgement.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -72,8 +75,10 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
     sys.setswitchinterval(0.001)
     app = create_app(manager, stop, policy, recipe)
     certfile, keyfile = tls or (None, None)
+    http = connections.watched(policy.read_timeout, connections.raise_open_files())
     server = _Server(uvicorn.Config(app, host=policy.bind, port=policy.port, log_level="info", lifespan="on",
-                                    ws="wsproto", ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream,
+                                    ws="wsproto", http=http, timeout_keep_alive=connections.KEEP_ALIVE,
+                                    ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream,
                      manager.farm.openings)
 
     async def started() -> None:

@@ -8,6 +8,8 @@ import re
 _PART = re.compile(r"^(\d+)(?:-(\d+)(?:x(\d+))?)?$")
 MAX_FRAMES = 100_000
 """Frames one range may hold: a million-frame typo is refused before it is expanded."""
+MAX_FRAME = 1_048_574
+"""The highest frame number: Blender's own (MAXFRAME); longer digit strings are refused before they are read."""
 
 
 class FrameRangeError(ValueError):
@@ -20,17 +22,21 @@ def parse(text: str) -> list[int]:
     spec = text.strip().replace("..", "-")
     if not spec:
         raise FrameRangeError(f'invalid range "{text}": empty range')
+    if spec.count(",") >= MAX_FRAMES:
+        raise FrameRangeError(f'invalid range "{text[:80]}": more than {MAX_FRAMES} parts')
     parts = []
     for part in spec.split(","):
         found = _PART.match(part.replace(" ", ""))
         if not found:
-            raise FrameRangeError(f'invalid range "{text}": cannot read "{part.strip()}"')
+            raise FrameRangeError(f'invalid range "{text[:80]}": cannot read "{part.strip()[:80]}"')
         first, last, step = found.groups()
+        if any(len(n) > len(str(MAX_FRAME)) or int(n) > MAX_FRAME for n in (first, last, step) if n is not None):
+            raise FrameRangeError(f'invalid range "{text[:80]}": frame numbers and steps go up to {MAX_FRAME}')
         if step is not None and int(step) < 1:
             raise FrameRangeError(f'invalid range "{text}": the step in "{part.strip()}" must be 1 or more')
         parts.append(range(int(first), int(last if last is not None else first) + 1, int(step or 1)))
     if sum(len(p) for p in parts) > MAX_FRAMES:
-        raise FrameRangeError(f'invalid range "{text}": more than {MAX_FRAMES} frames')
+        raise FrameRangeError(f'invalid range "{text[:80]}": more than {MAX_FRAMES} frames')
     frames = {frame for p in parts for frame in p}
     if not frames:
         raise FrameRangeError(f'invalid range "{text}": empty range')

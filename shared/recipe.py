@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from .paths import is_windows_absolute, windows_problem
+
 FORMATS = (
     "BMP", "IRIS", "PNG", "JPEG", "JPEG2000", "TARGA", "TARGA_RAW", "CINEON", "DPX",
     "OPEN_EXR", "OPEN_EXR_MULTILAYER", "HDR", "TIFF", "WEBP", "FFMPEG",
@@ -29,6 +31,7 @@ DATA_COLLECTIONS = (
 _PATH_ROOT = re.compile(r"scene|bpy\.data\.(\w+)")
 MAX_JOBS = 10_000
 MAX_DEPTH = 64
+"""How deeply a JSON document a client sends may nest (a recipe, a Flamenco body)."""
 
 
 class RecipeError(ValueError):
@@ -261,6 +264,8 @@ class Job:
             errors.append(RecipeError("frame_end", "must not be smaller than frame_start"))
         if not self.blend_file:
             errors.append(RecipeError("blend_file", "must name a .blend file"))
+        if problem := windows_problem(self.output):
+            errors.append(RecipeError("output", problem))
         return errors
 
 
@@ -298,9 +303,11 @@ class Recipe:
 
 
 def absolute_blend_files(recipe: Recipe, base: str) -> None:
-    """Make each job's blend_file absolute, taking relative paths from the folder ``base``."""
+    """Make each job's blend_file absolute, taking relative paths from the folder ``base``; a Windows path
+    (``R:\\shots\\a.blend``, ``\\\\nas\\share\\a.blend``) is absolute wherever it is read."""
     for job in recipe.jobs:
-        job.blend_file = os.path.abspath(os.path.join(base, os.path.expanduser(job.blend_file)))
+        if not is_windows_absolute(job.blend_file):
+            job.blend_file = os.path.abspath(os.path.join(base, os.path.expanduser(job.blend_file)))
 
 
 def _join(path: str, key: str | int) -> str:
@@ -389,7 +396,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def _depth(value: Any) -> int:
+def json_depth(value: Any) -> int:
     """How deeply lists and objects nest in decoded JSON, counted without recursion."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -409,7 +416,7 @@ def loads(text: str) -> Recipe:
         raise RecipeError("", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
     except RecursionError as exc:
         raise RecipeError("", too_deep) from exc
-    if _depth(data) > MAX_DEPTH:
+    if json_depth(data) > MAX_DEPTH:
         raise RecipeError("", too_deep)
     if isinstance(data, dict) and isinstance(data.get("jobs"), list) and len(data["jobs"]) > MAX_JOBS:
         raise RecipeTooLarge("jobs", f"{len(data['jobs'])} jobs is more than the limit of {MAX_JOBS} in one recipe")

@@ -55,12 +55,19 @@ def blender5(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def extension_zip() -> Path:
-    """The add-on zip as make extension builds it."""
+def extension_zips() -> dict[str, Path]:
+    """The add-on zips as make extension builds them, once per test session: Blender's platform name → zip."""
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "build_extension.py")], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    return Path(done.stdout.strip().splitlines()[-1])
+    zips = [Path(line) for line in done.stdout.split()]
+    return {path.stem.rsplit("-", 1)[1].replace("_", "-"): path for path in zips}
+
+
+@pytest.fixture(scope="session")
+def extension_zip(extension_zips: dict[str, Path]) -> Path:
+    """This machine's add-on zip (Linux, x64)."""
+    return extension_zips["linux-x64"]
 
 
 @pytest.fixture(params=["3.4", "5.0"])

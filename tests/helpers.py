@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import struct
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from shared import recipe as recipes
 
@@ -129,24 +132,38 @@ def png_size(path: Path | str) -> tuple[int, int]:
 
 def descendants(pid: int) -> list[int]:
     """Live (not zombie) processes started by ``pid``, directly or not."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    found = []
+    for child in children:
         try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if fields[0] != "Z":
-            parents[int(entry.name)] = int(fields[1])
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [child for child, ppid in parents.items() if ppid == parent]
-        found += children
-        frontier += children
+            if child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child.pid)
+        except psutil.NoSuchProcess:
+            pass
     return found
+
+
+def post_refused(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """Status and text of the answer to a POST that the service may refuse before it has read the whole body (it
+    then closes the connection, and the rest of the body is not sent)."""
+    head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": f"127.0.0.1:{port}", "Content-Length": str(len(body)),
+                                                 "Connection": "close", **headers}.items())
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+        try:
+            sock.sendall(f"POST {path} HTTP/1.1\r\n{head}\r\n".encode() + body)
+        except OSError:
+            pass  # refused part-way: the answer is already in
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2].decode(errors="replace")
 
 
 def png_of(width: int, height: int) -> bytes:

@@ -95,8 +95,9 @@ def test_check_lists_every_problem(blend_file, tmp_path):
 
 
 def test_check_passes_and_names_the_blender(blend_file, tmp_path):
-    done = cli("--recipe", write(tmp_path, recipe_dict(blend_file, [{"scene": "Alt", "camera": "AltCam"}])),
-               "--check")
+    """A recipe that names no Blender is checked with the service's own (--blender), as it would render."""
+    recipe = recipe_dict(blend_file, [{"scene": "Alt", "camera": "AltCam"}], blender_bin="")
+    done = cli("--recipe", write(tmp_path, recipe), "--check", "--blender", "blender")
     assert done.returncode == 0, done.stdout
     assert done.stdout.startswith("Blender 3.4")
     assert "All checks passed" in done.stdout

@@ -72,7 +72,8 @@ def test_a_batchs_notifications_come_from_its_stored_recipe_escaped(tmp_path: Pa
     stored = farm.batch_recipe(job.id)
     assert stored is not None and stored.notifications.mail.password == ""
     view = pages.JobView(figures.listed(farm, [job.id])[0], farm.tasks(job.id), {}, None, [], {}, stored)
-    page = pages.job_page(view)["page"]
+    page = pages.job_page(view)
+    assert page is not None
     assert "<li>mail to x@y.example through smtp.y.example at the end</li>" in page
     assert "<li>RSS feed at /srv/feed.xml, written on every change</li>" in page
     assert "<li>hook before job 1 (Job 1): echo &lt;pre&gt;</li>" in page

@@ -1,5 +1,5 @@
 """The examples as the README uses them: the scene examples/make_scene.py saves, the recipe run with --check and
-posted to /batch, and the Flamenco job posted to /api/v3/jobs, each rendered by a real service and worker."""
+posted to /batch, and the Flamenco job posted to /api/v3/jobs to a service and a worker, each rendered."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_the_recipe_renders(service: Service, place: Path) -> None:
     assert png_size(render / "still_0002.png") == (320, 180)  # percentage 200
 
 
-def test_the_flamenco_job_renders_on_a_worker(service: Service, place: Path) -> None:
+def test_the_flamenco_job_renders_on_the_farm(service: Service, place: Path) -> None:
     job: dict[str, Any] = json.loads(example("flamenco-job.json", place))
     with workers(service.url, place, "worker"):
         status, submitted = http(service.url + V3 + "/jobs", "POST", job)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.conftest import BLENDER, Service, start_service
@@ -141,8 +142,8 @@ def slow_blend(blend_file: Path, tmp_path: Path) -> Path:
 
 def alive(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
@@ -150,9 +151,9 @@ def blender_of(pid: int) -> int | None:
     """The Blender process a worker runs, if it runs one."""
     for child in descendants(pid):
         try:
-            if Path(f"/proc/{child}/exe").resolve().name.startswith("blender"):
+            if Path(psutil.Process(child).exe()).resolve().name.startswith("blender"):
                 return child
-        except OSError:
+        except (psutil.Error, OSError):
             continue
     return None
 

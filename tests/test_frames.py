@@ -33,4 +33,16 @@ def test_chunk_size_must_be_positive():
 def test_a_range_holds_at_most_max_frames():
     assert len(frames.parse(f"1-{frames.MAX_FRAMES}")) == frames.MAX_FRAMES
     with pytest.raises(frames.FrameRangeError, match="more than"):
-        frames.parse("1-1000000000")
+        frames.parse(f"1-{frames.MAX_FRAME}")
+
+
+@pytest.mark.parametrize("text", ["1-99999999999999999999", "1-" + "9" * 5000, "1-10x" + "9" * 30,
+                                  f"{frames.MAX_FRAME + 1}"])
+def test_frame_numbers_beyond_blenders_are_refused_before_they_are_read(text):
+    with pytest.raises(frames.FrameRangeError, match="go up to"):
+        frames.parse(text)
+
+
+def test_a_range_of_too_many_parts_is_refused_before_it_is_split():
+    with pytest.raises(frames.FrameRangeError, match="parts"):
+        frames.parse("5-1," * frames.MAX_FRAMES)

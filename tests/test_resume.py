@@ -7,6 +7,7 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import BLENDER, start_service
@@ -27,8 +28,8 @@ def stored_frames(data_dir: Path) -> list[str]:
 
 def alive(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from service.blender.command import task
@@ -167,7 +168,7 @@ def rendering(manager: Manager, blend_file: Path, tmp_path: Path) -> tuple[dict,
 def test_sigterm_stops_blender_and_signs_off(manager: Manager, blend_file: Path, tmp_path: Path) -> None:
     task, worker, blenders = rendering(manager, blend_file, tmp_path)
     assert stop(worker) == 0
-    assert not [pid for pid in blenders if Path(f"/proc/{pid}").exists()]
+    assert not [pid for pid in blenders if psutil.pid_exists(pid)]
     assert manager.calls[-1].path == "/sign-off"
     assert not any("taskStatus" in u for u in manager.updates(task["uuid"])[1:])
 
@@ -211,4 +212,4 @@ def test_blender_ends_with_a_killed_worker(manager: Manager, blend_file: Path, t
     _, worker, blenders = rendering(manager, blend_file, tmp_path)
     worker.kill()
     worker.wait()
-    wait_for(lambda: not [pid for pid in blenders if Path(f"/proc/{pid}").exists()], 5, "Blender to end")
+    wait_for(lambda: not [pid for pid in blenders if psutil.pid_exists(pid)], 5, "Blender to end")

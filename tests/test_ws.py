@@ -8,7 +8,8 @@ import json
 import socket
 import threading
 import time
-from pathlib import Path
+
+import psutil
 
 from addon.client import websocket_messages
 from service.api.ws import QUEUE_SIZE, Hub
@@ -81,8 +82,7 @@ def test_history_replays_every_stored_event_after_a_sequence_number(service: Ser
 
 
 def rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) / 1024
+    return float(psutil.Process(pid).memory_info().rss) / 2**20
 
 
 def test_fifty_clients_ten_never_reading(service: Service, blend_file, tmp_path):

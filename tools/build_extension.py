@@ -1,12 +1,14 @@
-"""Build the add-on zip into dist/: the add-on with shared/, service/ and its wheels, in one folder.
+"""Build the add-on into dist/: one zip per platform, each the add-on with shared/, service/ and its wheels.
 
 Usage: python tools/build_extension.py [--source]. With --source, only the add-on's source tree is put
-together in build/source/addon (for mypy and the tests that import it). Blender's own extension tool
-(shipped in the bpy wheel) builds and validates the package; the wheels are downloaded at the versions
-pinned in requirements.txt and must be exactly the ones blender_manifest.toml lists. Its files are then
-put under one top-level folder, so the same zip installs as an extension (Blender 4.2+, Install from Disk)
-and through Install... (3.x to 4.1), which unpacks a zip as it is into the add-ons folder. The manifest's
-version is written into bl_info.
+together in build/source/addon (for mypy and the tests that import it). psutil is compiled, so there is one
+package per platform Blender knows (PLATFORMS): the wheels pinned in requirements.txt are downloaded for each
+(kept in build/wheels/PLATFORM, so a second build fetches nothing new), and together must be exactly the ones
+blender_manifest.toml lists. Blender's own extension tool (shipped in the bpy wheel) builds the packages with
+``--split-platforms``, which gives each zip its platform's wheels and its manifest that platform alone, and
+validates them. Each zip's files are then put under one top-level folder, so the same zip installs as an
+extension (Blender 4.2+, Install from Disk) and through Install... (3.x to 4.1), which unpacks a zip as it is
+into the add-ons folder. The manifest's version is written into bl_info.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ STAGE = ROOT / "build" / "extension"
 SOURCE = ROOT / "build" / "source"
 WHEELS = ROOT / "build" / "wheels"
 MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text())
+PLATFORMS = {
+    "windows-x64": ["win_amd64"],
+    "macos-arm64": ["macosx_11_0_arm64"],
+    "macos-x64": ["macosx_10_13_x86_64"],
+    "linux-x64": ["manylinux_2_28_x86_64"],
+}
+"""Blender's platform names, and the wheel platform tags pip downloads for each."""
+PYTHON = "3.11"
+"""The Python of every Blender with extensions (4.2 to 5.x)."""
 
 
 def blender_ext() -> str:
@@ -40,7 +51,7 @@ def run(*argv: str) -> None:
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:3])} failed:\n{done.stdout}{done.stderr}")
-    print(done.stdout.strip())
+    print(done.stdout.strip(), file=sys.stderr)
 
 
 def copy_addon(target: Path) -> Path:
@@ -64,20 +75,41 @@ def stage() -> None:
     init = STAGE / "__init__.py"
     version = ", ".join(MANIFEST["version"].split("."))
     init.write_text(re.sub(r'"version": \([^)]*\)', f'"version": ({version})', init.read_text(), count=1))
-    WHEELS.mkdir(parents=True, exist_ok=True)
-    # Pure-Python wheels only (py3-none-any), whatever Python builds the zip.
-    run(sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--no-deps", "--platform", "any",
-        "--python-version", "3.11", "-r", str(ROOT / "requirements.txt"), "-d", str(WHEELS))
     listed = {Path(w).name for w in MANIFEST["wheels"]}
-    pinned = {line.split("==")[0].strip().lower().replace("-", "_") for line in
-              (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
-    wheels = [w for w in WHEELS.glob("*.whl") if w.name.split("-")[0].lower() in pinned]
+    pure, compiled = requirements()
+    wheels = download("any", ["any"], pure)
+    for platform, tags in PLATFORMS.items():
+        wheels += download(platform, tags, compiled)
     if {w.name for w in wheels} != listed:
         raise SystemExit(f"blender_manifest.toml lists {sorted(listed)}, requirements.txt gives "
                          f"{sorted(w.name for w in wheels)}")
     (STAGE / "wheels").mkdir()
     for wheel in wheels:
         shutil.copy(wheel, STAGE / "wheels")
+
+
+def requirements() -> tuple[list[str], list[str]]:
+    """The pinned runtime requirements: pure-Python ones, and the compiled ones (marked ``# compiled``)."""
+    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line]
+    return ([line.split("#")[0].strip() for line in lines if "# compiled" not in line],
+            [line.split("#")[0].strip() for line in lines if "# compiled" in line])
+
+
+def download(folder_name: str, tags: list[str], pins: list[str]) -> list[Path]:
+    """The wheels of ``pins`` for the wheel platform ``tags``, kept in build/wheels/FOLDER_NAME: each is
+    downloaded once, whatever system builds the zips."""
+    folder = WHEELS / folder_name
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {pin.split("==")[0].lower().replace("-", "_"): pin.split("==")[1] for pin in pins}
+
+    def have() -> list[Path]:
+        return [w for w in folder.glob("*.whl") if wanted.get(w.name.split("-")[0].lower()) == w.name.split("-")[1]]
+
+    if len(have()) != len(wanted):
+        platforms = [arg for tag in tags for arg in ("--platform", tag)]
+        run(sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--no-deps", *platforms,
+            "--python-version", PYTHON, "--implementation", "cp", "-d", str(folder), *pins)
+    return have()
 
 
 def nest(flat: Path, target: Path, folder: str) -> None:
@@ -89,17 +121,26 @@ def nest(flat: Path, target: Path, folder: str) -> None:
 
 
 def main() -> None:
+    """Build every platform's zip; prints their paths, one a line."""
+    if set(MANIFEST["platforms"]) != set(PLATFORMS):
+        raise SystemExit(f"blender_manifest.toml's platforms must be {sorted(PLATFORMS)}")
     stage()
     flat = ROOT / "build" / "flat"
     shutil.rmtree(flat, ignore_errors=True)
     flat.mkdir()
-    run(sys.executable, blender_ext(), "build", "--source-dir", str(STAGE), "--output-dir", str(flat))
-    name = f"{MANIFEST['id']}-{MANIFEST['version']}.zip"
+    run(sys.executable, blender_ext(), "build", "--split-platforms", "--source-dir", str(STAGE),
+        "--output-dir", str(flat))
     dist = ROOT / "dist"
     dist.mkdir(exist_ok=True)
-    nest(flat / name, dist / name, MANIFEST["id"])
-    run(sys.executable, blender_ext(), "validate", str(dist / name))
-    print(dist / name)
+    for old in dist.glob(f"{MANIFEST['id']}-*.zip"):
+        old.unlink()
+    built = []
+    for platform in PLATFORMS:
+        name = f"{MANIFEST['id']}-{MANIFEST['version']}-{platform.replace('-', '_')}.zip"
+        nest(flat / name, dist / name, MANIFEST["id"])
+        run(sys.executable, blender_ext(), "validate", str(dist / name))
+        built.append(dist / name)
+    print("\n".join(str(path) for path in built))
 
 
 if __name__ == "__main__":

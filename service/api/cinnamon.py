@@ -7,6 +7,7 @@ and its render_output messages are read from the job, its tasks and their logs w
 from __future__ import annotations
 
 import asyncio
+import io
 import math
 import os
 import posixpath
@@ -42,6 +43,8 @@ INPUT_KEY = "cinnamon.render_input"
 OWNER_KEY = "cinnamon.owner"
 MAX_METADATA = 64 * 1024
 MEDIA_TYPE = "application/xml"
+MAX_DEPTH = 8
+"""How deep metadata's elements may nest (``<meta><metaset><key>`` is 3)."""
 COMMAND_OUTPUT = re.compile(r"^pid=\d+ > ")
 """How a worker's task log prefixes each line its command wrote."""
 PATH_REFUSED = "error.path.refused"
@@ -183,10 +186,16 @@ def render_input(text: str) -> ET.Element:
         raise CinnamonError("error.metadata.invalid", f"metadata is longer than {MAX_METADATA} characters")
     if "<!" in text:
         raise CinnamonError("error.metadata.invalid", "metadata may not hold a DOCTYPE, entities or CDATA")
+    depth, root = 0, None
     try:
-        root = ET.fromstring(text)
+        for kind, element in ET.iterparse(io.StringIO(text), ("start", "end")):
+            depth += 1 if kind == "start" else -1
+            root = element if root is None else root
+            if depth > MAX_DEPTH:
+                raise CinnamonError("error.metadata.invalid", f"metadata nests deeper than {MAX_DEPTH} elements")
     except ET.ParseError as exc:
         raise CinnamonError("error.metadata.invalid", f"metadata is not well-formed XML: {exc}") from exc
+    assert isinstance(root, ET.Element)  # a text of no element does not parse
     found = root if root.tag == "metaset" else None
     if root.tag == "meta":
         found = next((m for m in root.findall("metaset") if m.get("type") == "render_input"), None)
@@ -255,7 +264,7 @@ async def with_defaults(core: FarmCore, job_name: str, settings: dict[str, Any],
     if any(key not in settings for key in FROM_BLEND):
         if not os.path.isfile(blend):
             raise CinnamonError("error.source.not_found", f"sourceId {blend} is not a file on this machine")
-        contents, problems = await asyncio.to_thread(check.inspect, core.blender, [os.path.abspath(blend)])
+        contents, problems = await check.inspect_aside(core.blender, [os.path.abspath(blend)])
         found = contents.get(os.path.abspath(blend))
         if found is None:
             raise CinnamonError("error.source.invalid", f"Blender could not read {blend}: {'; '.join(problems)}")

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import errors, forms
+from service.connections import READ_TIMEOUT
 from shared.net import is_loopback
 
 WILDCARDS = ("0.0.0.0", "::", "")
@@ -71,6 +72,8 @@ class Policy:
     token: str = ""
     trusted: tuple[Network, ...] = ()
     max_body: int = 16 * 2**20
+    read_timeout: float = READ_TIMEOUT
+    """Seconds a client may take to send a request's header, or pause within its body (service.connections)."""
     names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,8 +8,18 @@ import signal
 from service.blender.stats import error_text
 from shared.failures import FAILURES, Failure, from_text
 
-CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
+CRASH_SIGNALS = {"SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL", "SIGFPE"}
+WINDOWS_CRASHES = {0xC0000005: "access violation", 0xC000001D: "illegal instruction", 0xC00000FD: "stack overflow",
+                   0xC0000409: "stack buffer overrun"}
+"""The exit codes (NTSTATUS) of a Windows process that crashed; Windows reports no signals."""
 MISSING_COMMAND = 127
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def blender_says(text: str) -> str | None:
@@ -27,13 +37,15 @@ def exit_failure(code: int, text: str) -> tuple[Failure, str]:
         return named, named.label
     said = blender_says(text)
     if code < 0:
-        sig = signal.Signals(-code)
-        if sig in CRASH_SIGNALS:
-            return named or FAILURES["RENDERER_CRASHED"], f"Blender crashed ({sig.name})"
-        if sig == signal.SIGKILL:
+        name = _signal_name(-code)
+        if name in CRASH_SIGNALS:
+            return named or FAILURES["RENDERER_CRASHED"], f"Blender crashed ({name})"
+        if name == "SIGKILL":
             return named or FAILURES["KILLED_BY_OS"], (
                 "Blender was killed (SIGKILL): by the system when memory ran out, or by another program")
-        return FAILURES["KILLED_BY_USER"], f"Blender was killed ({sig.name}) from outside Shepherd"
+        return FAILURES["KILLED_BY_USER"], f"Blender was killed ({name}) from outside Shepherd"
+    if code in WINDOWS_CRASHES:
+        return named or FAILURES["RENDERER_CRASHED"], f"Blender crashed ({WINDOWS_CRASHES[code]}, {code:#x})"
     if code == MISSING_COMMAND and named is None:
         return FAILURES["MISSING_LIBRARIES"], "Blender could not be run (exit code 127)"
     if code == 0:

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import os
-import signal
-import sys
 from collections import deque
 from collections.abc import AsyncIterator
-from pathlib import Path
+
+from service.platform import processes
 
 STOP_GRACE = 3.0
 STDERR_KEEP = 40
 LEFTOVER_WAIT = 5.0
-PR_SET_PDEATHSIG = 1
-
-
-def _killed_with_parent() -> None:
-    """In the child before exec (Linux): SIGKILL it when the process that started it dies, even by kill -9."""
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class Process:
-    """One child process; ``stop()`` ends its whole process group: TERM, then KILL after a grace period."""
+    """One child process; ``stop()`` ends it and every process it started: TERM, then KILL after a grace period."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
@@ -34,17 +25,18 @@ class Process:
     @classmethod
     async def start(cls, argv: list[str], cwd: str | None = None, merge_stderr: bool = False,
                     stdin: bool = False, die_with_parent: bool = False) -> Process:
-        """``die_with_parent``: on Linux, the process is killed when this one dies, however it dies."""
+        """``die_with_parent``: the process is killed when this one dies, however it dies (Linux: PDEATHSIG,
+        Windows: a kill-on-close Job Object; macOS has neither: the runner's own watchdog ends Blender there)."""
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
             cwd=cwd,
-            start_new_session=True,
             limit=1 << 20,
-            preexec_fn=_killed_with_parent if die_with_parent and sys.platform == "linux" else None,
+            **processes.child_options(die_with_parent),
         )
+        processes.adopt(proc.pid, die_with_parent)
         return cls(proc)
 
     async def _read_stderr(self) -> None:
@@ -73,13 +65,8 @@ class Process:
         return True
 
     def memory_mb(self) -> float | None:
-        """Resident memory of the process in MiB, where the platform tells (Linux)."""
-        try:
-            status = open(f"/proc/{self.proc.pid}/status", encoding="ascii").read()
-        except OSError:
-            return None
-        line = next((ln for ln in status.splitlines() if ln.startswith("VmRSS:")), None)
-        return int(line.split()[1]) / 1024 if line else None
+        """Resident memory of the process in MiB."""
+        return processes.memory_mb(self.proc.pid)
 
     async def wait(self) -> int:
         code = await self.proc.wait()
@@ -87,46 +74,27 @@ class Process:
             await self._stderr_task
         return code
 
-    def _signal(self, sig: int) -> None:
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
-
     async def stop(self) -> None:
         """End the process and every process it started; nothing to do once it has ended by itself."""
         if self.proc.returncode is not None:
             return
         self.stopped = True
-        self._signal(signal.SIGTERM)
+        members = processes.signal_tree(self.proc.pid, force=False)
         try:
             await asyncio.wait_for(asyncio.shield(self.proc.wait()), STOP_GRACE)
         except asyncio.TimeoutError:
             pass
-        self._signal(signal.SIGKILL)
+        processes.signal_tree(self.proc.pid, force=True, members=members)
         await self.proc.wait()
 
 
-def identity(pid: int) -> str | None:
-    """The boot and start time of a process: a pid names the same process only while both are unchanged."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
-        fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace").rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] in ("Z", "X") else f"{boot}:{fields[19]}"
-
-
 async def end_leftover(pid: int, recorded: str) -> bool:
-    """Kill the process group of a Blender an earlier service started, if that Blender still runs."""
-    if identity(pid) != recorded:
+    """Kill a Blender an earlier service started, with what it started, if that very process still runs."""
+    if not processes.same_process(pid, recorded):
         return False
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return False
+    processes.signal_tree(pid, force=True)
     for _ in range(int(LEFTOVER_WAIT / 0.05)):
-        if identity(pid) != recorded:
+        if not processes.same_process(pid, recorded):
             break
         await asyncio.sleep(0.05)
     return True

@@ -28,7 +28,7 @@ class Resident:
     async def start(cls, blender_bin: str) -> Resident:
         argv = resident_command(blender_bin)
         log.info("starting %s", shlex.join(argv))
-        return cls(await Process.start(argv, stdin=True))
+        return cls(await Process.start(argv, stdin=True, die_with_parent=True))
 
     async def render(self, task: dict[str, Any], on_line: Callable[[str, Event | None], None]) -> int | None:
         """Hand Blender one Render+ task and pass on each line it prints until the job ends.

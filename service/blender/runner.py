@@ -23,8 +23,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
-import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import bpy
 
+from service.platform import parent
 from shared.events import Event, Kind
 from shared.failures import from_text
 from shared.recipe import split_data_path
@@ -41,7 +40,6 @@ from shared.recipe import split_data_path
 EEVEE_IDS = ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
 MEDIA_TYPES = {"FFMPEG": "VIDEO", "OPEN_EXR_MULTILAYER": "MULTI_LAYER_IMAGE"}
-PARENT_POLL = 0.5
 PARENT_GONE = 75
 _current_job: int | None = None
 
@@ -446,22 +444,11 @@ def has_denoiser() -> bool:
     return bool(getattr(_cycles, "with_openimagedenoise", True))
 
 
-def watch_parent() -> None:
-    """End this Blender when the service that started it is gone, so it never renders beside a new one."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL)
-        os._exit(PARENT_GONE)
-
-    threading.Thread(target=watch, name="shepherd-parent-watch", daemon=True).start()
-
-
 def main(argv: list[str]) -> None:
     args = argv[argv.index("--") + 1:] if "--" in argv else []
     if args[:1] in (["--job"], ["--stdin"]):
-        watch_parent()
+        # End this Blender when the service that started it is gone, so it never renders beside a new one.
+        parent.watch(lambda: os._exit(PARENT_GONE))
     handlers = bpy.app.handlers
     handlers.render_pre.append(_on_frame_start)
     handlers.render_stats.append(_on_stats)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from service.blender.command import inspect_command
+from service.platform import processes
 from shared.events import Kind, split_line
 from shared.failures import FAILURES
 from shared.recipe import Job, Recipe
 
 TIMEOUT = 300
+INSPECTORS = 2
+"""Blenders reading blend files for the doors at once: more inspections wait their turn in a pool of their own,
+so that the threads the other routes use stay free."""
+_inspectors = ThreadPoolExecutor(INSPECTORS, thread_name_prefix="inspect")
 
 
 def unwritable(path: str, min_free_mb: float) -> str | None:
@@ -26,7 +33,7 @@ def unwritable(path: str, min_free_mb: float) -> str | None:
         return f"{existing} is not a folder"
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is not writable"
-    free_mb = shutil.disk_usage(existing).free / 2**20
+    free_mb = processes.free_mb(str(existing))
     if free_mb < min_free_mb:
         return f"only {free_mb:.0f} MiB free on its disk; at least {min_free_mb:.0f} MiB are needed"
     return None
@@ -61,6 +68,11 @@ def inspect(blender_bin: str, files: list[str]) -> tuple[dict[str, Any], list[st
     if done.returncode != 0:
         problems.append(f"Blender failed while reading the files (exit code {done.returncode})")
     return found, problems
+
+
+async def inspect_aside(blender_bin: str, files: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """``inspect`` off the event loop, at most INSPECTORS at once."""
+    return await asyncio.get_running_loop().run_in_executor(_inspectors, inspect, blender_bin, files)
 
 
 def job_problems(job: Job, contents: dict[str, Any], min_free_mb: float) -> list[str]:

@@ -44,6 +44,8 @@ IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
 LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 """This machine's slots take every task they can run: the farm worker's and Render+ jobs."""
 MAX_IMAGE_BYTES = 25 * 2**20
+DELETE_CHUNK = 250
+"""Tasks deleted in one transaction (about 12 ms)."""
 MAX_WAIT = 30.0
 """Seconds a task request that asks to wait for work (``Prefer: wait=N``) is held at most."""
 SHARED = "shared"
@@ -175,7 +177,7 @@ class FarmCore:
     def set_job_status(self, job_id: str, status: str, reason: str) -> Job:
         """Cancel, pause, requeue or resume a job (see Farm.set_job_status); each task it stops while a worker
         runs it says so in its log."""
-        active = [task for task in self.farm.tasks(job_id) if task.status == TaskStatus.ACTIVE]
+        active = self.farm.tasks(job_id, TaskStatus.ACTIVE)
         job = self.farm.set_job_status(job_id, status, reason)
         for task in active:
             if (now := self.farm.task(task.id).status) != TaskStatus.ACTIVE:
@@ -183,10 +185,14 @@ class FarmCore:
                               + "; the worker stops it")
         return job
 
-    def delete_job(self, job_id: str) -> None:
-        """The job, its tasks and its files, gone."""
+    async def delete_job(self, job_id: str) -> None:
+        """The job, its tasks and its files, gone: no worker is given its tasks from the start; they go in
+        transactions of DELETE_CHUNK in a thread, so that a store call from the event loop waits one at most."""
+        self.farm.request_delete(job_id)
+        while await asyncio.to_thread(self.farm.delete_tasks, job_id, DELETE_CHUNK):
+            pass
         self.farm.delete_job(job_id)
-        shutil.rmtree(self.job_files(job_id), ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.job_files(job_id), ignore_errors=True)
 
     def attach(self, job_id: str, link: FarmLink) -> None:
         self._links[job_id] = link
@@ -221,7 +227,14 @@ class FarmCore:
 
     def _read(self, task: Task, text: str, link: FarmLink | None) -> Report | None:
         self.append_log(task, text)
-        return link.remote.read(task, text) if link is not None else None
+        if link is None:
+            return None
+        report = link.remote.read(task, text)
+        for event in report.events:  # a frame the worker saved, as this machine sees it
+            if event.kind == Kind.FRAME_SAVED:
+                event.data["path"] = self.options.variables.localise(event.data["path"], this_platform())
+        return report
+
     def submit(self, submitted: dict[str, Any], local: bool) -> Job:
         """Compile a SubmittedJob (already shaped: name, type, priority, settings, metadata, ...) and store it."""
         settings, tasks, platform = self.compile(submitted, local)
@@ -259,9 +272,17 @@ class FarmCore:
         """The task's commands with every variable replaced for a worker on ``platform``."""
         variables = self.options.variables
         link = self._links.get(task.job_id)
-        extra = {"shepherd_task": link.payload(task)} if link is not None else {}
+        extra = {"shepherd_task": self._payload_for(link, task, platform)} if link is not None else {}
         return [{"name": c.name, "parameters": {**variables.expand(c.parameters, platform), **extra},
                  "total_step_count": c.total_step_count} for c in task.commands]
+
+    def _payload_for(self, link: FarmLink, task: Task, platform: str) -> dict[str, Any]:
+        """A Render+ batch task's job with its file and output as a worker on ``platform`` sees them."""
+        payload = link.payload(task)
+        job = dict(payload["job"])
+        for key in ("blend_file", "output"):
+            job[key] = self.options.variables.localise(job[key], platform)
+        return {**payload, "job": job}
 
     def job_files(self, job_id: str) -> Path:
         """Where a job's task logs and last rendered image are kept."""

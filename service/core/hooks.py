@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from service.blender.process import Process
+from service.platform.processes import shell_argv
 from shared.recipe import Hook
 
 log = logging.getLogger("shepherd.hooks")
@@ -23,7 +24,7 @@ async def run_hooks(
             continue
         log.info("%s hook: %s", label, hook.cmd)
         try:
-            proc = await Process.start(["/bin/sh", "-c", hook.cmd], cwd=cwd, merge_stderr=True)
+            proc = await Process.start(shell_argv(hook.cmd), cwd=cwd, merge_stderr=True)
         except OSError as exc:
             failures.append(f"{label} hook '{hook.cmd}' could not start: {exc}")
             continue

@@ -14,6 +14,7 @@ from typing import Any
 
 from shared import frames
 from shared.model import Command, TaskSpec
+from shared.paths import windows_problem
 
 RENDER_FLAGS = {"use_file_extension": True, "use_overwrite": False, "use_placeholder": False}
 """What Flamenco's ``--python-expr`` sets on the scene's render settings before it renders."""
@@ -142,6 +143,8 @@ def compile_simple_blender_render(settings: dict[str, Any], created: float | Non
                            "image_file_extension")
     stamp = time.strftime("%Y-%m-%d_%H%M%S", time.localtime(created or time.time()))
     output = settings["render_output_path"] = settings["render_output_path"].replace("{timestamp}", stamp)
+    if problem := windows_problem(output):
+        raise CompileError(f"settings.render_output_path: {problem}", "render_output_path")
     render_dir = posixpath.dirname(output.replace("\\", "/"))
     try:
         chunks = frames.chunks(settings["frames"], settings.get("chunk_size", 1))

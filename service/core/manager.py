@@ -14,13 +14,15 @@ import time
 from pathlib import Path
 
 from service import logs, private
-from service.blender.process import end_leftover, identity
+from service.blender.process import end_leftover
 from service.core.batch import BatchState
 from service.core.bus import Bus
 from service.core.executor import BatchRun
 from service.core.farm import FarmCore, FarmOptions
 from service.core.options import RunOptions
 from service.core.slots import IdleSlots
+from service.core.variables import this_platform
+from service.platform.processes import identity
 from service.store.store import Store
 from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.recipe import Recipe
@@ -97,6 +99,10 @@ class Manager:
         ``local``: the recipe comes from this machine; from elsewhere it may not choose what runs or where
         (policy.Refused). The recipe is checked and stored beside the event loop (its paths are resolved on the
         disk), so that a large one leaves the service answering."""
+        variables = self.farm.options.variables
+        for job in recipe.jobs:  # a recipe written on another system names its files as this machine sees them
+            job.blend_file = variables.localise(job.blend_file, this_platform())
+            job.output = variables.localise(job.output, this_platform())
         await asyncio.to_thread(self.farm.policy.recipe, recipe, local)
         if not self.options.slots and any(job.enabled and job.hooked for job in recipe.jobs):
             raise NoSlots("Jobs with PRE_JOB or POST_JOB hooks render on this machine, which renders nothing "

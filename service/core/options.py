@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
+
+from service.platform import blender, processes
 
 
 def default_slots() -> int:
     """One slot per 8 cores and 8 GiB of memory, at least one: a single render already uses every core."""
     cores = os.cpu_count() or 1
-    try:
-        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        memory_gib = 8.0
-    return max(1, min(cores // 8, int(memory_gib // 8)))
+    return max(1, min(cores // 8, int(processes.total_memory_gib() // 8)))
 
 
 def default_blender() -> str:
-    """``blender`` as found on PATH, or the bare name when it is not there."""
-    return shutil.which("blender") or "blender"
+    """Blender on PATH, else the newest in this system's usual install places, else the bare program name."""
+    return blender.find()
 
 
 @dataclass

@@ -9,7 +9,7 @@ import asyncio
 import logging
 from typing import Any
 
-from service.core.farm import FarmCore
+from service.core.farm import LOCAL_TYPES, FarmCore
 from service.core.images import ImageRefused
 from service.core.options import RunOptions
 from service.core.variables import this_platform
@@ -157,14 +157,24 @@ class IdleSlots:
 
     async def _work(self, slot: FarmSlot) -> None:
         openings, farm = self.core.openings, self.core.farm
+        idle = False
         try:
             while not (self._stopping or openings.closed):  # closed: the service stops
-                mark = openings.mark()
-                task = farm.schedule(slot.worker_id)
+                hold = openings.hold(slot.worker_id, LOCAL_TYPES)
+                assert hold is not None  # a slot waits for one task at a time
+                try:
+                    task = farm.schedule(slot.worker_id)
+                    if task is None and idle:
+                        await openings.wait(hold, IDLE_WAIT)
+                finally:
+                    openings.release(hold)  # before anything long, so that the next held request's turn comes
                 if task is None:
-                    await slot.idle()
-                    await openings.wait(mark, IDLE_WAIT)
-                elif task.type in RENDERPLUS_TYPES:
+                    if not idle:
+                        await slot.idle()  # then asks once more before it waits
+                    idle = True
+                    continue
+                idle = False
+                if task.type in RENDERPLUS_TYPES:
                     refuse_renderplus(self.core, slot.worker_id, task)
                 else:
                     await slot.run(task)

@@ -1,8 +1,10 @@
 """Manager variables as Flamenco has them: ``{name}`` in a task's commands becomes the value for the worker's
-platform when the task is handed out; two-way variables also turn a submitted path back into ``{name}``."""
+platform when the task is handed out; two-way variables also turn a submitted path back into ``{name}``, so a
+path written on Windows (``R:\\shots``, ``\\\\nas\\render``) reaches a Linux worker as its own, and back."""
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,12 +57,35 @@ class Variables:
             return value
         for name, values in self.two_way.items():
             prefix = values.get(platform, values.get(ALL))
-            if prefix and value.replace("\\", "/").lower().startswith(prefix.replace("\\", "/").lower()):
-                return "{" + name + "}" + value[len(prefix):]
+            if prefix and _under(value, prefix):
+                return _collapsed(value, name, prefix)
         return value
+
+    def localise(self, path: str, platform: str) -> str:
+        """A path written on any platform, for a machine on ``platform``: the part a two-way variable covers
+        becomes its value there (``R:\\shots`` → ``/mnt/render/shots``); unchanged where none covers it."""
+        for name, values in self.two_way.items():
+            prefix = next((p for p in values.values() if p and _under(path, p)), None)
+            if prefix is not None and self.value(name, platform) is not None:
+                return str(self.expand(_collapsed(path, name, prefix), platform))
+        return path
+
+
+def _collapsed(path: str, name: str, prefix: str) -> str:
+    """``path``, inside ``prefix``, as ``{name}/rest``."""
+    rest = path[len(prefix):]
+    return "{" + name + "}" + ("/" if prefix[-1] in "/\\" and rest else "") + rest
+
+
+def _under(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` or inside it; either slash, and letters of any case (Windows paths)."""
+    path, prefix = path.replace("\\", "/").lower(), prefix.replace("\\", "/").lower()
+    return path.startswith(prefix) and (prefix.endswith("/") or path[len(prefix):len(prefix) + 1] in ("", "/"))
 
 
 def _to_platform(path: str, platform: str) -> str:
-    parts = path.replace("\\", "/").split("/")
-    joined = "/".join(p for i, p in enumerate(parts) if p or i == 0)
+    """One separator between names, the platform's own; a UNC path keeps its leading two."""
+    share = "//" if re.match(r"[\\/]{2}[^\\/]", path) else ""
+    parts = path[len(share):].replace("\\", "/").split("/")
+    joined = share + "/".join(p for i, p in enumerate(parts) if p or i == 0)
     return joined.replace("/", "\\") if platform == "windows" else joined

@@ -14,6 +14,6 @@ _COMMANDS = {
 }
 
 
-def default_commands() -> dict[str, str]:
-    """This platform's command for each action it has."""
-    return dict(_COMMANDS.get(sys.platform, {}))
+def default_commands(system: str = sys.platform) -> dict[str, str]:
+    """The command for each action ``system`` (``sys.platform``'s words) has; each runs through its shell."""
+    return dict(_COMMANDS.get(system, {}))

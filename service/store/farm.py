@@ -13,7 +13,7 @@ import secrets
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -125,24 +125,30 @@ def secret_matches(secret: str, stored: str) -> bool:
 
 Changed = Callable[[dict[str, str]], None]
 """Told after each operation that changed the farm: the ids of the ``job``, ``task`` and ``worker`` it changed."""
+Opened = Callable[[Collection[str] | None, str | None], None]
+"""Told after each change that may have given a waiting worker something to do: the task types that may be
+runnable now (None: any), and the worker it concerns (which may now take tasks, or stop taking them)."""
+ANY = None
+NONE: tuple[str, ...] = ()
 
 
 class Farm:
     def __init__(self, store: Store, limits: Limits | None = None, changed: Changed | None = None,
-                 opened: Callable[[], None] | None = None) -> None:
+                 opened: Opened | None = None) -> None:
         self.store = store
         self.limits = limits or Limits()
         self.changed: Changed = changed or (lambda ids: None)
-        self.opened = opened or (lambda: None)
-        """Told after each change that may have given a waiting worker something to do."""
+        self.opened: Opened = opened or (lambda types, worker: None)
         self._awake_seen: tuple[tuple[str, ...], ...] = ()
         """The awake workers (id, task types, tags) the stuck jobs' sentences were last written for."""
 
     def _tell(self, job: str | None = None, task: str | None = None, worker: str | None = None,
-              opens: bool = True) -> None:
+              opens: Collection[str] | None = NONE) -> None:
+        """Tell what changed; ``opens``: the task types that may be runnable now (ANY: any, NONE: none, though
+        ``worker``'s own requests are told still)."""
         self.changed({k: v for k, v in (("job", job), ("task", task), ("worker", worker)) if v})
-        if opens:
-            self.opened()
+        if opens or opens is ANY or worker:
+            self.opened(opens, worker)
 
     # Jobs
 
@@ -166,7 +172,7 @@ class Farm:
             db.executemany(sql.ADD_TASK_DEP,
                            [(ids[i], ids[d]) for i, spec in enumerate(tasks) for d in spec.depends_on])
             self._job_progress(db, job_id)  # a job of no tasks is done at once
-        self._tell(job=job_id)
+        self._tell(job=job_id, opens={spec.type for spec in tasks})
         return self.job(job_id)
 
     def job(self, job_id: str, steps: bool = True) -> Job:
@@ -179,8 +185,19 @@ class Farm:
     def jobs(self) -> list[Job]:
         return [_job(row) for row in self.store.query(sql.ALL_FARM_JOBS)]
 
-    def tasks(self, job_id: str) -> list[Task]:
-        return [_task(row) for row in self.store.query(sql.JOB_TASKS, job_id)]
+    def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
+        """The job's tasks, or those in ``status`` only (found by an index)."""
+        rows = self.store.query(sql.JOB_TASKS, job_id) if status is None else self.store.query(
+            sql.JOB_TASKS_IN_STATUS, job_id, status)
+        return [_task(row) for row in rows]
+
+    def task_page(self, job_id: str, first: int, count: int) -> list[Task]:
+        """The job's tasks from its ``first`` (by their place in the job), at most ``count``."""
+        return [_task(row) for row in self.store.query(sql.JOB_TASK_PAGE, job_id, first, first + count)]
+
+    def task_count(self, job_id: str) -> int:
+        """How many tasks the job has (their places in it run from 0)."""
+        return int(self.store.query(sql.JOB_TASK_COUNT, job_id)[0][0])
 
     def task(self, task_id: str) -> Task:
         rows = self.store.query(sql.GET_TASK, task_id)
@@ -193,7 +210,7 @@ class Farm:
         with self.store.transaction() as db:
             job = self._job_in(db, job_id)
             self._move_job(db, job, status, reason)
-        self._tell(job=job_id)
+        self._tell(job=job_id, opens=ANY)
         return self.job(job_id)
 
     def _job_in(self, db: sqlite3.Connection, job_id: str) -> Job:
@@ -245,23 +262,35 @@ class Farm:
             raise ValueError(f"a job cannot be set to {status}; use canceled, paused, queued or requeueing")
 
     def set_priority(self, job_id: str, priority: int) -> None:
-        self._update(sql.SET_JOB_PRIORITY, (priority, time.time(), job_id), job_id)
+        self._update(sql.SET_JOB_PRIORITY, (priority, time.time(), job_id), job_id, ANY)
 
     def set_tag(self, job_id: str, tag_id: str) -> None:
-        self._update(sql.SET_JOB_TAG, (tag_id, time.time(), job_id), job_id)
+        self._update(sql.SET_JOB_TAG, (tag_id, time.time(), job_id), job_id, ANY)
+
+    def request_delete(self, job_id: str) -> None:
+        """The job is being deleted: no worker is given its tasks any more."""
+        now = time.time()
+        self._update(sql.REQUEST_DELETE, (now, now, job_id), job_id)
+
+    def delete_tasks(self, job_id: str, count: int) -> int:
+        """Delete up to ``count`` of the job's tasks, first ones first; how many went."""
+        with self.store.transaction() as db:
+            return int(db.execute(sql.DELETE_SOME_TASKS, (job_id, count)).rowcount)
 
     def delete_job(self, job_id: str) -> None:
+        """The job and whatever tasks it still has (``delete_tasks`` first, for a large job)."""
         self._update(sql.DELETE_FARM_JOB, (job_id,), job_id)
 
-    def _update(self, statement: str, args: tuple[Any, ...], job_id: str) -> None:
+    def _update(self, statement: str, args: tuple[Any, ...], job_id: str, opens: Collection[str] | None = NONE
+                ) -> None:
         with self.store.transaction() as db:
             if db.execute(statement, args).rowcount == 0:
                 raise NotFound(f"no job {job_id}")
-        self._tell(job=job_id)
+        self._tell(job=job_id, opens=opens)
 
     def blocklist(self, job_id: str) -> list[tuple[str, str, str]]:
         """(worker id, task type, worker name) of each entry."""
-        self.job(job_id)
+        self.job(job_id, steps=False)
         return [(w, t, n) for w, t, n in self.store.query(sql.JOB_BLOCKLIST, job_id)]
 
     def unblock(self, job_id: str, worker_id: str, task_type: str) -> None:
@@ -394,7 +423,7 @@ class Farm:
 
     def _tell_worker(self, worker_id: str, had: Task | None) -> None:
         """The worker changed, and so did the task it had (requeued) and that task's job."""
-        self._tell(had.job_id if had else None, had.id if had else None, worker_id)
+        self._tell(had.job_id if had else None, had.id if had else None, worker_id, (had.type,) if had else NONE)
 
     def set_worker_tags(self, worker_id: str, tag_ids: list[str]) -> None:
         self.worker(worker_id)
@@ -427,7 +456,7 @@ class Farm:
             if db.execute(sql.JOB_STATUS, (job_id,)).fetchone()[0] == JobStatus.QUEUED:
                 db.execute(sql.SET_JOB_STATUS, {"status": JobStatus.ACTIVE, "activity": "", "now": now, "id": job_id})
             task = _task(db.execute(sql.GET_TASK, (found[0],)).fetchone())
-        self._tell(job_id, task.id, worker_id, opens=False)
+        self.changed({"job": job_id, "task": task.id, "worker": worker_id})
         return task
 
     def _owned(self, db: sqlite3.Connection, worker_id: str, task_id: str) -> Task:
@@ -451,14 +480,20 @@ class Farm:
                 steps_completed = max(0, min(steps_completed, task.steps_total or steps_completed))
             db.execute(sql.TOUCH_TASK, {"activity": activity, "steps": steps_completed, "now": time.time(),
                                         "id": task_id})
+            opens: Collection[str] = NONE
             if status == TaskStatus.COMPLETED:
                 self._set_task(db, task, TaskStatus.COMPLETED, activity or "Task completed", worker_id)
                 self._job_progress(db, task.job_id)
+                opens = [kind for (kind,) in db.execute(sql.DEPENDENT_TYPES, (task_id,))]
             elif status == TaskStatus.FAILED:
                 self._fail(db, task, worker_id, activity or "Task failed")
+                opens = (task.type,)
             elif status not in (None, TaskStatus.ACTIVE):
                 raise ValueError(f"a worker cannot set its task to {status}")
-        self._tell(task.job_id, task_id, worker_id, opens=status in (TaskStatus.COMPLETED, TaskStatus.FAILED))
+        if status is None or status == TaskStatus.ACTIVE:
+            self.changed({"job": task.job_id, "task": task_id, "worker": worker_id})
+        else:
+            self._tell(task.job_id, task_id, worker_id, opens)
         return self.task(task_id)
 
     def set_task_status(self, task_id: str, status: str, reason: str) -> Task:
@@ -476,7 +511,7 @@ class Farm:
                 db.execute(sql.CLEAR_FAILURES_OF_TASK, (task_id,))
                 db.execute(sql.REOPEN_JOB, {"now": time.time(), "id": task.job_id})
             self._job_progress(db, task.job_id, failed=status == TaskStatus.FAILED)
-        self._tell(task.job_id, task_id)
+        self._tell(task.job_id, task_id, opens=(task.type,) if status == TaskStatus.QUEUED else NONE)
         return self.task(task_id)
 
     def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
@@ -606,6 +641,7 @@ class Farm:
         with self.store.transaction() as db:
             silent = db.execute(sql.SILENT_WORKERS, {"now": now, "local": LOCAL,
                                                      "timeout": self.limits.worker_timeout}).fetchall()
+            had = [self._task_of(db, worker_id) for worker_id, _ in silent]
             for worker_id, allowed in silent:
                 db.execute(sql.TIME_OUT_WORKER, (f"Timed out: not heard from in {allowed:g} s", worker_id))
                 db.execute(sql.REQUEUE_WORKER_TASKS, {"worker": worker_id, "now": now,
@@ -618,9 +654,9 @@ class Farm:
                 failed.append(task)
             stuck = self._mark_stuck(db)
         for task in failed:
-            self._tell(task.job_id, task.id)
-        for worker_id, _ in silent:
-            self._tell(worker=worker_id)
+            self._tell(task.job_id, task.id, opens=(task.type,))
+        for (worker_id, _), requeued in zip(silent, had, strict=True):
+            self._tell_worker(worker_id, requeued)
         for job_id in stuck:
             self._tell(job=job_id)
         return [w for w, _ in silent], [t for t, _ in stale]
@@ -690,9 +726,11 @@ class Farm:
                                 None if job_ids is None else json.dumps(job_ids))
         return [(_job(row), *json.loads(row["frames"])) for row in rows]
 
-    def task_seconds(self, job_id: str) -> dict[str, float]:
-        """The render time of each completed task of the job: from when it was last handed to a worker to its end."""
-        return {task_id: seconds for task_id, seconds in self.store.query(sql.TASK_SECONDS, job_id)}
+    def task_seconds(self, job_id: str, first: int = 0, count: int = 2**62) -> dict[str, float]:
+        """The render time of each completed task of the job (or of ``count`` from its ``first``): from when it was
+        last handed to a worker to its end."""
+        return {task_id: seconds for task_id, seconds in
+                self.store.query(sql.TASK_SECONDS, job_id, first, first + count)}
 
     def pace(self, frame_types: list[str], job_ids: list[str] | None = None
              ) -> dict[str, tuple[float, int, list[str], int]]:

@@ -202,6 +202,13 @@ MIGRATIONS = [
     """,
     # 8: why a worker is in its status, when the manager put it there (a worker that timed out).
     "ALTER TABLE workers ADD COLUMN status_reason TEXT NOT NULL DEFAULT ''",
+    # 9: a task's dependents found at once (deleting a job is linear in its tasks), a page of a job's tasks, and
+    # a job's frames summed from an index alone.
+    """
+    CREATE INDEX task_deps_by_depends_on ON task_deps (depends_on);
+    CREATE INDEX tasks_in_job ON tasks (job_id, index_in_job);
+    CREATE INDEX tasks_steps ON tasks (job_id, type, steps_completed, steps_total);
+    """,
 ]
 
 PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
@@ -267,6 +274,11 @@ SET_JOB_STATUS = "UPDATE farm_jobs SET status = :status, activity = :activity, u
 SET_JOB_PRIORITY = "UPDATE farm_jobs SET priority = ?, updated = ? WHERE id = ?"
 SET_JOB_TAG = "UPDATE farm_jobs SET worker_tag = ?, updated = ? WHERE id = ?"
 DELETE_FARM_JOB = "DELETE FROM farm_jobs WHERE id = ?"
+REQUEST_DELETE = "UPDATE farm_jobs SET delete_requested_at = ?, updated = ? WHERE id = ?"
+DELETE_SOME_TASKS = """
+DELETE FROM tasks WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_in_job WHERE job_id = ?
+                               ORDER BY index_in_job LIMIT ?)
+"""
 JOB_TASK_COUNTS = "SELECT status, count(*) FROM tasks WHERE job_id = ? GROUP BY status"
 JOB_STATUS = "SELECT status, type FROM farm_jobs WHERE id = ?"
 JOB_UNFINISHED = """
@@ -283,6 +295,7 @@ INSERT INTO tasks (id, job_id, index_in_job, name, type, status, priority, comma
 VALUES (:id, :job_id, :index_in_job, :name, :type, :status, :priority, :commands, :steps_total, :created, :created)
 """
 ADD_TASK_DEP = "INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)"
+DEPENDENT_TYPES = "SELECT DISTINCT t.type FROM task_deps d JOIN tasks t ON t.id = d.task_id WHERE d.depends_on = ?"
 TASK_COLUMNS = """
 SELECT t.*, (SELECT json_group_array(worker_id) FROM task_failures WHERE task_id = t.id) AS failed_by,
     (SELECT json_group_array(depends_on) FROM task_deps WHERE task_id = t.id) AS depends_on
@@ -290,6 +303,11 @@ FROM tasks t
 """
 GET_TASK = TASK_COLUMNS + "WHERE t.id = ?"
 JOB_TASKS = TASK_COLUMNS + "WHERE t.job_id = ? ORDER BY t.index_in_job"
+JOB_TASKS_IN_STATUS = TASK_COLUMNS + "WHERE t.job_id = ? AND t.status = ? ORDER BY t.index_in_job"
+JOB_TASK_PAGE = TASK_COLUMNS + """
+WHERE t.job_id = ? AND t.index_in_job >= ? AND t.index_in_job < ? ORDER BY t.index_in_job
+"""
+JOB_TASK_COUNT = "SELECT coalesce(max(index_in_job) + 1, 0) FROM tasks WHERE job_id = ?"
 WORKER_TASK = TASK_COLUMNS + "WHERE t.worker_id = ? AND t.status = 'active' ORDER BY t.last_touched DESC LIMIT 1"
 SET_TASK_STATUS = """
 UPDATE tasks SET status = :status, activity = :activity, worker_id = :worker_id, updated = :now WHERE id = :id
@@ -314,7 +332,7 @@ WHERE id = :id
 """
 RUNNABLE_JOBS = """
 SELECT id FROM farm_jobs
-WHERE status IN ('queued', 'active')
+WHERE status IN ('queued', 'active') AND delete_requested_at IS NULL
     AND (worker_tag = '' OR worker_tag IN (SELECT tag_id FROM worker_tag_members WHERE worker_id = ?))
 ORDER BY priority DESC, created
 """
@@ -430,6 +448,7 @@ ORDER BY j.created DESC
 """
 TASK_SECONDS = """
 SELECT id, updated - started FROM tasks WHERE job_id = ? AND status = 'completed' AND started IS NOT NULL
+    AND index_in_job >= ? AND index_in_job < ?
 """
 JOB_PACE = """
 WITH wanted AS (SELECT id FROM farm_jobs

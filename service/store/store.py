@@ -6,7 +6,6 @@ announces afterwards is already on disk.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import sqlite3
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 
 from service import jsontext, private
 from service.core.batch import BATCH_MOVES, JOB_MOVES, BatchState, JobState, Times
+from service.platform.lock import InstanceLock, Locked
 from service.store import sql
 from shared import model
 from shared import recipe as recipes
@@ -64,11 +64,9 @@ class Store:
     """The database of one data directory; a second service on the same directory is refused."""
 
     def __init__(self, path: Path) -> None:
-        self._lock = private.touch(path.with_suffix(".lock")).open("w")
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            self._lock.close()
+            self._lock = InstanceLock(path.with_suffix(".lock"))
+        except Locked as exc:
             raise StoreError(f"another Shepherd service is using {path.parent}") from exc
         private.touch(path)  # SQLite gives its -wal and -shm files the database's mode
         # Stored from the event loop's thread, and a new batch beside it (Manager.start); one at a time.
@@ -80,7 +78,7 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
-        self._lock.close()
+        self._lock.release()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -1,5 +1,5 @@
 """The dashboard at ``/``: jobs, a job's frames and tasks, a task's log, workers, and the actions on them, as
-plain HTML pages kept live by one Server-Sent Events stream per page (see README: Dashboard)."""
+plain HTML pages kept live by one Server-Sent Events stream per page (see docs/dashboard.md)."""
 
 from __future__ import annotations
 

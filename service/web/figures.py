@@ -1,5 +1,5 @@
 """What the dashboard works out from the store's figures: each job's frames (a preview video's step is no frame),
-and how long a job, and the whole queue, still have to render (see README: Dashboard)."""
+and how long a job, and the whole queue, still have to render (see docs/dashboard.md)."""
 
 from __future__ import annotations
 

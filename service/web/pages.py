@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from service.core.jobtypes import requeue_words
@@ -17,6 +17,10 @@ from shared.model import Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
 from shared.recipe import Recipe
 
 FILTERS = ("", *JobStatus.ALL)
+TASKS_A_PAGE = 500
+"""Tasks a job page shows at most; a larger job's tasks are paged."""
+FRAMES_A_PAGE = 1000
+"""Frames a job page shows at most: a job of chunks shows fewer tasks a page, a task of more frames its first."""
 NONE = "–"
 """What a page shows where there is nothing (yet)."""
 
@@ -87,7 +91,7 @@ def progress(done: int, total: int) -> str:
 
 def eta(item: Listed) -> str:
     """How long the job has left: a time, "done", "stuck" while no awake worker may run it, or nothing while it
-    has no estimate (see README: Dashboard)."""
+    has no estimate (see docs/dashboard.md)."""
     if item.job.status == JobStatus.COMPLETED:
         return "done"
     if item.job.status in JobStatus.RUNNABLE and item.job.activity.startswith(STUCK):
@@ -155,12 +159,14 @@ def task_frames(task: Task) -> list[int]:
     return []
 
 
-def frame_states(tasks: Iterable[Task]) -> list[Frame]:
-    """Each frame with its state: a task renders its frames in order, one step each, so the first
-    ``steps_completed`` are completed, the next one is active while the task is, the rest share the task's."""
-    cells = []
+def frame_states(tasks: Iterable[Task], limit: int | None = None) -> list[Frame]:
+    """Each frame with its state (the first ``limit``): a task renders its frames in order, one step each, so the
+    first ``steps_completed`` are completed, the next one is active while the task is, the rest share the task's."""
+    cells: list[Frame] = []
     for task in tasks:
         for i, number in enumerate(task_frames(task)):
+            if len(cells) == limit:
+                return cells
             if i < task.steps_completed or task.status == TaskStatus.COMPLETED:
                 state = TaskStatus.COMPLETED
             elif task.status == TaskStatus.ACTIVE and i > task.steps_completed:
@@ -169,6 +175,23 @@ def frame_states(tasks: Iterable[Task]) -> list[Frame]:
                 state = task.status
             cells.append(Frame(number, state, task))
     return cells
+
+
+def tasks_a_page(first: Task | None) -> int:
+    """How many tasks a page of this job holds: TASKS_A_PAGE, fewer when its (first) task renders several frames."""
+    frames_each = len(task_frames(first)) if first is not None else 1
+    return max(1, min(TASKS_A_PAGE, FRAMES_A_PAGE // max(1, frames_each)))
+
+
+def pager(job: Job, page: int, pages: int) -> str:
+    """Links to the first, previous, next and last page of a job's frames and tasks; nothing for one page."""
+    if pages <= 1:
+        return ""
+    links = [f'<a href="/jobs/{esc(job.id)}?page={number}" rel="{rel}">{label}</a>'
+             for number, rel, label in ((1, "first", "First"), (page - 1, "prev", "Previous"),
+                                        (page + 1, "next", "Next"), (pages, "last", "Last"))
+             if 1 <= number <= pages and number != page]
+    return f'<nav class="pager">Page {page} of {pages} {" ".join(links)}</nav>'
 
 
 def frame_seconds(cells: list[Frame], seconds: dict[str, float]) -> dict[str, float]:
@@ -189,7 +212,9 @@ def frame_grid(cells: list[Frame], workers: dict[str, Worker], per_frame: dict[s
     links = [f'<a class="frame s-{esc(cell.state)}" data-frame="{cell.number}" data-state="{esc(cell.state)}" '
              f'href="/tasks/{esc(cell.task.id)}" title="{esc(frame_title(cell, workers, per_frame))}">{cell.number}</a>'
              for cell in cells]
-    return f'<div class="grid">{"".join(links)}</div>' if links else '<p class="empty">No frames</p>'
+    more = (f'<p class="meta">The first {FRAMES_A_PAGE} frames of this page are shown.</p>'
+            if len(cells) >= FRAMES_A_PAGE else "")
+    return f'<div class="grid">{"".join(links)}</div>{more}' if links else '<p class="empty">No frames</p>'
 
 
 def plot(job: Job, cells: list[Frame], workers: dict[str, Worker], per_frame: dict[str, float]) -> str:
@@ -307,35 +332,44 @@ class JobView:
     image: str | None
     blocked: list[tuple[str, str, str]]
     seconds: dict[str, float]
-    """The render time of each completed task."""
+    """The render time of each completed task shown."""
     recipe: Recipe | None = None
     """A Render+ batch's recipe (read for the whole page only: no live part shows it)."""
+    page: int = 1
+    pages: int = 1
+    """The page of the job's tasks (and their frames) shown, of how many: ``tasks`` are that page's."""
 
 
-def job_page(view: JobView) -> dict[str, str]:
-    """The job page's parts by name; ``page`` is the whole."""
+def job_page(view: JobView, part: str = "page") -> str | None:
+    """One part of the job page, by name (``page`` is the whole), showing one page of its frames and tasks;
+    None for a part it has not."""
     job = view.item.job
-    events = f"job:{job.id}"
-    cells = frame_states(view.tasks)
+    cells = frame_states(view.tasks, FRAMES_A_PAGE)
     per_frame = frame_seconds(cells, view.seconds)
-    parts = {"summary": job_summary(view.item), "frames": frame_grid(cells, view.workers, per_frame),
-             "plot": plot(job, cells, view.workers, per_frame), "image": job_image(job, view.image),
-             "tasks": task_rows(view.tasks, view.workers), "blocklist": blocklist(job, view.blocked)}
-    source = f"/jobs/{job.id}?part="
+    makers: dict[str, Callable[[], str]] = {
+        "summary": lambda: job_summary(view.item), "frames": lambda: frame_grid(cells, view.workers, per_frame),
+        "plot": lambda: plot(job, cells, view.workers, per_frame), "image": lambda: job_image(job, view.image),
+        "tasks": lambda: task_rows(view.tasks, view.workers), "blocklist": lambda: blocklist(job, view.blocked)}
+    if part != "page":
+        return makers[part]() if part in makers else None
+    parts = {name: make() for name, make in makers.items()}
+    events = f"job:{job.id}"
+    pages = pager(job, view.page, view.pages)
+    source = f"/jobs/{job.id}?page={view.page}&part="
     settings = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in
                        [*job.settings.items(), *job.metadata.items()])
     notes = f"<h2>Notifications</h2>{notifications_list(view.recipe)}" if view.recipe else ""
     body = (live("summary", source + "summary", events, parts["summary"])
-            + '<div class="split"><section class="grow"><h2>Frames</h2>'
+            + f'{pages}<div class="split"><section class="grow"><h2>Frames</h2>'
             + live("frames", source + "frames", events, parts["frames"]) + "<h2>Render time per frame</h2>"
             + live("plot", source + "plot", events, parts["plot"]) + '</section><section class="picture">'
             + live("image", source + "image", events, parts["image"]) + "</section></div>"
             + '<h2>Tasks</h2><div class="scroll"><table class="tasks"><thead><tr><th>Task</th><th>Status</th>'
             '<th>Worker</th><th>Failures</th><th>Steps</th><th>Activity</th><th>Updated</th></tr></thead>'
-            + live("tasks", source + "tasks", events, parts["tasks"], "tbody") + "</table></div>"
+            + live("tasks", source + "tasks", events, parts["tasks"], "tbody") + f"</table></div>{pages}"
             + "<h2>Blocklist</h2>" + live("blocklist", source + "blocklist", events, parts["blocklist"])
             + notes + f'<h2>Settings</h2><table class="settings">{settings}</table>')
-    return {**parts, "page": layout(job.name, body)}
+    return layout(job.name, body)
 
 
 # Tasks

@@ -3,6 +3,7 @@ operations as its doors, and each page follows the farm's changes through one ev
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 
 from service.api import context, forms
 from service.api.guard import SESSION_COOKIE, Policy
+from service.core.farm import FarmCore
 from service.store.farm import Farm, NotFound
 from service.web import figures, pages
 from service.web.live import Stream
@@ -87,18 +89,33 @@ def _listed(farm: Farm, job_id: str) -> figures.Listed:
 
 @_found
 async def job(request: Request) -> Response:
+    """A job's page or one of its parts, read and written beside the event loop (a large job's figures take tens
+    of milliseconds of SQL)."""
     core = context.core(request)
-    item = _listed(core.farm, request.path_params["job_id"])
+    job_id, part = request.path_params["job_id"], request.query_params.get("part", "page")
+    number = forms.whole(request.query_params.get("page", "")) or 1
+    text = await asyncio.to_thread(_job_part, core, job_id, part, number)
+    return page(text) if text is not None else page(pages.message_page("Not found", f"No part {part}"), 404)
+
+
+def _job_part(core: FarmCore, job_id: str, part: str, number: int) -> str | None:
+    """The part of the job's page ``number`` (``row``: its row in the jobs list); None for a part it has not."""
+    item = _listed(core.farm, job_id)
     found = item.job
-    if request.query_params.get("part") == "row":
-        return page(pages.job_row(item))
+    if part == "row":
+        return pages.job_row(item)
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
-    whole = request.query_params.get("part", "page") == "page"
-    recipe = core.farm.batch_recipe(found.id) if whole and found.type == BATCH_JOB_TYPE else None
-    view = pages.JobView(item, core.farm.tasks(found.id), {w.id: w for w in core.farm.workers()}, url,
-                         core.farm.blocklist(found.id), core.farm.task_seconds(found.id), recipe)
-    return _part(request, pages.job_page(view))
+    recipe = core.farm.batch_recipe(found.id) if part == "page" and found.type == BATCH_JOB_TYPE else None
+    first = core.farm.task_page(found.id, 0, 1)
+    per_page = pages.tasks_a_page(first[0] if first else None)
+    count = max(1, -(-core.farm.task_count(found.id) // per_page))
+    number = min(max(1, number), count)
+    start = (number - 1) * per_page
+    view = pages.JobView(item, core.farm.task_page(found.id, start, per_page), {w.id: w for w in core.farm.workers()},
+                         url, core.farm.blocklist(found.id), core.farm.task_seconds(found.id, start, per_page), recipe,
+                         number, count)
+    return pages.job_page(view, part)
 
 
 def read_log(path: Path, start: int | None) -> pages.Log:
@@ -124,7 +141,7 @@ async def task(request: Request) -> Response:
     log = read_log(core.task_log(found), forms.whole(start))
     workers = {w.id: w for w in core.farm.workers()}
     parts = pages.task_page(found, core.farm.job(found.job_id), workers,
-                            core.farm.task_seconds(found.job_id).get(found.id), log)
+                            core.farm.task_seconds(found.job_id, found.index_in_job, 1).get(found.id), log)
     if request.query_params.get("part") == "log":
         return HTMLResponse(parts["log"], headers={**SECURITY_HEADERS, "X-Log-Start": str(log.start),
                                                    "X-Log-End": str(log.end)})
@@ -142,9 +159,8 @@ async def workers(request: Request) -> Response:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """An url-encoded form's fields (the last value of each)."""
-    fields = urllib.parse.parse_qsl((await request.body()).decode("utf-8", errors="replace"))
-    return dict(fields)
+    """An url-encoded form's fields (the first value of each)."""
+    return forms.parse_text(await request.body())
 
 
 def _back(request: Request, fallback: str) -> RedirectResponse:
@@ -171,7 +187,7 @@ async def job_action(request: Request) -> Response:
         form = await _form(request)
         core.farm.unblock(job_id, form.get("worker", ""), form.get("type", ""))
     elif action == "delete":
-        core.delete_job(job_id)
+        await core.delete_job(job_id)
         return RedirectResponse("/", 303)
     else:
         raise NotFound(f"no action {action}")
@@ -200,6 +216,7 @@ async def events(request: Request) -> Response:
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
+@_found
 async def login(request: Request) -> Response:
     policy: Policy = request.app.state.policy
     if not policy.token:

@@ -6,25 +6,19 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import socket
 import sys
 from pathlib import Path
 
 from service.core.check import blender_version
 from service.core.options import default_blender
+from service.platform import dirs, signals
 from service.token import ENV, TokenError, read_token
 from service.worker.agent import Agent, WorkerError
 from service.worker.client import Client
 from service.worker.timing import Timing
 
 log = logging.getLogger("shepherd.worker")
-
-
-def default_data_dir(name: str) -> Path:
-    """One folder per worker name under the user's data folder, so two workers on one machine are two workers."""
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "shepherd" / "workers" / name
 
 
 def scale(text: str) -> float:
@@ -51,9 +45,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--manager", required=True, metavar="URL", help="the manager, e.g. http://farm:7777")
     p.add_argument("--name", default=socket.gethostname(), help="the worker's name (default: this host's name)")
     p.add_argument("--data-dir", type=Path, metavar="DIR",
-                   help="where the worker keeps its credentials (default: $XDG_DATA_HOME/shepherd/workers/NAME)")
+                   help="where the worker keeps its credentials (default: workers/NAME in the user's data folder "
+                        "for Shepherd)")
     p.add_argument("--blender", default=default_blender(), metavar="PATH",
-                   help="the Blender this worker runs, whatever the manager names (default: blender on PATH)")
+                   help="the Blender this worker runs, whatever the manager names (default: Blender on PATH, else the "
+                        "newest in this system's install places)")
     p.add_argument("--slots", type=slots, default=1, metavar="N",
                    help="tasks at once: N workers in this process, named NAME, NAME-2, ... (default 1)")
     p.add_argument("--no-resident", action="store_true",
@@ -67,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def agents(args: argparse.Namespace, token: str) -> list[Agent]:
-    data_dir: Path = args.data_dir or default_data_dir(args.name)
+    data_dir: Path = args.data_dir or dirs.worker_dir(args.name)
     timing = Timing(scale=args.poll_scale)
     return [Agent(Client(args.manager, token), args.name if n == 1 else f"{args.name}-{n}",
                   data_dir if n == 1 else data_dir / f"slot-{n}", args.blender, timing, not args.no_resident)
@@ -81,12 +77,9 @@ async def serve(workers: list[Agent]) -> int:
     def stop() -> None:
         for task in running:
             task.cancel()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        undo()
 
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
+    undo = signals.on_stop(asyncio.get_running_loop(), stop)
     code = 0
     for result in await asyncio.gather(*running, return_exceptions=True):
         if isinstance(result, Exception):

@@ -15,6 +15,7 @@ from service.api.context import client, core
 from service.api.errors import flamenco
 from service.store.farm import Conflict, NotFound
 from shared.model import Worker
+from shared.recipe import MAX_DEPTH, json_depth
 
 PREFIXES = ("/api/v3/", "/api/")
 
@@ -62,6 +63,8 @@ async def decoded(request: Request, kind: type, what: str) -> Any:
         raise ApiError(400, f"invalid format: the body must be {what}: {exc}") from exc
     if not isinstance(data, kind):
         raise ApiError(400, f"invalid format: the body must be {what}")
+    if json_depth(data) > MAX_DEPTH:
+        raise ApiError(400, f"invalid format: the body nests deeper than {MAX_DEPTH} levels")
     return data
 
 

@@ -94,7 +94,7 @@ async def get_job(request: Request) -> Response:
 
 
 async def delete_job(request: Request) -> Response:
-    core(request).delete_job(request.path_params["job_id"])
+    await core(request).delete_job(request.path_params["job_id"])
     return Response(status_code=NO_CONTENT)
 
 
@@ -109,7 +109,7 @@ async def mass_delete(request: Request) -> Response:
     if not doomed:
         raise ApiError(416, "no jobs were last updated before that time")
     for job_id in doomed:
-        farm.delete_job(job_id)
+        await farm.delete_job(job_id)
     return Response(status_code=NO_CONTENT)
 
 

@@ -86,22 +86,30 @@ async def schedule(request: Request) -> Response:
     farm = core(request)
     wait = asked_wait(request, farm.options.longest_wait)
     until = asyncio.get_running_loop().time() + wait
+    held = bool(wait)
+    me = worker(request)
     while True:
-        me = worker(request)
         if me.status_requested:
             return JSONResponse({"status_requested": me.status_requested}, status_code=423)
         if me.status != WorkerStatus.AWAKE:
             raise ApiError(409, f'worker is in state "{me.status}", requires state "awake" to execute tasks')
-        mark = farm.openings.mark()
-        task = farm.farm.schedule(me.id)
-        if task is not None or not await farm.openings.wait(mark, until - asyncio.get_running_loop().time()):
-            break
+        hold = farm.openings.hold(me.id, me.supported_task_types) if held else None
+        held = hold is not None  # a worker with MAX_HELD requests held already is answered at once
+        try:
+            task = farm.farm.schedule(me.id)
+            if task is not None or hold is None or not await farm.openings.wait(
+                    hold, until - asyncio.get_running_loop().time()):
+                break
+        finally:
+            if hold is not None:
+                farm.openings.release(hold)
         if await request.is_disconnected():  # a worker that went while it waited takes nothing
             return Response(status_code=NO_CONTENT)
-    if task is not None and wait and await request.is_disconnected():
+        me = farm.farm.worker(me.id)  # as it is now (authenticated once: that writes when it was last seen)
+    if task is not None and held and await request.is_disconnected():
         farm.farm.hand_back(me.id, "Task was requeued: its worker went while it waited for it")
         return Response(status_code=NO_CONTENT)
-    applied = {"Preference-Applied": f"wait={wait:g}"} if wait and not farm.openings.closed else {}
+    applied = {"Preference-Applied": f"wait={wait:g}"} if held and not farm.openings.closed else {}
     if task is None:
         return Response(status_code=NO_CONTENT, headers=applied)
     farm.log_line(task, f"Task assigned to worker {me.name} ({me.id})")

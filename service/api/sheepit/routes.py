@@ -155,8 +155,8 @@ async def request_job(request: Request) -> Response:
 async def archive(request: Request) -> Response:
     door = _door(request)
     session = door.alive(request.cookies.get(COOKIE), client(request))
-    form = await _form(request)
     missing = Response("no such archive", status_code=404, media_type="text/plain")
+    form = await _form(request) if session is not None else None
     if session is None or form is None:
         return missing
     kind = _text(form, "type")
@@ -240,9 +240,11 @@ async def keepmealive(request: Request) -> Response:
 async def error(request: Request) -> Response:
     door = _door(request)
     session = door.alive(request.cookies.get(COOKIE), client(request))
+    if session is None:
+        return xml("error", 304)
     form = await _form(request)
-    if session is None or form is None:
-        return xml("error", 304 if session is None else 300)
+    if form is None:
+        return xml("error", 300)
     report = form.get("file", b"")
     log = (report if isinstance(report, bytes) else report.encode()).decode("utf-8", "replace")
     kind, job = _text(form, "type"), _text(form, "job")
