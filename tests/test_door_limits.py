@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from service.api.throttle import FREE, MAX_ADDRESSES, Throttle
 from shared import failures
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker, tasks
 from tests.helpers import http, png_of, wait_for
 from tests.sheepit_client import SheepItClient, multipart
 from tests.test_cinnamon import PATH as CINNAMON
-from tests.test_cinnamon import call, error_code
+from tests.test_cinnamon import call, error_code, render_input
 
 TIMEOUT, IDLE, SESSIONS, TICKETS, LIFETIME = 2, 3, 3, 2, 3
 """--sheepit-timeout, --sheepit-idle-timeout, --sheepit-sessions, --cinnamon-tickets, --cinnamon-ticket-lifetime."""
@@ -146,14 +147,19 @@ def test_one_worker_per_account_and_host_and_a_cap_on_sessions(door: Service, tm
     again = sheep(door, tmp_path, "again")  # the same machine's client after a crash
     assert again.log_in(hostname="box-1").get("status") == "0"
     assert first.request_job().get("status") == "202"  # the crashed client's session is over
+    variant = sheep(door, tmp_path, "variant")  # a host that reads as box-1 is box-1; what does not print is shown
+    assert variant.log_in(hostname="BOX-1\u200b").get("status") == "0"
+    assert again.request_job().get("status") == "202"
+    assert variant.log_in(hostname="box-1\nWARNING forged").get("status") == "0"
     assert list(workers_of(door, "alice")).count("SheepIt alice@box-1") == 1
+    assert "SheepIt alice@box-1_WARNING forged" in workers_of(door, "alice")
     assert sheep(door, tmp_path, "b2").log_in(hostname="box-2").get("status") == "0"
     assert sheep(door, tmp_path, "b3").log_in(hostname="bob@box-3").get("status") == "0"  # names no other account
     assert "SheepIt alice@bob_box-3" in workers_of(door, "alice")
     refused = flood(door, lambda n: sheepit_login(door, "127.0.0.1", "alice", "wonder land", f"flood-{n}"), 100)
     assert set(refused) == {"105"}  # the account has as many live sessions as it may
     assert len(workers_of(door, "alice")) <= SESSIONS
-    again.log_out()
+    variant.log_out()
     assert sheep(door, tmp_path, "b4").log_in(hostname="box-4").get("status") == "0"  # in the ended one's place
     mine = workers_of(door, "alice")
     assert len(mine) == SESSIONS and "SheepIt alice@box-4" in mine, mine
@@ -298,3 +304,33 @@ def test_a_sessions_own_reports_are_kept_within_a_bound(door: Service, tmp_path:
     kept = [p for p in (door.data_dir / "sheepit" / "logs").iterdir() if "report 3" in p.read_text()]
     assert len(kept) == 1 and kept[0].stat().st_size <= 2**20
     client.log_out()
+
+
+def test_reading_a_large_render_task_leaves_the_service_answering(door: Service, blend_file: Path,
+                                                                  tmp_path: Path) -> None:
+    """getobject and getmeta read every task of the job (getmeta their logs too): read on the event loop,
+    40 000 frames held it 2 s."""
+    ticket = str(call(door.url, command="connect", user="carol", pwd="pass word").findtext("ticket"))
+    metadata = render_input(renderTaskName="simple-blender-render", sourceId=str(blend_file), frames="1-40000",
+                            format="PNG", image_file_extension=".png", fps="24", scene="Main",
+                            render_output_root=str(tmp_path))
+    started = call(door.url, command="startrendertask", ticket=ticket, parentid="1", metadata=metadata)
+    object_id = str(started.findtext("taskObjectId"))
+    ticket = str(call(door.url, command="connect", user="carol", pwd="pass word").findtext("ticket"))  # a fresh one
+    read = flood(door, lambda n: call(door.url, command=("getobject", "getmeta")[n], ticket=ticket, id=object_id), 2)
+    assert read[0].findtext("object/lifeCycleState") == "new" and read[1].tag == "meta"
+
+
+def test_a_guesser_can_neither_make_an_account_forgotten_nor_keep_its_clients_out() -> None:
+    throttle = Throttle()
+    throttle.right("bob", "192.0.2.10")  # bob's own client
+    for n in range(FREE + 1):
+        throttle.wrong("bob", f"198.51.100.{n}")
+    for n in range(MAX_ADDRESSES + 1):  # wrong passwords of no account from ever more addresses
+        throttle.wrong(None, f"10.{n >> 16}.{n >> 8 & 255}.{n & 255}")
+    assert throttle.held_back("bob", "198.51.100.200") > 0  # the account is still held back for a new address
+    assert throttle.held_back("bob", "192.0.2.10") == 0  # but not for the address it logged in from
+    throttle.wrong("bob", "192.0.2.10")
+    throttle.wrong("bob", "192.0.2.10")
+    throttle.wrong("bob", "192.0.2.10")
+    assert throttle.held_back("bob", "192.0.2.10") > 0  # which is held back for its own wrong passwords

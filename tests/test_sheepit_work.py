@@ -102,11 +102,12 @@ def test_an_exr_header_gives_its_data_window(tmp_path: Path) -> None:
 
 
 def _blends(blend_file: Path, images: list[Path], copies: list[Path], scene: Path, linking: Path) -> None:
-    """With Blender 3.4, from blend_file: plain ``copies``, ``scene`` naming these image files (absolute paths), and
-    ``linking`` linking the world of the first copy."""
+    """With Blender 3.4, from blend_file: plain ``copies``, ``scene`` naming these image files (absolute paths; in a
+    folder ``seq``, the first of a sequence), and ``linking`` linking the world of the first copy."""
     saved = "".join(f"bpy.ops.wm.save_as_mainfile(filepath={str(c)!r}, copy=True)\n" for c in copies)
-    named = "".join(f"i = bpy.data.images.new('i{n}', 4, 4); i.source = 'FILE'; i.filepath = {str(path)!r}; "
-                    "i.use_fake_user = True\n" for n, path in enumerate(images))
+    named = "".join(f"i = bpy.data.images.new('i{n}', 4, 4); i.filepath = {str(path)!r}; i.use_fake_user = True; "
+                    f"i.source = {'SEQUENCE' if path.parent.name == 'seq' else 'FILE'!r}\n"
+                    for n, path in enumerate(images))
     script = (f"import bpy\n{saved}{named}bpy.ops.wm.save_as_mainfile(filepath={str(scene)!r}, copy=True)\n"
               "for i in list(bpy.data.images): bpy.data.images.remove(i)\n"
               f"with bpy.data.libraries.load({str(copies[0])!r}, link=True) as (src, dst): dst.worlds = ['Night']\n"
@@ -127,8 +128,11 @@ def test_a_job_archive_holds_the_project_only_and_nothing_of_the_data_dir(blend_
     for image in (project / "tex" / "inside.png", share / "common.png", elsewhere / "photo.png"):
         image.write_bytes(png.getvalue())
     (project / "tex" / "db.png").symlink_to(data / "shepherd.db")  # inside the project, leading into the data dir
+    (project / "seq").mkdir()  # an image sequence whose second frame leads into the data dir
+    (project / "seq" / "0001.png").write_bytes(png.getvalue())
+    (project / "seq" / "0002.png").symlink_to(data / "token")
     named = [project / "tex" / "inside.png", share / "common.png", elsewhere / "photo.png", data / "token",
-             data / "sheepit" / "key", project / "tex" / "db.png"]
+             data / "sheepit" / "key", project / "tex" / "db.png", project / "seq" / "0001.png"]
     blend, linking, library, in_data, in_shared = (project / "scene.blend", project / "linking.blend",
                                                    elsewhere / "library.blend", data / "j.blend",
                                                    data / "shared" / "s.blend")

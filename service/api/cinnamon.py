@@ -16,6 +16,7 @@ import secrets
 import time
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ DEFAULT_NAME = "RenderTask"
 INPUT_KEY = "cinnamon.render_input"
 OWNER_KEY = "cinnamon.owner"
 MAX_METADATA = 64 * 1024
+MEDIA_TYPE = "application/xml"
 MAX_DEPTH = 8
 """How deep metadata's elements may nest (``<meta><metaset><key>`` is 3)."""
 COMMAND_OUTPUT = re.compile(r"^pid=\d+ > ")
@@ -61,7 +63,7 @@ class CinnamonError(Exception):
 
 
 def xml(element: ET.Element) -> Response:
-    return Response(ET.tostring(element, encoding="unicode"), media_type="application/xml")
+    return Response(ET.tostring(element, encoding="unicode"), media_type=MEDIA_TYPE)
 
 
 def authenticates_itself(path: str) -> bool:
@@ -312,14 +314,24 @@ async def start_render_task(request: Request, form: dict[str, str | bytes]) -> R
     return xml(root)
 
 
-def _job(request: Request, form: dict[str, str | bytes]) -> tuple[int, Job]:
-    _user(request, form)
-    object_id = _id(form, "id")
-    farm = context.core(request).farm
+def _job(core: FarmCore, object_id: int) -> Job:
     try:
-        return object_id, farm.job(farm.cinnamon_job(object_id))
+        return core.farm.job(core.farm.cinnamon_job(object_id))
     except NotFound as exc:
         raise CinnamonError("error.object.not_found", f"there is no object {object_id}") from exc
+
+
+async def _answer(request: Request, form: dict[str, str | bytes], build: Callable[[FarmCore, int], ET.Element]) \
+        -> Response:
+    """The answer about the object ``id`` names, built in a thread: it reads the job's every task (and for
+    getmeta their logs), which for a job of 100 000 frames takes seconds the event loop may not wait."""
+    _user(request, form)
+    object_id, core = _id(form, "id"), context.core(request)
+
+    def text() -> str:
+        return ET.tostring(build(core, object_id), encoding="unicode")
+
+    return Response(await asyncio.to_thread(text), media_type=MEDIA_TYPE)
 
 
 def lifecycle_state(job: Job, tasks: list[Task]) -> str:
@@ -337,9 +349,9 @@ def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(stamp))
 
 
-async def get_object(request: Request, form: dict[str, str | bytes]) -> Response:
-    object_id, job = _job(request, form)
-    tasks = context.core(request).farm.tasks(job.id)
+def _object(core: FarmCore, object_id: int) -> ET.Element:
+    job = _job(core, object_id)
+    tasks = core.farm.tasks(job.id)
     root = ET.Element("objects")
     found = ET.SubElement(root, "object")
     for tag, value in (("id", object_id), ("name", job.name), ("parentId", ROOT_FOLDER),
@@ -347,7 +359,11 @@ async def get_object(request: Request, form: dict[str, str | bytes]) -> Response
                        ("created", _when(job.created)), ("modified", _when(job.updated)),
                        ("lifeCycle", LIFECYCLE), ("lifeCycleState", lifecycle_state(job, tasks))):
         ET.SubElement(found, tag).text = str(value)
-    return xml(root)
+    return root
+
+
+async def get_object(request: Request, form: dict[str, str | bytes]) -> Response:
+    return await _answer(request, form, _object)
 
 
 def messages(core: FarmCore, job: Job) -> list[tuple[str, str]]:
@@ -375,17 +391,21 @@ def messages(core: FarmCore, job: Job) -> list[tuple[str, str]]:
     return found
 
 
-async def get_meta(request: Request, form: dict[str, str | bytes]) -> Response:
-    _, job = _job(request, form)
+def _meta(core: FarmCore, object_id: int) -> ET.Element:
+    job = _job(core, object_id)
     root = ET.Element("meta")
     try:
         root.append(ET.fromstring(job.metadata.get(INPUT_KEY, "")))
     except ET.ParseError:
         ET.SubElement(root, "metaset", type="render_input")
     output = ET.SubElement(ET.SubElement(root, "metaset", type="render_output"), "messages")
-    for kind, text in messages(context.core(request), job):
+    for kind, text in messages(core, job):
         ET.SubElement(output, "message", type=kind).text = text
-    return xml(root)
+    return root
+
+
+async def get_meta(request: Request, form: dict[str, str | bytes]) -> Response:
+    return await _answer(request, form, _meta)
 
 
 COMMANDS = {"connect": connect, "disconnect": disconnect, "startrendertask": start_render_task,

@@ -15,8 +15,12 @@ FIRST = 1.0
 LONGEST = 60.0
 FORGOTTEN = 900.0
 """Seconds after its last wrong password that an account or address starts afresh."""
-MAX_KEYS = 4096
-"""Accounts and addresses remembered at most (the least recently wrong are forgotten first)."""
+MAX_ADDRESSES = 4096
+"""Addresses remembered at most (the least recently wrong are forgotten first). Accounts are remembered apart,
+only those that exist, so that no flood of addresses makes the service forget an account being guessed at."""
+MAX_KNOWN = 16
+"""Addresses an account last logged in from that its own hold does not hold back (each is held back still for
+its own wrong passwords): a guesser elsewhere cannot keep the account's clients out."""
 
 
 @dataclass
@@ -25,34 +29,46 @@ class _Wrong:
     last: float
     until: float
 
+    def again(self, now: float) -> _Wrong:
+        count = 1 if now - self.last > FORGOTTEN else self.count + 1
+        return _Wrong(count, now, now + (0.0 if count <= FREE else min(FIRST * 2 ** (count - FREE - 1), LONGEST)))
+
+
+NEVER = _Wrong(0, float("-inf"), float("-inf"))
+
 
 class Throttle:
     def __init__(self) -> None:
-        self._wrong: OrderedDict[str, _Wrong] = OrderedDict()
-
-    @staticmethod
-    def _keys(account: str | None, address: str) -> list[str]:
-        """The address always; the account only when it exists (names that do not cannot crowd out real ones)."""
-        return [f"address {address}", *([f"account {account}"] if account is not None else [])]
+        self._addresses: OrderedDict[str, _Wrong] = OrderedDict()
+        self._accounts: dict[str, _Wrong] = {}
+        self._known: dict[str, OrderedDict[str, None]] = {}
+        """Per account, the addresses it logged in from, least recent first."""
 
     def held_back(self, account: str | None, address: str) -> float:
-        """Seconds before this account or address may try again; 0 when it may now."""
+        """Seconds before this account or address may try again; 0 when it may now. An address is held back
+        whatever account it names; an account (only one that exists) from any address it did not log in from."""
         now = time.monotonic()
-        return max([0.0, *(found.until - now for key in self._keys(account, address)
-                           if (found := self._wrong.get(key)) is not None)])
+        found = [self._addresses.get(address, NEVER)]
+        if account is not None and address not in self._known.get(account, {}):
+            found.append(self._accounts.get(account, NEVER))
+        return max(0.0, *(wrong.until - now for wrong in found))
 
     def wrong(self, account: str | None, address: str) -> None:
-        """A wrong password: the account and address are held back once past the free ones."""
+        """A wrong password: the account (None: no such account) and address are held back once past the free
+        ones."""
         now = time.monotonic()
-        for key in self._keys(account, address):
-            found = self._wrong.pop(key, None)
-            count = 1 if found is None or now - found.last > FORGOTTEN else found.count + 1
-            delay = 0.0 if count <= FREE else min(FIRST * 2 ** (count - FREE - 1), LONGEST)
-            self._wrong[key] = _Wrong(count, now, now + delay)
-            while len(self._wrong) > MAX_KEYS:
-                self._wrong.popitem(last=False)
+        self._addresses[address] = self._addresses.pop(address, NEVER).again(now)
+        while len(self._addresses) > MAX_ADDRESSES:
+            self._addresses.popitem(last=False)
+        if account is not None:
+            self._accounts[account] = self._accounts.get(account, NEVER).again(now)
 
     def right(self, account: str, address: str) -> None:
-        """The right password: the account and address start afresh."""
-        for key in self._keys(account, address):
-            self._wrong.pop(key, None)
+        """The right password: the account and address start afresh, and the address is one of the account's."""
+        self._addresses.pop(address, None)
+        self._accounts.pop(account, None)
+        known = self._known.setdefault(account, OrderedDict())
+        known[address] = None
+        known.move_to_end(address)
+        while len(known) > MAX_KNOWN:
+            known.popitem(last=False)

@@ -95,8 +95,9 @@ def _packer(project: Project, scratch: Path) -> type[Any]:
             return CopyingTransferrer(Path(self._target_path).absolute())
 
         def _visit_asset(self, asset_path: Path, usage: Any) -> None:
-            checked = asset_path.parent if usage.is_sequence else asset_path
-            if project.holds(checked):
+            # A sequence's every file is copied, each maybe a link out of its folder.
+            checked = [asset_path.parent, *usage.files()] if usage.is_sequence else [asset_path]
+            if all(map(project.holds, checked)):
                 super()._visit_asset(asset_path, usage)
                 return
             if usage.block.code == b"LI":

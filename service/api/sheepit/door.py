@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import time
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from service.api.sheepit.sessions import Session, Sessions
 from service.api.sheepit.work import NotRenderable, Work, work_of
 from service.api.throttle import Throttle
 from service.core.farm import FarmCore
-from service.core.policy import SHEEPIT_PREFIX
+from service.core.policy import SHEEPIT_PREFIX, plain
 from service.core.variables import this_platform
 from service.store.farm import Conflict, NotFound
 from shared import failures
@@ -72,8 +73,12 @@ def failure_reason(number: int, detail: str = "") -> str:
 
 def worker_name(login: str, host: str) -> str:
     """The worker a session of this account and host is: the host loses any '@', so that the name tells the
-    account (everything before its last '@') and no account can name another's worker."""
-    return f"{SHEEPIT_PREFIX}{login}@{host.replace('@', '_')[:MAX_HOST]}"
+    account (everything before its last '@') and no account can name another's worker; invisible format
+    characters (a bidirectional mark would reorder a page) are left out, others that do not print are '_' (a
+    line break would forge lines of the service's log)."""
+    shown = "".join("_" if c == "@" or not c.isprintable() else c for c in host[:MAX_HOST]
+                    if unicodedata.category(c) != "Cf")
+    return f"{SHEEPIT_PREFIX}{login}@{shown}"
 
 
 def account_of(name: str) -> str | None:
@@ -111,7 +116,7 @@ class Door:
         farm = self.core.farm
         name = worker_name(login, hostname or address)
         mine = [w for w in farm.workers() if account_of(w.name) == login]  # names only the door gives
-        known = next((w for w in mine if w.name == name), None)
+        known = next((w for w in mine if plain(w.name) == plain(name)), None)  # BOX is box
         if known is not None:
             for cookie in self.sessions.of_worker(known.id):
                 self.sessions.close(cookie)
@@ -131,7 +136,7 @@ class Door:
                                                           software, self.options.timeout).id
         if known is not None and known.lease != self.options.timeout:
             farm.set_lease(worker_id, self.options.timeout)  # --sheepit-timeout changed since it was made
-        status = farm.sign_on(worker_id, name, TASK_TYPES, software, False, address)
+        status = farm.sign_on(worker_id, known.name if known else name, TASK_TYPES, software, False, address)
         farm.state_changed(worker_id, status)
         return self.sessions.open(Session(worker_id, login, os_name, bits))
 
