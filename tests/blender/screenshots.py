@@ -149,6 +149,8 @@ def step(state: dict) -> float | None:
             press("service_stop")
             state["logged"] = True
         elif "logged" in state:
+            if list(status.reports[-1]) == list(results["log_report"]):
+                return 0.2  # the stop's report reaches the main thread through the add-on's queue
             results["stop"] = status.reports[-1]
             finish()
             return None
