@@ -159,18 +159,20 @@ class Farm:
         now = time.time()
         job_id = job_id or str(uuid.uuid4())
         ids = [str(uuid.uuid4()) for _ in tasks]
+        # The rows are made before the transaction, which holds the store for every other caller meanwhile.
+        task_rows = [{
+            "id": ids[i], "job_id": job_id, "index_in_job": i, "name": spec.name, "type": spec.type,
+            "status": TaskStatus.PAUSED if status == JobStatus.PAUSED else TaskStatus.QUEUED,
+            "priority": priority, "commands": json.dumps([asdict(c) for c in spec.commands]),
+            "steps_total": spec.steps_total, "created": now} for i, spec in enumerate(tasks)]
+        dep_rows = [(ids[i], ids[d]) for i, spec in enumerate(tasks) for d in spec.depends_on]
         with self.store.transaction() as db:
             db.execute(sql.ADD_FARM_JOB, {
                 "id": job_id, "name": name, "type": job_type, "type_etag": type_etag, "priority": priority,
                 "status": status, "activity": "", "settings": json.dumps(settings), "metadata": json.dumps(metadata),
                 "submitter_platform": submitter_platform, "worker_tag": worker_tag, "created": now, "updated": now})
-            db.executemany(sql.ADD_TASK, [{
-                "id": ids[i], "job_id": job_id, "index_in_job": i, "name": spec.name, "type": spec.type,
-                "status": TaskStatus.PAUSED if status == JobStatus.PAUSED else TaskStatus.QUEUED,
-                "priority": priority, "commands": json.dumps([asdict(c) for c in spec.commands]),
-                "steps_total": spec.steps_total, "created": now} for i, spec in enumerate(tasks)])
-            db.executemany(sql.ADD_TASK_DEP,
-                           [(ids[i], ids[d]) for i, spec in enumerate(tasks) for d in spec.depends_on])
+            db.executemany(sql.ADD_TASK, task_rows)
+            db.executemany(sql.ADD_TASK_DEP, dep_rows)
             self._job_progress(db, job_id)  # a job of no tasks is done at once
         self._tell(job=job_id, opens={spec.type for spec in tasks})
         return self.job(job_id)
