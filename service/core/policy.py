@@ -189,8 +189,10 @@ class Policy:
                               local)
 
     def job_settings(self, job_type: JobType, settings: dict[str, object], local: bool) -> None:
-        """Check a farm job's path settings (two-way variables as this machine sees them), naming each
-        ``settings.<key>``."""
+        """Check the path settings of a farm job from beyond this machine (two-way variables as this machine sees
+        them), naming each ``settings.<key>``."""
+        if local:
+            return
         for key in job_type.paths:
             value = settings.get(key)
             if not isinstance(value, str):
@@ -202,13 +204,13 @@ class Policy:
                                             if value.startswith(f"{{{name}}}")), ""))
             inner = next((name for name in (*self.variables.one_way, *self.variables.two_way)
                           if f"{{{name}}}" in rest), None)
-            if not value and not local:  # Blender and the SheepIt door would take it from the working folder
+            if not value:  # Blender and the SheepIt door would take it from the working folder
                 raise PathRefused(f"settings.{key} must be an absolute path under the shared storage, not empty",
                                   f"settings.{key}")
-            if inner is not None and not local:
+            if inner is not None:
                 raise PathRefused(f"settings.{key} may only start with a two-way variable; {{{inner}}} further on "
                                   f"has another value on each platform ({value!r})", f"settings.{key}")
-            self.path(f"settings.{key}", self.variables.expand(value, this_platform()), local)
+            self.path(f"settings.{key}", self.variables.expand(value, this_platform()), False)
 
 
 def _this_machine(address: str) -> bool:
