@@ -24,6 +24,15 @@ class Resident:
         self.process = process
         self.jobs = 0
 
+    def worn_out(self, max_jobs: int, max_mb: float) -> bool:
+        """Whether it has done its share: ``max_jobs`` jobs, or more than ``max_mb`` MiB of memory (said in the
+        log)."""
+        memory = self.process.memory_mb()
+        if self.jobs >= max_jobs or (memory is not None and memory > max_mb):
+            log.info("recycling Blender after %d jobs (%s MiB)", self.jobs, memory)
+            return True
+        return False
+
     @classmethod
     async def start(cls, blender_bin: str) -> Resident:
         argv = resident_command(blender_bin)

@@ -273,12 +273,8 @@ class BatchRun:
     async def _blender(self, slot: Slot) -> Resident:
         """The slot's Blender, started anew when none runs or the last one has done its share."""
         old, options = slot.resident, self.options
-        if old is not None:
-            memory = old.process.memory_mb()
-            if (not options.resident or old.jobs >= options.recycle_jobs
-                    or (memory is not None and memory > options.recycle_mb)):
-                log.info("recycling Blender after %d jobs (%s MiB)", old.jobs, memory)
-                await self._close(slot)
+        if old is not None and (not options.resident or old.worn_out(options.recycle_jobs, options.recycle_mb)):
+            await self._close(slot)
         if slot.resident is None:
             slot.resident = await Resident.start(self.state.recipe.blender_bin)
             self.track(slot.resident.process.proc.pid, True)

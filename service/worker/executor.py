@@ -184,16 +184,13 @@ class Executor:
         self._loaded_job = ""  # until the chunk has ended well
         await reporter.log(f"rendering in resident Blender pid {resident.process.proc.pid}, as"
                            f"\n\n    {shlex.join(argv)}\n")
-        await self._resident_render(task_id, chunk, reporter)
+        await self._resident_render(task_id, chunk, reporter, resident)
         self._loaded_job = job_id
 
     async def _resident(self) -> Resident:
         """The worker's resident Blender, started when none runs or the last one has done its share."""
-        if self.resident is not None:
-            memory = self.resident.process.memory_mb()
-            if self.resident.jobs >= self.recycle[0] or (memory is not None and memory > self.recycle[1]):
-                log.info("recycling Blender after %d jobs (%s MiB)", self.resident.jobs, memory)
-                await self.close()
+        if self.resident is not None and self.resident.worn_out(*self.recycle):
+            await self.close()
         if self.resident is None or self.resident.process.proc.returncode is not None:
             try:
                 self.resident = await Resident.start(self.blender)
@@ -201,10 +198,11 @@ class Executor:
                 raise CommandFailed(f"cannot run {self.blender}: {exc.strerror or exc}") from exc
         return self.resident
 
-    async def _resident_render(self, task_id: str, work: dict[str, Any], reporter: Reporter) -> None:
-        """Render a Shepherd job, or a chunk (one with an ``id``), in the worker's resident Blender, which stays
-        for the next one."""
-        resident = await self._resident()
+    async def _resident_render(self, task_id: str, work: dict[str, Any], reporter: Reporter,
+                               resident: Resident | None = None) -> None:
+        """Render a Shepherd job, or a chunk (one with an ``id``), in the worker's resident Blender (``resident``,
+        when the caller has it already), which stays for the next one."""
+        resident = resident or await self._resident()
         lines: asyncio.Queue[tuple[str, Event | None] | None] = asyncio.Queue()
 
         def line(text: str, event: Event | None) -> None:
