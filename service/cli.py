@@ -249,7 +249,7 @@ def dry_run(recipe: recipes.Recipe, data_dir: Path) -> int:
     (data_dir / "tmp").mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="dry-", dir=data_dir / "tmp"))
     enabled = [j for j in recipe.jobs if j.enabled]
-    frames = sum(j.frame_end - j.frame_start + 1 if j.animated else 1 for j in enabled)
+    frames = sum(len(j.frames) for j in enabled)
     print(f"Batch {recipe.name}: {len(recipe.jobs)} jobs, {len(enabled)} enabled, "
           f"{len(recipe.jobs) - len(enabled)} disabled, {frames} frames (at frame step 1)")
     for job in enabled:

@@ -254,6 +254,12 @@ class Job:
     retry_delay: float = field(default=10.0, metadata={"check": _at_least(0)})
 
     @property
+    def frames(self) -> range:
+        """The frames the job may render (at frame step 1): its range when animated, else its still frame."""
+        first, last = (self.frame_start, self.frame_end) if self.animated else (self.frame_still, self.frame_still)
+        return range(first, last + 1)
+
+    @property
     def hooked(self) -> bool:
         """Whether a PRE_JOB or POST_JOB hook runs with it."""
         return any(h.active for h in self.hooks.pre_job + self.hooks.post_job)

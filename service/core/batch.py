@@ -153,7 +153,7 @@ class BatchState:
         self._by_id = {job.id: job for job in self.jobs}
         for planned in self.recipe.jobs:
             if (job := self._by_id.get(planned.id)) is not None:
-                job.planned = planned.frame_end - planned.frame_start + 1 if planned.animated else 1
+                job.planned = len(planned.frames)
 
     @classmethod
     def from_recipe(cls, recipe: Recipe) -> BatchState:

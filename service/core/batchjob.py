@@ -68,7 +68,7 @@ def task_specs(recipe: Recipe) -> list[TaskSpec]:
     for job in recipe.jobs:
         if not job.enabled:
             continue
-        steps = job.frame_end - job.frame_start + 1 if job.animated else 1
+        steps = len(job.frames)
         command = Command("blender-render", {"exe": "{blender}", "job": job.id}, steps)
         specs.append(TaskSpec(f"{TASK_PREFIX}{job.id}", LOCAL_TASK_TYPE if job.hooked else BATCH_TASK_TYPE, [command],
                               steps))
@@ -80,10 +80,6 @@ def job_of(task: Task) -> int:
     return int(task.name.removeprefix(TASK_PREFIX))
 
 
-def frames_of(job: Job) -> range:
-    """The frames a job may render."""
-    return range(job.frame_start, job.frame_end + 1) if job.animated else range(job.frame_still, job.frame_still + 1)
-
 
 def runner_event(text: str, job: Job) -> Event | None:
     """The event a remote worker reported after the marker, if it is one the runner sends of ``job``'s progress,
@@ -93,7 +89,7 @@ def runner_event(text: str, job: Job) -> Event | None:
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     fields = RUNNER_EVENTS.get(event.kind) if isinstance(event.kind, str) else None
-    data, frames = event.data, frames_of(job)
+    data, frames = event.data, job.frames
     if fields is None or type(event.job) is not int or event.job != job.id or not isinstance(data, dict):
         return None
     if not all((key in OPTIONAL and key not in data) or (key in data and check(data[key], frames))
@@ -187,7 +183,7 @@ class RemoteJobs:
             return report.warning()
         job, state = found
         key = f"{task.id} {task.worker_id}"
-        room = (STORED_PER_FRAME * len(frames_of(job)) + STORED_PER_JOB) * (job.retries + 1) - self._stored.get(key, 0)
+        room = (STORED_PER_FRAME * len(job.frames) + STORED_PER_JOB) * (job.retries + 1) - self._stored.get(key, 0)
         believed = []
         for event in report.events:
             if event.kind != Kind.STATS:
