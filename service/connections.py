@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
+from collections import Counter
+from typing import Any, ClassVar
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -51,17 +52,21 @@ class Watched(H11Protocol):
     per_address = PER_ADDRESS
     foreign = FALLBACK_FILES // 2
     """Connections all addresses beyond loopback may hold together: loopback keeps the other file descriptors."""
+    peers: ClassVar[Counter[str]] = Counter()
+    """The open connections of each address beyond loopback (one count per server: see ``watched``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watch: asyncio.TimerHandle | None = None
+        self._peer: str | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         host = self.client[0] if self.client else None
-        if not is_loopback(host):
-            peers = [c for c in self.connections if not is_loopback(_host(c))]
-            if len(peers) > self.foreign or sum(_host(c) == host for c in peers) > self.per_address:
+        if host is not None and not is_loopback(host):
+            self._peer = host
+            self.peers[host] += 1
+            if self.peers.total() > self.foreign or self.peers[host] > self.per_address:
                 transport.close()
                 return
         self._arm()
@@ -77,6 +82,11 @@ class Watched(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._peer is not None:
+            self.peers[self._peer] -= 1
+            if not self.peers[self._peer]:
+                del self.peers[self._peer]
+            self._peer = None
         super().connection_lost(exc)
 
     def _arm(self) -> None:
@@ -96,11 +106,7 @@ class Watched(H11Protocol):
             self.transport.close()
 
 
-def _host(connection: object) -> str | None:
-    client = getattr(connection, "client", None)
-    return client[0] if client else None
-
-
 def watched(read_timeout: float, open_files: int) -> type[Watched]:
     """The protocol class for a server with this read timeout, in a process allowed ``open_files``."""
-    return type("WatchedH11", (Watched,), {"read_timeout": read_timeout, "foreign": max(16, open_files // 2)})
+    return type("WatchedH11", (Watched,), {"read_timeout": read_timeout, "foreign": max(16, open_files // 2),
+                                           "peers": Counter()})
