@@ -11,6 +11,7 @@ import time
 import urllib.parse
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from .shared.api_client import ServiceError, request
 
@@ -57,12 +58,10 @@ def start(url: str, data_dir: str, blender: str) -> tuple[subprocess.Popen[bytes
     env = dict(os.environ, PYTHONPATH=path, PYTHONNOUSERSITE="1")
     # Its own process group (session on POSIX): Ctrl-C in Blender's console is not the service's to take.
     with tempfile.NamedTemporaryFile(prefix="shepherd-service-", suffix=".log", delete=False) as log:
+        own_group: dict[str, Any] = {"start_new_session": True}
         if sys.platform == "win32":
-            process = subprocess.Popen(argv, cwd=PACKAGE, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       creationflags=subprocess.CREATE_NEW_PROCESS_GROUP)
-        else:
-            process = subprocess.Popen(argv, cwd=PACKAGE, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+            own_group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        process = subprocess.Popen(argv, cwd=PACKAGE, env=env, stdout=log, stderr=subprocess.STDOUT, **own_group)
     return process, Path(log.name)
 
 

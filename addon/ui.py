@@ -22,7 +22,7 @@ from .shared.view import (
     batch_times,
     batch_word,
     failed_jobs,
-    failure,
+    failure_reason,
     frames_text,
     job_text,
     job_times,
@@ -176,7 +176,7 @@ def _job_status(layout: Any, context: Any, job: JobView, now: float) -> None:
     row.operator("shepherd.job_log", text="Log", icon="TEXT").job = job["id"]
     column = box.column()
     column.alert = True
-    for line in clipped(failure(job), _fits(context), REASON_ROWS):
+    for line in clipped(failure_reason(job).splitlines()[0], _fits(context), REASON_ROWS):
         column.label(text=line)
 
 

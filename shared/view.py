@@ -151,11 +151,6 @@ def batch_word(batch: BatchView) -> str:
     return "Failed" if failed == rendered else f"{failed} of {rendered} jobs failed"
 
 
-def failure(job: JobView) -> str:
-    """Why a failed job failed: the first line of its first message."""
-    return (job["messages"] or ["no reason given"])[0].splitlines()[0]
-
-
 def frames_text(progress: Progress) -> str:
     return f"{progress.saved} of {progress.total} frame{'s' * (progress.total != 1)}"
 
