@@ -20,7 +20,7 @@ from tests.test_dashboard_pages import TIME, beyond_loopback
 from tests.test_farm_e2e import etag, v3_job, without
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 
@@ -46,7 +46,7 @@ class Dashboard:
         def pressed() -> bool:
             try:
                 self.browser.find_element(By.XPATH, f'{within}//button[text()="{label}"]').click()
-            except StaleElementReferenceException:
+            except (StaleElementReferenceException, NoSuchElementException):
                 return False
             return True
 
@@ -103,7 +103,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
             board = Dashboard(browser, service, shots)
             wait_for(lambda: board.worker_statuses() == {"w1": "awake", "w2": "awake"}, 30, "both workers awake")
             yield board
-        assert "Traceback" not in service.log.read_text()
+        log = service.log.read_text()
+        assert "Traceback" not in log, log[log.find("Traceback") - 500:][:6000]
     finally:
         browser.quit()
         service.stop()
@@ -146,7 +147,7 @@ def test_the_jobs_list_follows_a_job_live_and_its_page_shows_frames_log_and_imag
 def test_pausing_and_cancelling_from_the_page_reach_the_workers(
         dashboard: Dashboard, blend_file: Path, tmp_path: Path) -> None:
     board = dashboard
-    job_id = board.submit(blend_file, tmp_path, "long", frames="1-60", chunk_size=1)
+    job_id = board.submit(blend_file, tmp_path, "long", frames="1-500", chunk_size=1)
     board.open(f"/jobs/{job_id}")
     wait_for(lambda: "completed" in board.states(), 30, "a frame to be rendered")
     wait_for(lambda: TIME.fullmatch(board.text(".eta")), 10, "an ETA")
@@ -156,7 +157,7 @@ def test_pausing_and_cancelling_from_the_page_reach_the_workers(
     wait_for(lambda: board.all("h1 .s-paused"), 10, "the page to say paused")
     wait_for(lambda: not any(w["status"] == "active" for w in tasks(board.url, job_id)), 10, "workers to stop")
     done = sum(t["status"] == "completed" for t in tasks(board.url, job_id))
-    assert done < 60
+    assert done < 500
     wait_for(lambda: set(board.states()) == {"completed", "paused"}, 10, "the grid to show paused frames")
 
     board.press("Resume")
