@@ -16,9 +16,9 @@ from service import web
 from service.api import cinnamon, errors, flamenco, renderplus, sheepit, ws
 from service.api.flamenco.common import ApiError, api_error
 from service.api.guard import BodyTooLarge, Guard, Policy
+from service.core.errors import Conflict, NotFound
 from service.core.manager import Manager
 from service.notify.notifier import Notifier
-from service.store.farm import Conflict, NotFound
 from service.web import views
 from service.web.live import Stream
 from shared.recipe import Recipe

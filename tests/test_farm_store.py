@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.store.farm import Conflict, Farm, Limits
+from service.core.errors import Conflict
+from service.store.farm import Farm, Limits
 from service.store.store import Store
 from shared.model import Command, JobStatus, TaskSpec, TaskStatus, WorkerStatus
 

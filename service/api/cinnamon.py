@@ -27,9 +27,10 @@ from starlette.routing import BaseRoute, Route
 from service.api import context, errors, forms
 from service.api.throttle import Throttle
 from service.core import check, jobtypes
+from service.core.errors import NotFound
 from service.core.farm import FarmCore, TypeOutdated
 from service.core.policy import PathRefused, Refused
-from service.store.farm import NotFound, secret_matches
+from service.store.farm import secret_matches
 from service.worker.commands import SAVED
 from shared.model import Job, JobStatus, Task, TaskStatus
 from shared.net import is_loopback

@@ -22,12 +22,12 @@ from service.blender.resident import Resident
 from service.blender.stats import error_text
 from service.core.batch import BatchState, JobState
 from service.core.batchjob import RemoteJobs, job_of
+from service.core.errors import Conflict, NotFound
 from service.core.farm import FarmCore, FarmLink
 from service.core.hooks import run_hooks
 from service.core.options import RunOptions
 from service.core.slots import RENDERPLUS_TYPES, FarmSlot, refuse_renderplus
 from service.logs import job_log
-from service.store.farm import Conflict, NotFound
 from shared.events import BatchStatus, Event, JobStatus, Kind
 from shared.failures import FAILURES
 from shared.model import JobStatus as FarmJobStatus

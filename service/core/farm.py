@@ -18,10 +18,11 @@ from service import __version__, private
 from service.core import batchjob, images, jobtypes
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
+from service.core.errors import NameTaken
 from service.core.openings import Openings
 from service.core.policy import Policy, plain, slot_name, worker_name
 from service.core.variables import Variables, this_platform
-from service.store.farm import LOCAL, Farm, Limits, NameTaken
+from service.store.farm import LOCAL, Farm, Limits
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared.events import Event, Kind

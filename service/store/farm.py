@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from service.core import jobtypes
+from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.store import sql
 from service.store.store import Store
 from shared import recipe as recipes
@@ -58,18 +59,6 @@ STUCK = "No awake worker may run this job"
 RETRIED = "; another worker will try it"
 SEEN_EVERY = 1.0
 SHEEPIT_FIRST_ID = 20
-
-
-class Conflict(RuntimeError):
-    """The task is not (or no longer) this worker's."""
-
-
-class NotFound(LookupError):
-    pass
-
-
-class NameTaken(Conflict):
-    """Another worker has this name: worker names are unique."""
 
 
 def _json_list(text: str | None) -> list[Any]:
@@ -208,7 +197,7 @@ class Farm:
         return _task(rows[0])
 
     def set_job_status(self, job_id: str, status: str, reason: str = "") -> Job:
-        """Cancel, pause, requeue or resume a job; its tasks follow. Raises ValueError for a move not allowed."""
+        """Cancel, pause, requeue or resume a job; its tasks follow. Raises MoveRefused for a move not allowed."""
         with self.store.transaction() as db:
             job = self._job_in(db, job_id)
             self._move_job(db, job, status, reason)
@@ -232,7 +221,7 @@ class Farm:
             try:
                 db.execute(sql.SET_JOB_STATUS, {"status": target, "activity": reason, "now": now, "id": job.id})
             except sqlite3.IntegrityError as exc:
-                raise ValueError(f"a {job.status} job cannot become {target}") from exc
+                raise MoveRefused(f"a {job.status} job cannot become {target}") from exc
 
         # Active tasks stop at once: their workers hear it from may-i-run or a 409 on their next update.
         if status in (JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED):
@@ -261,7 +250,7 @@ class Farm:
             job_to(JobStatus.QUEUED)
             self._job_progress(db, job.id)  # one with nothing left to run is done
         else:
-            raise ValueError(f"a job cannot be set to {status}; use canceled, paused, queued or requeueing")
+            raise MoveRefused(f"a job cannot be set to {status}; use canceled, paused, queued or requeueing")
 
     def set_priority(self, job_id: str, priority: int) -> None:
         self._update(sql.SET_JOB_PRIORITY, (priority, time.time(), job_id), job_id, ANY)
@@ -491,7 +480,7 @@ class Farm:
                 self._fail(db, task, worker_id, activity or "Task failed")
                 opens = (task.type,)
             elif status not in (None, TaskStatus.ACTIVE):
-                raise ValueError(f"a worker cannot set its task to {status}")
+                raise MoveRefused(f"a worker cannot set its task to {status}")
         if status is None or status == TaskStatus.ACTIVE:
             self.changed({"job": task.job_id, "task": task_id, "worker": worker_id})
         else:
@@ -508,7 +497,7 @@ class Farm:
             try:
                 self._set_task(db, task, status, reason, task.worker_id if status == TaskStatus.ACTIVE else None)
             except sqlite3.IntegrityError as exc:
-                raise ValueError(f"a {task.status} task cannot become {status}") from exc
+                raise MoveRefused(f"a {task.status} task cannot become {status}") from exc
             if status == TaskStatus.QUEUED:
                 db.execute(sql.CLEAR_FAILURES_OF_TASK, (task_id,))
                 db.execute(sql.REOPEN_JOB, {"now": time.time(), "id": task.job_id})

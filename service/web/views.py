@@ -14,8 +14,9 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 
 from service.api import context, forms
 from service.api.guard import SESSION_COOKIE, Policy
+from service.core.errors import NotFound
 from service.core.farm import FarmCore
-from service.store.farm import Farm, NotFound
+from service.store.farm import Farm
 from service.web import figures, pages
 from service.web.live import Stream
 from shared.events import said

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from service.api.context import client, core
 from service.api.errors import flamenco
-from service.store.farm import Conflict, NotFound
+from service.core.errors import Conflict, NotFound
 from shared.model import Worker
 from shared.recipe import MAX_DEPTH, json_depth
 

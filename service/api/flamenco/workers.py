@@ -15,10 +15,10 @@ from service.api import forms
 from service.api.context import client, core
 from service.api.flamenco import shapes
 from service.api.flamenco.common import ApiError, body, field, seed, strings, worker
+from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.farm import IMAGE_TYPES, MAX_IMAGE_BYTES
 from service.core.images import ImageRefused
 from service.core.policy import NameRefused
-from service.store.farm import Conflict, NameTaken, NotFound
 from shared.model import TaskStatus, WorkerStatus
 
 NO_CONTENT = 204

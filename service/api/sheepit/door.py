@@ -18,10 +18,10 @@ from service.api.sheepit.archives import Archive, ArchiveError, JobArchives, Ren
 from service.api.sheepit.sessions import Session, Sessions
 from service.api.sheepit.work import NotRenderable, Work, work_of
 from service.api.throttle import Throttle
+from service.core.errors import Conflict, NotFound
 from service.core.farm import FarmCore
 from service.core.policy import SHEEPIT_PREFIX, plain
 from service.core.variables import this_platform
-from service.store.farm import Conflict, NotFound
 from shared import failures
 from shared.model import Task, TaskStatus, WorkerStatus
 

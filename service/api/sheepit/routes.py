@@ -18,9 +18,9 @@ from service.api.sheepit.door import Door, failure_reason
 from service.api.sheepit.sessions import COOKIE, version_tuple
 from service.api.sheepit.work import NotRenderable
 from service.core import images
+from service.core.errors import Conflict, NotFound
 from service.core.farm import IMAGE_TYPES
 from service.core.images import identify
-from service.store.farm import Conflict, NotFound
 from shared.model import WorkerStatus
 
 PREFIX = "/sheepit"
