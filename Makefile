@@ -45,6 +45,7 @@ bench: deps
 	$(PY) tests/bench_farm.py
 	$(PY) tests/bench_dashboard.py
 	$(PY) tests/bench_worker_flood.py
+	$(PY) tests/bench_capacity.py
 	$(PY) tests/bench_attacks.py
 
 clean:
