@@ -16,7 +16,7 @@ from service.api import context, forms
 from service.api.guard import SESSION_COOKIE, Policy
 from service.core.errors import NotFound
 from service.core.farm import FarmCore
-from service.store.farm import Farm
+from service.core.rules import Rules
 from service.web import figures, pages
 from service.web.live import Stream
 from shared.events import said
@@ -81,7 +81,7 @@ async def jobs(request: Request) -> Response:
     return page(pages.jobs_page(found, queue, chosen, search, f"/?{query}"))
 
 
-def _listed(farm: Farm, job_id: str) -> figures.Listed:
+def _listed(farm: Rules, job_id: str) -> figures.Listed:
     found = figures.listed(farm, [job_id])
     if not found:
         raise NotFound(f"no job {job_id}")
