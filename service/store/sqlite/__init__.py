@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from service.store.sqlite.writer import Writer
 from service.store.statements import Statements
 
 HERE = Path(__file__).resolve().parent
@@ -27,42 +28,81 @@ class NewerSchema(RuntimeError):
 
 
 class Database:
-    """One SQLite file, migrated on opening."""
+    """One SQLite file, migrated on opening: one connection that writes and one that reads what is committed.
+
+    Writes are made in transactions on the writing connection, one thread at a time; the farm's operations run in
+    ``writer`` (group commit: see service.store.sqlite.writer). A transaction opened within another (an operation
+    of the writer's group, or a nested call) is a savepoint of it. Reads from a thread that is writing see what it
+    wrote; reads from any other thread go to the reading connection, so they never wait for a commit's fsync."""
 
     statements = Statements(HERE / "farm.sql")
 
     def __init__(self, path: Path) -> None:
-        # Written from the event loop's thread, the store's executor and a new batch beside them; one at a time.
+        # Written from the writer's thread, the event loop's and a new batch beside them; one at a time.
         self._mutex = threading.RLock()
-        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.connection.row_factory = sqlite3.Row
+        self._writing = threading.local()
+        self.connection = self._connect(path)
         self.connection.executescript(PRAGMAS)
+        self._reading = threading.Lock()
+        self._reader = self._connect(path)
+        self._reader.execute("PRAGMA query_only = ON")
         self._migrate()
+        self.writer = Writer(self.connection, self._held(), "farm-database")
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        return connection
 
     def close(self) -> None:
+        self.writer.close()
+        self._reader.close()
         self.connection.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One committed transaction, the only way anything is written."""
+    def _held(self) -> Iterator[sqlite3.Connection]:
+        """The writing connection, this thread's alone meanwhile."""
         with self._mutex:
-            self.connection.execute("BEGIN IMMEDIATE")
+            self._writing.depth = getattr(self._writing, "depth", 0) + 1
             try:
                 yield self.connection
+            finally:
+                self._writing.depth -= 1
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction, the only way anything is written; within another, a savepoint of it."""
+        with self._held() as db:
+            nested = db.in_transaction
+            db.execute("SAVEPOINT nested" if nested else "BEGIN IMMEDIATE")
+            try:
+                yield db
             except BaseException:
-                self.connection.execute("ROLLBACK")
+                if nested and db.in_transaction:
+                    db.execute("ROLLBACK TO nested")
+                    db.execute("RELEASE nested")
+                elif db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
-            self.connection.execute("COMMIT")
+            db.execute("RELEASE nested" if nested else "COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """Reads of what is committed (each statement on its own, as no transaction is open)."""
-        with self._mutex:
+        """Reads of what is committed, as of one moment (or, in a thread that is writing, of what it wrote)."""
+        if getattr(self._writing, "depth", 0):
             yield self.connection
+            return
+        with self._reading:
+            self._reader.execute("BEGIN")
+            try:
+                yield self._reader
+            finally:
+                self._reader.execute("COMMIT")
 
     def query(self, statement: str, parameters: dict[str, Any] | Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._mutex:
-            return self.connection.execute(statement, parameters).fetchall()
+        with self.read() as db:
+            return db.execute(statement, parameters).fetchall()
 
     @staticmethod
     def array(values: Sequence[str]) -> str:
