@@ -24,6 +24,7 @@ from service.api.guard import WILDCARDS, Network, Policy
 from service.blender.command import render_command, task
 from service.connections import READ_TIMEOUT
 from service.core import check
+from service.core.accounts import hash_secret
 from service.core.farm import FarmOptions, SheepItOptions
 from service.core.manager import Manager
 from service.core.options import RunOptions, default_blender, default_slots
@@ -31,7 +32,7 @@ from service.core.variables import ALL, Variables
 from service.notify.notifier import Notifier
 from service.platform import dirs, signals
 from service.server import serve
-from service.store.farm import Limits, hash_secret
+from service.store.farm import Limits
 from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes

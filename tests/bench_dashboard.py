@@ -19,10 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from service.core import figures
 from service.core.bus import Bus
 from service.store.farm import Farm
 from service.store.store import Store
-from service.web import figures, pages
+from service.web import pages
 from service.web.live import Stream
 from shared.events import Event, Kind
 from shared.model import Command, TaskSpec, WorkerStatus

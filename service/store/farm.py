@@ -6,10 +6,7 @@ timeouts are decided where the state is stored, and the status moves are checked
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import secrets
 import sqlite3
 import time
 import uuid
@@ -18,7 +15,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from service.core import jobtypes
+from service.core.accounts import hash_secret, secret_matches
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
+from service.core.words import LOCAL, STUCK
 from service.store import sql
 from service.store.store import Store
 from shared import recipe as recipes
@@ -50,12 +49,6 @@ class Limits:
     """The share of a job's tasks that may fail before the job fails."""
 
 
-LOCAL = "this machine"
-"""The address of the service's own slots as workers: they live in its process, so they never time out."""
-
-
-STUCK = "No awake worker may run this job"
-"""How the activity of a job that no awake worker may run begins (it says why, with the job's failures)."""
 RETRIED = "; another worker will try it"
 SEEN_EVERY = 1.0
 SHEEPIT_FIRST_ID = 20
@@ -98,18 +91,6 @@ def _unique(db: sqlite3.Connection, name: str, worker_id: str) -> None:
     share a name keep it)."""
     if db.execute(sql.WORKER_NAME_TAKEN, {"name": name, "id": worker_id}).fetchone() is not None:
         raise NameTaken(f"a worker named {name!r} exists already; give this one another name, or delete that one")
-
-
-def hash_secret(secret: str, salt: str | None = None) -> str:
-    """``salt$hexdigest``: the store keeps no worker secret, only this."""
-    salt = salt or secrets.token_hex(8)
-    return f"{salt}${hashlib.sha256((salt + secret).encode()).hexdigest()}"
-
-
-def secret_matches(secret: str, stored: str) -> bool:
-    """Whether ``secret`` is the one ``stored`` (a hash_secret) was made from; in constant time."""
-    salt, _, _ = stored.partition("$")
-    return hmac.compare_digest(hash_secret(secret, salt), stored)
 
 
 Changed = Callable[[dict[str, str]], None]
@@ -696,15 +677,22 @@ class Farm:
         return dict(rows[0])
 
     def add_tag(self, name: str, description: str, tag_id: str = "") -> dict[str, str]:
+        """A new tag; Conflict when one has its name or id."""
         tag_id = tag_id or str(uuid.uuid4())
-        with self.store.transaction() as db:
-            db.execute(sql.ADD_TAG, (tag_id, name, description))
+        try:
+            with self.store.transaction() as db:
+                db.execute(sql.ADD_TAG, (tag_id, name, description))
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"a tag named {name} or with that id exists already") from exc
         return self.tag(tag_id)
 
     def update_tag(self, tag_id: str, name: str, description: str) -> None:
-        with self.store.transaction() as db:
-            if db.execute(sql.UPDATE_TAG, (name, description, tag_id)).rowcount == 0:
-                raise NotFound(f"no tag {tag_id}")
+        try:
+            with self.store.transaction() as db:
+                if db.execute(sql.UPDATE_TAG, (name, description, tag_id)).rowcount == 0:
+                    raise NotFound(f"no tag {tag_id}")
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"a tag named {name} exists already") from exc
 
     def delete_tag(self, tag_id: str) -> None:
         with self.store.transaction() as db:

@@ -9,9 +9,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from service.core.figures import FRAME_TYPES, Listed, Queue
 from service.core.jobtypes import requeue_words
-from service.store.farm import LOCAL, STUCK
-from service.web.figures import FRAME_TYPES, Listed, Queue
+from service.core.words import LOCAL, STUCK
 from shared import frames
 from shared.model import Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
 from shared.recipe import Recipe
