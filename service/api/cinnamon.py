@@ -27,9 +27,9 @@ from starlette.routing import BaseRoute, Route
 from service.api import context, errors, forms
 from service.api.throttle import Throttle
 from service.core import check, jobtypes
-from service.core.accounts import secret_matches
 from service.core.errors import FarmError, NotFound
 from service.core.farm import FarmCore, TypeOutdated
+from service.core.passwords import secret_matches
 from service.core.policy import PathRefused, Refused
 from service.worker.commands import SAVED
 from shared.model import Job, JobStatus, Task, TaskStatus

@@ -27,7 +27,7 @@ from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.openings import Openings
 from service.core.policy import Policy, plain, slot_name, worker_name
 from service.core.variables import Variables, this_platform
-from service.core.words import LOCAL
+from service.domain.workers import LOCAL
 from service.store.farm import Farm, Limits
 from service.store.store import Store
 from service.worker.executor import task_types

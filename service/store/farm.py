@@ -15,14 +15,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from service.core import jobtypes
-from service.core.accounts import hash_secret, secret_matches
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
-from service.core.words import LOCAL, STUCK
+from service.core.passwords import hash_secret, secret_matches
+from service.domain.stuck import STUCK
+from service.domain.workers import LOCAL
 from service.store import sql
 from service.store.store import Store
 from shared import recipe as recipes
 from shared.model import (
     BATCH_JOB_TYPE,
+    JOB_RUNNABLE,
     LOCAL_TASK_TYPE,
     Command,
     Job,
@@ -494,7 +496,7 @@ class Farm:
         if task.worker_id != worker_id:
             return False, "task is assigned to another worker"
         job = self.job(task.job_id, steps=False)
-        if job.status not in JobStatus.RUNNABLE:
+        if job.status not in JOB_RUNNABLE:
             return False, f"job is {job.status}"
         return True, ""
 
@@ -580,7 +582,7 @@ class Farm:
         A Render+ batch's job goes on past failed tasks, as the batch does, and ends when none is left to run:
         completed, or failed if any task failed."""
         status, job_type = db.execute(sql.JOB_STATUS, (job_id,)).fetchone()
-        if status not in JobStatus.RUNNABLE:
+        if status not in JOB_RUNNABLE:
             return
         if job_type == BATCH_JOB_TYPE:
             unfinished, any_failed = db.execute(sql.BATCH_JOB_UNFINISHED, (job_id, job_id)).fetchone()

@@ -1,4 +1,4 @@
-"""Secrets kept as salted hashes: worker secrets, and the passwords of SheepIt and Cinnamon accounts."""
+"""Salted hashes of worker secrets and door passwords: the store keeps no secret, only its hash."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import secrets
 
 
 def hash_secret(secret: str, salt: str | None = None) -> str:
-    """``salt$hexdigest``: what is kept of a secret instead of the secret itself."""
+    """``salt$hexdigest``."""
     salt = salt or secrets.token_hex(8)
     return f"{salt}${hashlib.sha256((salt + secret).encode()).hexdigest()}"
 
