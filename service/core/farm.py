@@ -23,6 +23,7 @@ from service import __version__, private
 from service.core import batchjob, figures, images, jobtypes
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
+from service.core.changes import Changes
 from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.openings import Openings
 from service.core.policy import Policy, plain, slot_name, worker_name
@@ -48,9 +49,6 @@ from shared.model import (
 
 log = logging.getLogger("shepherd.farm")
 T = TypeVar("T")
-Told = list[tuple[dict[str, str] | None, tuple[Collection[str] | None, str | None] | None]]
-"""What one operation changed, in order: the ids of what changed (for the bus), or what it may have opened (the
-task types that may be runnable now, the worker it concerns: for the held requests)."""
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
 LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 """This machine's slots take every task they can run: the farm worker's and Render+ jobs."""
@@ -130,7 +128,7 @@ class FarmCore:
         self.openings = Openings()
         self._rules = Farm(store, self.options.limits, self._changed, self._opened)
         self._database = ThreadPoolExecutor(1, "farm-database")
-        self._told = threading.local()
+        self._pending = threading.local()
         self.data_dir = data_dir
         self.blender = blender
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
@@ -142,40 +140,43 @@ class FarmCore:
         """``operation(*args)`` in the database thread, one operation at a time; what it changed is published on
         the event loop once it is committed (even when it raised after a commit, or its caller was cancelled),
         before its caller goes on."""
-        told: Told = []
+        changes = Changes()
         loop = asyncio.get_running_loop()
 
         def run() -> T:
-            self._told.pending = told
+            self._pending.changes = changes
             try:
                 return operation(*args)
             finally:
-                self._told.pending = None
+                self._pending.changes = None
 
         future: Future[T] = self._database.submit(run)
-        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._publish, told))
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._publish, changes))
         return await asyncio.wrap_future(future)
 
+    def _changes(self) -> Changes | None:
+        """The Changes of the operation the database thread runs now; None elsewhere."""
+        changes: Changes | None = getattr(self._pending, "changes", None)
+        return changes
+
     def _changed(self, ids: dict[str, str]) -> None:
-        pending: Told | None = getattr(self._told, "pending", None)
-        if pending is None:
+        if (changes := self._changes()) is None:
             self.announce(ids)
         else:
-            pending.append((ids, None))
+            changes.changed.append(ids)
 
     def _opened(self, types: Collection[str] | None, worker: str | None) -> None:
-        pending: Told | None = getattr(self._told, "pending", None)
-        if pending is None:
+        if (changes := self._changes()) is None:
             self.openings.tell(types, worker)
         else:
-            pending.append((None, (types, worker)))
+            changes.opened.append((None if types is None else frozenset(types), worker))
 
-    def _publish(self, told: Told) -> None:
-        for ids, opened in told:
-            if ids is not None:
-                self.announce(ids)
-            if opened is not None:
-                self.openings.tell(*opened)
+    def _publish(self, changes: Changes) -> None:
+        """Tell the bus's listeners and the held requests what an operation changed, after its commit."""
+        for ids in changes.changed:
+            self.announce(ids)
+        for types, worker in changes.opened:
+            self.openings.tell(types, worker)
 
     def announce(self, changed: dict[str, str]) -> None:
         """Tell the bus's listeners which job, task and worker changed (the store holds how)."""
