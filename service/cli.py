@@ -29,10 +29,10 @@ from service.core.manager import Manager
 from service.core.options import RunOptions, default_blender, default_slots
 from service.core.passwords import hash_secret
 from service.core.variables import ALL, Variables
+from service.domain.limits import Limits
 from service.notify.notifier import Notifier
 from service.platform import dirs, signals
 from service.server import serve
-from service.store.farm import Limits
 from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes

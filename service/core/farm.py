@@ -2,7 +2,7 @@
 move jobs and tasks, keep workers and tags, and read what the dashboard shows. Every operation a door calls is a
 coroutine: its database work runs in the core's one database thread (``FarmCore._run``), so the event loop never
 waits on the database, and what it changed is published on the event loop after it is committed. Decisions are
-the rules' (service.store.farm); this adds compiling, variables, who may choose what runs, and the files a task
+the rules' (service.core.rules); this adds compiling, variables, who may choose what runs, and the files a task
 leaves behind."""
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import asyncio
 import logging
 import secrets
 import shutil
-import threading
 import time
-from collections.abc import Callable, Collection
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from service import __version__, private
 from service.core import batchjob, figures, images, jobtypes
@@ -27,9 +26,11 @@ from service.core.changes import Changes
 from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.openings import Openings
 from service.core.policy import Policy, plain, slot_name, worker_name
+from service.core.rules import Rules
 from service.core.variables import Variables, this_platform
+from service.domain.limits import Limits
 from service.domain.workers import LOCAL
-from service.store.farm import Farm, Limits
+from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared import recipe as recipes
@@ -48,6 +49,7 @@ from shared.model import (
 )
 
 log = logging.getLogger("shepherd.farm")
+P = ParamSpec("P")
 T = TypeVar("T")
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
 LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
@@ -126,9 +128,8 @@ class FarmCore:
             self.options = replace(self.options, storage=str((data_dir / SHARED).resolve()))
         self.bus = bus
         self.openings = Openings()
-        self._rules = Farm(store, self.options.limits, self._changed, self._opened)
+        self._rules = Rules(SqlFarm(store.database), self.options.limits)
         self._database = ThreadPoolExecutor(1, "farm-database")
-        self._pending = threading.local()
         self.data_dir = data_dir
         self.blender = blender
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
@@ -136,45 +137,25 @@ class FarmCore:
 
     # The database thread, and what is published after each operation
 
-    async def _run(self, operation: Callable[..., T], *args: Any) -> T:
-        """``operation(*args)`` in the database thread, one operation at a time; what it changed is published on
-        the event loop once it is committed (even when it raised after a commit, or its caller was cancelled),
-        before its caller goes on."""
+    async def _query(self, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A read of the rules, ``operation(*args)``, in the database thread."""
+        return await asyncio.wrap_future(self._database.submit(operation, *args, **kwargs))
+
+    async def _run(self, operation: Callable[Concatenate[Changes, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """An operation of the rules that writes, ``operation(changes, *args)``, in the database thread, one
+        operation at a time; what it changed is published on the event loop once it is committed (also when it
+        raised after a commit, or its caller was cancelled), before its caller goes on."""
         changes = Changes()
         loop = asyncio.get_running_loop()
-
-        def run() -> T:
-            self._pending.changes = changes
-            try:
-                return operation(*args)
-            finally:
-                self._pending.changes = None
-
-        future: Future[T] = self._database.submit(run)
-        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._publish, changes))
+        future = self._database.submit(operation, changes, *args, **kwargs)
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self.publish, changes))
         return await asyncio.wrap_future(future)
 
-    def _changes(self) -> Changes | None:
-        """The Changes of the operation the database thread runs now; None elsewhere."""
-        changes: Changes | None = getattr(self._pending, "changes", None)
-        return changes
-
-    def _changed(self, ids: dict[str, str]) -> None:
-        if (changes := self._changes()) is None:
-            self.announce(ids)
-        else:
-            changes.changed.append(ids)
-
-    def _opened(self, types: Collection[str] | None, worker: str | None) -> None:
-        if (changes := self._changes()) is None:
-            self.openings.tell(types, worker)
-        else:
-            changes.opened.append((None if types is None else frozenset(types), worker))
-
-    def _publish(self, changes: Changes) -> None:
-        """Tell the bus's listeners and the held requests what an operation changed, after its commit."""
-        for ids in changes.changed:
-            self.announce(ids)
+    def publish(self, changes: Changes) -> None:
+        """Tell what an operation of the rules changed, after its commit: the bus's listeners, and the held task
+        requests it may concern."""
+        for changed in changes.changed:
+            self.announce(changed)
         for types, worker in changes.opened:
             self.openings.tell(types, worker)
 
@@ -209,31 +190,31 @@ class FarmCore:
                                batchjob.task_specs(recipe), this_platform(), "", "", JobStatus.QUEUED, job_id)
 
     async def jobs(self) -> list[Job]:
-        return await self._run(self._rules.jobs)
+        return await self._query(self._rules.jobs)
 
     async def job(self, job_id: str, steps: bool = True) -> Job:
         """The job (NotFound); without ``steps`` its step counts are left at 0."""
-        return await self._run(self._rules.job, job_id, steps)
+        return await self._query(self._rules.job, job_id, steps)
 
     async def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
         """The job's tasks, or those in ``status`` only."""
-        return await self._run(self._rules.tasks, job_id, status)
+        return await self._query(self._rules.tasks, job_id, status)
 
     async def job_tasks(self, job_id: str) -> tuple[Job, list[Task]]:
         """The job (NotFound) and its tasks, read together."""
         def read() -> tuple[Job, list[Task]]:
             return self._rules.job(job_id), self._rules.tasks(job_id)
-        return await self._run(read)
+        return await self._query(read)
 
     async def task(self, task_id: str) -> Task:
-        return await self._run(self._rules.task, task_id)
+        return await self._query(self._rules.task, task_id)
 
     async def set_job_status(self, job_id: str, status: str, reason: str) -> Job:
-        """Cancel, pause, requeue or resume a job (see Farm.set_job_status; MoveRefused); each task it stops while
+        """Cancel, pause, requeue or resume a job (see Rules.set_job_status; MoveRefused); each task it stops while
         a worker runs it says so in its log."""
-        def move() -> tuple[Job, list[Task]]:
+        def move(changes: Changes) -> tuple[Job, list[Task]]:
             active = self._rules.tasks(job_id, TaskStatus.ACTIVE)
-            job = self._rules.set_job_status(job_id, status, reason)
+            job = self._rules.set_job_status(changes, job_id, status, reason)
             return job, [now for t in active if (now := self._rules.task(t.id)).status != TaskStatus.ACTIVE]
         job, stopped = await self._run(move)
         for task in stopped:
@@ -246,10 +227,10 @@ class FarmCore:
 
     async def set_tag(self, job_id: str, tag_id: str) -> None:
         """The job's worker tag (NotFound for an unknown tag), or none (``tag_id`` empty)."""
-        def tag() -> None:
+        def tag(changes: Changes) -> None:
             if tag_id:
                 self._rules.tag(tag_id)
-            self._rules.set_tag(job_id, tag_id)
+            self._rules.set_tag(changes, job_id, tag_id)
         await self._run(tag)
 
     async def delete_job(self, job_id: str) -> None:
@@ -263,14 +244,14 @@ class FarmCore:
 
     async def blocklist(self, job_id: str) -> list[tuple[str, str, str]]:
         """(worker id, task type, worker name) of each entry of the job's blocklist (NotFound)."""
-        return await self._run(self._rules.blocklist, job_id)
+        return await self._query(self._rules.blocklist, job_id)
 
     async def unblock(self, job_id: str, entries: list[tuple[str, str]]) -> None:
         """Let each (worker id, task type) back into the job (NotFound)."""
-        def unblock() -> None:
+        def unblock(changes: Changes) -> None:
             self._rules.job(job_id, steps=False)
             for worker_id, task_type in entries:
-                self._rules.unblock(job_id, worker_id, task_type)
+                self._rules.unblock(changes, job_id, worker_id, task_type)
         await self._run(unblock)
 
     async def set_task_status(self, task_id: str, status: str, reason: str) -> Task:
@@ -282,17 +263,17 @@ class FarmCore:
     async def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str) -> Worker:
         """A worker that registers through the Flamenco door; its name reads as no other worker's, and not as
         one of this machine's slots or SheepIt sessions (policy.NameRefused, NameTaken)."""
-        def register() -> Worker:
+        def register(changes: Changes) -> Worker:
             self._name_free(name)
-            return self._rules.register(name, secret, platform, task_types, address)
+            return self._rules.register(changes, name, secret, platform, task_types, address)
         return await self._run(register)
 
     async def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
                       address: str) -> str:
         """A Flamenco door's worker signs on, under a name as ``register`` allows; the status it is to go to."""
-        def sign_on() -> str:
+        def sign_on(changes: Changes) -> str:
             self._name_free(name, worker_id)
-            return self._rules.sign_on(worker_id, name, task_types, software, can_restart, address)
+            return self._rules.sign_on(changes, worker_id, name, task_types, software, can_restart, address)
         return await self._run(sign_on)
 
     def _name_free(self, name: str, worker_id: str = "") -> None:
@@ -313,38 +294,39 @@ class FarmCore:
         """A door's own worker (a SheepIt session's: the door names it) signs on, made first when ``worker_id``
         is None, with the ``lease`` of silence it is allowed while it holds a task; awake unless another status
         was asked of it. Its id."""
-        def sign_on() -> str:
-            known = worker_id or self._rules.register(name, secrets.token_hex(16), platform, task_types, address,
-                                                      software, lease).id
+        def sign_on(changes: Changes) -> str:
+            known = worker_id or self._rules.register(changes, name, secrets.token_hex(16), platform, task_types,
+                                                      address, software, lease).id
             if self._rules.worker(known).lease != lease:
-                self._rules.set_lease(known, lease)
-            status = self._rules.sign_on(known, name, task_types, software, False, address)
-            self._rules.state_changed(known, status)
+                self._rules.set_lease(changes, known, lease)
+            status = self._rules.sign_on(changes, known, name, task_types, software, False, address)
+            self._rules.state_changed(changes, known, status)
             return known
         return await self._run(sign_on)
 
     async def authenticate(self, worker_id: str, secret: str, address: str) -> Worker | None:
         """The worker, if ``secret`` is its own, as it is now; it is heard from now (last seen)."""
-        def authenticate() -> Worker | None:
-            return self._rules.worker(worker_id) if self._rules.authenticate(worker_id, secret, address) else None
+        def authenticate(changes: Changes) -> Worker | None:
+            known = self._rules.authenticate(changes, worker_id, secret, address)
+            return self._rules.worker(worker_id) if known else None
         return await self._run(authenticate)
 
     async def seen(self, worker_id: str, address: str) -> Worker | None:
         """A worker its door authenticated itself is heard from now; it as it is now, None when it is gone."""
-        def seen() -> Worker | None:
+        def seen(changes: Changes) -> Worker | None:
             try:
                 worker = self._rules.worker(worker_id)
             except NotFound:
                 return None
-            self._rules.seen(worker, address)
+            self._rules.seen(changes, worker, address)
             return worker
         return await self._run(seen)
 
     async def worker(self, worker_id: str) -> Worker:
-        return await self._run(self._rules.worker, worker_id)
+        return await self._query(self._rules.worker, worker_id)
 
     async def workers(self) -> list[Worker]:
-        return await self._run(self._rules.workers)
+        return await self._query(self._rules.workers)
 
     async def worker_detail(self, worker_id: str) -> tuple[Worker, Task | None, list[dict[str, str]]]:
         """The worker (NotFound), its task and its tags, read together."""
@@ -352,14 +334,14 @@ class FarmCore:
             found = self._rules.worker(worker_id)
             current = self._rules.task(found.task_id) if found.task_id else None
             return found, current, [t for t in self._rules.tags() if t["id"] in found.tags]
-        return await self._run(read)
+        return await self._query(read)
 
     async def workers_with_tasks(self) -> tuple[list[Worker], dict[str, Task]]:
         """Every worker, and the task each one that has one runs."""
         def read() -> tuple[list[Worker], dict[str, Task]]:
             found = self._rules.workers()
             return found, {w.task_id: self._rules.task(w.task_id) for w in found if w.task_id}
-        return await self._run(read)
+        return await self._query(read)
 
     async def sign_off(self, worker_id: str) -> None:
         """The worker goes offline; its task goes back to the queue."""
@@ -382,7 +364,7 @@ class FarmCore:
 
     async def blocklists(self) -> list[tuple[str, str, str]]:
         """(job id, worker id, task type) of every blocklist entry."""
-        return await self._run(self._rules.blocklists)
+        return await self._query(self._rules.blocklists)
 
     async def clear_blocklist(self, worker_id: str) -> None:
         """Let the worker back into every job that blocklisted it."""
@@ -399,17 +381,17 @@ class FarmCore:
     async def local_workers(self, count: int) -> list[str]:
         """The ids of this machine's first ``count`` slots as farm workers (named by policy.slot_name), awake;
         their old tasks requeued."""
-        def sign_on() -> list[str]:
+        def sign_on(changes: Changes) -> list[str]:
             known = {w.name: w.id for w in self._rules.workers() if w.address == LOCAL}
             ids = []
             for number in range(1, max(count, len(known)) + 1):
                 name = slot_name(number)
-                worker_id = known.get(name) or self._rules.register(name, secrets.token_hex(16), this_platform(),
-                                                                    LOCAL_TYPES, LOCAL).id
-                self._rules.sign_off(worker_id)  # whatever it had is not running any more
+                worker_id = known.get(name) or self._rules.register(changes, name, secrets.token_hex(16),
+                                                                    this_platform(), LOCAL_TYPES, LOCAL).id
+                self._rules.sign_off(changes, worker_id)  # whatever it had is not running any more
                 if number <= count:
-                    self._rules.sign_on(worker_id, name, LOCAL_TYPES, __version__, False, LOCAL)
-                    self._rules.state_changed(worker_id, WorkerStatus.AWAKE)
+                    self._rules.sign_on(changes, worker_id, name, LOCAL_TYPES, __version__, False, LOCAL)
+                    self._rules.state_changed(changes, worker_id, WorkerStatus.AWAKE)
                     ids.append(worker_id)
             return ids
         return await self._run(sign_on)
@@ -417,7 +399,7 @@ class FarmCore:
     # Handing out tasks and hearing how they go
 
     async def claim(self, worker_id: str, name: str, here: bool = False) -> Task | None:
-        """The task the worker is to run: the one it has, else the best one it may take (see Farm.schedule);
+        """The task the worker is to run: the one it has, else the best one it may take (see Rules.schedule);
         logged as assigned to it (``name``) in the task's log. ``here``: the worker is one of this machine's
         slots, which runs a Render+ batch's task as the batch does, not as a remote worker."""
         task = await self._run(self._rules.schedule, worker_id)
@@ -429,20 +411,20 @@ class FarmCore:
 
     async def held(self, worker_id: str, task_id: str) -> Task:
         """The task, if the worker holds it (active, and assigned to it); raises NotFound, or Conflict."""
-        return await self._run(self._rules.held, worker_id, task_id)
+        return await self._query(self._rules.held, worker_id, task_id)
 
     async def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
         """Whether the worker may keep running the task, and why not (NotFound)."""
-        return await self._run(self._rules.may_run, worker_id, task_id)
+        return await self._query(self._rules.may_run, worker_id, task_id)
 
     async def may_i_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
         """Whether the worker may keep running the task, and why not; a task it may run is touched (it is still
         being worked on)."""
-        def ask() -> tuple[bool, str]:
+        def ask(changes: Changes) -> tuple[bool, str]:
             try:
                 allowed, reason = self._rules.may_run(worker_id, task_id)
                 if allowed:
-                    self._rules.update_task(worker_id, task_id)
+                    self._rules.update_task(changes, worker_id, task_id)
             except NotFound:
                 return False, "Task not found"
             except Conflict:  # taken from this worker since may_run looked
@@ -495,21 +477,33 @@ class FarmCore:
     # Tags
 
     async def tags(self) -> list[dict[str, str]]:
-        return await self._run(self._rules.tags)
+        return await self._query(self._rules.tags)
 
     async def tag(self, tag_id: str) -> dict[str, str]:
-        return await self._run(self._rules.tag, tag_id)
+        return await self._query(self._rules.tag, tag_id)
 
     async def tag_named(self, name: str) -> str | None:
         """The id of the tag of this name, if there is one."""
         return next((t["id"] for t in await self.tags() if t["name"] == name), None)
 
     async def add_tag(self, name: str, description: str, tag_id: str = "") -> dict[str, str]:
-        """A new tag; NameTaken when one has its name or id."""
-        return await self._run(self._rules.add_tag, name, description, tag_id)
+        """A new tag; Conflict when one has its name or id."""
+        def add(changes: Changes) -> dict[str, str]:
+            self._tag_free(name, tag_id)
+            return self._rules.add_tag(changes, name, description, tag_id)
+        return await self._run(add)
 
     async def update_tag(self, tag_id: str, name: str, description: str) -> None:
-        await self._run(self._rules.update_tag, tag_id, name, description)
+        """A tag's new name and description (NotFound); Conflict when another tag has the name."""
+        def update(changes: Changes) -> None:
+            self._tag_free(name, "", tag_id)
+            self._rules.update_tag(changes, tag_id, name, description)
+        await self._run(update)
+
+    def _tag_free(self, name: str, tag_id: str, own: str = "") -> None:
+        """Refuse a tag name, or id, that another tag than ``own`` has."""
+        if any(t["id"] != own and (t["name"] == name or t["id"] == tag_id) for t in self._rules.tags()):
+            raise Conflict(f"a tag named {name} or with that id exists already")
 
     async def delete_tag(self, tag_id: str) -> None:
         await self._run(self._rules.delete_tag, tag_id)
@@ -521,7 +515,7 @@ class FarmCore:
         return await self._run(self._rules.sheepit_id, task_id)
 
     async def sheepit_task(self, sheepit_id: int) -> str | None:
-        return await self._run(self._rules.sheepit_task, sheepit_id)
+        return await self._query(self._rules.sheepit_task, sheepit_id)
 
     async def add_cinnamon_object(self, job_id: str) -> int:
         """A new Cinnamon task object id for the job."""
@@ -529,35 +523,35 @@ class FarmCore:
 
     async def cinnamon_job(self, object_id: int) -> Job:
         """The farm job of a Cinnamon task object (NotFound)."""
-        return await self._run(lambda: self._rules.job(self._rules.cinnamon_job(object_id)))
+        return await self._query(lambda: self._rules.job(self._rules.cinnamon_job(object_id)))
 
     # What the dashboard and the doors' status answers show
 
     async def queue_figures(self) -> tuple[int, int, int]:
         """Frames (steps) left in unfinished tasks, jobs they belong to, awake workers."""
-        return await self._run(self._rules.queue_figures)
+        return await self._query(self._rules.queue_figures)
 
     async def board(self) -> tuple[list[figures.Listed], figures.Queue]:
         """Every job with its frames and estimate, and the queue's estimate."""
-        return await self._run(figures.board, self._rules)
+        return await self._query(figures.board, self._rules)
 
     async def queue(self) -> figures.Queue:
         """The queue's estimate."""
-        return await self._run(figures.queue, self._rules)
+        return await self._query(figures.queue, self._rules)
 
     async def listed(self, job_id: str) -> figures.Listed:
         """One job with its frames and estimate (NotFound)."""
-        found = await self._run(figures.listed, self._rules, [job_id])
+        found = await self._query(figures.listed, self._rules, [job_id])
         if not found:
             raise NotFound(f"no job {job_id}")
         return found[0]
 
     async def task_page(self, job_id: str, first: int, count: int) -> list[Task]:
         """The job's tasks from its ``first`` (by their place in the job), at most ``count``."""
-        return await self._run(self._rules.task_page, job_id, first, count)
+        return await self._query(self._rules.task_page, job_id, first, count)
 
     async def task_count(self, job_id: str) -> int:
-        return await self._run(self._rules.task_count, job_id)
+        return await self._query(self._rules.task_count, job_id)
 
     async def job_detail(self, job_id: str, first: int, count: int, recipe: bool
                          ) -> tuple[list[Task], list[Worker], list[tuple[str, str, str]], dict[str, float],
@@ -569,11 +563,11 @@ class FarmCore:
             return (self._rules.task_page(job_id, first, count), self._rules.workers(),
                     self._rules.blocklist(job_id), self._rules.task_seconds(job_id, first, count),
                     self._rules.batch_recipe(job_id) if recipe else None)
-        return await self._run(read)
+        return await self._query(read)
 
     async def task_seconds(self, job_id: str, first: int = 0, count: int = 2**62) -> dict[str, float]:
         """The render time of each completed task of the job (or of ``count`` from its ``first``)."""
-        return await self._run(self._rules.task_seconds, job_id, first, count)
+        return await self._query(self._rules.task_seconds, job_id, first, count)
 
     # Compiling
 
