@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from service.core import figures
 from service.core.batch import BatchState
 from service.core.changes import Changes
 from service.core.rules import Rules
 from service.domain.workers import LOCAL
 from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
-from service.web import figures, pages
+from service.web import pages
 from service.web.pages import frame_states
 from service.web.views import read_log
 from shared import recipe as recipes
