@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ def connect(path: Path) -> sqlite3.Connection:
 @pytest.fixture
 def writer(tmp_path: Path) -> Iterator[Writer]:
     db = connect(tmp_path / "w.db")
-    done = Writer(db, threading.RLock())
+    lock = threading.RLock()
+    done = Writer(db, lambda: lock)
     yield done
     done.close()
     db.close()
@@ -132,7 +134,8 @@ sys.path.insert(0, sys.argv[2])
 from service.store.sqlite.writer import Writer
 from tests.test_writer import connect, insert
 db = connect(sys.argv[1])
-writer = Writer(db, threading.RLock())
+lock = threading.RLock()
+writer = Writer(db, lambda: lock)
 def acked(future):
     print(future.result(), flush=True)
 while True:
@@ -154,3 +157,22 @@ def test_nothing_acknowledged_is_lost_when_the_process_is_killed(tmp_path: Path)
     with sqlite3.connect(path) as db:
         kept = {n for (n,) in db.execute("SELECT n FROM items")}
     assert set(acked) <= kept
+
+
+def test_a_group_that_cannot_begin_fails_its_callers_and_the_writer_goes_on(tmp_path: Path) -> None:
+    db = connect(tmp_path / "w.db")
+    tries: list[int] = []
+
+    @contextmanager
+    def hold() -> Iterator[None]:
+        tries.append(1)
+        if len(tries) == 1:
+            raise OSError("the first group finds the database unusable")
+        yield
+
+    writer = Writer(db, hold)
+    with pytest.raises(OSError, match="unusable"):
+        writer.submit(lambda: insert(db, "lost")).result(30)
+    assert writer.submit(lambda: insert(db, "kept")).result(30) == 1
+    writer.close()
+    db.close()

@@ -8,6 +8,7 @@ leaves behind."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import shutil
@@ -129,7 +130,8 @@ class FarmCore:
         self.bus = bus
         self.openings = Openings()
         self._rules = Rules(SqlFarm(store.database), self.options.limits)
-        self._database = ThreadPoolExecutor(1, "farm-database")
+        self._writer = store.database.writer
+        self._database = ThreadPoolExecutor(1, "farm-reads")
         self.data_dir = data_dir
         self.blender = blender
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
@@ -138,16 +140,17 @@ class FarmCore:
     # The database thread, and what is published after each operation
 
     async def _query(self, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """A read of the rules, ``operation(*args)``, in the database thread."""
+        """A read of the rules, ``operation(*args)``, in the reading thread: what is committed."""
         return await asyncio.wrap_future(self._database.submit(operation, *args, **kwargs))
 
     async def _run(self, operation: Callable[Concatenate[Changes, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """An operation of the rules that writes, ``operation(changes, *args)``, in the database thread, one
-        operation at a time; what it changed is published on the event loop once it is committed (also when it
-        raised after a commit, or its caller was cancelled), before its caller goes on."""
+        """An operation of the rules that writes, ``operation(changes, *args)``, in the database's writer, one
+        operation at a time (those submitted meanwhile share one commit, each in a savepoint of its own); what it
+        changed is published on the event loop once it is committed (also when it raised, or its caller was
+        cancelled), before its caller goes on."""
         changes = Changes()
         loop = asyncio.get_running_loop()
-        future = self._database.submit(operation, changes, *args, **kwargs)
+        future = self._writer.submit(functools.partial(operation, changes, *args, **kwargs))
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(self.publish, changes))
         return await asyncio.wrap_future(future)
 

@@ -47,7 +47,7 @@ class Database:
         self._reader = self._connect(path)
         self._reader.execute("PRAGMA query_only = ON")
         self._migrate()
-        self.writer = Writer(self.connection, self._held(), "farm-database")
+        self.writer = Writer(self.connection, self._held, "farm-database")
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:

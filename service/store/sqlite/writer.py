@@ -37,14 +37,14 @@ class WriterClosed(RuntimeError):
 class Writer:
     """The one thread that writes through ``connection`` (opened with ``isolation_level=None``).
 
-    ``lock``: held around each group's transaction, so that whoever else uses the connection (a reader of it, a
-    transaction of another thread) waits for the group's commit; the functions may take it again (it is
-    re-entrant). The functions run in the writer's thread and reach the connection themselves."""
+    ``hold``: what is held around each group's transaction (a fresh context manager each time), so that whoever
+    else uses the connection (a transaction of another thread) waits for the group's commit; the functions may
+    take it again. The functions run in the writer's thread and reach the connection themselves."""
 
-    def __init__(self, connection: sqlite3.Connection, lock: AbstractContextManager[Any], name: str = "sqlite-writer"
-                 ) -> None:
+    def __init__(self, connection: sqlite3.Connection, hold: Callable[[], AbstractContextManager[Any]],
+                 name: str = "sqlite-writer") -> None:
         self.connection = connection
-        self._lock = lock
+        self._hold = hold
         self._queue: queue.SimpleQueue[_Work[Any] | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -96,32 +96,39 @@ class Writer:
         """Run the group as one transaction, each function in its own savepoint; then resolve their futures."""
         outcomes: list[tuple[_Work[Any], Any, BaseException | None]] = []
         db = self.connection
-        with self._lock:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                for work in group:
-                    db.execute("SAVEPOINT work")
-                    try:
-                        value = work.function()
-                    except BaseException as exc:  # the caller's to handle, through its future
-                        if not db.in_transaction:  # SQLite gave up the whole transaction (a full disk, I/O)
-                            raise
-                        db.execute("ROLLBACK TO work")
-                        db.execute("RELEASE work")
-                        outcomes.append((work, None, exc))
-                    else:
-                        db.execute("RELEASE work")
-                        outcomes.append((work, value, None))
-                db.execute("COMMIT")
-            except BaseException as exc:  # nothing of the group is stored: each caller hears why
-                log.exception("a group of %d transactions failed", len(group))
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                for work in group:
-                    work.future.set_exception(exc)
-                return
+        try:
+            with self._hold():
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    for work in group:
+                        outcomes.append(self._one(work))
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+        except BaseException as exc:  # nothing of the group is stored: each caller hears why
+            log.exception("a group of %d transactions failed", len(group))
+            for work in group:
+                work.future.set_exception(exc)
+            return
         for work, value, error in outcomes:
             if error is None:
                 work.future.set_result(value)
             else:
                 work.future.set_exception(error)
+
+    def _one(self, work: _Work[T]) -> tuple[_Work[T], T | None, BaseException | None]:
+        """Run one function in a savepoint of the group's transaction: released, or rolled back if it raised."""
+        db = self.connection
+        db.execute("SAVEPOINT work")
+        try:
+            value = work.function()
+        except BaseException as exc:  # the caller's to handle, through its future
+            if not db.in_transaction:  # SQLite gave up the whole transaction (a full disk, an I/O error)
+                raise
+            db.execute("ROLLBACK TO work")
+            db.execute("RELEASE work")
+            return work, None, exc
+        db.execute("RELEASE work")
+        return work, value, None
