@@ -145,8 +145,11 @@ def test_secrets_are_stored_hashed(farm: Rules, store: Store):
     worker = awake(farm, "a")
     stored = store.query("SELECT secret_hash FROM workers")[0][0]
     assert "secret" not in stored
-    assert farm.authenticate(Changes(), worker, "secret", "10.0.0.1")
-    assert not farm.authenticate(Changes(), worker, "wrong", "x")
+    found = farm.authenticate(worker, "secret")
+    assert found is not None and found.id == worker
+    assert farm.authenticate(worker, "wrong") is None
+    farm.seen(Changes(), found, "10.0.0.1")
+    assert farm.worker(worker).address == "10.0.0.1"
 
 
 def test_requeueing_a_job_clears_its_blocklist(farm: Rules):

@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -100,11 +100,11 @@ def test_what_queued_meanwhile_is_one_commit(writer: Writer) -> None:
 def test_no_answer_before_its_commit(writer: Writer, tmp_path: Path) -> None:
     """When a caller hears of its change, another connection reads it."""
     db = writer.connection
-    other = sqlite3.connect(tmp_path / "w.db", check_same_thread=False)
     seen: list[bool] = []
 
-    def check(future: Future[int]) -> None:
-        seen.append(other.execute("SELECT 1 FROM items WHERE n = ?", (future.result(),)).fetchone() is not None)
+    def check(future: Future[int]) -> None:  # in the writer's thread, as it answers
+        with closing(sqlite3.connect(tmp_path / "w.db")) as other:
+            seen.append(other.execute("SELECT 1 FROM items WHERE n = ?", (future.result(),)).fetchone() is not None)
 
     release, _ = held(writer)
     futures = [writer.submit(lambda i=i: insert(db, f"v{i}")) for i in range(50)]
@@ -113,7 +113,7 @@ def test_no_answer_before_its_commit(writer: Writer, tmp_path: Path) -> None:
     release.set()
     for future in futures:
         future.result(30)
-    other.close()
+    writer.close()  # the last callback has run
     assert seen == [True] * 50
 
 

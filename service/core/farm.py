@@ -30,7 +30,7 @@ from service.core.policy import Policy, plain, slot_name, worker_name
 from service.core.rules import Rules
 from service.core.variables import Variables, this_platform
 from service.domain.limits import Limits
-from service.domain.workers import LOCAL
+from service.domain.workers import LOCAL, seen_due
 from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
 from service.worker.executor import task_types
@@ -308,11 +308,12 @@ class FarmCore:
         return await self._run(sign_on)
 
     async def authenticate(self, worker_id: str, secret: str, address: str) -> Worker | None:
-        """The worker, if ``secret`` is its own, as it is now; it is heard from now (last seen)."""
-        def authenticate(changes: Changes) -> Worker | None:
-            known = self._rules.authenticate(changes, worker_id, secret, address)
-            return self._rules.worker(worker_id) if known else None
-        return await self._run(authenticate)
+        """The worker, if ``secret`` is its own, as it is now (read beside the writer); it is heard from now (last
+        seen, written with the next group of writes, unawaited: no answer depends on it)."""
+        found = await self._query(self._rules.authenticate, worker_id, secret)
+        if found is not None and seen_due(found.last_seen, found.address, time.time(), address):
+            self._writer.submit(functools.partial(self._rules.seen, Changes(), found, address))
+        return found
 
     async def seen(self, worker_id: str, address: str) -> Worker | None:
         """A worker its door authenticated itself is heard from now; it as it is now, None when it is gone."""

@@ -179,28 +179,21 @@ class Rules:
         if tx.worker_name_taken(name, worker_id):
             raise NameTaken(f"a worker named {name!r} exists already; give this one another name, or delete that one")
 
-    def authenticate(self, changes: Changes, worker_id: str, secret: str, address: str) -> bool:
-        """Whether the secret is this worker's; a worker that authenticates is seen now (stored once a second
-        at most: a worker's timeout is counted in tens of seconds, and each write is a commit)."""
+    def authenticate(self, worker_id: str, secret: str) -> Worker | None:
+        """The worker, if the secret is its own (a read: the caller records it as ``seen``)."""
         with self.store.read() as tx:
             found = tx.worker_secret(worker_id)
-        if found is None:
-            return False
-        secret_hash, last_seen, known_address = found
-        if not secret_matches(secret, secret_hash):
-            return False
-        self._seen(worker_id, address, last_seen, known_address)
-        return True
+            if found is None or not secret_matches(secret, found[0]):
+                return None
+            return tx.worker(worker_id)
 
     def seen(self, changes: Changes, worker: Worker, address: str) -> None:
-        """The worker, as just read, is heard from now (a door that authenticates its workers itself)."""
-        self._seen(worker.id, address, worker.last_seen, worker.address)
-
-    def _seen(self, worker_id: str, address: str, last_seen: float | None, known_address: str) -> None:
+        """The worker, as just read, is heard from now at ``address``: stored once a second at most (a worker's
+        timeout is counted in tens of seconds), or at once from another address."""
         now = time.time()
-        if worker_rules.seen_due(last_seen, known_address, now, address):
+        if worker_rules.seen_due(worker.last_seen, worker.address, now, address):
             with self.store.transaction() as tx:
-                tx.seen_worker(worker_id, address, now)
+                tx.seen_worker(worker.id, address, now)
 
     def worker(self, worker_id: str) -> Worker:
         with self.store.read() as tx:
