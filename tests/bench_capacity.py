@@ -28,6 +28,8 @@ from http.client import HTTPConnection
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.bench_farm import post
@@ -52,6 +54,8 @@ class Figures:
     first_round: list[float]
     stall: float
     pings: int
+    cpu: float = 0.0
+    """Seconds of CPU the service used meanwhile (all its threads)."""
 
     @property
     def rate(self) -> float:
@@ -144,8 +148,11 @@ async def drive(ports: list[int], auths: list[str], render: float, enough: float
     return Figures(done[0] - counted, time.perf_counter() - start, handouts, first_round, 0.0, 0)
 
 
-def measure(ports: list[int], auths: list[str], render: float, enough: float) -> Figures:
-    """``drive`` with the pinger running on the first manager meanwhile."""
+def measure(ports: list[int], auths: list[str], render: float, enough: float, pids: list[int]) -> Figures:
+    """``drive`` with the pinger running on the first manager meanwhile; ``pids``: the managers' processes, whose
+    CPU time is counted."""
+    processes = [psutil.Process(pid) for pid in pids]
+    used = sum(sum(p.cpu_times()[:2]) for p in processes)
     answer, answer_end = multiprocessing.Pipe(duplex=False)
     stop_end, stop = multiprocessing.Pipe(duplex=False)
     pinger = multiprocessing.Process(target=ping, args=(ports[0], answer_end, stop_end))
@@ -157,6 +164,7 @@ def measure(ports: list[int], auths: list[str], render: float, enough: float) ->
         figures_stall = answer.recv() if pinger.is_alive() or answer.poll(5) else (float("nan"), 0)
         pinger.join()
     figures.stall, figures.pings = figures_stall
+    figures.cpu = sum(sum(p.cpu_times()[:2]) for p in processes) - used
     return figures
 
 
@@ -164,7 +172,8 @@ def report(label: str, flood: Figures, steady: Figures) -> None:
     print(f"{label}: {WORKERS} workers, one {TASKS}-task job")
     print(f"  flood (complete at once): {flood.rate:.0f} cycles/s over {flood.cycles} cycles (target >= 1000); "
           f"hand-out p50 {flood.quantile(50):.1f} ms, p99 {flood.quantile(99):.1f} ms; longest stall "
-          f"{flood.stall * 1000:.0f} ms over {flood.pings} pings (target < 100 ms)")
+          f"{flood.stall * 1000:.0f} ms over {flood.pings} pings (target < 100 ms); the service's CPU "
+          f"{flood.cpu / (flood.cycles + len(flood.first_round)) * 1000:.2f} ms a cycle")
     print(f"  steady ({RENDER_SECONDS:g} s tasks): hand-out p50 {steady.quantile(50):.1f} ms, p99 "
           f"{steady.quantile(99):.1f} ms over {len(steady.handouts)} (target p99 < 20 ms); first round of "
           f"{len(steady.first_round)} at once: slowest {max(steady.first_round) * 1000:.0f} ms; "
@@ -181,7 +190,7 @@ def sqlite_figures(source: str = "") -> tuple[Figures, Figures]:
             svc = start_service(Path(name), "--slots", "0", env=env)
             try:
                 auths = prepare(svc.url)
-                runs.append(measure([svc.port], auths, render, enough))
+                runs.append(measure([svc.port], auths, render, enough, [svc.proc.pid]))
             finally:
                 svc.stop()
     return runs[0], runs[1]
@@ -198,7 +207,8 @@ def main() -> None:
         print(f"  ratios: {flood.rate / flood_before.rate:.2f}x cycles/s; flood hand-out p99 "
               f"{flood_before.quantile(99) / flood.quantile(99):.2f}x faster; steady p99 "
               f"{steady_before.quantile(99) / steady.quantile(99):.2f}x faster; longest stall "
-              f"{flood_before.stall / flood.stall:.2f}x shorter")
+              f"{flood_before.stall / flood.stall:.2f}x shorter; CPU a cycle "
+              f"{flood_before.cpu / flood_before.cycles / (flood.cpu / flood.cycles):.2f}x less")
 
 
 if __name__ == "__main__":

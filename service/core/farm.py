@@ -132,6 +132,9 @@ class FarmCore:
         self._rules = Rules(SqlFarm(store.database), self.options.limits)
         self._writer = store.database.writer
         self._database = ThreadPoolExecutor(1, "farm-reads")
+        self._files = ThreadPoolExecutor(1, "job-files")
+        """Task logs are written here, in the order asked, beside the event loop (creating a file can take a
+        millisecond while the database syncs)."""
         self.data_dir = data_dir
         self.blender = blender
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
@@ -170,6 +173,7 @@ class FarmCore:
     def close(self) -> None:
         """The service stops: the database thread ends once its last operation has."""
         self._database.shutdown(wait=True)
+        self._files.shutdown(wait=True)
 
     # Jobs
 
@@ -408,7 +412,7 @@ class FarmCore:
         slots, which runs a Render+ batch's task as the batch does, not as a remote worker."""
         task = await self._run(self._rules.schedule, worker_id)
         if task is not None:
-            self.log_line(task, f"Task assigned to worker {name} ({worker_id})")
+            await self._in_files(self.log_line, task, f"Task assigned to worker {name} ({worker_id})")
             if not here and (link := self._links.get(task.job_id)) is not None:
                 link.remote.taken(task)
         return task
@@ -446,24 +450,31 @@ class FarmCore:
         """A worker's update of its task, with its log chunk ``text``; raises NotFound, Conflict and
         MoveRefused."""
         task = await self.report(worker_id, task_id, status, activity, steps)
-        await self.reported(task, text)
-        if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
-            self.log_line(task, f"task changed status to {task.status} ({worker_name})")
+        ended = f"task changed status to {task.status} ({worker_name})" \
+            if status in (TaskStatus.COMPLETED, TaskStatus.FAILED) else ""
+        await self.reported(task, text, ended)
         return task
 
-    async def reported(self, task: Task, text: str) -> None:
-        """A remote worker's update of a task, its log chunk ``text``; ``task`` as it is stored now. The chunk is
-        written and read beside the event loop (it may be megabytes); what it reports is applied on it."""
+    async def reported(self, task: Task, text: str, line: str = "") -> None:
+        """A remote worker's update of a task, its log chunk ``text`` (and a ``line`` of the manager's after it);
+        ``task`` as it is stored now. The chunk is written and read beside the event loop (it may be megabytes);
+        what it reports is applied on it."""
         link = self._links.get(task.job_id)
-        report = await asyncio.to_thread(self._read, task, text, link)
+        report = await self._in_files(self._read, task, text, link, line)
         if link is not None and report is not None:
             if warning := link.remote.apply(task, report):
                 self.log_line(task, warning)
             if task.status != TaskStatus.ACTIVE:
                 link.remote.settle(task)
 
-    def _read(self, task: Task, text: str, link: FarmLink | None) -> Report | None:
+    async def _in_files(self, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``operation(*args)`` in the job files' thread, after what was asked there before."""
+        return await asyncio.wrap_future(self._files.submit(operation, *args, **kwargs))
+
+    def _read(self, task: Task, text: str, link: FarmLink | None, line: str = "") -> Report | None:
         self.append_log(task, text)
+        if line:
+            self.log_line(task, line)
         if link is None:
             return None
         report = link.remote.read(task, text)
