@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from service.server import QuietWorkers
 from tests.conftest import Service, start_service
 from tests.farm_helpers import HandWorker
 from tests.helpers import ROOT, http
@@ -50,3 +52,15 @@ def test_every_answer_matches_the_spec(manager: tuple[Service, str]) -> None:
 def test_the_manager_lives_on(manager: tuple[Service, str]) -> None:
     assert http(manager[0].url + "/api/v3/version")[0] == 200
     assert "Traceback" not in Path(manager[0].log).read_text()
+
+
+def test_the_access_log_leaves_out_workers_requests_that_succeeded() -> None:
+    def logged(path: str, status: int) -> bool:
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                                   ("127.0.0.1:5", "POST", path, "1.1", status), None)
+        return QuietWorkers().filter(record)
+
+    assert not logged("/api/v3/worker/task", 200)
+    assert not logged("/api/worker/task/x", 204)
+    assert logged("/api/v3/worker/task", 403)
+    assert logged("/api/v3/jobs", 200)
