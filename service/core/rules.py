@@ -16,7 +16,7 @@ from typing import Any
 
 from service.core import jobtypes
 from service.core.changes import ANY, NONE, Changes
-from service.core.errors import MoveRefused, NameTaken, NotFound
+from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.passwords import hash_secret, secret_matches
 from service.core.persistence import FarmReads, FarmStore, FarmTx, NewTask
 from service.domain import cascade, completion, failures, states, stuck
@@ -513,14 +513,24 @@ class Rules:
         return tag
 
     def add_tag(self, changes: Changes, name: str, description: str, tag_id: str = "") -> dict[str, str]:
+        """A new worker tag; Conflict when its name or id is another's."""
         tag_id = tag_id or str(uuid.uuid4())
         with self.store.transaction() as tx:
+            self._tag_free(tx, tag_id, name, True)
             tx.add_tag(tag_id, name, description)
         return self.tag(tag_id)
 
     def update_tag(self, changes: Changes, tag_id: str, name: str, description: str) -> None:
         with self.store.transaction() as tx:
+            self._tag_free(tx, tag_id, name, False)
             _found(tx.update_tag(tag_id, name, description) or None, f"tag {tag_id}")
+
+    @staticmethod
+    def _tag_free(tx: FarmReads, tag_id: str, name: str, new: bool) -> None:
+        """Refuse a tag's name that another tag has, and a new tag's id that one has."""
+        for tag in tx.tags():
+            if (tag["name"] == name and tag["id"] != tag_id) or (new and tag["id"] == tag_id):
+                raise Conflict(f"a tag named {name} or with that id exists already")
 
     def delete_tag(self, changes: Changes, tag_id: str) -> None:
         with self.store.transaction() as tx:
