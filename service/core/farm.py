@@ -488,22 +488,11 @@ class FarmCore:
 
     async def add_tag(self, name: str, description: str, tag_id: str = "") -> dict[str, str]:
         """A new tag; Conflict when one has its name or id."""
-        def add(changes: Changes) -> dict[str, str]:
-            self._tag_free(name, tag_id)
-            return self._rules.add_tag(changes, name, description, tag_id)
-        return await self._run(add)
+        return await self._run(self._rules.add_tag, name, description, tag_id)
 
     async def update_tag(self, tag_id: str, name: str, description: str) -> None:
         """A tag's new name and description (NotFound); Conflict when another tag has the name."""
-        def update(changes: Changes) -> None:
-            self._tag_free(name, "", tag_id)
-            self._rules.update_tag(changes, tag_id, name, description)
-        await self._run(update)
-
-    def _tag_free(self, name: str, tag_id: str, own: str = "") -> None:
-        """Refuse a tag name, or id, that another tag than ``own`` has."""
-        if any(t["id"] != own and (t["name"] == name or t["id"] == tag_id) for t in self._rules.tags()):
-            raise Conflict(f"a tag named {name} or with that id exists already")
+        await self._run(self._rules.update_tag, tag_id, name, description)
 
     async def delete_tag(self, tag_id: str) -> None:
         await self._run(self._rules.delete_tag, tag_id)

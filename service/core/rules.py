@@ -16,7 +16,7 @@ from typing import Any
 
 from service.core import jobtypes
 from service.core.changes import ANY, NONE, Changes
-from service.core.errors import MoveRefused, NameTaken, NotFound
+from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.passwords import hash_secret, secret_matches
 from service.core.persistence import FarmReads, FarmStore, FarmTx, NewTask
 from service.domain import cascade, completion, failures, states, stuck
@@ -77,7 +77,7 @@ class Rules:
     def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
         """The job's tasks, or those in ``status`` only (found by an index)."""
         with self.store.read() as tx:
-            return tx.tasks(job_id, None if status is None else TaskStatus(status))
+            return tx.tasks(job_id, status)
 
     def task_page(self, job_id: str, first: int, count: int) -> list[Task]:
         """The job's tasks from its ``first`` (by their place in the job), at most ``count``."""
@@ -350,8 +350,7 @@ class Rules:
         """A person's change to one task (requeue or cancel); a requeued task forgets who failed it."""
         with self.store.transaction() as tx:
             task: Task = _found(tx.task(task_id), f"task {task_id}")
-            self._set_task(tx, task, TaskStatus(status), reason,
-                           task.worker_id if status == TaskStatus.ACTIVE else None)
+            self._set_task(tx, task, status, reason, task.worker_id if status == TaskStatus.ACTIVE else None)
             if status == TaskStatus.QUEUED:
                 tx.clear_task_failures(task_id)
                 job: Job = tx.job(task.job_id, False)  # type: ignore[assignment]
@@ -376,9 +375,9 @@ class Rules:
         return True, ""
 
     @staticmethod
-    def _set_task(tx: FarmTx, task: Task, status: TaskStatus, activity: str, worker_id: str | None) -> None:
+    def _set_task(tx: FarmTx, task: Task, status: str, activity: str, worker_id: str | None) -> None:
         states.check_task_move(task.status, status)
-        tx.set_task_status(task.id, status, activity, worker_id, time.time())
+        tx.set_task_status(task.id, TaskStatus(status), activity, worker_id, time.time())
 
     def _fail(self, tx: FarmTx, task: Task, worker_id: str, reason: str) -> None:
         """A worker failed the task: soft-fail it for another worker, or fail it for good; blocklist the worker
@@ -514,14 +513,24 @@ class Rules:
         return tag
 
     def add_tag(self, changes: Changes, name: str, description: str, tag_id: str = "") -> dict[str, str]:
+        """A new worker tag; Conflict when its name or id is another's."""
         tag_id = tag_id or str(uuid.uuid4())
         with self.store.transaction() as tx:
+            self._tag_free(tx, tag_id, name, True)
             tx.add_tag(tag_id, name, description)
         return self.tag(tag_id)
 
     def update_tag(self, changes: Changes, tag_id: str, name: str, description: str) -> None:
         with self.store.transaction() as tx:
+            self._tag_free(tx, tag_id, name, False)
             _found(tx.update_tag(tag_id, name, description) or None, f"tag {tag_id}")
+
+    @staticmethod
+    def _tag_free(tx: FarmReads, tag_id: str, name: str, new: bool) -> None:
+        """Refuse a tag's name that another tag has, and a new tag's id that one has."""
+        for tag in tx.tags():
+            if (tag["name"] == name and tag["id"] != tag_id) or (new and tag["id"] == tag_id):
+                raise Conflict(f"a tag named {name} or with that id exists already")
 
     def delete_tag(self, changes: Changes, tag_id: str) -> None:
         with self.store.transaction() as tx:

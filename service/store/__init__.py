@@ -1,1 +1,2 @@
-"""Durable state: batches, jobs, saved frames, events and Blender processes in SQLite."""
+"""Durable state: the farm's store over SQL and its backends, and the Render+ batch store (batches, jobs, saved
+frames, events and Blender processes) in the data directory's SQLite file."""
