@@ -11,7 +11,8 @@ import bpy
 
 from . import sound
 from .client import Client
-from .shared.events import BatchStatus, BatchView, Kind, PoweroffState, apply_message
+from .shared.events import BatchView, Kind, PoweroffState, apply_message
+from .shared.model import BATCH_ACTIVE
 
 DRAIN_SECONDS = 0.25
 REDRAWN = {"PROPERTIES": "WINDOW", "PREFERENCES": "WINDOW", "VIEW_3D": "UI", "IMAGE_EDITOR": "UI"}
@@ -72,7 +73,7 @@ class Status:
 
     def _hear(self, message: dict[str, Any]) -> None:
         """Keep what the view does not: sounds to play, and the power-off countdown."""
-        if message["type"] == "snapshot" and (message["batch"] or {}).get("status") in BatchStatus.ACTIVE:
+        if message["type"] == "snapshot" and (message["batch"] or {}).get("status") in BATCH_ACTIVE:
             self.poweroff = None
         event = message.get("event") or {}
         if event.get("kind") == Kind.SOUND:
@@ -83,7 +84,7 @@ class Status:
     def ticking(self) -> bool:
         """Whether a clock on screen moves: a running batch, a countdown, an operator waiting."""
         countdown = bool(self.poweroff and self.poweroff["state"] == PoweroffState.COUNTDOWN)
-        return countdown or bool(self.busy) or bool(self.view and self.view["status"] in BatchStatus.ACTIVE)
+        return countdown or bool(self.busy) or bool(self.view and self.view["status"] in BATCH_ACTIVE)
 
 
 STATUS = Status()

@@ -93,7 +93,7 @@ def main() -> int:
 
 def follow(package: str, server: str, token: str) -> int:
     view, request = module(package, "shared.view"), module(package, "shared.api_client").request
-    events = module(package, "shared.events")
+    model = module(package, "shared.model")
     last = ""
     while True:
         batch = request(server, "GET", "/batch", token=token)
@@ -101,14 +101,14 @@ def follow(package: str, server: str, token: str) -> int:
         if lines != last:
             print(lines + "\n", flush=True)
             last = lines
-        if batch["status"] not in events.BatchStatus.ACTIVE:
+        if batch["status"] not in model.BATCH_ACTIVE:
             break
         time.sleep(0.5)
-    failed = [job for job in batch["jobs"] if job["status"] == events.JobStatus.FAILED]
+    failed = [job for job in batch["jobs"] if job["status"] == model.BatchStatus.FAILED]
     print(f"Batch: {view.batch_word(batch)}", flush=True)  # as the add-on's status panel says it
     for job in failed:
         print(f"job {job['id']} ({job['name']}) failed: {view.failure_reason(job)}", flush=True)
-    return 0 if batch["status"] == events.BatchStatus.FINISHED and not failed else 1
+    return 0 if batch["status"] == model.BatchStatus.FINISHED and not failed else 1
 
 
 if __name__ == "__main__":

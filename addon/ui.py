@@ -17,7 +17,8 @@ from bpy.types import Menu, Panel, UIList
 from . import build
 from .prefs import service_line
 from .props import active_job
-from .shared.events import BatchStatus, BatchView, JobStatus, JobView, PoweroffState, said
+from .shared.events import BatchView, JobView, PoweroffState, said
+from .shared.model import BATCH_ACTIVE, BatchStatus
 from .shared.view import (
     batch_times,
     batch_word,
@@ -32,8 +33,9 @@ from .status import STATUS
 
 CATEGORY = "Shepherd"
 SPACES = (("VIEW_3D", "view3d"), ("IMAGE_EDITOR", "image"))
-STATUS_ICONS = {JobStatus.QUEUED: "TIME", JobStatus.DISABLED: "CANCEL", JobStatus.RUNNING: "RENDER_ANIMATION",
-                JobStatus.FINISHED: "CHECKMARK", JobStatus.CANCELLED: "X", JobStatus.FAILED: "ERROR"}
+STATUS_ICONS: dict[str, str] = {
+    BatchStatus.QUEUED: "TIME", BatchStatus.DISABLED: "CANCEL", BatchStatus.RUNNING: "RENDER_ANIMATION",
+    BatchStatus.FINISHED: "CHECKMARK", BatchStatus.CANCELLED: "X", BatchStatus.FAILED: "ERROR"}
 BAR_CELLS = 12
 SIDEBAR_WIDTH = 229
 """The sidebar's default width in pixels at scale 1 (Blender 3.4's), for a panel drawn with no region."""
@@ -142,7 +144,7 @@ class SHEPHERD_UL_jobs(UIList):
         job = view["jobs"][index]  # beside the name: its percentage while it renders, else its state's icon
         split = row.split(factor=LIST_NAME_SHARE)
         split.prop(item, "name", text="", emboss=False)
-        if job["status"] == JobStatus.RUNNING:
+        if job["status"] == BatchStatus.RUNNING:
             split.label(text=f"{job['progress']:.0f}%")
         else:
             split.label(text="", icon=STATUS_ICONS.get(job["status"], "NONE"))
@@ -168,7 +170,7 @@ def _job_status(layout: Any, context: Any, job: JobView, now: float) -> None:
     box = layout.box()
     row = box.row().split(factor=NAME_SHARE)
     row.label(text=_name(job), icon=STATUS_ICONS.get(job["status"], "NONE"))
-    if job["status"] != JobStatus.FAILED:
+    if job["status"] != BatchStatus.FAILED:
         row.label(text=said(job["status"]))
         progress(box, job["progress"] / 100, job_text(job))
         box.label(text=job_times(job, now) if job["times"]["started"] else "")
@@ -196,7 +198,7 @@ class StatusDraw:
             return
         now = time.time()
         failed = failed_jobs(view)
-        icon = ("RENDER_ANIMATION" if view["status"] in BatchStatus.ACTIVE else "ERROR" if failed
+        icon = ("RENDER_ANIMATION" if view["status"] in BATCH_ACTIVE else "ERROR" if failed
                 else "CHECKMARK" if view["status"] == BatchStatus.FINISHED else "CANCEL")
         layout.label(text=headline(os.path.basename(view.get("name") or ""), batch_word(view), _fits(context)),
                      icon=icon)
@@ -211,7 +213,7 @@ class StatusDraw:
                       icon="QUIT")
             row.operator("shepherd.poweroff_cancel", icon="CANCEL")
         row = layout.row(align=True)
-        row.enabled = view["status"] in BatchStatus.ACTIVE
+        row.enabled = view["status"] in BATCH_ACTIVE
         row.operator("shepherd.batch_cancel", icon="CANCEL")
         row.operator("shepherd.job_cancel_current", text="Cancel Job", icon="X")
         layout.operator("shepherd.open_output", icon="FILE_FOLDER")

@@ -51,7 +51,8 @@ from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes
 from shared.api_client import ServiceError, request
-from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.events import Event, Kind
+from shared.model import BATCH_ACTIVE, BatchStatus
 from shared.net import is_loopback
 from shared.view import batch_view, job_line, stats_view
 
@@ -310,7 +311,7 @@ async def run_foreground(manager: Manager, recipe: recipes.Recipe, print_stats: 
     def show(event: Event) -> None:
         if event.kind == Kind.JOB_STATUS and manager.batch and (job := manager.batch.job(event.job or 0)):
             print(job_line(job.to_dict(), job.name), flush=True)
-            if event.data["status"] == JobStatus.FAILED:
+            if event.data["status"] == BatchStatus.FAILED:
                 for message in job.messages:
                     print(f"  {message}", flush=True)
         if event.kind == Kind.POWEROFF and event.data["state"] == "countdown":
@@ -356,7 +357,7 @@ def follow(call: Callable[[str], Any], job_id: int | None) -> int:
         if view != last:
             print("\033[H\033[J" + view if tty else view + "\n", flush=True)
             last = view
-        if batch["status"] not in BatchStatus.ACTIVE:
+        if batch["status"] not in BATCH_ACTIVE:
             return 0
         time.sleep(POLL_INTERVAL)
 

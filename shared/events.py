@@ -7,26 +7,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from .model import BatchStatus
+
 MARKER = "@@SHEPHERD@@"
 """Prefix of an event line on Blender's stdout; it may follow other text on the same line."""
-
-
-class BatchStatus:
-    WAITING = "WAITING"
-    RUNNING = "RUNNING"
-    FINISHED = "FINISHED"
-    CANCELLED = "CANCELLED"
-    ACTIVE = (WAITING, RUNNING)
-    """A batch in these can still be canceled."""
-
-
-class JobStatus:
-    QUEUED = "QUEUED"
-    DISABLED = "DISABLED"
-    RUNNING = "RUNNING"
-    FINISHED = "FINISHED"
-    CANCELLED = "CANCELLED"
-    FAILED = "FAILED"
 
 
 CANCELED = "canceled"
@@ -37,7 +21,7 @@ status word ``CANCELLED`` stays what its API answers."""
 def said(status: str) -> str:
     """A status word as people read it: ``CANCELLED`` (Render+) and ``canceled`` (Flamenco) as ``Canceled``,
     ``RUNNING`` as ``Running``."""
-    return (CANCELED if status == JobStatus.CANCELLED else status.lower()).capitalize()
+    return (CANCELED if status == BatchStatus.CANCELLED else status.lower()).capitalize()
 
 
 class PoweroffState:

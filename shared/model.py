@@ -6,8 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+try:
+    from enum import StrEnum
+except ImportError:  # Python 3.10: Blender 3.x and 4.0 to 4.1
+    from enum import Enum
 
-class JobStatus:
+    class StrEnum(str, Enum):  # type: ignore[no-redef]
+        """A str whose value is its word, as Python 3.11's enum.StrEnum."""
+
+        def __str__(self) -> str:
+            return str(self.value)
+
+
+class JobStatus(StrEnum):
     ACTIVE = "active"
     CANCELED = "canceled"
     COMPLETED = "completed"
@@ -18,14 +29,14 @@ class JobStatus:
     CANCEL_REQUESTED = "cancel-requested"
     REQUEUEING = "requeueing"
     UNDER_CONSTRUCTION = "under-construction"
-    ALL = (ACTIVE, CANCELED, COMPLETED, FAILED, PAUSED, PAUSE_REQUESTED, QUEUED, CANCEL_REQUESTED, REQUEUEING,
-           UNDER_CONSTRUCTION)
-    RUNNABLE = (QUEUED, ACTIVE)
-    """A job whose tasks may be handed to workers."""
-    ENDED = (CANCELED, COMPLETED, FAILED)
 
 
-class TaskStatus:
+JOB_RUNNABLE = (JobStatus.QUEUED, JobStatus.ACTIVE)
+"""A job whose tasks may be handed to workers."""
+JOB_ENDED = (JobStatus.CANCELED, JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+class TaskStatus(StrEnum):
     ACTIVE = "active"
     CANCELED = "canceled"
     COMPLETED = "completed"
@@ -33,10 +44,9 @@ class TaskStatus:
     QUEUED = "queued"
     SOFT_FAILED = "soft-failed"
     PAUSED = "paused"
-    ALL = (ACTIVE, CANCELED, COMPLETED, FAILED, QUEUED, SOFT_FAILED, PAUSED)
 
 
-class WorkerStatus:
+class WorkerStatus(StrEnum):
     STARTING = "starting"
     AWAKE = "awake"
     ASLEEP = "asleep"
@@ -44,7 +54,23 @@ class WorkerStatus:
     TESTING = "testing"
     OFFLINE = "offline"
     RESTART = "restart"
-    ALL = (STARTING, AWAKE, ASLEEP, ERROR, TESTING, OFFLINE, RESTART)
+
+
+class BatchStatus(StrEnum):
+    """The Render+ batch API's words for a batch (WAITING, RUNNING, FINISHED, CANCELLED) and for its jobs (QUEUED,
+    DISABLED, RUNNING, FINISHED, CANCELLED, FAILED)."""
+
+    WAITING = "WAITING"
+    QUEUED = "QUEUED"
+    DISABLED = "DISABLED"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+
+
+BATCH_ACTIVE = (BatchStatus.WAITING, BatchStatus.RUNNING)
+"""A batch in these can still be canceled."""
 
 
 BATCH_JOB_TYPE = "shepherd-batch"
@@ -54,7 +80,7 @@ BATCH_TASK_TYPE = "shepherd"
 LOCAL_TASK_TYPE = "shepherd-local"
 """A Render+ job with PRE_JOB or POST_JOB hooks: its hooks run here, so this machine's slots render it."""
 
-JOB_MOVES: dict[str, set[str]] = {
+JOB_MOVES: dict[JobStatus, set[JobStatus]] = {
     JobStatus.UNDER_CONSTRUCTION: {JobStatus.QUEUED, JobStatus.PAUSED, JobStatus.FAILED},
     JobStatus.QUEUED: {JobStatus.ACTIVE, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED, JobStatus.PAUSE_REQUESTED,
                        JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.REQUEUEING},
@@ -70,7 +96,7 @@ JOB_MOVES: dict[str, set[str]] = {
 }
 """Every status move a job may make; the store refuses any other."""
 
-TASK_MOVES: dict[str, set[str]] = {
+TASK_MOVES: dict[TaskStatus, set[TaskStatus]] = {
     TaskStatus.QUEUED: {TaskStatus.ACTIVE, TaskStatus.CANCELED, TaskStatus.PAUSED, TaskStatus.COMPLETED,
                         TaskStatus.FAILED},
     TaskStatus.SOFT_FAILED: {TaskStatus.ACTIVE, TaskStatus.CANCELED, TaskStatus.PAUSED, TaskStatus.QUEUED,

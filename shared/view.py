@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
-from .events import BatchStatus, BatchView, JobStatus, JobView, Times, said
+from .events import BatchView, JobView, Times, said
+from .model import BatchStatus
 
 BAR = 24
 
@@ -26,7 +27,7 @@ def clock(seconds: float | None) -> str:
 def job_line(job: dict[str, Any], name: str = "") -> str:
     parts = [f"job {job['id']:>3}", f"{job['status']:<9}", bar(job["progress"]), f"{job['progress']:5.1f}%"]
     data = job["engine"]["data"] or {}
-    if job["status"] == JobStatus.RUNNING:
+    if job["status"] == BatchStatus.RUNNING:
         if data.get("frame"):
             parts.append(f"frame {data['frame']}")
         if data.get("samples_todo"):
@@ -99,12 +100,12 @@ def progress_of(jobs: list[dict[str, Any]] | list[JobView]) -> Progress:
     saved = total = 0
     done = left = 0.0
     for job in jobs:
-        if job["status"] == JobStatus.DISABLED:
+        if job["status"] == BatchStatus.DISABLED:
             continue
         frames = frames_of(job)
         share = frames * min(float(job["progress"]), 100.0) / 100
         saved, total, done = saved + job.get("frames_done", 0), total + frames, done + share
-        if job["status"] in (JobStatus.QUEUED, JobStatus.RUNNING):
+        if job["status"] in (BatchStatus.QUEUED, BatchStatus.RUNNING):
             left += frames - share
     return Progress(saved, total, done, left)
 
@@ -124,7 +125,7 @@ def elapsed(times: Times, now: float) -> float | None:
 
 def job_eta(job: JobView, now: float) -> float | None:
     """Seconds left for a running job, at its own pace per frame."""
-    if job["status"] != JobStatus.RUNNING:
+    if job["status"] != BatchStatus.RUNNING:
         return None
     return eta(progress_of([job]), elapsed(job["times"], now))
 
@@ -137,7 +138,7 @@ def batch_eta(batch: dict[str, Any] | BatchView, now: float) -> float | None:
 
 
 def failed_jobs(batch: BatchView) -> int:
-    return sum(j["status"] == JobStatus.FAILED for j in batch["jobs"])
+    return sum(j["status"] == BatchStatus.FAILED for j in batch["jobs"])
 
 
 def batch_word(batch: BatchView) -> str:
@@ -147,7 +148,7 @@ def batch_word(batch: BatchView) -> str:
         return said(batch["status"])
     if batch["status"] != BatchStatus.FINISHED:
         return f"{said(batch['status'])}, {failed} failed"
-    rendered = sum(j["status"] != JobStatus.DISABLED for j in batch["jobs"])
+    rendered = sum(j["status"] != BatchStatus.DISABLED for j in batch["jobs"])
     return "Failed" if failed == rendered else f"{failed} of {rendered} jobs failed"
 
 
@@ -165,7 +166,7 @@ def times_text(times: Times, left: float | None, running: bool, now: float) -> s
 def job_text(job: JobView) -> str:
     """A job's place: ``frame 7 of 12  samples 64/128`` while it renders, else its frames saved of all."""
     progress = progress_of([job])
-    if job["status"] != JobStatus.RUNNING:
+    if job["status"] != BatchStatus.RUNNING:
         return frames_text(progress)
     parts = [f"frame {min(progress.saved + 1, progress.total)} of {progress.total}"]
     data = job["engine"]["data"] or {}
@@ -175,7 +176,7 @@ def job_text(job: JobView) -> str:
 
 
 def job_times(job: JobView, now: float) -> str:
-    return times_text(job["times"], job_eta(job, now), job["status"] == JobStatus.RUNNING, now)
+    return times_text(job["times"], job_eta(job, now), job["status"] == BatchStatus.RUNNING, now)
 
 
 def batch_times(batch: BatchView, now: float) -> str:

@@ -22,7 +22,8 @@ from service.api import forms
 from service.core.batch import BatchState
 from service.core.manager import Manager
 from service.notify.notifier import Notifier
-from shared.events import BatchStatus, Event, Kind
+from shared.events import Event, Kind
+from shared.model import BatchStatus
 
 QUEUE_SIZE = 256
 

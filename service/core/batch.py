@@ -8,19 +8,20 @@ from typing import Any
 
 from service.blender.stats import parse_stats
 from shared import failures
-from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.events import Event, Kind
 from shared.failures import Failure
+from shared.model import BatchStatus
 from shared.recipe import Recipe
 
 KNOWN_ENGINES = ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")
 ENGINE_FIELDS = ("frame", "mem", "elapsed", "samples_done", "samples_todo")
 
-JOB_MOVES = {
-    JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED},
+JOB_MOVES: dict[str, set[str]] = {
+    BatchStatus.QUEUED: {BatchStatus.RUNNING, BatchStatus.CANCELLED},
     # Back to QUEUED only when a restarted service resumes a job that was running when it stopped.
-    JobStatus.RUNNING: {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED},
+    BatchStatus.RUNNING: {BatchStatus.FINISHED, BatchStatus.FAILED, BatchStatus.CANCELLED, BatchStatus.QUEUED},
 }
-BATCH_MOVES = {
+BATCH_MOVES: dict[str, set[str]] = {
     BatchStatus.WAITING: {BatchStatus.RUNNING, BatchStatus.CANCELLED},
     BatchStatus.RUNNING: {BatchStatus.FINISHED, BatchStatus.CANCELLED},
 }
@@ -64,9 +65,9 @@ class JobState:
             raise StateError(f"job {self.id} cannot go from {self.status} to {status}")
         self.status = status
         now = time.time()
-        if status == JobStatus.RUNNING:
+        if status == BatchStatus.RUNNING:
             self.times.started = now
-        elif status == JobStatus.QUEUED:  # not tried yet: times and attempts start over
+        elif status == BatchStatus.QUEUED:  # not tried yet: times and attempts start over
             self.times, self.attempts = Times(), 0
         else:
             self.times.finished = now
@@ -83,7 +84,7 @@ class JobState:
 
     @property
     def progress(self) -> float:
-        if self.status == JobStatus.FINISHED:
+        if self.status == BatchStatus.FINISHED:
             return 100.0
         if not self.frames:
             return 0.0
@@ -157,7 +158,7 @@ class BatchState:
 
     @classmethod
     def from_recipe(cls, recipe: Recipe) -> BatchState:
-        jobs = [JobState(j.id, j.name, JobStatus.QUEUED if j.enabled else JobStatus.DISABLED) for j in recipe.jobs]
+        jobs = [JobState(j.id, j.name, BatchStatus.QUEUED if j.enabled else BatchStatus.DISABLED) for j in recipe.jobs]
         return cls(recipe, jobs=jobs)
 
     def job(self, job_id: int) -> JobState | None:
@@ -173,8 +174,8 @@ class BatchState:
             self.times.finished = time.time()
             self.current_job = None
             for job in self.jobs:
-                if job.status == JobStatus.QUEUED:
-                    job.move(JobStatus.CANCELLED)
+                if job.status == BatchStatus.QUEUED:
+                    job.move(BatchStatus.CANCELLED)
 
     @property
     def active(self) -> bool:
@@ -182,12 +183,12 @@ class BatchState:
 
     @property
     def failed_jobs(self) -> list[JobState]:
-        return [j for j in self.jobs if j.status == JobStatus.FAILED]
+        return [j for j in self.jobs if j.status == BatchStatus.FAILED]
 
     def stats(self) -> dict[str, float | int | None]:
         """Render-time stats over finished jobs; all null while running or after a cancel."""
         timed = [(j.times.to_dict()["rendertime"], j.id) for j in self.jobs
-                 if j.status == JobStatus.FINISHED] if self.status == BatchStatus.FINISHED else []
+                 if j.status == BatchStatus.FINISHED] if self.status == BatchStatus.FINISHED else []
         if not timed:
             return dict.fromkeys(("slowest_index", "slowest_time", "fastest_index", "fastest_time", "average_time"))
         slowest, fastest = max(timed), min(timed)

@@ -16,8 +16,8 @@ from service import private
 from service.core.batch import JobState
 from service.logs import job_log
 from shared import failures
-from shared.events import MARKER, Event, JobStatus, Kind
-from shared.model import BATCH_TASK_TYPE, LOCAL_TASK_TYPE, Command, Task, TaskSpec, TaskStatus
+from shared.events import MARKER, Event, Kind
+from shared.model import BATCH_TASK_TYPE, LOCAL_TASK_TYPE, BatchStatus, Command, Task, TaskSpec, TaskStatus
 from shared.recipe import Job, Recipe
 
 log = logging.getLogger("shepherd.farm")
@@ -146,10 +146,10 @@ class RemoteJobs:
         if found is None:
             return
         state = found[1]
-        if state.status == JobStatus.QUEUED:
+        if state.status == BatchStatus.QUEUED:
             state.reset()
             state.attempts += 1
-            self.status(state, JobStatus.RUNNING)
+            self.status(state, BatchStatus.RUNNING)
 
     def read(self, task: Task, text: str) -> Report:
         """A chunk of the task's log, beside the event loop: Blender's lines go to the job's log; the runner's
@@ -203,18 +203,18 @@ class RemoteJobs:
     def settle(self, task: Task) -> None:
         """The task's status as the store has it now, applied to its job once the task has left the worker."""
         found = self._job(task)
-        if found is None or found[1].status != JobStatus.RUNNING:
+        if found is None or found[1].status != BatchStatus.RUNNING:
             return
         state = found[1]
         if task.status == TaskStatus.COMPLETED:
             if state.error is None and not state.done:
                 state.fail(failures.get("NO_OUTPUT_FILE"), "The worker finished without rendering the job")
-            self.status(state, JobStatus.FAILED if state.error else JobStatus.FINISHED)
+            self.status(state, BatchStatus.FAILED if state.error else BatchStatus.FINISHED)
         elif task.status == TaskStatus.FAILED:
             state.fail(failures.get("PROCESS_FAILED"), task.activity.removeprefix("Failed: "))
-            self.status(state, JobStatus.FAILED)
+            self.status(state, BatchStatus.FAILED)
         elif task.status == TaskStatus.CANCELED:
-            self.status(state, JobStatus.CANCELLED)
+            self.status(state, BatchStatus.CANCELLED)
         elif task.status in (TaskStatus.QUEUED, TaskStatus.PAUSED):
             state.messages.append(f"Its worker stopped ({task.activity}); the job waits for another")
-            self.status(state, JobStatus.QUEUED)
+            self.status(state, BatchStatus.QUEUED)

@@ -28,10 +28,10 @@ from service.core.hooks import run_hooks
 from service.core.slots import RENDERPLUS_TYPES, FarmSlot, refuse_renderplus
 from service.logs import job_log
 from service.settings import RunOptions
-from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.events import Event, Kind
 from shared.failures import FAILURES
+from shared.model import JOB_RUNNABLE, BatchStatus, Task, TaskStatus
 from shared.model import JobStatus as FarmJobStatus
-from shared.model import Task, TaskStatus
 from shared.recipe import Hook, Job
 
 log = logging.getLogger("shepherd.executor")
@@ -94,13 +94,13 @@ class BatchRun:
 
     def _job_status(self, job: JobState, status: str) -> None:
         job.move(status)
-        if job.status == JobStatus.RUNNING:
+        if job.status == BatchStatus.RUNNING:
             self._running[job.id] = job
         else:
             self._running.pop(job.id, None)
         running = list(self._running.values())
         self.state.current_job = min(running, key=lambda j: j.times.started or 0).id if running else None
-        data = {"status": status, "failure": job.failure} if status == JobStatus.FAILED else {"status": status}
+        data = {"status": status, "failure": job.failure} if status == BatchStatus.FAILED else {"status": status}
         self.notify(Event(Kind.JOB_STATUS, job.id, data))
 
     def _message(self, job: JobState, text: str) -> None:
@@ -165,7 +165,7 @@ class BatchRun:
 
     def _ended(self) -> bool:
         job_id = self.state.farm_job
-        return job_id is None or self.farm.farm.job(job_id, steps=False).status not in FarmJobStatus.RUNNABLE
+        return job_id is None or self.farm.farm.job(job_id, steps=False).status not in JOB_RUNNABLE
 
     async def _watch(self) -> None:
         """Until the farm's job ends: notice remote tasks that left their worker without a report (a worker that
@@ -220,17 +220,17 @@ class BatchRun:
         if self.halted:
             return
         try:
-            if state.status == JobStatus.CANCELLED:
+            if state.status == BatchStatus.CANCELLED:
                 farm.set_task_status(found.id, TaskStatus.CANCELED, "cancelled")
             else:
-                farm.update_task(slot.worker, found.id, TaskStatus.COMPLETED if state.status == JobStatus.FINISHED
+                farm.update_task(slot.worker, found.id, TaskStatus.COMPLETED if state.status == BatchStatus.FINISHED
                                  else TaskStatus.FAILED, state.error or "")
         except (Conflict, NotFound, ValueError) as exc:
             log.info("task %s of job %s: %s", found.id, state.id, exc)
 
     async def _run_job(self, slot: Slot, job: Job, state: JobState) -> None:
         slot.skip, slot.job = False, state
-        self._job_status(state, JobStatus.RUNNING)
+        self._job_status(state, BatchStatus.RUNNING)
         cwd = str(Path(job.blend_file).parent) if Path(job.blend_file).parent.is_dir() else None
         hooked = any(h.active for h in job.hooks.pre_job)
         state.messages += await self._hooks(slot, job.hooks.pre_job, "PRE_JOB", cwd)
@@ -249,10 +249,10 @@ class BatchRun:
         if self.halted:
             return
         if self.cancelled or slot.skip:
-            self._job_status(state, JobStatus.CANCELLED)
+            self._job_status(state, BatchStatus.CANCELLED)
             return
         state.messages += await self._hooks(slot, job.hooks.post_job, "POST_JOB", cwd)
-        self._job_status(state, JobStatus.FAILED if state.error else JobStatus.FINISHED)
+        self._job_status(state, BatchStatus.FAILED if state.error else BatchStatus.FINISHED)
 
     async def _pause(self, slot: Slot, seconds: float) -> None:
         """Wait before a retry; a cancel ends the wait."""

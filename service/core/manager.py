@@ -24,7 +24,8 @@ from service.core.variables import this_platform
 from service.platform.processes import identity
 from service.settings import DB_NAME, FarmOptions, RunOptions
 from service.store.store import Store
-from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.events import Event, Kind
+from shared.model import BatchStatus
 from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.manager")
@@ -158,8 +159,8 @@ class Manager:
         self.batch.messages.append(time.strftime("Resumed at %Y-%m-%d %H:%M:%S after the service stopped"))
         for job in self.batch.jobs:
             job.saved = {frame: path for frame, path in job.saved.items() if _kept(path)}
-            if job.status == JobStatus.RUNNING:
-                job.move(JobStatus.QUEUED)
+            if job.status == BatchStatus.RUNNING:
+                job.move(BatchStatus.QUEUED)
                 job.reset()
                 job.messages.append(f"Interrupted when the service stopped; resumed with {len(job.saved)} of "
                                     f"{len(job.frames)} frames saved already")

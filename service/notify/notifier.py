@@ -15,7 +15,8 @@ from service.core.hooks import run_hooks
 from service.notify import desktop, mail, rss
 from service.notify.poweroff import default_commands
 from service.notify.summary import subject, summary
-from shared.events import BatchStatus, Event, JobStatus, Kind
+from shared.events import Event, Kind
+from shared.model import BatchStatus
 from shared.recipe import Hook, Mail
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ class Notifier:
         recipe = batch.recipe
         if recipe.settings.rss.enabled and recipe.settings.rss.path:
             self._write_feed(Path(recipe.settings.rss.path))
-        if event.kind == Kind.JOB_STATUS and event.data["status"] == JobStatus.FAILED and recipe.notifications.desktop:
+        failed = event.kind == Kind.JOB_STATUS and event.data["status"] == BatchStatus.FAILED
+        if failed and recipe.notifications.desktop:
             job = batch.job(event.job or 0)
             reason = job.messages[0] if job and job.messages else ""
             self._spawn(self._desktop(f"Shepherd: job {event.job} failed", reason, urgent=True))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from service import __version__
-from shared.events import JobStatus
+from shared.model import BatchStatus
 from shared.view import batch_eta, clock
 
 
@@ -21,8 +21,8 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> None:
 def feed(name: str, batch: dict[str, Any], link: str, created: float, now: float) -> bytes:
     rss = ET.Element("rss", version="2.0")
     channel = ET.SubElement(rss, "channel")
-    done = sum(1 for j in batch["jobs"] if j["status"] in (JobStatus.FINISHED, JobStatus.FAILED))
-    enabled = sum(1 for j in batch["jobs"] if j["status"] != JobStatus.DISABLED)
+    done = sum(1 for j in batch["jobs"] if j["status"] in (BatchStatus.FINISHED, BatchStatus.FAILED))
+    enabled = sum(1 for j in batch["jobs"] if j["status"] != BatchStatus.DISABLED)
     eta = batch_eta(batch, now)
     _text(channel, "title", f"Shepherd: {name}")
     _text(channel, "link", link)

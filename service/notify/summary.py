@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.events import JobStatus
+from shared.model import BatchStatus
 from shared.view import clock, stats_view
 
 
 def subject(name: str, batch: dict[str, Any]) -> str:
-    failed = sum(1 for j in batch["jobs"] if j["status"] == JobStatus.FAILED)
+    failed = sum(1 for j in batch["jobs"] if j["status"] == BatchStatus.FAILED)
     return f"Shepherd: {name} {batch['status'].lower()}" + (f", {failed} failed" if failed else "")
 
 
@@ -23,7 +23,7 @@ def summary(name: str, batch: dict[str, Any]) -> str:
     lines = [f"Batch: {name}", f"Result: {batch['status']}",
              f"Time: {at(times['started'])} to {at(times['finished'])} ({clock(times['rendertime'])})", "",
              stats_view(batch)]
-    failed = [j for j in batch["jobs"] if j["status"] == JobStatus.FAILED]
+    failed = [j for j in batch["jobs"] if j["status"] == BatchStatus.FAILED]
     if failed:
         lines += ["", "Failed jobs:"]
         lines += [f"- job {j['id']}: {j['messages'][0] if j['messages'] else 'no reason given'}" for j in failed]

@@ -25,6 +25,7 @@ from service.store.store import Store
 from shared import recipe as recipes
 from shared.model import (
     BATCH_JOB_TYPE,
+    JOB_RUNNABLE,
     LOCAL_TASK_TYPE,
     Command,
     Job,
@@ -499,7 +500,7 @@ class Farm:
         if task.worker_id != worker_id:
             return False, "task is assigned to another worker"
         job = self.job(task.job_id, steps=False)
-        if job.status not in JobStatus.RUNNABLE:
+        if job.status not in JOB_RUNNABLE:
             return False, f"job is {job.status}"
         return True, ""
 
@@ -585,7 +586,7 @@ class Farm:
         A Render+ batch's job goes on past failed tasks, as the batch does, and ends when none is left to run:
         completed, or failed if any task failed."""
         status, job_type = db.execute(sql.JOB_STATUS, (job_id,)).fetchone()
-        if status not in JobStatus.RUNNABLE:
+        if status not in JOB_RUNNABLE:
             return
         if job_type == BATCH_JOB_TYPE:
             unfinished, any_failed = db.execute(sql.BATCH_JOB_UNFINISHED, (job_id, job_id)).fetchone()

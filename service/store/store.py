@@ -21,7 +21,8 @@ from service.platform.lock import InstanceLock, Locked
 from service.store import sql
 from shared import model
 from shared import recipe as recipes
-from shared.events import Event, JobStatus, Kind
+from shared.events import Event, Kind
+from shared.model import BatchStatus
 
 
 class StoreError(RuntimeError):
@@ -142,7 +143,7 @@ class Store:
                 # A batch that ends cancels its queued jobs (every other job was stored with its own last event);
                 # one that starts changes none.
                 if event.kind == Kind.BATCH_STATUS and not batch.active:
-                    changed.update((j.id, j) for j in batch.jobs if j.status == JobStatus.CANCELLED)
+                    changed.update((j.id, j) for j in batch.jobs if j.status == BatchStatus.CANCELLED)
                 elif event.job is not None and (job := batch.job(event.job)) is not None:
                     changed[job.id] = job
             db.executemany(sql.UPDATE_JOB, [_job_row(batch_id, job) for job in changed.values()])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.store.farm import Farm
-from shared.model import BATCH_TASK_TYPE, LOCAL_TASK_TYPE, Job, JobStatus, Worker, WorkerStatus
+from shared.model import BATCH_TASK_TYPE, JOB_RUNNABLE, LOCAL_TASK_TYPE, Job, Worker, WorkerStatus
 
 FRAME_TYPES = ["blender", BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 """The task types whose steps are frames."""
@@ -58,7 +58,7 @@ def able(job: Job, types: list[str], workers: list[Worker], blocked: set[tuple[s
 def _estimated(farm: Farm, rows: list[tuple[Job, int, int]],
                paces: dict[str, tuple[float, int, list[str], int]]) -> list[Listed]:
     """The jobs, each queued or active one that rendered frames with its estimate."""
-    paced = {job.id for job, _, _ in rows if job.status in JobStatus.RUNNABLE and paces.get(job.id, (0, 0, [], 0))[1]}
+    paced = {job.id for job, _, _ in rows if job.status in JOB_RUNNABLE and paces.get(job.id, (0, 0, [], 0))[1]}
     workers, blocked = (farm.awake_workers(), set(farm.blocklists())) if paced else ([], set())
     listed = []
     for job, done, total in rows:
@@ -74,7 +74,7 @@ def listed(farm: Farm, job_ids: list[str] | None = None) -> list[Listed]:
     """Every job (or these), newest first, with its frames and estimate (asked for only of the queued and active
     jobs with frames done)."""
     rows = farm.job_frames(FRAME_TYPES, job_ids)
-    going = [job.id for job, done, _ in rows if done and job.status in JobStatus.RUNNABLE]
+    going = [job.id for job, done, _ in rows if done and job.status in JOB_RUNNABLE]
     return _estimated(farm, rows, farm.pace(FRAME_TYPES, going) if going else {})
 
 
@@ -89,7 +89,7 @@ def queue_of(jobs: list[Listed], runnable: int) -> Queue:
 def board(farm: Farm) -> tuple[list[Listed], Queue]:
     """Every job with its frames and estimate, and the queue's estimate: what the jobs list shows."""
     jobs = listed(farm)
-    return jobs, queue_of(jobs, sum(j.job.status in JobStatus.RUNNABLE for j in jobs))
+    return jobs, queue_of(jobs, sum(j.job.status in JOB_RUNNABLE for j in jobs))
 
 
 def queue(farm: Farm) -> Queue:

@@ -13,10 +13,10 @@ from service.core.jobtypes import requeue_words
 from service.store.farm import LOCAL, STUCK
 from service.web.figures import FRAME_TYPES, Listed, Queue
 from shared import frames
-from shared.model import Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
+from shared.model import JOB_ENDED, JOB_RUNNABLE, Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
 from shared.recipe import Recipe
 
-FILTERS = ("", *JobStatus.ALL)
+FILTERS = ("", *JobStatus)
 TASKS_A_PAGE = 500
 """Tasks a job page shows at most; a larger job's tasks are paged."""
 FRAMES_A_PAGE = 1000
@@ -94,7 +94,7 @@ def eta(item: Listed) -> str:
     has no estimate (see docs/dashboard.md)."""
     if item.job.status == JobStatus.COMPLETED:
         return "done"
-    if item.job.status in JobStatus.RUNNABLE and item.job.activity.startswith(STUCK):
+    if item.job.status in JOB_RUNNABLE and item.job.activity.startswith(STUCK):
         return f'<span class="stuck" title="{esc(item.job.activity)}">stuck</span>'
     return duration(item.estimate.seconds) if item.estimate else NONE
 
@@ -168,7 +168,7 @@ def frame_states(tasks: Iterable[Task], limit: int | None = None) -> list[Frame]
             if len(cells) == limit:
                 return cells
             if i < task.steps_completed or task.status == TaskStatus.COMPLETED:
-                state = TaskStatus.COMPLETED
+                state: str = TaskStatus.COMPLETED
             elif task.status == TaskStatus.ACTIVE and i > task.steps_completed:
                 state = TaskStatus.QUEUED
             else:
@@ -252,14 +252,14 @@ def task_rows(tasks: list[Task], workers: dict[str, Worker]) -> str:
 def job_actions(job: Job) -> str:
     base = f"/jobs/{job.id}"
     buttons = []
-    if job.status in JobStatus.RUNNABLE:
+    if job.status in JOB_RUNNABLE:
         buttons.append(button(base + "/pause", "Pause"))
     if job.status == JobStatus.PAUSED:
         buttons.append(button(base + "/resume", "Resume"))
     if job.status not in (JobStatus.QUEUED, JobStatus.ACTIVE):
         buttons.append(button(base + "/requeue", "Requeue")
                        + f'<span class="note">{esc(requeue_words(job.settings).capitalize())}</span>')
-    if job.status not in JobStatus.ENDED:
+    if job.status not in JOB_ENDED:
         buttons.append(button(base + "/cancel", "Cancel"))
     buttons.append(button(base + "/delete", "Delete", f"Delete the job {job.name} and its files?"))
     priority = (f'<form method="post" action="{esc(base)}/priority" class="inline"><label>Priority '

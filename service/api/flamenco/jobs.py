@@ -140,8 +140,8 @@ async def last_rendered_overall(request: Request) -> Response:
 async def set_status(request: Request) -> Response:
     data = await body(request)
     status = field(data, "status", str)
-    if status not in JobStatus.ALL:
-        raise ApiError(400, f"status must be one of {', '.join(JobStatus.ALL)}")
+    if status not in tuple(JobStatus):
+        raise ApiError(400, f"status must be one of {', '.join(JobStatus)}")
     try:
         core(request).set_job_status(request.path_params["job_id"], status, field(data, "reason", str))
     except ValueError as exc:

@@ -12,7 +12,7 @@ from service import __version__
 from service.api.context import core
 from service.api.flamenco.common import ApiError, body, field
 from service.api.flamenco.shapes import SHORT_VERSION
-from shared.model import JobStatus, WorkerStatus
+from shared.model import JOB_RUNNABLE, JobStatus, WorkerStatus
 
 
 async def version(request: Request) -> Response:
@@ -60,7 +60,7 @@ async def status(request: Request) -> Response:
     working = [s for s in workers if s in (WorkerStatus.AWAKE, WorkerStatus.ASLEEP)]
     jobs = [j.status for j in farm.jobs()]
     busy = JobStatus.ACTIVE in jobs
-    queued = any(s in JobStatus.RUNNABLE for s in jobs)
+    queued = any(s in JOB_RUNNABLE for s in jobs)
     if not working:
         word = "inoperative"
     elif busy:

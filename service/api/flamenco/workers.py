@@ -28,8 +28,8 @@ WORKER_SETS = (TaskStatus.ACTIVE, TaskStatus.COMPLETED, TaskStatus.FAILED)
 
 def _status(data: dict[str, object], key: str) -> str:
     status = field(data, key, str)
-    if status not in WorkerStatus.ALL:
-        raise ApiError(400, f"{key} must be one of {', '.join(WorkerStatus.ALL)}")
+    if status not in tuple(WorkerStatus):
+        raise ApiError(400, f"{key} must be one of {', '.join(WorkerStatus)}")
     return str(status)
 
 
@@ -122,8 +122,8 @@ async def task_update(request: Request) -> Response:
     me = worker(request)
     data = await body(request)
     status = field(data, "taskStatus", str, required=False)
-    if status is not None and status not in TaskStatus.ALL:
-        raise ApiError(400, f"taskStatus must be one of {', '.join(TaskStatus.ALL)}")
+    if status is not None and status not in tuple(TaskStatus):
+        raise ApiError(400, f"taskStatus must be one of {', '.join(TaskStatus)}")
     if status not in (None, *WORKER_SETS):
         raise ApiError(400, f"task status {status} not allowed to be sent by Worker; it sends "
                             f"{', '.join(WORKER_SETS)}")
