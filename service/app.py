@@ -15,10 +15,11 @@ from starlette.responses import Response
 from service import web
 from service.api import cinnamon, errors, flamenco, renderplus, sheepit, ws
 from service.api.flamenco.common import ApiError, api_error
-from service.api.guard import BodyTooLarge, Guard, Policy
+from service.api.guard import BodyTooLarge, Guard
 from service.core.errors import Conflict, NotFound
 from service.core.manager import Manager
 from service.notify.notifier import Notifier
+from service.settings import Policy
 from service.web import views
 from service.web.live import Stream
 from shared.recipe import Recipe

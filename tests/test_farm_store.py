@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from service.core.errors import Conflict
-from service.store.farm import Farm, Limits
+from service.settings import Limits
+from service.store.farm import Farm
 from service.store.store import Store
 from shared.model import Command, JobStatus, TaskSpec, TaskStatus, WorkerStatus
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from service.store.farm import STUCK, Farm, Limits
+from service.settings import Limits
+from service.store.farm import STUCK, Farm
 from service.store.store import Store
 from service.web import pages
 from shared.model import Command, TaskSpec, WorkerStatus

@@ -14,11 +14,12 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from service.core import jobtypes
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
+from service.settings import Limits
 from service.store import sql
 from service.store.store import Store
 from shared import recipe as recipes
@@ -35,21 +36,6 @@ from shared.model import (
     Worker,
     WorkerStatus,
 )
-
-
-@dataclass(frozen=True)
-class Limits:
-    """When workers and tasks time out, and how many failures a task, a worker and a job take."""
-
-    worker_timeout: float = 60.0
-    task_timeout: float = 600.0
-    task_fail_after: int = 3
-    """Workers that may fail a task before it fails for good."""
-    blocklist_after: int = 3
-    """Tasks of one type a worker may fail in a job before it is blocklisted for that type there."""
-    job_fail_fraction: float = 0.1
-    """The share of a job's tasks that may fail before the job fails."""
-
 
 LOCAL = "this machine"
 """The address of the service's own slots as workers: they live in its process, so they never time out."""

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from service.api import context, forms
-from service.api.guard import SESSION_COOKIE, Policy
 from service.core.errors import NotFound
 from service.core.farm import FarmCore
+from service.settings import SESSION_COOKIE, Policy
 from service.store.farm import Farm
 from service.web import figures, pages
 from service.web.live import Stream
