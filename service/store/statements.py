@@ -1,19 +1,30 @@
-"""Named SQL statements: a backend's ``.sql`` file holds blocks that each begin with ``-- name: NAME``."""
+"""Named SQL statements: a backend's ``.sql`` file holds blocks, each headed ``-- name: claim_task``."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-_NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+HEADER = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
 
-def load(path: Path) -> dict[str, str]:
-    """Each statement of the file by its name; the comments before the first name are the file's own."""
-    parts = _NAME.split(path.read_text(encoding="utf-8"))
-    statements: dict[str, str] = {}
-    for name, body in zip(parts[1::2], parts[2::2], strict=True):
-        if name in statements:
-            raise ValueError(f"{path.name}: statement {name} is named twice")
-        statements[name] = body.strip().rstrip(";")
-    return statements
+class Statements:
+    """The statements of one file by name; an unknown name is a KeyError that says which file lacks it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        parts = HEADER.split(path.read_text(encoding="utf-8"))
+        self._by_name: dict[str, str] = {}
+        for name, body in zip(parts[1::2], parts[2::2], strict=True):
+            if name in self._by_name:
+                raise ValueError(f"{path.name}: the statement {name} is named twice")
+            self._by_name[name] = body.strip()
+
+    def __getitem__(self, name: str) -> str:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"{self.path.name} has no statement {name}") from None
+
+    def names(self) -> set[str]:
+        return set(self._by_name)

@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from service.store.statements import load
+from service.core.persistence import FarmReads, FarmTx
+from service.store.sqlfarm import SqlFarm
+from service.store.statements import Statements
 
 HERE = Path(__file__).resolve().parent
 MIGRATIONS = HERE / "migrations"
@@ -22,7 +24,30 @@ MIGRATION_LOCK = 0x5368657068657264  # "Shepherd": the advisory lock migrations 
 POOL_SIZE = 8
 """Connections one manager keeps open at most (the store's executor runs fewer threads than that)."""
 
-Row = dict[str, Any]
+
+
+class Row(tuple[Any, ...]):
+    """A row read by column name or by place, as sqlite3.Row is."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def _rows(cursor: Any) -> Any:
+    """psycopg's row factory for Row."""
+    names = {column.name: i for i, column in enumerate(cursor.description or ())}
+
+    def make(values: Any) -> Row:
+        row = Row(values)
+        row.names = names
+        return row
+
+    return make
 
 
 class DatabaseError(RuntimeError):
@@ -74,18 +99,17 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         psycopg = _psycopg()
-        from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
         self.url = url
-        self.statements = load(HERE / "farm.sql")
+        self.statements = Statements(HERE / "farm.sql")
         try:
             with psycopg.connect(url, connect_timeout=10) as conn:
                 migrate(conn)
         except psycopg.OperationalError as exc:
             raise DatabaseError(f"cannot reach the farm database {_shown(url)}: {str(exc).strip()}") from exc
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, name="shepherd-farm",
-                                    kwargs={"row_factory": dict_row, "autocommit": False})
+                                    kwargs={"row_factory": _rows, "autocommit": False})
 
     def close(self) -> None:
         self._pool.close()
@@ -100,10 +124,36 @@ class Database:
         """Run the named statement on ``conn`` with named parameters; its cursor."""
         return conn.execute(self.statements[name], params or {})
 
-    def query(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+    def query(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """The rows of the named statement, in a transaction of its own."""
         with self.transaction() as conn:
             return list(self.execute(conn, name, params).fetchall())
+
+
+class PostgresFarmStore:
+    """The farm's store (service.core.persistence.FarmStore) on a PostgreSQL database."""
+
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
+        self.database = Database(url, pool_size)
+
+    def close(self) -> None:
+        self.database.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[FarmTx]:
+        """One transaction; a job it reads is locked until it ends, so two managers' changes to one job's tasks
+        follow each other (the second sees what the first committed)."""
+        with self.database.transaction() as conn:
+            yield SqlFarm(conn, self.database.statements, _locking)
+
+    @contextmanager
+    def read(self) -> Iterator[FarmReads]:
+        with self.database.transaction() as conn:
+            yield SqlFarm(conn, self.database.statements)
+
+
+def _locking(name: str) -> str:
+    return "lock_job" if name == "get_job_alone" else name
 
 
 def _shown(url: str) -> str:
