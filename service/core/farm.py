@@ -77,7 +77,7 @@ class FarmCore:
         self.files = Path(self.options.job_files) if self.options.job_files else data_dir / JOB_FILES
         """The folder of every job's task logs and last-rendered image."""
         self.blender = blender
-        self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
+        self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir), str(self.files))
         self._links: dict[str, FarmLink] = {}
 
     def submit_batch(self, recipe: Recipe, job_id: str) -> Job:
