@@ -5,7 +5,7 @@ lists as JSON text; rows are read by column name, and ids made by the database c
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from service.core.persistence import FarmTx, NewTask
@@ -35,6 +35,8 @@ class Connection(Protocol):
     """A DB-API connection whose rows can be read by column name (sqlite3.Row, psycopg's dict_row)."""
 
     def execute(self, statement: str, params: Mapping[str, Any], /) -> Any: ...
+
+    def executemany(self, statement: str, params: Sequence[Mapping[str, Any]], /) -> Any: ...
 
 
 WORDS: dict[str, str] = {
@@ -77,11 +79,8 @@ def _maybe(items: Sequence[str] | None) -> str | None:
 class SqlFarm(FarmTx):
     """Reads and writes of one transaction (or one read) on ``conn``; ``statements`` by name."""
 
-    def __init__(self, conn: Connection, statements: Statements,
-                 locking: Callable[[str], str] | None = None) -> None:
+    def __init__(self, conn: Connection, statements: Statements) -> None:
         self.conn, self.statements = conn, statements
-        self._job_statement = locking or (lambda name: name)
-        """Which statement reads a job inside a writing transaction (PostgreSQL: one that locks its row)."""
 
     def _run(self, statement: str, /, **params: Any) -> Any:
         return self.conn.execute(self.statements[statement], WORDS | params)
@@ -99,7 +98,7 @@ class SqlFarm(FarmTx):
     # Reads
 
     def job(self, job_id: str, steps: bool = True) -> Job | None:
-        row = self._one("get_job" if steps else self._job_statement("get_job_alone"), id=job_id)
+        row = self._one("get_job" if steps else "get_job_alone", id=job_id)
         return None if row is None else job_of(row)
 
     def jobs(self) -> list[Job]:
@@ -238,14 +237,8 @@ class SqlFarm(FarmTx):
 
     def _many(self, name: str, rows: list[dict[str, Any]]) -> None:
         """One statement for many rows (the connection's executemany when it has one)."""
-        many = getattr(self.conn, "executemany", None)
-        if many is not None:
-            if rows:
-                many(self.statements[name], [WORDS | row for row in rows])
-            return
-        with self.conn.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg: cursors batch the rows
-            if rows:
-                cursor.executemany(self.statements[name], [WORDS | row for row in rows])
+        if rows:
+            self.conn.executemany(self.statements[name], [WORDS | row for row in rows])
 
     def set_job_status(self, job_id: str, status: JobStatus, activity: str, now: float) -> None:
         self._run("set_job_status", id=job_id, status=status, activity=activity, now=now)

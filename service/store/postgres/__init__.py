@@ -6,10 +6,11 @@ statement that skips the rows another transaction holds (``FOR UPDATE SKIP LOCKE
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,19 +116,35 @@ class Database:
         self._pool.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[Connection]:
         """A connection in a transaction, committed at the end of the block (rolled back on an exception)."""
         with self._pool.connection() as conn, conn.transaction():
-            yield conn
+            yield Connection(conn)
 
-    def execute(self, conn: Any, name: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Run the named statement on ``conn`` with named parameters; its cursor."""
-        return conn.execute(self.statements[name], params or {})
+    def read(self) -> AbstractContextManager[Connection]:
+        """Reads of what is committed: a transaction that writes nothing."""
+        return self.transaction()
 
-    def query(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:
-        """The rows of the named statement, in a transaction of its own."""
-        with self.transaction() as conn:
-            return list(self.execute(conn, name, params).fetchall())
+    @staticmethod
+    def array(values: Sequence[str]) -> str:
+        """A list as one parameter: JSON, read with ``json_array_elements_text``."""
+        return json.dumps(list(values))
+
+
+class Connection:
+    """A psycopg connection as the farm's statements use it: ``execute`` and ``executemany`` with named
+    parameters (many rows sent in one round trip)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, statement: str, parameters: Mapping[str, Any], /) -> Any:
+        return self.conn.execute(statement, parameters)
+
+    def executemany(self, statement: str, parameters: Sequence[Mapping[str, Any]], /) -> None:
+        if parameters:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(statement, parameters)
 
 
 class PostgresFarmStore:
@@ -141,19 +158,13 @@ class PostgresFarmStore:
 
     @contextmanager
     def transaction(self) -> Iterator[FarmTx]:
-        """One transaction; a job it reads is locked until it ends, so two managers' changes to one job's tasks
-        follow each other (the second sees what the first committed)."""
-        with self.database.transaction() as conn:
-            yield SqlFarm(conn, self.database.statements, _locking)
-
-    @contextmanager
-    def read(self) -> Iterator[FarmReads]:
         with self.database.transaction() as conn:
             yield SqlFarm(conn, self.database.statements)
 
-
-def _locking(name: str) -> str:
-    return "lock_job" if name == "get_job_alone" else name
+    @contextmanager
+    def read(self) -> Iterator[FarmReads]:
+        with self.database.read() as conn:
+            yield SqlFarm(conn, self.database.statements)
 
 
 def _shown(url: str) -> str:

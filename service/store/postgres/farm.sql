@@ -23,14 +23,11 @@ SELECT j.*, (SELECT coalesce(sum(steps_completed), 0) FROM tasks WHERE job_id = 
     (SELECT coalesce(sum(steps_total), 0) FROM tasks WHERE job_id = j.id) AS steps_total
 FROM farm_jobs j WHERE j.id = %(id)s
 
--- name: lock_job
--- A job read inside a writing transaction, locked until it ends: two managers' changes to one job's tasks (its
--- completion, its failure) follow each other, the second seeing what the first committed.
+-- name: get_job_alone
+-- Locked until the transaction ends: two managers' changes to one job's tasks (its completion, its failure)
+-- follow each other, the second seeing what the first committed.
 SELECT j.*, 0::bigint AS steps_completed, 0::bigint AS steps_total FROM farm_jobs j WHERE j.id = %(id)s
 FOR NO KEY UPDATE
-
--- name: get_job_alone
-SELECT j.*, 0::bigint AS steps_completed, 0::bigint AS steps_total FROM farm_jobs j WHERE j.id = %(id)s
 
 -- name: all_jobs
 SELECT j.*, (SELECT coalesce(sum(steps_completed), 0) FROM tasks WHERE job_id = j.id) AS steps_completed,
