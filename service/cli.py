@@ -23,6 +23,7 @@ from service import __version__, logs, private
 from service.blender.command import render_command, task
 from service.core import check
 from service.core.manager import Manager
+from service.core.passwords import hash_secret
 from service.core.variables import ALL, Variables
 from service.notify.notifier import Notifier
 from service.platform import dirs, signals
@@ -46,7 +47,6 @@ from service.settings import (
     default_slots,
     is_postgres,
 )
-from service.store.farm import hash_secret
 from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes

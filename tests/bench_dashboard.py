@@ -20,7 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.core.bus import Bus
-from service.store.farm import Farm
+from service.core.changes import Changes
+from service.core.rules import Rules
+from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
 from service.web import figures, pages
 from service.web.live import Stream
@@ -54,25 +56,25 @@ async def event_ms(stream: Stream, bus: Bus) -> float:
     return statistics.median(times)
 
 
-def jobs_page(farm: Farm) -> str:
+def jobs_page(farm: Rules) -> str:
     jobs, queue = figures.board(farm)
     return pages.jobs_page(jobs, queue, "", "", "/?part=rows")
 
 
-def render_half(farm: Farm) -> None:
+def render_half(farm: Rules, store: Store) -> None:
     """Every job active, the first half of its tasks completed in turn by the awake workers, a second each."""
-    workers = [farm.register(f"w{n}", "secret", "linux", ["blender"], "") for n in range(WORKERS)]
-    with farm.store.transaction() as db:
+    workers = [farm.register(Changes(), f"w{n}", "secret", "linux", ["blender"], "") for n in range(WORKERS)]
+    with store.transaction() as db:
         db.execute("UPDATE farm_jobs SET status = 'active'")
         for number, worker in enumerate(workers):
             db.execute("UPDATE workers SET status = ? WHERE id = ?", (WorkerStatus.AWAKE, worker.id))
-            db.execute("UPDATE tasks SET status = 'completed', steps_completed = steps_total, worker_id = ?, "
-                       "started = created + index_in_job, updated = created + 1 + index_in_job "
+            db.execute("UPDATE tasks SET status = 'completed', ready = 0, steps_completed = steps_total, "
+                       "worker_id = ?, started = created + index_in_job, updated = created + 1 + index_in_job "
                        "WHERE index_in_job < ? AND index_in_job % ? = ?",
                        (worker.id, TASKS // 2, WORKERS, number))
 
 
-def measure(farm: Farm) -> str:
+def measure(farm: Rules) -> str:
     page = median_ms(lambda: jobs_page(farm))
     some = farm.jobs()[JOBS // 2].id
     row = median_ms(lambda: pages.job_row(figures.listed(farm, [some])[0]))
@@ -84,12 +86,13 @@ def measure(farm: Farm) -> str:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        farm = Farm(Store(Path(folder) / "farm.db"))
+        store = Store(Path(folder) / "farm.db")
+        farm = Rules(SqlFarm(store.database))
         specs = [TaskSpec(f"render-{i}", "blender", [Command("echo", {})], 1) for i in range(1, TASKS + 1)]
         for number in range(JOBS):
-            farm.submit(f"job {number}", "simple-blender-render", 50, {}, {}, specs)
+            farm.submit(Changes(), f"job {number}", "simple-blender-render", 50, {}, {}, specs)
         queued = measure(farm)
-        render_half(farm)
+        render_half(farm, store)
         half = measure(farm)
         bus = Bus()
         event = asyncio.run(event_ms(Stream(bus), bus))

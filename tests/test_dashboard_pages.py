@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from service.core.batch import BatchState
-from service.store.farm import LOCAL, Farm
+from service.core.changes import Changes
+from service.core.rules import Rules
+from service.domain.workers import LOCAL
+from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
 from service.web import figures, pages
 from service.web.pages import frame_states
@@ -74,9 +77,10 @@ def test_a_batchs_notifications_come_from_its_stored_recipe_escaped(tmp_path: Pa
                                 poweroff=recipes.Poweroff(True, "SUSPEND"))
     recipe.notifications.mail = recipes.Mail(True, "me", "secret", True, "x@y.example", "smtp.y.example")
     recipe.settings.rss = recipes.Rss(True, "/srv/feed.xml")
-    farm = Farm(Store(tmp_path / "farm.db"))
-    job = farm.submit("nightly", BATCH_JOB_TYPE, 50, {}, {}, [TaskSpec("job-1", "shepherd", [], 1)])
-    farm.store.add_batch(BatchState(recipe, farm_job=job.id))
+    store = Store(tmp_path / "farm.db")
+    farm = Rules(SqlFarm(store.database))
+    job = farm.submit(Changes(), "nightly", BATCH_JOB_TYPE, 50, {}, {}, [TaskSpec("job-1", "shepherd", [], 1)])
+    store.add_batch(BatchState(recipe, farm_job=job.id))
     stored = farm.batch_recipe(job.id)
     assert stored is not None and stored.notifications.mail.password == ""
     view = pages.JobView(figures.listed(farm, [job.id])[0], farm.tasks(job.id), {}, None, [], {}, stored)
@@ -87,7 +91,7 @@ def test_a_batchs_notifications_come_from_its_stored_recipe_escaped(tmp_path: Pa
     assert "<li>hook before job 1 (Job 1): echo &lt;pre&gt;</li>" in page
     assert "<li>hook after the batch: sync &amp; go</li>" in page
     assert "<li>suspend after the batch finishes</li>" in page
-    assert farm.batch_recipe(farm.submit("other", "simple-blender-render", 50, {}, {}, []).id) is None
+    assert farm.batch_recipe(farm.submit(Changes(), "other", "simple-blender-render", 50, {}, {}, []).id) is None
 
 
 def test_eta_frames_plot_and_render_time_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -> None:

@@ -17,9 +17,12 @@ from typing import Any
 
 import pytest
 
+from service.core.changes import Changes
 from service.core.policy import PathRefused, Policy
+from service.core.rules import Rules
 from service.core.variables import ALL, Variables
-from service.store.farm import LOCAL, Farm
+from service.domain.workers import LOCAL
+from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
 from shared.events import MARKER
 from shared.model import BATCH_TASK_TYPE, LOCAL_TASK_TYPE, TaskSpec
@@ -284,13 +287,13 @@ def test_worker_names_are_unique_and_this_machines_own(lan: Lan) -> None:
 
 def test_only_this_machines_slots_take_its_tasks(tmp_path: Path) -> None:
     """A worker that offers shepherd-local is never given a task with hooks; a slot of this machine is."""
-    farm = Farm(Store(tmp_path / "shepherd.db"))
-    farm.submit("hooked", "shepherd-batch", 50, {}, {}, [TaskSpec("job-0", LOCAL_TASK_TYPE, [], 1)])
-    remote = farm.register("remote", "s", "linux", [LOCAL_TASK_TYPE, BATCH_TASK_TYPE], "192.0.2.7")
-    slot = farm.register("slot", "s", "linux", [LOCAL_TASK_TYPE], LOCAL)
+    farm = Rules(SqlFarm(Store(tmp_path / "shepherd.db").database))
+    farm.submit(Changes(), "hooked", "shepherd-batch", 50, {}, {}, [TaskSpec("job-0", LOCAL_TASK_TYPE, [], 1)])
+    remote = farm.register(Changes(), "remote", "s", "linux", [LOCAL_TASK_TYPE, BATCH_TASK_TYPE], "192.0.2.7")
+    slot = farm.register(Changes(), "slot", "s", "linux", [LOCAL_TASK_TYPE], LOCAL)
     for worker in (remote, slot):
-        farm.sign_on(worker.id, worker.name, worker.supported_task_types, "t", False, worker.address)
-        farm.state_changed(worker.id, "awake")
-    assert farm.schedule(remote.id) is None
-    taken = farm.schedule(slot.id)
+        farm.sign_on(Changes(), worker.id, worker.name, worker.supported_task_types, "t", False, worker.address)
+        farm.state_changed(Changes(), worker.id, "awake")
+    assert farm.schedule(Changes(), remote.id) is None
+    taken = farm.schedule(Changes(), slot.id)
     assert taken is not None and taken.type == LOCAL_TASK_TYPE

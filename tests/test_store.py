@@ -1,4 +1,5 @@
-"""The SQLite store: migrations, the status moves it enforces, round trips, the data directory lock."""
+"""The SQLite store: migrations (a data directory of an older Shepherd keeps its data), round trips, the data
+directory lock."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from service.core.batch import BatchState
-from service.store import sql
+from service.core.changes import Changes
+from service.core.rules import Rules
+from service.store import sqlite
+from service.store.sqlfarm import SqlFarm
 from service.store.store import Store, StoreError
 from shared import recipe as recipes
 from shared.events import Event, Kind
@@ -23,7 +27,7 @@ def batch(password: str = "") -> BatchState:
 
 def test_a_new_store_is_at_the_newest_schema_and_keeps_its_data(tmp_path: Path):
     store = Store(tmp_path / "s.db")
-    assert store.version == len(sql.MIGRATIONS)
+    assert store.version == len(sqlite.MIGRATIONS)
     batch_id = store.add_batch(batch())
     store.close()
     store = Store(tmp_path / "s.db")
@@ -48,23 +52,32 @@ def test_a_second_service_on_the_same_data_directory_is_refused(tmp_path: Path):
     Store(tmp_path / "s.db").close()
 
 
-def test_the_database_refuses_a_status_move_the_state_machine_does_not_allow(tmp_path: Path):
+def test_a_data_directory_at_schema_9_opens_with_its_farm_and_batches(tmp_path: Path):
+    db = sqlite3.connect(tmp_path / "s.db")
+    for number, path in enumerate(sqlite.MIGRATIONS[:9], start=1):
+        db.executescript(f"BEGIN; {path.read_text()}; PRAGMA user_version = {number}; COMMIT;")
+    db.executescript("""
+        INSERT INTO farm_jobs (id, name, type, priority, status, settings, metadata, created, updated)
+        VALUES ('j', 'old job', 'simple-blender-render', 50, 'active', '{}', '{}', 1, 1);
+        INSERT INTO tasks (id, job_id, index_in_job, name, type, status, commands, created, updated) VALUES
+            ('done', 'j', 0, 'a', 'blender', 'completed', '[]', 1, 1),
+            ('again', 'j', 1, 'b', 'blender', 'soft-failed', '[]', 1, 1),
+            ('next', 'j', 2, 'c', 'blender', 'queued', '[]', 1, 1);
+        INSERT INTO batches (name, status, messages, created) VALUES ('night', 'FINISHED', '[]', 1);
+        INSERT INTO recipes (batch_id, recipe) VALUES (1, '{}');
+    """)
+    db.close()
     store = Store(tmp_path / "s.db")
-    state = batch()
-    batch_id = store.add_batch(state)
-    state.move("RUNNING")
-    state.jobs[0].move("RUNNING")
-    state.jobs[0].move("FINISHED")
-    with pytest.raises(sqlite3.IntegrityError, match="job status move not allowed"):  # QUEUED to FINISHED
-        store.record(batch_id, state, Event(Kind.JOB_STATUS, 0, {"status": "FINISHED"}))
-    state.jobs[0].status = "RUNNING"
-    store.record(batch_id, state, Event(Kind.JOB_STATUS, 0, {"status": "RUNNING"}))
-    state.jobs[0].move("FINISHED")
-    store.record(batch_id, state, Event(Kind.JOB_STATUS, 0, {"status": "FINISHED"}))
-    with pytest.raises(sqlite3.IntegrityError, match="job status move not allowed"):
-        store.db.execute("UPDATE jobs SET status = 'RUNNING' WHERE id = 0")
-    with pytest.raises(sqlite3.IntegrityError, match="batch status move not allowed"):
-        store.db.execute("UPDATE batches SET status = 'WAITING'")
+    assert store.version == len(sqlite.MIGRATIONS)
+    assert store.query("SELECT name FROM batches")[0]["name"] == "night"
+    farm = Rules(SqlFarm(store.database))
+    assert [t.status for t in farm.tasks("j")] == ["completed", "soft-failed", "queued"]
+    worker = farm.register(Changes(), "w", "s", "linux", ["blender"], "127.0.0.1")
+    farm.state_changed(Changes(), worker.id, "awake")
+    taken = [farm.schedule(Changes(), worker.id) for _ in range(2)]
+    assert [t.id if t else None for t in taken] == ["again", "again"]  # a worker keeps the task it has
+    farm.update_task(Changes(), worker.id, "again", "completed")
+    assert (farm.schedule(Changes(), worker.id) or taken[0]).id == "next"
 
 
 def test_events_and_saved_frames_round_trip_and_the_mail_password_stays_off_disk(tmp_path: Path):

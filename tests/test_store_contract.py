@@ -21,6 +21,7 @@ from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.rules import Rules
 from service.settings import Limits
 from service.store import open_farm_store
+from service.store.store import Store
 from shared.model import LOCAL_TASK_TYPE, Command, JobStatus, TaskSpec, TaskStatus, WorkerStatus
 
 LIMITS = Limits(worker_timeout=10, task_timeout=20)
@@ -37,9 +38,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def rules(database: str, tmp_path: Path) -> Iterator[Rules]:
-    store = open_farm_store(database, tmp_path)
-    yield Rules(store, LIMITS)
-    store.close()
+    """The rules over the farm's store, as a service opens it: beside the data directory's batches, or not."""
+    batches = Store(tmp_path / "shepherd.db")
+    farm = open_farm_store(database, batches.database)
+    yield Rules(farm, LIMITS)
+    if farm.backend is not batches.database:
+        farm.backend.close()  # type: ignore[attr-defined]
+    batches.close()
 
 
 def specs(count: int, task_type: str = "blender", chain: bool = False, steps: int = 2) -> list[TaskSpec]:
@@ -261,6 +266,7 @@ def test_a_task_requeued_by_hand_reopens_its_completed_job(rules: Rules) -> None
     assert rules.job(job_id).status == JobStatus.COMPLETED
     rules.set_task_status(Changes(), task.id, TaskStatus.QUEUED, "once more")
     assert rules.job(job_id).status == JobStatus.QUEUED and rules.task(task.id).status == TaskStatus.QUEUED
+    rules.set_task_status(Changes(), task.id, TaskStatus.CANCELED, "not after all")
     with pytest.raises(MoveRefused):
         rules.set_task_status(Changes(), task.id, TaskStatus.COMPLETED, "by hand")
 
@@ -401,8 +407,9 @@ def test_the_dashboards_figures(rules: Rules) -> None:
     assert list(seconds) == [task.id] and 0 <= seconds[task.id] < 60
     pace = rules.pace(["blender"])
     assert pace[job_id][1:] == (2, ["blender"], 2) and pace[other] == (0, 0, [], 0)
-    assert rules.queue_figures() == (4, 1, 1)
-    assert rules.job(other).activity.startswith("No awake worker may run this job")
+    assert rules.queue_figures() == (6, 2, 1)  # steps left in unfinished tasks, their jobs, awake workers
+    rules.check_timeouts(Changes())  # which also says why a job no awake worker may run waits
+    assert rules.job(other).activity.startswith("No awake worker may run this job: 1 awake worker runs no ffmpeg")
 
 
 # Claiming at once

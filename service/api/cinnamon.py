@@ -29,8 +29,8 @@ from service.api.throttle import Throttle
 from service.core import check, jobtypes
 from service.core.errors import NotFound
 from service.core.farm import FarmCore, TypeOutdated
+from service.core.passwords import secret_matches
 from service.core.policy import PathRefused, Refused
-from service.store.farm import secret_matches
 from service.worker.commands import SAVED
 from shared.model import Job, JobStatus, Task, TaskStatus
 from shared.net import is_loopback
@@ -317,7 +317,8 @@ async def start_render_task(request: Request, form: dict[str, str | bytes]) -> R
 
 def _job(core: FarmCore, object_id: int) -> Job:
     try:
-        return core.farm.job(core.farm.cinnamon_job(object_id))
+        job: Job = core.farm.job(core.farm.cinnamon_job(object_id))
+        return job
     except NotFound as exc:
         raise CinnamonError("error.object.not_found", f"there is no object {object_id}") from exc
 

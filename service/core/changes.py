@@ -45,6 +45,3 @@ class Changes:
     @property
     def workers(self) -> set[str]:
         return {c["worker"] for c in self.changed if "worker" in c}
-
-    def __bool__(self) -> bool:
-        return bool(self.changed or self.opened)

@@ -1,10 +1,12 @@
 """The farm's core: what every door calls to submit jobs, hand tasks to workers and keep their logs and
-images. Decisions are the store's (service.store.farm); this adds compiling, variables, who may choose what
-runs, and the files a task leaves behind."""
+images. Decisions are the rules' (service.core.rules), published here after each commit; this adds compiling,
+variables, who may choose what runs, and the files a task leaves behind."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import secrets
 import shutil
@@ -12,18 +14,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from service import __version__, private
 from service.core import batchjob, images, jobtypes
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
+from service.core.changes import Changes
 from service.core.errors import NameTaken
 from service.core.openings import Openings
 from service.core.policy import Policy, plain, slot_name, worker_name
+from service.core.rules import Rules
 from service.core.variables import this_platform
+from service.domain.workers import LOCAL
 from service.settings import JOB_FILES, SHARED, FarmOptions
-from service.store.farm import LOCAL, Farm
+from service.store import open_farm_store
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared.events import Event, Kind
@@ -42,6 +47,8 @@ from shared.model import (
 from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.farm")
+P = ParamSpec("P")
+R = TypeVar("R")
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
 LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 """This machine's slots take every task they can run: the farm worker's and Render+ jobs."""
@@ -59,6 +66,30 @@ class FarmLink:
     remote: RemoteJobs
 
 
+def told(publish: Callable[[Changes], None], operation: Callable[Concatenate[Changes, P], R], *args: P.args,
+         **kwargs: P.kwargs) -> R:
+    """Run an operation of the rules that writes with a new Changes, and publish it once the operation returned."""
+    changes = Changes()
+    result = operation(changes, *args, **kwargs)
+    publish(changes)
+    return result
+
+
+class Published:
+    """The rules as the doors call them: each operation that writes is given a new Changes, published once it
+    returned."""
+
+    def __init__(self, rules: Rules, publish: Callable[[Changes], None]) -> None:
+        self.rules = rules
+        self._publish = publish
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.rules, name)
+        if "changes" not in inspect.signature(method).parameters:
+            return method
+        return functools.partial(told, self._publish, method)
+
+
 class TypeOutdated(ValueError):
     """A job submitted with an etag of its type that is not the current one."""
 
@@ -72,7 +103,8 @@ class FarmCore:
             self.options = replace(self.options, storage=str((data_dir / SHARED).resolve()))
         self.bus = bus
         self.openings = Openings()
-        self.farm = Farm(store, self.options.limits, self.announce, self.openings.tell)
+        self.rules = Rules(open_farm_store(self.options.database, store.database), self.options.limits)
+        self.farm: Any = Published(self.rules, self.publish)
         self.data_dir = data_dir
         self.files = Path(self.options.job_files) if self.options.job_files else data_dir / JOB_FILES
         """The folder of every job's task logs and last-rendered image."""
@@ -83,8 +115,8 @@ class FarmCore:
     def submit_batch(self, recipe: Recipe, job_id: str) -> Job:
         """A Render+ batch as the farm job ``job_id`` (attached before, so that it hears from the first worker
         that takes one of its tasks), one task per enabled job."""
-        return self.farm.submit(recipe.name, BATCH_JOB_TYPE, 50, {}, {}, batchjob.task_specs(recipe), this_platform(),
-                                job_id=job_id)
+        return self.told(self.rules.submit, recipe.name, BATCH_JOB_TYPE, 50, {}, {}, batchjob.task_specs(recipe),
+                         this_platform(), job_id=job_id)
 
     def local_workers(self, count: int) -> list[str]:
         """The ids of this machine's first ``count`` slots as farm workers, awake; their old tasks requeued."""
@@ -103,15 +135,15 @@ class FarmCore:
 
     def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str) -> Worker:
         """A worker that registers through the Flamenco door; its name reads as no other worker's, and not as
-        one of this machine's slots or SheepIt sessions (policy.NameRefused, store.farm.NameTaken)."""
+        one of this machine's slots or SheepIt sessions (policy.NameRefused, errors.NameTaken)."""
         self._name_free(name)
-        return self.farm.register(name, secret, platform, task_types, address)
+        return self.told(self.rules.register, name, secret, platform, task_types, address)
 
     def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
                 address: str) -> str:
         """A Flamenco door's worker signs on, under a name as ``register`` allows; the status it is to go to."""
         self._name_free(name, worker_id)
-        return self.farm.sign_on(worker_id, name, task_types, software, can_restart, address)
+        return self.told(self.rules.sign_on, worker_id, name, task_types, software, can_restart, address)
 
     def _name_free(self, name: str, worker_id: str = "") -> None:
         """Refuse a name kept for this machine's own workers, and one that reads as another worker's (policy.plain:
@@ -126,16 +158,28 @@ class FarmCore:
             raise NameTaken(f"the name {name!r} reads as that of the worker {taken!r}, which exists already; give "
                             f"this one another name, or delete that one")
 
+    def told(self, operation: Callable[Concatenate[Changes, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run an operation of the rules that writes, and publish what it changed once it returned."""
+        return told(self.publish, operation, *args, **kwargs)
+
+    def publish(self, changes: Changes) -> None:
+        """Tell what an operation of the rules changed, after its commit: the bus's listeners, and the held task
+        requests it may concern."""
+        for changed in changes.changed:
+            self.announce(changed)
+        for types, worker in changes.opened:
+            self.openings.tell(types, worker)
+
     def announce(self, changed: dict[str, str]) -> None:
         """Tell the bus's listeners which job, task and worker changed (the store holds how)."""
         if self.bus is not None:
             self.bus.publish(Event(Kind.FARM, None, changed))
 
     def set_job_status(self, job_id: str, status: str, reason: str) -> Job:
-        """Cancel, pause, requeue or resume a job (see Farm.set_job_status); each task it stops while a worker
+        """Cancel, pause, requeue or resume a job (see Rules.set_job_status); each task it stops while a worker
         runs it says so in its log."""
         active = self.farm.tasks(job_id, TaskStatus.ACTIVE)
-        job = self.farm.set_job_status(job_id, status, reason)
+        job = self.told(self.rules.set_job_status, job_id, status, reason)
         for task in active:
             if (now := self.farm.task(task.id).status) != TaskStatus.ACTIVE:
                 self.log_line(task, f"Task {now}: its job was {job.status}" + (f" ({reason})" if reason else "")
@@ -165,7 +209,7 @@ class FarmCore:
     async def task_update(self, worker_id: str, worker_name: str, task_id: str, status: str | None,
                           activity: str | None, steps: int | None, text: str) -> Task:
         """A worker's update of its task, with its log chunk ``text``; raises NotFound and Conflict."""
-        task = self.farm.update_task(worker_id, task_id, status, activity, steps)
+        task = self.told(self.rules.update_task, worker_id, task_id, status, activity, steps)
         await self.reported(task, text)
         if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
             self.log_line(task, f"task changed status to {task.status} ({worker_name})")
@@ -196,9 +240,9 @@ class FarmCore:
         """Compile a SubmittedJob (already shaped: name, type, priority, settings, metadata, ...) and store it."""
         settings, tasks, platform = self.compile(submitted, local)
         status = JobStatus.PAUSED if submitted.get("initial_status") == JobStatus.PAUSED else JobStatus.QUEUED
-        return self.farm.submit(submitted["name"], submitted["type"], submitted["priority"], settings,
-                                submitted.get("metadata") or {}, tasks, platform, submitted.get("type_etag") or "",
-                                submitted.get("worker_tag") or "", status)
+        return self.told(self.rules.submit, submitted["name"], submitted["type"], submitted["priority"], settings,
+       submitted.get("metadata") or {}, tasks, platform, submitted.get("type_etag") or "",
+       submitted.get("worker_tag") or "", status)
 
     def compile(self, submitted: dict[str, Any], local: bool) -> tuple[dict[str, Any], list[TaskSpec], str]:
         """The job's settings (two-way paths collapsed), its tasks and the submitter's platform; touches no file.

@@ -1,30 +1,37 @@
-"""The one implementation of the farm's store interface (service.core.persistence) over a backend's connection
-and its named statements: every statement takes named parameters from a dict, status words among them, and
-lists as JSON text; rows are read by column name, and ids made by the database come back by ``RETURNING``."""
+"""The farm's store over SQL: FarmStore and FarmTx (service.core.persistence) on any backend that gives a
+connection and its named statements (service/store/<backend>/farm.sql).
+
+Every statement takes named parameters as one dict, with the status words among them (``job_queued``,
+``task_soft_failed``, ``worker_awake``, ...), so that no statement spells one; a list travels as one parameter in
+the backend's own form (``Backend.array``). Rows are read by column name; ids are made by ``RETURNING``."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict
 from typing import Any, Protocol
 
-from service.core.persistence import FarmTx, NewTask
-from service.domain.states import READY
+from service.core.persistence import NewTask
+from service.domain.states import is_ready
 from service.domain.stuck import Figures
 from service.store.statements import Statements
-from shared.model import (
-    Command,
-    Job,
-    JobStatus,
-    Task,
-    TaskStatus,
-    Worker,
-    WorkerStatus,
-)
+from shared.model import Command, Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
+
+WORDS: dict[str, str] = {f"{kind}_{status.name.lower()}": status.value
+                         for kind, statuses in (("job", JobStatus), ("task", TaskStatus), ("worker", WorkerStatus))
+                         for status in statuses}
+"""Every status word as a statement parameter: ``job_queued``, ``task_soft_failed``, ``worker_awake``, ..."""
+
+
+class Row(Protocol):
+    def __getitem__(self, key: str) -> Any: ...
 
 
 class Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchone(self) -> Any: ...
 
@@ -32,95 +39,121 @@ class Cursor(Protocol):
 
 
 class Connection(Protocol):
-    """A DB-API connection whose rows can be read by column name (sqlite3.Row, psycopg's dict_row)."""
+    def execute(self, sql: str, parameters: Mapping[str, Any], /) -> Cursor: ...
 
-    def execute(self, statement: str, params: Mapping[str, Any], /) -> Any: ...
-
-    def executemany(self, statement: str, params: Sequence[Mapping[str, Any]], /) -> Any: ...
+    def executemany(self, sql: str, parameters: Sequence[Mapping[str, Any]], /) -> Any: ...
 
 
-WORDS: dict[str, str] = {
-    **{f"job_{word.name.lower()}": word.value for word in JobStatus},
-    **{f"task_{word.name.lower()}": word.value for word in TaskStatus},
-    **{f"worker_{word.name.lower()}": word.value for word in WorkerStatus},
-}
-"""The status words the statements compare with, passed to each as parameters (never written in SQL)."""
+class Backend(Protocol):
+    """A database: its connection in a transaction or for reads, and its statements."""
+
+    statements: Statements
+
+    def transaction(self) -> AbstractContextManager[Connection]: ...
+
+    def read(self) -> AbstractContextManager[Connection]: ...
+
+    def array(self, values: Sequence[str]) -> Any:
+        """A list of words as one statement parameter."""
 
 
-def _list(text: str | None) -> list[Any]:
-    return [v for v in json.loads(text or "[]") if v is not None]
+def _list(value: Any) -> list[Any]:
+    """A list column: JSON text (SQLite) or an array (PostgreSQL); its NULLs left out."""
+    items = json.loads(value) if isinstance(value, str | bytes) else value or []
+    return [v for v in items if v is not None]
 
 
-def job_of(row: Any) -> Job:
-    return Job(row["id"], row["name"], row["type"], row["priority"], row["status"], json.loads(row["settings"]),
-               json.loads(row["metadata"]), row["submitter_platform"], row["type_etag"], row["worker_tag"],
-               row["activity"], row["created"], row["updated"], int(row["steps_completed"] or 0),
-               int(row["steps_total"] or 0), row["delete_requested_at"])
+def _object(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def task_of(row: Any) -> Task:
+def _job(row: Row) -> Job:
+    return Job(row["id"], row["name"], row["type"], row["priority"], row["status"], _object(row["settings"]),
+               _object(row["metadata"]), row["submitter_platform"], row["type_etag"], row["worker_tag"],
+               row["activity"], row["created"], row["updated"], row["steps_completed"] or 0,
+               row["steps_total"] or 0, row["delete_requested_at"])
+
+
+def _task(row: Row) -> Task:
+    commands = [Command(**c) for c in _object(row["commands"])]
     return Task(row["id"], row["job_id"], row["index_in_job"], row["name"], row["status"], row["priority"],
-                row["type"], [Command(**c) for c in json.loads(row["commands"])], row["activity"],
-                row["steps_completed"], row["steps_total"], row["worker_id"], row["created"], row["updated"],
-                row["last_touched"], _list(row["failed_by"]), _list(row["depends_on"]))
+                row["type"], commands, row["activity"], row["steps_completed"], row["steps_total"], row["worker_id"],
+                row["created"], row["updated"], row["last_touched"], _list(row["failed_by"]),
+                _list(row["depends_on"]))
 
 
-def worker_of(row: Any) -> Worker:
-    return Worker(row["id"], row["name"], row["platform"], row["status"], json.loads(row["supported_task_types"]),
+def _worker(row: Row) -> Worker:
+    return Worker(row["id"], row["name"], row["platform"], row["status"], _list(row["supported_task_types"]),
                   row["software"], row["address"], row["status_requested"], bool(row["lazy"]),
-                  bool(row["can_restart"]), row["last_seen"], row["created"], _list(row["tags"]), row["task_id"],
-                  row["lease"], row["status_reason"])
+                  bool(row["can_restart"]), row["last_seen"], row["created"], _list(row["tags"]),
+                  row["task_id"], row["lease"], row["status_reason"])
 
 
-def _maybe(items: Sequence[str] | None) -> str | None:
-    return None if items is None else json.dumps(list(items))
+class SqlFarm:
+    """FarmStore over a backend."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTx]:
+        with self.backend.transaction() as db:
+            yield SqlTx(db, self.backend)
+
+    @contextmanager
+    def read(self) -> Iterator[SqlTx]:
+        with self.backend.read() as db:
+            yield SqlTx(db, self.backend)
 
 
-class SqlFarm(FarmTx):
-    """Reads and writes of one transaction (or one read) on ``conn``; ``statements`` by name."""
+class SqlTx:
+    """FarmTx (and FarmReads) over one connection."""
 
-    def __init__(self, conn: Connection, statements: Statements) -> None:
-        self.conn, self.statements = conn, statements
+    def __init__(self, db: Connection, backend: Backend) -> None:
+        self.db = db
+        self.sql = backend.statements
+        self.array = backend.array
 
-    def _run(self, statement: str, /, **params: Any) -> Any:
-        return self.conn.execute(self.statements[statement], WORDS | params)
+    def _run(self, statement: str, /, **parameters: Any) -> Cursor:
+        return self.db.execute(self.sql[statement], {**WORDS, **parameters})
 
-    def _one(self, statement: str, /, **params: Any) -> Any:
-        return self._run(statement, **params).fetchone()
+    def _one(self, statement: str, /, **parameters: Any) -> Any:
+        """The first row, or None; every row is read, so that no statement is left running."""
+        rows = self._run(statement, **parameters).fetchall()
+        return rows[0] if rows else None
 
-    def _all(self, statement: str, /, **params: Any) -> list[Any]:
-        return list(self._run(statement, **params).fetchall())
+    def _all(self, statement: str, /, **parameters: Any) -> list[Any]:
+        return self._run(statement, **parameters).fetchall()
 
-    def _value(self, statement: str, /, **params: Any) -> Any:
-        row = self._one(statement, **params)
-        return None if row is None else row[0]
+    def _changed(self, statement: str, /, **parameters: Any) -> bool:
+        return self._run(statement, **parameters).rowcount > 0
 
     # Reads
 
     def job(self, job_id: str, steps: bool = True) -> Job | None:
         row = self._one("get_job" if steps else "get_job_alone", id=job_id)
-        return None if row is None else job_of(row)
+        return _job(row) if row is not None else None
 
     def jobs(self) -> list[Job]:
-        return [job_of(row) for row in self._all("all_jobs")]
+        return [_job(row) for row in self._all("all_jobs")]
 
     def task(self, task_id: str) -> Task | None:
         row = self._one("get_task", id=task_id)
-        return None if row is None else task_of(row)
+        return _task(row) if row is not None else None
 
     def tasks(self, job_id: str, status: TaskStatus | None = None) -> list[Task]:
-        if status is None:
-            return [task_of(row) for row in self._all("job_tasks", job_id=job_id)]
-        return [task_of(row) for row in self._all("job_tasks_in_status", job_id=job_id, status=status)]
+        rows = self._all("job_tasks", job_id=job_id) if status is None else self._all(
+            "job_tasks_in_status", job_id=job_id, status=status)
+        return [_task(row) for row in rows]
 
     def task_page(self, job_id: str, first: int, count: int) -> list[Task]:
-        return [task_of(row) for row in self._all("job_task_page", job_id=job_id, first=first, end=first + count)]
+        return [_task(row) for row in self._all("job_task_page", job_id=job_id, first=first, end=first + count)]
 
     def task_count(self, job_id: str) -> int:
-        return int(self._value("job_task_count", job_id=job_id))
+        return int(self._one("job_task_count", job_id=job_id)["count"])
 
     def job_has_tasks(self, job_id: str, statuses: Sequence[TaskStatus]) -> bool:
-        return bool(self._value("job_has_tasks", job_id=job_id, statuses=json.dumps(list(statuses))))
+        return bool(self._one("job_has_tasks", job_id=job_id, statuses=self.array(statuses))["found"])
 
     def job_task_counts(self, job_id: str) -> dict[str, int]:
         return {row["status"]: int(row["count"]) for row in self._all("job_task_counts", job_id=job_id)}
@@ -129,28 +162,28 @@ class SqlFarm(FarmTx):
         return [row["type"] for row in self._all("dependent_types", task_id=task_id)]
 
     def task_failure_count(self, task_id: str) -> int:
-        return int(self._value("task_failure_count", task_id=task_id))
+        return int(self._one("task_failure_count", task_id=task_id)["count"])
 
     def worker_failures_in_job(self, job_id: str, task_type: str, worker_id: str) -> int:
-        return int(self._value("worker_failures_in_job", job_id=job_id, type=task_type, worker=worker_id))
+        return int(self._one("worker_failures_in_job", job_id=job_id, type=task_type, worker=worker_id)["count"])
 
     def worker(self, worker_id: str) -> Worker | None:
         row = self._one("get_worker", id=worker_id)
-        return None if row is None else worker_of(row)
+        return _worker(row) if row is not None else None
 
     def workers(self) -> list[Worker]:
-        return [worker_of(row) for row in self._all("all_workers")]
+        return [_worker(row) for row in self._all("all_workers")]
 
     def awake_workers(self) -> list[Worker]:
-        return [worker_of(row) for row in self._all("awake_workers")]
+        return [_worker(row) for row in self._all("awake_workers")]
 
     def worker_task(self, worker_id: str) -> Task | None:
         row = self._one("worker_task", worker=worker_id)
-        return None if row is None else task_of(row)
+        return _task(row) if row is not None else None
 
     def worker_secret(self, worker_id: str) -> tuple[str, float | None, str] | None:
         row = self._one("worker_secret", id=worker_id)
-        return None if row is None else (row["secret_hash"], row["last_seen"], row["address"])
+        return (row["secret_hash"], row["last_seen"], row["address"]) if row is not None else None
 
     def worker_name_taken(self, name: str, worker_id: str) -> bool:
         return self._one("worker_name_taken", name=name, id=worker_id) is not None
@@ -169,7 +202,7 @@ class SqlFarm(FarmTx):
         return [row["id"] for row in self._all("stuck_marked", prefix=prefix)]
 
     def job_ready_types(self, job_id: str) -> list[str]:
-        return sorted(row["type"] for row in self._all("job_ready_types", job_id=job_id))
+        return [row["type"] for row in self._all("job_ready_types", job_id=job_id)]
 
     def job_failure_figures(self, job_id: str) -> Figures:
         row = self._one("job_failure_figures", job_id=job_id)
@@ -183,62 +216,59 @@ class SqlFarm(FarmTx):
         return [(row["job_id"], row["worker_id"], row["task_type"]) for row in self._all("all_blocklists")]
 
     def tags(self) -> list[dict[str, str]]:
-        return [dict(row) for row in self._all("all_tags")]
+        return [{"id": row["id"], "name": row["name"], "description": row["description"]}
+                for row in self._all("all_tags")]
 
     def tag(self, tag_id: str) -> dict[str, str] | None:
         row = self._one("get_tag", id=tag_id)
-        return None if row is None else dict(row)
+        return {"id": row["id"], "name": row["name"], "description": row["description"]} if row is not None else None
 
     def queue_figures(self) -> tuple[int, int, int]:
         row = self._one("queue_figures")
-        return int(row[0]), int(row[1]), int(row[2])
+        return int(row["frames"]), int(row["jobs"]), int(row["awake"])
 
     def sheepit_task(self, sheepit_id: int) -> str | None:
-        value = self._value("sheepit_job_task", id=sheepit_id)
-        return None if value is None else str(value)
+        row = self._one("sheepit_job_task", id=sheepit_id)
+        return str(row["task_id"]) if row is not None else None
 
     def cinnamon_job(self, object_id: int) -> str | None:
-        value = self._value("cinnamon_object_job", id=object_id)
-        return None if value is None else str(value)
+        row = self._one("cinnamon_object_job", id=object_id)
+        return str(row["farm_job"]) if row is not None else None
 
     def job_frames(self, frame_types: list[str], job_ids: list[str] | None) -> list[tuple[Job, int, int]]:
-        rows = self._all("job_frames", frame_types=json.dumps(frame_types), job_ids=_maybe(job_ids))
-        return [(job_of(row), int(row["frames_done"]), int(row["frames_total"])) for row in rows]
+        rows = self._all("job_frames", frame_types=self.array(frame_types),
+                         job_ids=None if job_ids is None else self.array(job_ids))
+        return [(_job(row), int(row["frames_done"]), int(row["frames_total"])) for row in rows]
 
     def task_seconds(self, job_id: str, first: int, count: int) -> dict[str, float]:
-        return {row["id"]: float(row["seconds"])
-                for row in self._all("task_seconds", job_id=job_id, first=first, end=first + count)}
+        rows = self._all("task_seconds", job_id=job_id, first=first, end=first + count)
+        return {row["id"]: float(row["seconds"]) for row in rows}
 
     def pace(self, frame_types: list[str], job_ids: list[str] | None
              ) -> dict[str, tuple[float, int, list[str], int]]:
-        paces = {}
-        for row in self._all("job_pace", frame_types=json.dumps(frame_types), job_ids=_maybe(job_ids)):
-            paces[row["id"]] = (float(row["seconds"]), int(row["frames"]), _list(row["left_types"]),
-                                int(row["left_count"] or 0))
-        return paces
+        rows = self._all("job_pace", frame_types=self.array(frame_types),
+                         job_ids=None if job_ids is None else self.array(job_ids))
+        return {row["id"]: (float(row["seconds"]), int(row["frames"]), _list(row["left_types"]),
+                            int(row["left_count"] or 0)) for row in rows}
 
     def batch_recipe(self, job_id: str) -> str | None:
-        value = self._value("batch_recipe", job_id=job_id)
-        return None if value is None else str(value)
+        row = self._one("batch_recipe", job_id=job_id)
+        return str(row["recipe"]) if row is not None else None
 
     # Writes
 
     def add_job(self, job: Job, task_status: TaskStatus, tasks: Sequence[NewTask]) -> None:
-        self._run("add_job", id=job.id, name=job.name, type=job.type, type_etag=job.type_etag,
-                  priority=job.priority, status=job.status, activity=job.activity, settings=json.dumps(job.settings),
+        self._run("add_job", id=job.id, name=job.name, type=job.type, type_etag=job.type_etag, priority=job.priority,
+                  status=job.status, activity=job.activity, settings=json.dumps(job.settings),
                   metadata=json.dumps(job.metadata), submitter_platform=job.submitter_platform,
                   worker_tag=job.worker_tag, created=job.created, updated=job.updated)
-        self._many("add_task", [{
-            "id": t.id, "job_id": job.id, "index_in_job": t.index_in_job, "name": t.name, "type": t.type,
-            "status": task_status, "ready": task_status in READY, "priority": job.priority, "commands": t.commands,
-            "steps_total": t.steps_total,
-            "created": job.created} for t in tasks])
-        self._many("add_task_dep", [{"task_id": t.id, "depends_on": d} for t in tasks for d in t.depends_on])
-
-    def _many(self, name: str, rows: list[dict[str, Any]]) -> None:
-        """One statement for many rows (the connection's executemany when it has one)."""
-        if rows:
-            self.conn.executemany(self.statements[name], [WORDS | row for row in rows])
+        ready = is_ready(task_status)
+        self.db.executemany(self.sql["add_task"], [
+            {"id": t.id, "job_id": job.id, "index_in_job": t.index_in_job, "name": t.name, "type": t.type,
+             "status": task_status, "ready": ready, "priority": job.priority, "commands": t.commands,
+             "steps_total": t.steps_total, "created": job.created} for t in tasks])
+        self.db.executemany(self.sql["add_task_dep"], [{"task_id": t.id, "depends_on": d}
+                                                       for t in tasks for d in t.depends_on])
 
     def set_job_status(self, job_id: str, status: JobStatus, activity: str, now: float) -> None:
         self._run("set_job_status", id=job_id, status=status, activity=activity, now=now)
@@ -247,45 +277,43 @@ class SqlFarm(FarmTx):
         self._run("set_job_activity", id=job_id, activity=activity, now=now)
 
     def set_job_priority(self, job_id: str, priority: int, now: float) -> bool:
-        return bool(self._run("set_job_priority", id=job_id, priority=priority, now=now).rowcount)
+        return self._changed("set_job_priority", id=job_id, priority=priority, now=now)
 
     def set_job_tag(self, job_id: str, tag_id: str, now: float) -> bool:
-        return bool(self._run("set_job_tag", id=job_id, tag=tag_id, now=now).rowcount)
+        return self._changed("set_job_tag", id=job_id, tag=tag_id, now=now)
 
     def request_delete(self, job_id: str, now: float) -> bool:
-        return bool(self._run("request_delete", id=job_id, now=now).rowcount)
+        return self._changed("request_delete", id=job_id, now=now)
 
     def delete_tasks(self, job_id: str, count: int) -> int:
-        return int(self._run("delete_some_tasks", job_id=job_id, count=count).rowcount)
+        return self._run("delete_some_tasks", job_id=job_id, count=count).rowcount
 
     def delete_job(self, job_id: str) -> bool:
-        return bool(self._run("delete_job", id=job_id).rowcount)
+        return self._changed("delete_job", id=job_id)
 
     def move_job_tasks(self, job_id: str, sources: Sequence[TaskStatus], target: TaskStatus, activity: str,
                        now: float) -> None:
-        self._run("move_job_tasks", job_id=job_id, status=target, ready=target in READY, activity=activity, now=now,
-                  sources=json.dumps(list(sources)))
+        self._run("move_job_tasks", job_id=job_id, sources=self.array(sources), status=target,
+                  ready=is_ready(target), activity=activity, now=now)
 
     def set_task_status(self, task_id: str, status: TaskStatus, activity: str, worker_id: str | None,
                         now: float) -> None:
-        self._run("set_task_status", id=task_id, status=status, ready=status in READY, activity=activity,
+        self._run("set_task_status", id=task_id, status=status, ready=is_ready(status), activity=activity,
                   worker_id=worker_id, now=now)
 
     def set_task_commands(self, task_id: str, commands: list[Command]) -> None:
-        self._run("set_task_commands", id=task_id,
-                  commands=json.dumps([{"name": c.name, "parameters": c.parameters,
-                                        "total_step_count": c.total_step_count} for c in commands]))
+        self._run("set_task_commands", id=task_id, commands=json.dumps([asdict(c) for c in commands]))
 
     def touch_task(self, task_id: str, activity: str | None, steps_completed: int | None, now: float) -> None:
         self._run("touch_task", id=task_id, activity=activity, steps=steps_completed, now=now)
 
     def claim_task(self, worker_id: str, task_types: Sequence[str], now: float) -> Task | None:
-        row = self._one("claim_task", worker=worker_id, types=json.dumps(list(task_types)), now=now)
-        return None if row is None else self.task(row["id"])
+        row = self._one("claim_task", worker=worker_id, types=self.array(task_types), now=now)
+        return self.task(row["id"]) if row is not None else None
 
     def requeue_worker_tasks(self, worker_id: str, activity: str, now: float) -> None:
-        self._run("requeue_worker_tasks", worker=worker_id, ready=TaskStatus.QUEUED in READY, activity=activity,
-                  now=now)
+        self._run("requeue_worker_tasks", worker=worker_id, activity=activity, now=now,
+                  ready=is_ready(TaskStatus.QUEUED))
 
     def add_task_failure(self, task_id: str, worker_id: str) -> None:
         self._run("add_task_failure", task_id=task_id, worker=worker_id)
@@ -306,7 +334,7 @@ class SqlFarm(FarmTx):
         self._run("clear_job_blocklist", job_id=job_id)
 
     def clear_worker_blocklist(self, worker_id: str) -> list[str]:
-        return sorted({row["job_id"] for row in self._all("clear_worker_blocklist", worker=worker_id)})
+        return list(dict.fromkeys(row["job_id"] for row in self._all("clear_worker_blocklist", worker=worker_id)))
 
     def add_worker(self, worker: Worker, secret_hash: str) -> None:
         self._run("add_worker", id=worker.id, name=worker.name, secret_hash=secret_hash, platform=worker.platform,
@@ -320,41 +348,36 @@ class SqlFarm(FarmTx):
     def sign_on_worker(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
                        address: str, now: float) -> None:
         self._run("sign_on_worker", id=worker_id, name=name, types=json.dumps(task_types), software=software,
-                  can_restart=int(can_restart), address=address, now=now)
+                  can_restart=can_restart, address=address, now=now)
 
     def set_worker_status(self, worker_id: str, status: WorkerStatus, reason: str) -> None:
         self._run("set_worker_status", id=worker_id, status=status, reason=reason)
 
     def request_worker_status(self, worker_id: str, status: str, lazy: bool) -> None:
-        self._run("request_worker_status", id=worker_id, status=status, lazy=int(lazy))
+        self._run("request_worker_status", id=worker_id, status=status, lazy=lazy)
 
     def set_worker_lease(self, worker_id: str, lease: float) -> None:
         self._run("set_worker_lease", id=worker_id, lease=lease)
 
     def set_worker_tags(self, worker_id: str, tag_ids: list[str]) -> None:
         self._run("clear_worker_tags", worker=worker_id)
-        self._many("add_worker_tag", [{"worker": worker_id, "tag": tag} for tag in tag_ids])
+        self.db.executemany(self.sql["add_worker_tag"], [{"worker": worker_id, "tag": tag} for tag in tag_ids])
 
     def delete_worker(self, worker_id: str) -> bool:
-        return bool(self._run("delete_worker", id=worker_id).rowcount)
+        return self._changed("delete_worker", id=worker_id)
 
     def add_tag(self, tag_id: str, name: str, description: str) -> None:
         self._run("add_tag", id=tag_id, name=name, description=description)
 
     def update_tag(self, tag_id: str, name: str, description: str) -> bool:
-        return bool(self._run("update_tag", id=tag_id, name=name, description=description).rowcount)
+        return self._changed("update_tag", id=tag_id, name=name, description=description)
 
     def delete_tag(self, tag_id: str) -> bool:
-        return bool(self._run("delete_tag", id=tag_id).rowcount)
+        return self._changed("delete_tag", id=tag_id)
 
     def add_cinnamon_object(self, job_id: str) -> int:
-        return int(self._value("add_cinnamon_object", job_id=job_id))
+        return int(self._one("add_cinnamon_object", job_id=job_id)["id"])
 
     def sheepit_id(self, task_id: str, first: int) -> int:
         self._run("add_sheepit_job", task_id=task_id, first=first)
-        return int(self._value("sheepit_job_id", task_id=task_id))
-
-    def set_batch_recipe(self, job_id: str, recipe: str) -> None:
-        """The recipe (JSON) of the Render+ batch whose farm job this is, where every manager reads it."""
-        self._run("set_batch_recipe", job_id=job_id, recipe=recipe)
-
+        return int(self._one("sheepit_job_id", task_id=task_id)["id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.store.farm import Farm
+from service.core.rules import Rules
 from shared.model import BATCH_TASK_TYPE, JOB_RUNNABLE, LOCAL_TASK_TYPE, Job, Worker, WorkerStatus
 
 FRAME_TYPES = ["blender", BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
@@ -55,7 +55,7 @@ def able(job: Job, types: list[str], workers: list[Worker], blocked: set[tuple[s
                      and any(t in w.supported_task_types and (job.id, w.id, t) not in blocked for t in types))
 
 
-def _estimated(farm: Farm, rows: list[tuple[Job, int, int]],
+def _estimated(farm: Rules, rows: list[tuple[Job, int, int]],
                paces: dict[str, tuple[float, int, list[str], int]]) -> list[Listed]:
     """The jobs, each queued or active one that rendered frames with its estimate."""
     paced = {job.id for job, _, _ in rows if job.status in JOB_RUNNABLE and paces.get(job.id, (0, 0, [], 0))[1]}
@@ -70,7 +70,7 @@ def _estimated(farm: Farm, rows: list[tuple[Job, int, int]],
     return listed
 
 
-def listed(farm: Farm, job_ids: list[str] | None = None) -> list[Listed]:
+def listed(farm: Rules, job_ids: list[str] | None = None) -> list[Listed]:
     """Every job (or these), newest first, with its frames and estimate (asked for only of the queued and active
     jobs with frames done)."""
     rows = farm.job_frames(FRAME_TYPES, job_ids)
@@ -86,13 +86,13 @@ def queue_of(jobs: list[Listed], runnable: int) -> Queue:
     return Queue(runnable, runnable - len(estimates), seconds, len(workers))
 
 
-def board(farm: Farm) -> tuple[list[Listed], Queue]:
+def board(farm: Rules) -> tuple[list[Listed], Queue]:
     """Every job with its frames and estimate, and the queue's estimate: what the jobs list shows."""
     jobs = listed(farm)
     return jobs, queue_of(jobs, sum(j.job.status in JOB_RUNNABLE for j in jobs))
 
 
-def queue(farm: Farm) -> Queue:
+def queue(farm: Rules) -> Queue:
     """The queue's estimate, reading only the queued and active jobs that have rendered frames."""
     paces = farm.pace(FRAME_TYPES)
     paced = [job_id for job_id, (_, frames, _, _) in paces.items() if frames]

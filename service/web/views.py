@@ -15,8 +15,8 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from service.api import context, forms
 from service.core.errors import NotFound
 from service.core.farm import FarmCore
+from service.core.rules import Rules
 from service.settings import SESSION_COOKIE, Policy
-from service.store.farm import Farm
 from service.web import figures, pages
 from service.web.live import Stream
 from shared.events import said
@@ -81,7 +81,7 @@ async def jobs(request: Request) -> Response:
     return page(pages.jobs_page(found, queue, chosen, search, f"/?{query}"))
 
 
-def _listed(farm: Farm, job_id: str) -> figures.Listed:
+def _listed(farm: Rules, job_id: str) -> figures.Listed:
     found = figures.listed(farm, [job_id])
     if not found:
         raise NotFound(f"no job {job_id}")

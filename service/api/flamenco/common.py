@@ -111,4 +111,5 @@ def worker(request: Request) -> Worker:
     farm = core(request).farm
     if not farm.authenticate(worker_id, secret, client(request)):
         raise ApiError(403, "security requirements failed: authorization failed: no such worker known")
-    return farm.worker(worker_id)
+    worker: Worker = farm.worker(worker_id)
+    return worker

@@ -250,7 +250,8 @@ class Door:
         if not farm.may_run(session.worker_id, task_id)[0]:
             session.drop()
             return None
-        return farm.task(task_id)
+        task: Task = farm.task(task_id)
+        return task
 
     async def expected_size(self, work: Work) -> tuple[int, int] | None:
         """The image size the scene renders, read once per version of the blend file."""

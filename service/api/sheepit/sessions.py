@@ -14,7 +14,7 @@ from pathlib import Path
 from service import private
 from service.api import forms
 from service.api.sheepit.archives import Archive
-from service.store.farm import secret_matches
+from service.core.passwords import secret_matches
 
 COOKIE = "sheepit_session"
 

@@ -14,8 +14,6 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from service.core.persistence import FarmReads, FarmTx
-from service.store.sqlfarm import SqlFarm
 from service.store.statements import Statements
 
 HERE = Path(__file__).resolve().parent
@@ -145,26 +143,6 @@ class Connection:
         if parameters:
             with self.conn.cursor() as cursor:
                 cursor.executemany(statement, parameters)
-
-
-class PostgresFarmStore:
-    """The farm's store (service.core.persistence.FarmStore) on a PostgreSQL database."""
-
-    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
-        self.database = Database(url, pool_size)
-
-    def close(self) -> None:
-        self.database.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[FarmTx]:
-        with self.database.transaction() as conn:
-            yield SqlFarm(conn, self.database.statements)
-
-    @contextmanager
-    def read(self) -> Iterator[FarmReads]:
-        with self.database.read() as conn:
-            yield SqlFarm(conn, self.database.statements)
 
 
 def _shown(url: str) -> str:

@@ -215,7 +215,7 @@ SELECT secret_hash, last_seen, address FROM workers WHERE id = %(id)s
 UPDATE workers SET last_seen = %(now)s, address = %(address)s WHERE id = %(id)s
 
 -- name: sign_on_worker
-UPDATE workers SET name = %(name)s, supported_task_types = %(types)s, software = %(software)s, can_restart = %(can_restart)s,
+UPDATE workers SET name = %(name)s, supported_task_types = %(types)s, software = %(software)s, can_restart = %(can_restart)s::int,
     status = %(worker_starting)s, status_reason = '', address = %(address)s, last_seen = %(now)s
 WHERE id = %(id)s
 
@@ -223,7 +223,7 @@ WHERE id = %(id)s
 UPDATE workers SET status = %(status)s, status_reason = %(reason)s WHERE id = %(id)s
 
 -- name: request_worker_status
-UPDATE workers SET status_requested = %(status)s, lazy = %(lazy)s WHERE id = %(id)s
+UPDATE workers SET status_requested = %(status)s, lazy = %(lazy)s::int WHERE id = %(id)s
 
 -- name: set_worker_lease
 UPDATE workers SET lease = %(lease)s WHERE id = %(id)s

@@ -1,0 +1,84 @@
+"""The embedded database: one SQLite file (WAL, synchronous=FULL), its schema migrated by ``PRAGMA user_version``
+from the scripts in ``migrations/`` at start, and the farm's statements (``farm.sql``).
+
+Each transaction is committed (and synced to disk) before it returns, so whatever the service announces
+afterwards is already on disk. One connection, used by one caller at a time."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from service.store.statements import Statements
+
+HERE = Path(__file__).resolve().parent
+MIGRATIONS = sorted((HERE / "migrations").glob("[0-9][0-9][0-9]_*.sql"))
+"""The schema's steps, numbered from 1: a database at ``user_version`` N has had the first N."""
+PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+
+
+class NewerSchema(RuntimeError):
+    """The database was written by a newer Shepherd."""
+
+
+class Database:
+    """One SQLite file, migrated on opening."""
+
+    statements = Statements(HERE / "farm.sql")
+
+    def __init__(self, path: Path) -> None:
+        # Written from the event loop's thread, the store's executor and a new batch beside them; one at a time.
+        self._mutex = threading.RLock()
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.connection.row_factory = sqlite3.Row
+        self.connection.executescript(PRAGMAS)
+        self._migrate()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction, the only way anything is written."""
+        with self._mutex:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """Reads of what is committed (each statement on its own, as no transaction is open)."""
+        with self._mutex:
+            yield self.connection
+
+    def query(self, statement: str, parameters: dict[str, Any] | Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._mutex:
+            return self.connection.execute(statement, parameters).fetchall()
+
+    @staticmethod
+    def array(values: Sequence[str]) -> str:
+        """A list as one parameter: JSON, read with ``json_each``."""
+        return json.dumps(list(values))
+
+    @property
+    def version(self) -> int:
+        return int(self.query("PRAGMA user_version")[0][0])
+
+    def _migrate(self) -> None:
+        version = self.version
+        if version > len(MIGRATIONS):
+            raise NewerSchema(f"The database was written by a newer Shepherd (schema {version}); "
+                              f"this one knows schema {len(MIGRATIONS)} at most")
+        for number, path in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits first, so each migration is one script ending in its own version bump.
+            script = path.read_text(encoding="utf-8")
+            self.connection.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
