@@ -55,12 +55,15 @@ def test_an_unreachable_server_is_named_without_its_password(pg_cluster):
 def test_a_transaction_that_raises_leaves_nothing(pg_database):
     db = Database(pg_database, pool_size=2)
     try:
+        tag = {"id": "t1", "name": "gpu", "description": ""}
         with pytest.raises(RuntimeError), db.transaction() as conn:
-            db.execute(conn, "add_tag", {"id": "t1", "name": "gpu", "description": ""})
+            conn.execute(db.statements["add_tag"], tag)
             raise RuntimeError("boom")
-        assert db.query("all_tags") == []
+        with db.read() as conn:
+            assert conn.execute(db.statements["all_tags"], {}).fetchall() == []
         with db.transaction() as conn:
-            db.execute(conn, "add_tag", {"id": "t1", "name": "gpu", "description": ""})
-        assert [tag["name"] for tag in db.query("all_tags")] == ["gpu"]
+            conn.execute(db.statements["add_tag"], tag)
+        with db.read() as conn:
+            assert [row["name"] for row in conn.execute(db.statements["all_tags"], {}).fetchall()] == ["gpu"]
     finally:
         db.close()

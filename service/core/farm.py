@@ -28,7 +28,7 @@ from service.core.rules import Rules
 from service.core.variables import this_platform
 from service.domain.workers import LOCAL
 from service.settings import JOB_FILES, SHARED, FarmOptions
-from service.store.sqlfarm import SqlFarm
+from service.store import open_farm_store
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared.events import Event, Kind
@@ -103,7 +103,7 @@ class FarmCore:
             self.options = replace(self.options, storage=str((data_dir / SHARED).resolve()))
         self.bus = bus
         self.openings = Openings()
-        self.rules = Rules(SqlFarm(store.database), self.options.limits)
+        self.rules = Rules(open_farm_store(self.options.database, store.database), self.options.limits)
         self.farm: Any = Published(self.rules, self.publish)
         self.data_dir = data_dir
         self.files = Path(self.options.job_files) if self.options.job_files else data_dir / JOB_FILES

@@ -1,1 +1,17 @@
-"""Durable state: batches, jobs, saved frames, events and Blender processes in SQLite."""
+"""Durable state: batches, jobs, saved frames, events and Blender processes in SQLite, and the farm's database:
+the same SQLite file, or a PostgreSQL database that several managers share."""
+
+from __future__ import annotations
+
+from service.settings import is_postgres
+from service.store.sqlfarm import Backend, SqlFarm
+
+
+def open_farm_store(database: str, embedded: Backend) -> SqlFarm:
+    """The farm's store: on the PostgreSQL database ``database`` names (postgresql://user@host:port/db), its
+    schema migrated first; else on ``embedded``, the data directory's SQLite file, beside the batches."""
+    if is_postgres(database):
+        from service.store.postgres import Database  # psycopg is imported only for a PostgreSQL farm
+
+        return SqlFarm(Database(database))
+    return SqlFarm(embedded)

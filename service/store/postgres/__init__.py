@@ -6,14 +6,15 @@ statement that skips the rows another transaction holds (``FOR UPDATE SKIP LOCKE
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from service.store.statements import load
+from service.store.statements import Statements
 
 HERE = Path(__file__).resolve().parent
 MIGRATIONS = HERE / "migrations"
@@ -22,7 +23,30 @@ MIGRATION_LOCK = 0x5368657068657264  # "Shepherd": the advisory lock migrations 
 POOL_SIZE = 8
 """Connections one manager keeps open at most (the store's executor runs fewer threads than that)."""
 
-Row = dict[str, Any]
+
+
+class Row(tuple[Any, ...]):
+    """A row read by column name or by place, as sqlite3.Row is."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def _rows(cursor: Any) -> Any:
+    """psycopg's row factory for Row."""
+    names = {column.name: i for i, column in enumerate(cursor.description or ())}
+
+    def make(values: Any) -> Row:
+        row = Row(values)
+        row.names = names
+        return row
+
+    return make
 
 
 class DatabaseError(RuntimeError):
@@ -74,36 +98,51 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         psycopg = _psycopg()
-        from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
         self.url = url
-        self.statements = load(HERE / "farm.sql")
+        self.statements = Statements(HERE / "farm.sql")
         try:
             with psycopg.connect(url, connect_timeout=10) as conn:
                 migrate(conn)
         except psycopg.OperationalError as exc:
             raise DatabaseError(f"cannot reach the farm database {_shown(url)}: {str(exc).strip()}") from exc
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, name="shepherd-farm",
-                                    kwargs={"row_factory": dict_row, "autocommit": False})
+                                    kwargs={"row_factory": _rows, "autocommit": False})
 
     def close(self) -> None:
         self._pool.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[Connection]:
         """A connection in a transaction, committed at the end of the block (rolled back on an exception)."""
         with self._pool.connection() as conn, conn.transaction():
-            yield conn
+            yield Connection(conn)
 
-    def execute(self, conn: Any, name: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Run the named statement on ``conn`` with named parameters; its cursor."""
-        return conn.execute(self.statements[name], params or {})
+    def read(self) -> AbstractContextManager[Connection]:
+        """Reads of what is committed: a transaction that writes nothing."""
+        return self.transaction()
 
-    def query(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        """The rows of the named statement, in a transaction of its own."""
-        with self.transaction() as conn:
-            return list(self.execute(conn, name, params).fetchall())
+    @staticmethod
+    def array(values: Sequence[str]) -> str:
+        """A list as one parameter: JSON, read with ``json_array_elements_text``."""
+        return json.dumps(list(values))
+
+
+class Connection:
+    """A psycopg connection as the farm's statements use it: ``execute`` and ``executemany`` with named
+    parameters (many rows sent in one round trip)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, statement: str, parameters: Mapping[str, Any], /) -> Any:
+        return self.conn.execute(statement, parameters)
+
+    def executemany(self, statement: str, parameters: Sequence[Mapping[str, Any]], /) -> None:
+        if parameters:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(statement, parameters)
 
 
 def _shown(url: str) -> str:

@@ -46,6 +46,7 @@ CREATE TABLE tasks (
     name text NOT NULL,
     type text NOT NULL,
     status text NOT NULL,
+    ready boolean NOT NULL DEFAULT false,
     priority integer NOT NULL DEFAULT 50,
     activity text NOT NULL DEFAULT '',
     commands text NOT NULL,
@@ -58,9 +59,9 @@ CREATE TABLE tasks (
     started double precision
 );
 CREATE INDEX tasks_by_status ON tasks (job_id, status);
--- A job's tasks in the order they are handed out, found for one status at a time (no partial index: the status
--- words live in shared/model, not in the schema).
-CREATE INDEX tasks_runnable ON tasks (job_id, status, priority DESC, index_in_job);
+-- A job's tasks that may be handed out (``ready``: queued or soft-failed, as the rules set it), in the order
+-- they are handed out.
+CREATE INDEX tasks_ready ON tasks (job_id, priority DESC, index_in_job) WHERE ready;
 CREATE INDEX tasks_by_worker ON tasks (worker_id, status);
 CREATE INDEX tasks_in_job ON tasks (job_id, index_in_job);
 CREATE INDEX tasks_steps ON tasks (job_id, type, steps_completed, steps_total);
