@@ -47,6 +47,7 @@ from service.settings import (
     default_slots,
     is_postgres,
 )
+from service.store.postgres import DatabaseError
 from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes
@@ -437,10 +438,19 @@ def main(argv: list[str] | None = None) -> int:
     if problem := farm.problem():
         print(f"Cannot start: {problem}", file=sys.stderr)
         return 2
+    if farm.job_files:
+        try:
+            private.directory(Path(farm.job_files))
+        except OSError as exc:
+            print(f"Cannot use the job files folder {farm.job_files}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     try:
         private.directory(args.data_dir)
         logs.setup(args.data_dir, args.write_log)
         manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options, farm=farm)
+    except DatabaseError as exc:
+        print(f"Cannot use the farm database: {exc}", file=sys.stderr)
+        return 1
     except (StoreError, sqlite3.Error, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         print(f"Cannot use the data directory {args.data_dir}: {reason}", file=sys.stderr)
