@@ -179,3 +179,16 @@ def test_each_change_says_which_job_task_and_worker_it_changed(farm: Rules):
         {"job": job.id, "task": task.id, "worker": worker}, {"job": job.id, "task": task.id, "worker": worker},
         {"worker": worker}, {"job": job.id, "task": task.id, "worker": worker}, {"job": job.id}, {"job": job.id},
         {"job": job.id}]
+
+
+def test_a_tag_name_or_id_another_tag_has_is_a_conflict(farm: Rules):
+    night = farm.add_tag(Changes(), "night", "", "t1")
+    farm.add_tag(Changes(), "day", "")
+    with pytest.raises(Conflict, match="a tag named night"):
+        farm.add_tag(Changes(), "night", "again")
+    with pytest.raises(Conflict):
+        farm.add_tag(Changes(), "dusk", "", night["id"])
+    with pytest.raises(Conflict):
+        farm.update_tag(Changes(), night["id"], "day", "")
+    farm.update_tag(Changes(), night["id"], "night", "late")
+    assert farm.tag("t1")["description"] == "late"
