@@ -22,7 +22,7 @@ from service.core.farm import FarmCore
 from service.core.slots import IdleSlots
 from service.core.variables import this_platform
 from service.platform.processes import identity
-from service.settings import DB_NAME, FarmOptions, RunOptions
+from service.settings import DB_NAME, FarmOptions, RunOptions, is_postgres
 from service.store.store import Store
 from shared.events import Event, Kind
 from shared.model import BatchStatus
@@ -58,7 +58,8 @@ class Manager:
         private.directory(data_dir)
         self.store = Store(data_dir / DB_NAME)
         farm = farm or FarmOptions()
-        farm_store = Store(Path(farm.database)) if farm.database else self.store
+        # A SQLite file named by --database holds the farm; a PostgreSQL one is opened by the farm's core.
+        farm_store = Store(Path(farm.database)) if farm.database and not is_postgres(farm.database) else self.store
         self.farm = FarmCore(farm_store, data_dir, self.options.blender, farm, self.bus)
         self.idle = IdleSlots(self.farm, self.options)
         self.serving = False
