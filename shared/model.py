@@ -1,5 +1,5 @@
-"""The farm's words: jobs, tasks and workers with the Flamenco manager API's status words, and the moves
-between them. Pure standard library: the service, the worker and the add-on share it."""
+"""The farm's words: jobs, tasks and workers with the Flamenco manager API's status words, and the Render+
+batch API's. Pure standard library: the service, the worker and the add-on share it."""
 
 from __future__ import annotations
 
@@ -72,43 +72,12 @@ class BatchStatus(StrEnum):
 BATCH_ACTIVE = (BatchStatus.WAITING, BatchStatus.RUNNING)
 """A batch in these can still be canceled."""
 
-
 BATCH_JOB_TYPE = "shepherd-batch"
 """A Render+ batch as a farm job: one task per enabled job of the recipe."""
 BATCH_TASK_TYPE = "shepherd"
 """A Render+ job as a task, for Shepherd's workers (local slots and service.worker)."""
 LOCAL_TASK_TYPE = "shepherd-local"
 """A Render+ job with PRE_JOB or POST_JOB hooks: its hooks run here, so this machine's slots render it."""
-
-JOB_MOVES: dict[JobStatus, set[JobStatus]] = {
-    JobStatus.UNDER_CONSTRUCTION: {JobStatus.QUEUED, JobStatus.PAUSED, JobStatus.FAILED},
-    JobStatus.QUEUED: {JobStatus.ACTIVE, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED, JobStatus.PAUSE_REQUESTED,
-                       JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.REQUEUEING},
-    JobStatus.ACTIVE: {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED,
-                       JobStatus.PAUSE_REQUESTED, JobStatus.PAUSED, JobStatus.QUEUED, JobStatus.REQUEUEING},
-    JobStatus.CANCEL_REQUESTED: {JobStatus.CANCELED},
-    JobStatus.PAUSE_REQUESTED: {JobStatus.PAUSED, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED},
-    JobStatus.PAUSED: {JobStatus.QUEUED, JobStatus.REQUEUEING, JobStatus.CANCELED, JobStatus.CANCEL_REQUESTED},
-    JobStatus.REQUEUEING: {JobStatus.QUEUED},
-    JobStatus.COMPLETED: {JobStatus.REQUEUEING, JobStatus.QUEUED},
-    JobStatus.FAILED: {JobStatus.REQUEUEING, JobStatus.QUEUED, JobStatus.CANCELED},
-    JobStatus.CANCELED: {JobStatus.REQUEUEING, JobStatus.QUEUED},
-}
-"""Every status move a job may make; the store refuses any other."""
-
-TASK_MOVES: dict[TaskStatus, set[TaskStatus]] = {
-    TaskStatus.QUEUED: {TaskStatus.ACTIVE, TaskStatus.CANCELED, TaskStatus.PAUSED, TaskStatus.COMPLETED,
-                        TaskStatus.FAILED},
-    TaskStatus.SOFT_FAILED: {TaskStatus.ACTIVE, TaskStatus.CANCELED, TaskStatus.PAUSED, TaskStatus.QUEUED,
-                             TaskStatus.FAILED, TaskStatus.COMPLETED},
-    TaskStatus.ACTIVE: {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SOFT_FAILED, TaskStatus.QUEUED,
-                        TaskStatus.CANCELED, TaskStatus.PAUSED},
-    TaskStatus.PAUSED: {TaskStatus.QUEUED, TaskStatus.CANCELED},
-    TaskStatus.COMPLETED: {TaskStatus.QUEUED},
-    TaskStatus.FAILED: {TaskStatus.QUEUED, TaskStatus.CANCELED},
-    TaskStatus.CANCELED: {TaskStatus.QUEUED},
-}
-"""Every status move a task may make; the store refuses any other."""
 
 
 @dataclass

@@ -24,7 +24,7 @@ EVENTS = 400
 
 def per_event_ms(folder: Path, synchronous: str) -> list[float]:
     store = Store(folder / f"{synchronous}.db")
-    store.db.execute(f"PRAGMA synchronous = {synchronous}")
+    store.database.connection.execute(f"PRAGMA synchronous = {synchronous}")
     state = BatchState.from_recipe(recipes.new_recipe("bench", [recipes.new_job(i, "/x.blend") for i in range(24)]))
     batch_id = store.add_batch(state)
     state.move("RUNNING")

@@ -38,7 +38,7 @@ class FarmReads(Protocol):
 
     def task(self, task_id: str) -> Task | None: ...
 
-    def tasks(self, job_id: str, status: TaskStatus | None = None) -> list[Task]:
+    def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
         """The job's tasks (or those in ``status``) in their order in the job."""
 
     def task_page(self, job_id: str, first: int, count: int) -> list[Task]: ...

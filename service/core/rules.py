@@ -77,7 +77,7 @@ class Rules:
     def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
         """The job's tasks, or those in ``status`` only (found by an index)."""
         with self.store.read() as tx:
-            return tx.tasks(job_id, None if status is None else TaskStatus(status))
+            return tx.tasks(job_id, status)
 
     def task_page(self, job_id: str, first: int, count: int) -> list[Task]:
         """The job's tasks from its ``first`` (by their place in the job), at most ``count``."""
@@ -350,8 +350,7 @@ class Rules:
         """A person's change to one task (requeue or cancel); a requeued task forgets who failed it."""
         with self.store.transaction() as tx:
             task: Task = _found(tx.task(task_id), f"task {task_id}")
-            self._set_task(tx, task, TaskStatus(status), reason,
-                           task.worker_id if status == TaskStatus.ACTIVE else None)
+            self._set_task(tx, task, status, reason, task.worker_id if status == TaskStatus.ACTIVE else None)
             if status == TaskStatus.QUEUED:
                 tx.clear_task_failures(task_id)
                 job: Job = tx.job(task.job_id, False)  # type: ignore[assignment]
@@ -376,9 +375,9 @@ class Rules:
         return True, ""
 
     @staticmethod
-    def _set_task(tx: FarmTx, task: Task, status: TaskStatus, activity: str, worker_id: str | None) -> None:
+    def _set_task(tx: FarmTx, task: Task, status: str, activity: str, worker_id: str | None) -> None:
         states.check_task_move(task.status, status)
-        tx.set_task_status(task.id, status, activity, worker_id, time.time())
+        tx.set_task_status(task.id, TaskStatus(status), activity, worker_id, time.time())
 
     def _fail(self, tx: FarmTx, task: Task, worker_id: str, reason: str) -> None:
         """A worker failed the task: soft-fail it for another worker, or fail it for good; blocklist the worker

@@ -5,7 +5,7 @@ from __future__ import annotations
 from service.core.errors import Conflict, MoveRefused
 from shared.model import JobStatus, Task, TaskStatus
 
-JOB_MOVES: dict[JobStatus, set[JobStatus]] = {
+JOB_MOVES: dict[str, set[str]] = {
     JobStatus.UNDER_CONSTRUCTION: {JobStatus.QUEUED, JobStatus.PAUSED, JobStatus.FAILED},
     JobStatus.QUEUED: {JobStatus.ACTIVE, JobStatus.CANCEL_REQUESTED, JobStatus.CANCELED, JobStatus.PAUSE_REQUESTED,
                        JobStatus.PAUSED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.REQUEUEING},
@@ -21,7 +21,7 @@ JOB_MOVES: dict[JobStatus, set[JobStatus]] = {
 }
 """Every status move a job may make; any other is refused."""
 
-TASK_MOVES: dict[TaskStatus, set[TaskStatus]] = {
+TASK_MOVES: dict[str, set[str]] = {
     TaskStatus.QUEUED: {TaskStatus.ACTIVE, TaskStatus.CANCELED, TaskStatus.PAUSED, TaskStatus.COMPLETED,
                         TaskStatus.FAILED},
     TaskStatus.SOFT_FAILED: {TaskStatus.ACTIVE, TaskStatus.CANCELED, TaskStatus.PAUSED, TaskStatus.QUEUED,
@@ -45,14 +45,14 @@ def check_job_move(source: str, *targets: str) -> None:
     """Refuse (MoveRefused) a job's move from ``source`` through ``targets``, unless each step is allowed (staying
     in a status is)."""
     for target in targets:
-        if target != source and target not in JOB_MOVES.get(JobStatus(source), set()):
+        if target != source and target not in JOB_MOVES.get(source, set()):
             raise MoveRefused(f"a {source} job cannot become {target}")
         source = target
 
 
 def check_task_move(source: str, target: str) -> None:
     """Refuse (MoveRefused) a task's move the state machine does not allow (staying in a status is)."""
-    if target != source and target not in TASK_MOVES.get(TaskStatus(source), set()):
+    if target != source and target not in TASK_MOVES.get(source, set()):
         raise MoveRefused(f"a {source} task cannot become {target}")
 
 

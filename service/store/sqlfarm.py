@@ -141,7 +141,7 @@ class SqlTx:
         row = self._one("get_task", id=task_id)
         return _task(row) if row is not None else None
 
-    def tasks(self, job_id: str, status: TaskStatus | None = None) -> list[Task]:
+    def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
         rows = self._all("job_tasks", job_id=job_id) if status is None else self._all(
             "job_tasks_in_status", job_id=job_id, status=status)
         return [_task(row) for row in rows]
