@@ -8,9 +8,11 @@ request asks once more."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from service.core.changes import Changes
 
@@ -55,3 +57,55 @@ def heard(text: str, origin: str) -> Heard | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return Heard(changes)
+
+
+class Link(Protocol):
+    """What ties this manager to the others on its database (service.store.postgres.notices)."""
+
+    def listen(self, hear: Callable[[str], None], missed: Callable[[], None]) -> None:
+        """Hand every notice's text to ``hear``, and call ``missed`` when notices may have been lost; both are
+        called from a thread of the link's own."""
+
+    def leading(self) -> bool:
+        """Whether this manager is the one to enforce timeouts now (blocking: called beside the event loop)."""
+
+    def close(self) -> None: ...
+
+
+class Peers:
+    """This manager among the others on one database: what it hears from them is published as its own changes
+    (``publish``), or, when notices were too large or lost, as ``everything`` changed; with no ``link``, it is
+    alone, and leads."""
+
+    def __init__(self, link: Link | None, origin: str, publish: Callable[[Changes], None],
+                 everything: Callable[[], None]) -> None:
+        self.link, self.origin = link, origin
+        self._publish, self._everything = publish, everything
+
+    def start(self) -> None:
+        """Listen, on the running event loop."""
+        if self.link is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def hear(text: str) -> None:
+            loop.call_soon_threadsafe(self._hear, text)
+
+        def missed() -> None:
+            loop.call_soon_threadsafe(self._everything)
+
+        self.link.listen(hear, missed)
+
+    def _hear(self, text: str) -> None:
+        if (news := heard(text, self.origin)) is not None:
+            if news.everything:
+                self._everything()
+            else:
+                self._publish(news.changes)
+
+    async def leading(self) -> bool:
+        return self.link is None or await asyncio.to_thread(self.link.leading)
+
+    def close(self) -> None:
+        if self.link is not None:
+            self.link.close()

@@ -100,3 +100,23 @@ class Leader:
         if self._conn is not None:
             self._conn.close()
         self._conn, self._held = None, False
+
+
+class DatabaseLink:
+    """service.core.peers.Link over PostgreSQL: a Listener, started by ``listen``, and a Leader."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._listener: Listener | None = None
+        self._leader = Leader(url)
+
+    def listen(self, hear: Callable[[str], None], missed: Callable[[], None]) -> None:
+        self._listener = Listener(self.url, hear, missed)
+
+    def leading(self) -> bool:
+        return self._leader.leading()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        self._leader.close()
