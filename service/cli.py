@@ -47,6 +47,7 @@ from service.settings import (
     default_slots,
     is_postgres,
 )
+from service.store.postgres import DatabaseError
 from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes
@@ -444,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, sqlite3.Error, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         print(f"Cannot use the data directory {args.data_dir}: {reason}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
         return 1
     if recipe is not None and (name := manager.interrupted()):
         print(f"The data directory {args.data_dir} holds the interrupted batch '{name}'. Start the service "

@@ -1,15 +1,18 @@
 """The farm end to end on a PostgreSQL database: a manager started with --database postgresql://…, one worker
-process with Blender 3.4, and a job as the Flamenco add-on submits it, rendered and stored in PostgreSQL."""
+process with Blender 3.4, and a job as the Flamenco add-on submits it, rendered and stored in PostgreSQL; and a
+database that cannot be reached, refused at start with a sentence."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
 
-from tests.conftest import start_service
+from tests.conftest import free_port, start_service
 from tests.farm_helpers import V3, job_end, tasks, workers
-from tests.helpers import http, wait_for
+from tests.helpers import ROOT, http, wait_for
 from tests.test_farm_e2e import etag, v3_job
 
 
@@ -35,3 +38,13 @@ def test_a_flamenco_job_renders_through_a_worker_on_postgresql(pg_database: str,
                 == ("completed",)
     finally:
         service.stop()
+
+
+def test_a_database_that_cannot_be_reached_stops_the_start_with_a_sentence(tmp_path: Path) -> None:
+    url = f"postgresql://postgres:hunter2@127.0.0.1:{free_port()}/farm"
+    done = subprocess.run([sys.executable, "-m", "service", "--serve", "--port", str(free_port()), "--slots", "0",
+                           "--data-dir", str(tmp_path / "data"), "--database", url, "--job-files", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Cannot start: cannot reach the farm database postgresql://postgres:…@127.0.0.1:")
+    assert "hunter2" not in done.stderr and "Traceback" not in done.stderr

@@ -106,7 +106,7 @@ class Database:
             with psycopg.connect(url, connect_timeout=10) as conn:
                 migrate(conn)
         except psycopg.OperationalError as exc:
-            raise DatabaseError(f"cannot reach the farm database {_shown(url)}: {str(exc).strip()}") from exc
+            raise DatabaseError(f"cannot reach the farm database {_shown(url)}: {' '.join(str(exc).split())}") from exc
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, name="shepherd-farm",
                                     kwargs={"row_factory": _rows, "autocommit": False})
 
