@@ -35,6 +35,11 @@ def test_a_flamenco_job_renders_through_a_worker_on_postgresql(pg_database: str,
         assert {(t["status"], t["worker"]["name"]) for t in done} == {("completed", "w1")}  # frames, then video
         folder = Path(submitted["settings"]["render_output_path"]).parent
         assert sorted(p.name for p in folder.iterdir()) == ["000001.png", "000002.png", "shots-1-2.mp4"]
+        task_id = done[0]["id"]
+        for page, shown in (("/", "addon-job"), (f"/jobs/{submitted['id']}", "addon-job"),
+                            (f"/tasks/{task_id}", "addon-job"), ("/workers", "w1")):  # the dashboard reads it
+            status, html = http(service.url + page)
+            assert status == 200 and shown in html, (page, status)
         with psycopg.connect(pg_database) as conn:  # the farm lives in PostgreSQL, not in the data directory
             assert conn.execute("SELECT status FROM farm_jobs WHERE id = %s", (submitted["id"],)).fetchone() \
                 == ("completed",)
