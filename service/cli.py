@@ -448,12 +448,12 @@ def main(argv: list[str] | None = None) -> int:
         private.directory(args.data_dir)
         logs.setup(args.data_dir, args.write_log)
         manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options, farm=farm)
-    except DatabaseError as exc:
-        print(f"Cannot use the farm database: {exc}", file=sys.stderr)
-        return 1
     except (StoreError, sqlite3.Error, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         print(f"Cannot use the data directory {args.data_dir}: {reason}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
         return 1
     if recipe is not None and (name := manager.interrupted()):
         print(f"The data directory {args.data_dir} holds the interrupted batch '{name}'. Start the service "

@@ -66,9 +66,10 @@ def _as_postgres() -> list[str]:
 
 
 def _run(*argv: str, log: Path) -> None:
+    """Run a PostgreSQL program as the cluster's user, in the cluster's folder (it may not enter ours)."""
     with log.open("a") as out:
         done = subprocess.run([*_as_postgres(), *argv], stdout=out, stderr=subprocess.STDOUT, timeout=120,
-                              env={**os.environ, "LC_ALL": "C.UTF-8", "TZ": "UTC"})
+                              cwd=log.parent, env={**os.environ, "LC_ALL": "C.UTF-8", "TZ": "UTC"})
     if done.returncode != 0:
         raise RuntimeError(f"{Path(argv[0]).name} failed:\n{log.read_text()}")
 
@@ -90,12 +91,18 @@ def cluster(database: str = "shepherd", durable: bool = False) -> Iterator[Clust
     try:
         _run(str(BIN / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-instructions",
              *(["--no-sync"] if not durable else []), log=log)
-        port = _free_port()
-        settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(folder),
-                    "max_connections": "300", **({} if durable else FAST)}
-        options = " ".join(f"-c {key}={value}" for key, value in settings.items())
-        _run(str(BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start",
-             log=log)
+        for attempt in range(3):  # a free port may be taken before the server binds it
+            port = _free_port()
+            settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(folder),
+                        "max_connections": "300", **({} if durable else FAST)}
+            options = " ".join(f"-c {key}={value}" for key, value in settings.items())
+            try:
+                _run(str(BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start",
+                     log=log)
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
         try:
             running = Cluster(folder, port, database)
             with psycopg.connect(running.url("postgres"), autocommit=True) as conn:

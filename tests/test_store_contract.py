@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
+from service.core import jobtypes
 from service.core.changes import Changes
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.rules import Rules
 from service.settings import Limits
 from service.store import open_farm_store
 from service.store.store import Store
-from shared.model import LOCAL_TASK_TYPE, Command, JobStatus, TaskSpec, TaskStatus, WorkerStatus
+from shared.model import BATCH_JOB_TYPE, LOCAL_TASK_TYPE, Command, JobStatus, TaskSpec, TaskStatus, WorkerStatus
 
 LIMITS = Limits(worker_timeout=10, task_timeout=20)
 
@@ -271,6 +272,19 @@ def test_a_task_requeued_by_hand_reopens_its_completed_job(rules: Rules) -> None
         rules.set_task_status(Changes(), task.id, TaskStatus.COMPLETED, "by hand")
 
 
+def test_requeueing_a_completed_job_renders_its_frames_again(rules: Rules) -> None:
+    args = ["-b", "file.blend", "--python-expr", jobtypes.PYTHON_EXPR]
+    job_id = rules.submit(Changes(), "job", "simple-blender-render", 50, {}, {},
+                          [TaskSpec("t0", "blender", [Command("blender-render", {"args": args})], 1)]).id
+    worker = awake(rules, "a")
+    complete(rules, worker, claim(rules, worker).id)
+    rules.set_job_status(Changes(), job_id, JobStatus.REQUEUEING)
+    job, (task,) = rules.job(job_id), rules.tasks(job_id)
+    assert (job.status, task.status, task.steps_completed) == (JobStatus.QUEUED, TaskStatus.QUEUED, 1)
+    assert task.commands[0].parameters["args"][-1] == jobtypes.RERENDER_EXPR
+    assert job.activity.endswith("every frame renders again")
+
+
 # Completion and progress
 
 
@@ -287,6 +301,17 @@ def test_reports_count_steps_and_the_last_completion_completes_the_job(rules: Ru
     job = rules.job(job_id)
     assert (job.status, job.steps_completed, job.steps_total) == (JobStatus.COMPLETED, 4, 4)
     assert claim(rules, a) is None
+
+
+def test_a_renderplus_batch_job_goes_on_past_a_failed_task_and_ends_failed(rules: Rules) -> None:
+    job_id = rules.submit(Changes(), "batch", BATCH_JOB_TYPE, 50, {}, {}, specs(2, LOCAL_TASK_TYPE)).id
+    slot = awake(rules, "slot 1", (LOCAL_TASK_TYPE,), address="this machine")
+    first = claim(rules, slot)
+    fail(rules, slot, first.id, "Blender crashed")
+    assert rules.task(first.id).status == TaskStatus.FAILED  # its own retries are used; no other worker tries it
+    assert rules.job(job_id).status == JobStatus.ACTIVE and rules.blocklist(job_id) == []
+    complete(rules, slot, claim(rules, slot).id)
+    assert rules.job(job_id).status == JobStatus.FAILED
 
 
 def test_each_change_says_which_job_task_and_worker_it_changed(rules: Rules) -> None:

@@ -58,6 +58,7 @@ class Manager:
         private.directory(data_dir)
         self.store = Store(data_dir / DB_NAME)
         farm = farm or FarmOptions()
+        # A SQLite file named by --database holds the farm; a PostgreSQL one is opened by the farm's core.
         farm_store = Store(Path(farm.database)) if farm.database and not is_postgres(farm.database) else self.store
         self.farm = FarmCore(farm_store, data_dir, self.options.blender, farm, self.bus)
         self.idle = IdleSlots(self.farm, self.options)

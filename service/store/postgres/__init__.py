@@ -108,7 +108,7 @@ class Database:
             with psycopg.connect(url, connect_timeout=10) as conn:
                 migrate(conn)
         except psycopg.OperationalError as exc:
-            raise DatabaseError(f"cannot reach the farm database {_shown(url)}: {str(exc).strip()}") from exc
+            raise DatabaseError(f"cannot reach the farm database {_shown(url)}: {' '.join(str(exc).split())}") from exc
         self._operation = threading.local()
         """The connection of the operation this thread runs, if any."""
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, name="shepherd-farm",
