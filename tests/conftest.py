@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import postgres
 from tests.helpers import ROOT, answers, bpy_launcher, http, make_blend, wait_for
 from tools.build_extension import source_stage
 
@@ -78,6 +79,27 @@ def extension_zip(extension_zips: dict[str, Path]) -> Path:
 def blender_bin(request: pytest.FixtureRequest, blender5: str) -> str:
     """Each test using this runs once with Debian's Blender 3.4 and once with the bpy 5.0 wheel."""
     return BLENDER if request.param == "3.4" else blender5
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[postgres.Cluster]:
+    """A throwaway PostgreSQL 15 cluster for the whole session (tests/postgres.py), stopped at its end."""
+    with postgres.cluster() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_url(pg_cluster: postgres.Cluster) -> str:
+    """The URL of the session cluster's database ``shepherd``: postgresql://postgres@127.0.0.1:PORT/shepherd."""
+    return pg_cluster.url()
+
+
+@pytest.fixture
+def pg_database(pg_cluster: postgres.Cluster) -> Iterator[str]:
+    """The URL of a new, empty database for one test, dropped after it."""
+    url = pg_cluster.fresh_database()
+    yield url
+    pg_cluster.drop_database(url)
 
 
 HARMLESS = [arg for action in ("POWEROFF", "SUSPEND", "HIBERNATE", "REBOOT")

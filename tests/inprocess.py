@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from service import cli
 from service.app import create_app
 from service.core.manager import Manager
-from service.core.options import RunOptions
+from service.settings import RunOptions
 from tests.conftest import HARMLESS
 
 PORT = 7777

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.domain import completion, failures
-from service.domain.limits import Limits
+from service.settings import Limits
 from shared.model import BATCH_JOB_TYPE, JobStatus, TaskStatus
 
 LIMITS = Limits(task_fail_after=3, blocklist_after=2, job_fail_fraction=0.5)

@@ -9,7 +9,7 @@ import pytest
 from service.core.changes import Changes
 from service.core.errors import Conflict, MoveRefused
 from service.core.rules import Rules
-from service.domain.limits import Limits
+from service.settings import Limits
 from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
 from shared.model import Command, JobStatus, TaskSpec, TaskStatus, WorkerStatus

@@ -159,6 +159,10 @@ def test_no_remote_path_lies_in_the_data_dir_or_under_a_filesystem_root(tmp_path
     default.path("jobs[0].blend_file", str(data / "shared" / "shot.blend"), local=False)
     with pytest.raises(PathRefused, match="shared storage"):
         default.path("settings.rss.path", str(data / "shared" / ".." / "token"), local=False)
+    files = Policy("blender", str(tmp_path), data_dir=str(data), job_files=str(tmp_path / "job-files"))
+    with pytest.raises(PathRefused, match="the job files"):  # on the shared storage, for several managers
+        files.path("settings.render_output_path", str(tmp_path / "job-files" / "j1" / "task-t1.txt"), local=False)
+    files.path("settings.render_output_path", str(tmp_path / "job-files-not"), local=False)
 
 
 def test_without_shared_storage_a_remote_client_names_no_path(tmp_path: Path) -> None:

@@ -25,10 +25,10 @@ from service.core.batchjob import RemoteJobs, job_of
 from service.core.errors import Conflict, NotFound
 from service.core.farm import FarmCore, FarmLink
 from service.core.hooks import run_hooks
-from service.core.options import RunOptions
 from service.core.policy import slot_name
 from service.core.slots import RENDERPLUS_TYPES, FarmSlot, refuse_renderplus
 from service.logs import job_log
+from service.settings import RunOptions
 from shared.events import Event, Kind
 from shared.failures import FAILURES
 from shared.model import JOB_RUNNABLE, BatchStatus, Task, TaskStatus

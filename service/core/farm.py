@@ -12,25 +12,27 @@ import logging
 import secrets
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from service import __version__, private
-from service.core import batchjob, figures, images, jobtypes
+from service.core import batchjob, figures, images, jobtypes, peers
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
-from service.core.changes import Changes
+from service.core.changes import ANY, Changes
 from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.openings import Openings
+from service.core.peers import Peers
 from service.core.policy import Policy, plain, slot_name, worker_name
 from service.core.rules import Rules
-from service.core.variables import Variables, this_platform
-from service.domain.limits import Limits
+from service.core.variables import this_platform
 from service.domain.workers import LOCAL
-from service.store.sqlfarm import SqlFarm
+from service.settings import JOB_FILES, SHARED, FarmOptions
+from service.store import open_farm_store, open_link
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared import recipe as recipes
@@ -57,10 +59,6 @@ LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 MAX_IMAGE_BYTES = 25 * 2**20
 DELETE_CHUNK = 250
 """Tasks deleted in one transaction (about 12 ms)."""
-MAX_WAIT = 30.0
-"""Seconds a task request that asks to wait for work (``Prefer: wait=N``) is held at most."""
-SHARED = "shared"
-"""The shared storage's folder in the data directory, when no other is given: enough for this machine's slots."""
 
 
 @dataclass
@@ -76,49 +74,6 @@ class TypeOutdated(ValueError):
     """A job submitted with an etag of its type that is not the current one."""
 
 
-@dataclass(frozen=True)
-class SheepItOptions:
-    users: dict[str, str] = field(default_factory=dict)
-    """Accounts SheepIt clients log in with: name to salted password hash; none closes the door."""
-    min_version: str = ""
-    renderers: dict[tuple[str, str], Path] = field(default_factory=dict)
-    """The renderer archive for each (OS, bits) a client sends, e.g. ("linux", "64bit")."""
-    timeout: float = 1000.0
-    """Seconds since a session's last request after which, if it holds a frame, the frame goes back to the queue
-    and its worker to error."""
-    idle_timeout: float = 3600.0
-    """Seconds since the last request of a session that holds no frame after which it ends quietly (offline): an
-    idle client asks for work every 5 to 20 minutes."""
-    sessions: int = 16
-    """Live sessions an account may have at once, and SheepIt workers it keeps (one per host)."""
-
-
-@dataclass
-class FarmOptions:
-    limits: Limits = field(default_factory=Limits)
-    variables: Variables = field(default_factory=Variables)
-    storage: str = ""
-    """The shared storage folder, as this machine sees it; none given: the data directory's ``shared``."""
-    cinnamon_users: dict[str, str] = field(default_factory=dict)
-    """Cinnamon accounts: name to salted password hash."""
-    cinnamon_ticket_lifetime: float = 86400.0
-    """Seconds a Cinnamon ticket stays valid after its last use."""
-    cinnamon_tickets: int = 16
-    """Tickets an account holds at most; connecting once more ends its least recently used one."""
-    sheepit: SheepItOptions = field(default_factory=SheepItOptions)
-
-    @property
-    def longest_wait(self) -> float:
-        """The longest a task request may wait for work: well within the worker timeout."""
-        return min(MAX_WAIT, self.limits.worker_timeout / 3)
-
-    @property
-    def check_every(self) -> float:
-        """Seconds between checks for workers and tasks that timed out: often enough for short timeouts."""
-        return max(0.1, min(5.0, self.limits.worker_timeout / 4, self.limits.task_timeout / 4,
-                            self.sheepit.timeout / 4))
-
-
 class FarmCore:
     def __init__(self, store: Store, data_dir: Path, blender: str, options: FarmOptions | None = None,
                  bus: Bus | None = None) -> None:
@@ -128,11 +83,17 @@ class FarmCore:
             self.options = replace(self.options, storage=str((data_dir / SHARED).resolve()))
         self.bus = bus
         self.openings = Openings()
-        self._rules = Rules(SqlFarm(store.database), self.options.limits)
+        self.store = open_farm_store(self.options.database, store.database)
+        self._rules = Rules(self.store, self.options.limits)
         self._database = ThreadPoolExecutor(1, "farm-database")
+        self.origin = uuid.uuid4().hex
+        """This manager among those that share its database."""
+        self.peers = Peers(open_link(self.options.database), self.origin, self.publish, self.everything)
         self.data_dir = data_dir
+        self.files = Path(self.options.job_files) if self.options.job_files else data_dir / JOB_FILES
+        """The folder of every job's task logs and last-rendered image."""
         self.blender = blender
-        self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
+        self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir), str(self.files))
         self._links: dict[str, FarmLink] = {}
 
     # The database thread, and what is published after each operation
@@ -147,7 +108,14 @@ class FarmCore:
         raised after a commit, or its caller was cancelled), before its caller goes on."""
         changes = Changes()
         loop = asyncio.get_running_loop()
-        future = self._database.submit(operation, changes, *args, **kwargs)
+
+        def run() -> T:
+            # One operation of the store, which tells the other managers on its database as it commits.
+            with self.store.operation(lambda: peers.notice(changes, self.origin)
+                                      if changes.changed or changes.opened else None):
+                return operation(changes, *args, **kwargs)
+
+        future = self._database.submit(run)
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(self.publish, changes))
         return await asyncio.wrap_future(future)
 
@@ -158,6 +126,13 @@ class FarmCore:
             self.announce(changed)
         for types, worker in changes.opened:
             self.openings.tell(types, worker)
+
+    def everything(self) -> None:
+        """Tell that anything may have changed (another manager's notices were too large or lost): the pages
+        fetch all they show again, and every held task request asks once more."""
+        if self.bus is not None:
+            self.bus.publish(Event(Kind.FARM, None, dict(peers.EVERYTHING)))
+        self.openings.tell(ANY)
 
     def announce(self, changed: dict[str, str]) -> None:
         """Tell the bus's listeners which job, task and worker changed (the store holds how)."""
@@ -605,12 +580,12 @@ class FarmCore:
 
     def job_files(self, job_id: str) -> Path:
         """Where a job's task logs and last rendered image are kept."""
-        return self.data_dir / "job-files" / job_id
+        return self.files / job_id
 
     def job_file(self, job_id: str, name: str) -> Path | None:
         """A file the job left (a task log, its last rendered image), links resolved; None for anything else,
         whatever ``job_id`` and ``name`` hold: nothing outside the job's own folder is served."""
-        root = (self.data_dir / "job-files").resolve()
+        root = self.files.resolve()
         path = (root / job_id / name).resolve()
         return path if path.parent.parent == root and not name.startswith(".") and path.is_file() else None
 
@@ -630,7 +605,7 @@ class FarmCore:
 
     def last_rendered_job(self) -> str | None:
         """The job whose image came last."""
-        images = sorted(self.data_dir.glob("job-files/*/last-rendered.*"), key=lambda p: p.stat().st_mtime)
+        images = sorted(self.files.glob("*/last-rendered.*"), key=lambda p: p.stat().st_mtime)
         return images[-1].parent.name if images else None
 
     async def store_image(self, task: Task, image: bytes, expected: tuple[int, int] | None = None) -> None:
@@ -654,6 +629,8 @@ class FarmCore:
         """Fail what timed out, for as long as the service runs."""
         while True:
             await asyncio.sleep(self.options.check_every)
+            if not await self.peers.leading():  # another manager on the database enforces them
+                continue
             workers, tasks = await self._run(self._rules.check_timeouts)
             for worker in workers:
                 log.warning("worker %s timed out; its task went back to the queue", worker)

@@ -21,8 +21,8 @@ from service.core.passwords import hash_secret, secret_matches
 from service.core.persistence import FarmReads, FarmStore, FarmTx, NewTask
 from service.domain import cascade, completion, failures, states, stuck
 from service.domain import workers as worker_rules
-from service.domain.limits import Limits
 from service.domain.workers import LOCAL
+from service.settings import Limits
 from shared import recipe as recipes
 from shared.model import BATCH_JOB_TYPE, JOB_RUNNABLE, Job, JobStatus, Task, TaskSpec, TaskStatus, Worker, WorkerStatus
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from service.domain.limits import Limits
+from service.settings import Limits
 from shared.model import BATCH_JOB_TYPE, TaskStatus
 
 RETRIED = "; another worker will try it"
