@@ -84,7 +84,7 @@ def test_the_banner_says_where_the_dashboard_and_the_data_are(farm: Words) -> No
 
 def test_a_missing_blend_file_says_why_and_a_job_no_worker_may_run_says_so(
         farm: Words, tmp_path: Path) -> None:
-    job_id = farm.submit(Changes(), tmp_path / "missing.blend", "missing", frames="1-2", chunk_size=1)
+    job_id = farm.submit(tmp_path / "missing.blend", "missing", frames="1-2", chunk_size=1)
     said = f"Blend file not found: {tmp_path / 'missing.blend'}"  # the worker's resident Blender says so
     stuck = wait_for(lambda: (job := farm.job(job_id))["activity"].startswith(STUCK) and job, 60, "the job stuck")
     failed = [http(f"{farm.url}{V3}/tasks/{t['id']}")[1] for t in tasks(farm.url, job_id)
@@ -119,8 +119,8 @@ def dashboard_screenshot(url: str, job_id: str, tmp_path: Path) -> None:
 
 def test_requeue_renders_every_frame_again_unless_the_job_skips_existing_ones(
         farm: Words, blend_file: Path) -> None:
-    again = farm.submit(Changes(), blend_file, "again", frames="1-2", chunk_size=2)
-    keep = farm.submit(Changes(), blend_file, "keep", frames="1-2", chunk_size=2, skip_existing_frames=True)
+    again = farm.submit(blend_file, "again", frames="1-2", chunk_size=2)
+    keep = farm.submit(blend_file, "keep", frames="1-2", chunk_size=2, skip_existing_frames=True)
     stamps = {}
     for job_id in (again, keep):
         assert job_end(farm.url, job_id, 120) == "completed"
@@ -139,7 +139,7 @@ def test_requeue_renders_every_frame_again_unless_the_job_skips_existing_ones(
 
 
 def test_a_paused_task_says_so_in_the_workers_log_and_the_tasks_log(farm: Words, blend_file: Path) -> None:
-    job_id = farm.submit(Changes(), blend_file, "long", frames="1-200", chunk_size=200)
+    job_id = farm.submit(blend_file, "long", frames="1-200", chunk_size=200)
     wait_for(lambda: tasks(farm.url, job_id)[0]["status"] == "active" and
              "Fra:" in http(f"{farm.url}{V3}/tasks/{tasks(farm.url, job_id)[0]['id']}/logtail")[1], 60, "rendering")
     farm.set_status(job_id, "paused")
@@ -180,12 +180,12 @@ def test_a_job_no_awake_worker_offers_its_type_says_so_and_goes_on_when_one_does
     worker = farm.register(Changes(), "w", "secret", "linux", ["blender"], "127.0.0.1")
     farm.sign_on(Changes(), worker.id, "w", ["blender"], "test", False, "127.0.0.1")
     farm.state_changed(Changes(), worker.id, WorkerStatus.AWAKE)
-    farm.check_timeouts(Changes(), Changes())
+    farm.check_timeouts(Changes())
     assert farm.job(job.id).activity == (f"{STUCK}: 1 awake worker runs no ffmpeg tasks (0 failures in all; of 1 "
                                          "tasks, 0 soft-failed and 0 failed)")
     farm.sign_on(Changes(), worker.id, "w", ["blender", "ffmpeg"], "test", False, "127.0.0.1")
     farm.state_changed(Changes(), worker.id, WorkerStatus.AWAKE)
-    farm.check_timeouts(Changes(), Changes())
+    farm.check_timeouts(Changes())
     assert farm.job(job.id).activity == ""
 
 

@@ -13,9 +13,11 @@ from service.core.changes import Changes
 from service.core.rules import Rules
 from service.store import sqlite
 from service.store.sqlfarm import SqlFarm
+from service.store.statements import Statements
 from service.store.store import Store, StoreError
 from shared import recipe as recipes
 from shared.events import Event, Kind
+from shared.model import BatchStatus, JobStatus, TaskStatus, WorkerStatus
 
 
 def batch(password: str = "") -> BatchState:
@@ -101,3 +103,19 @@ def test_events_and_saved_frames_round_trip_and_the_mail_password_stays_off_disk
     assert stored[1].recipe.notifications.mail.password == ""
     store.close()
     assert not any(b"hunter2-secret" in p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_no_statement_spells_a_status_word_and_each_is_named_once(tmp_path: Path):
+    words = {*JobStatus, *TaskStatus, *WorkerStatus, *BatchStatus}
+    files = sorted(Path(sqlite.__file__).parent.parent.glob("*/*.sql"))
+    assert files
+    for path in files:
+        for name in Statements(path).names():
+            quoted = {w for w in words if f"'{w}'" in Statements(path)[name]}
+            assert not quoted, f"{path.name} {name} spells {quoted}: pass them as parameters"
+    twice = tmp_path / "twice.sql"
+    twice.write_text("-- name: a\nSELECT 1\n-- name: a\nSELECT 2\n")
+    with pytest.raises(ValueError, match="named twice"):
+        Statements(twice)
+    with pytest.raises(KeyError, match=r"farm\.sql has no statement nothing"):
+        sqlite.Database.statements["nothing"]

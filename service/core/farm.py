@@ -85,9 +85,12 @@ class Published:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.rules, name)
-        if "changes" not in inspect.signature(method).parameters:
+        if not callable(method):
             return method
-        return functools.partial(told, self._publish, method)
+        if "changes" in inspect.signature(method).parameters:
+            method = functools.partial(told, self._publish, method)
+        setattr(self, name, method)  # looked up once
+        return method
 
 
 class TypeOutdated(ValueError):

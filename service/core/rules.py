@@ -12,11 +12,11 @@ import json
 import time
 import uuid
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from service.core import jobtypes
 from service.core.changes import ANY, NONE, Changes
-from service.core.errors import MoveRefused, NameTaken, NotFound
+from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.passwords import hash_secret, secret_matches
 from service.core.persistence import FarmReads, FarmStore, FarmTx, NewTask
 from service.domain import cascade, completion, failures, states, stuck
@@ -30,10 +30,20 @@ SHEEPIT_FIRST_ID = 20
 """SheepIt clients know tasks by decimal ids; smaller ones are their test frames."""
 
 
-def _found(found: Any, what: str) -> Any:
+T = TypeVar("T")
+
+
+def _found(found: T | None, what: str) -> T:
+    """What was looked for; NotFound (``no {what}``) when it is not there."""
     if found is None:
         raise NotFound(f"no {what}")
     return found
+
+
+def _done(changed: bool, what: str) -> None:
+    """NotFound (``no {what}``) when a write changed nothing."""
+    if not changed:
+        raise NotFound(f"no {what}")
 
 
 class Rules:
@@ -67,7 +77,7 @@ class Rules:
     def job(self, job_id: str, steps: bool = True) -> Job:
         """The job; without ``steps`` its step counts (sums over its tasks) are left at 0."""
         with self.store.read() as tx:
-            job: Job = _found(tx.job(job_id, steps), f"job {job_id}")
+            job = _found(tx.job(job_id, steps), f"job {job_id}")
         return job
 
     def jobs(self) -> list[Job]:
@@ -91,13 +101,13 @@ class Rules:
 
     def task(self, task_id: str) -> Task:
         with self.store.read() as tx:
-            task: Task = _found(tx.task(task_id), f"task {task_id}")
+            task = _found(tx.task(task_id), f"task {task_id}")
         return task
 
     def set_job_status(self, changes: Changes, job_id: str, status: str, reason: str = "") -> Job:
         """Cancel, pause, requeue or resume a job; its tasks follow. Raises MoveRefused for a move not allowed."""
         with self.store.transaction() as tx:
-            job: Job = _found(tx.job(job_id, False), f"job {job_id}")
+            job = _found(tx.job(job_id, False), f"job {job_id}")
             self._move_job(tx, job, status, reason)
         changes.tell(job=job_id, opens=ANY)
         return self.job(job_id)
@@ -119,18 +129,18 @@ class Rules:
 
     def set_priority(self, changes: Changes, job_id: str, priority: int) -> None:
         with self.store.transaction() as tx:
-            _found(tx.set_job_priority(job_id, priority, time.time()) or None, f"job {job_id}")
+            _done(tx.set_job_priority(job_id, priority, time.time()), f"job {job_id}")
         changes.tell(job=job_id, opens=ANY)
 
     def set_tag(self, changes: Changes, job_id: str, tag_id: str) -> None:
         with self.store.transaction() as tx:
-            _found(tx.set_job_tag(job_id, tag_id, time.time()) or None, f"job {job_id}")
+            _done(tx.set_job_tag(job_id, tag_id, time.time()), f"job {job_id}")
         changes.tell(job=job_id, opens=ANY)
 
     def request_delete(self, changes: Changes, job_id: str) -> None:
         """The job is being deleted: no worker is given its tasks any more."""
         with self.store.transaction() as tx:
-            _found(tx.request_delete(job_id, time.time()) or None, f"job {job_id}")
+            _done(tx.request_delete(job_id, time.time()), f"job {job_id}")
         changes.tell(job=job_id)
 
     def delete_tasks(self, changes: Changes, job_id: str, count: int) -> int:
@@ -141,7 +151,7 @@ class Rules:
     def delete_job(self, changes: Changes, job_id: str) -> None:
         """The job and whatever tasks it still has (``delete_tasks`` first, for a large job)."""
         with self.store.transaction() as tx:
-            _found(tx.delete_job(job_id) or None, f"job {job_id}")
+            _done(tx.delete_job(job_id), f"job {job_id}")
         changes.tell(job=job_id)
 
     def blocklist(self, job_id: str) -> list[tuple[str, str, str]]:
@@ -204,7 +214,7 @@ class Rules:
 
     def worker(self, worker_id: str) -> Worker:
         with self.store.read() as tx:
-            worker: Worker = _found(tx.worker(worker_id), f"worker {worker_id}")
+            worker = _found(tx.worker(worker_id), f"worker {worker_id}")
         return worker
 
     def workers(self) -> list[Worker]:
@@ -222,7 +232,7 @@ class Rules:
         with self.store.transaction() as tx:
             self._unique(tx, name, worker_id)
             tx.sign_on_worker(worker_id, name, task_types, software, can_restart, address, time.time())
-            worker: Worker = _found(tx.worker(worker_id), f"worker {worker_id}")
+            worker = _found(tx.worker(worker_id), f"worker {worker_id}")
         changes.tell(worker=worker_id)
         return worker.status_requested or WorkerStatus.AWAKE
 
@@ -251,7 +261,7 @@ class Rules:
     def state_changed(self, changes: Changes, worker_id: str, status: str) -> None:
         """The worker says it is in ``status`` now; a request it has fulfilled is cleared."""
         with self.store.transaction() as tx:
-            worker: Worker = _found(tx.worker(worker_id), f"worker {worker_id}")
+            worker = _found(tx.worker(worker_id), f"worker {worker_id}")
             had = tx.worker_task(worker_id)
             tx.set_worker_status(worker_id, WorkerStatus(status), "")
             if worker.status_requested == status:
@@ -270,7 +280,7 @@ class Rules:
     def delete_worker(self, changes: Changes, worker_id: str) -> None:
         with self.store.transaction() as tx:
             had = self._requeue(tx, worker_id, "Task was requeued: its worker was deleted")
-            _found(tx.delete_worker(worker_id) or None, f"worker {worker_id}")
+            _done(tx.delete_worker(worker_id), f"worker {worker_id}")
         self._tell_worker(changes, worker_id, had)
 
     @staticmethod
@@ -303,12 +313,12 @@ class Rules:
             task = tx.worker_task(worker_id)
             if task is not None:
                 return task
-            worker: Worker = _found(tx.worker(worker_id), f"worker {worker_id}")
+            worker = _found(tx.worker(worker_id), f"worker {worker_id}")
             now = time.time()
             task = tx.claim_task(worker_id, worker_rules.task_types(worker), now)
             if task is None:
                 return None
-            job: Job = tx.job(task.job_id, False)  # type: ignore[assignment]
+            job = _found(tx.job(task.job_id, False), f"job {task.job_id}")
             if job.status == JobStatus.QUEUED:
                 states.check_job_move(job.status, JobStatus.ACTIVE)
                 tx.set_job_status(job.id, JobStatus.ACTIVE, "", now)
@@ -339,7 +349,7 @@ class Rules:
                 opens = (task.type,)
             elif status not in (None, TaskStatus.ACTIVE):
                 raise MoveRefused(f"a worker cannot set its task to {status}")
-            updated: Task = tx.task(task_id)  # type: ignore[assignment]
+            updated = _found(tx.task(task_id), f"task {task_id}")
         if status is None or status == TaskStatus.ACTIVE:
             changes.change(task.job_id, task_id, worker_id)
         else:
@@ -349,16 +359,16 @@ class Rules:
     def set_task_status(self, changes: Changes, task_id: str, status: str, reason: str) -> Task:
         """A person's change to one task (requeue or cancel); a requeued task forgets who failed it."""
         with self.store.transaction() as tx:
-            task: Task = _found(tx.task(task_id), f"task {task_id}")
+            task = _found(tx.task(task_id), f"task {task_id}")
             self._set_task(tx, task, status, reason, task.worker_id if status == TaskStatus.ACTIVE else None)
             if status == TaskStatus.QUEUED:
                 tx.clear_task_failures(task_id)
-                job: Job = tx.job(task.job_id, False)  # type: ignore[assignment]
+                job = _found(tx.job(task.job_id, False), f"job {task.job_id}")
                 if job.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED):
                     states.check_job_move(job.status, JobStatus.QUEUED)
                     tx.set_job_status(job.id, JobStatus.QUEUED, "a task was queued again", time.time())
             self._progress(tx, task.job_id, f"{task.name}: {reason}" if status == TaskStatus.FAILED else "")
-            updated: Task = tx.task(task_id)  # type: ignore[assignment]
+            updated = _found(tx.task(task_id), f"task {task_id}")
         changes.tell(task.job_id, task_id, opens=(task.type,) if status == TaskStatus.QUEUED else NONE)
         return updated
 
@@ -383,7 +393,7 @@ class Rules:
         """A worker failed the task: soft-fail it for another worker, or fail it for good; blocklist the worker
         for the task type after too many failures in the job; fail the job after too many failed tasks."""
         tx.add_task_failure(task.id, worker_id)
-        job: Job = tx.job(task.job_id, False)  # type: ignore[assignment]
+        job = _found(tx.job(task.job_id, False), f"job {task.job_id}")
         verdict = failures.judge(job.type, reason, tx.task_failure_count(task.id),
                                  tx.worker_failures_in_job(task.job_id, task.type, worker_id), self.limits)
         self._set_task(tx, task, verdict.status, verdict.activity, None)
@@ -418,7 +428,7 @@ class Rules:
 
     @staticmethod
     def _stuck_reason(tx: FarmTx, job_id: str, awake: list[Worker]) -> str:
-        job: Job = tx.job(job_id, False)  # type: ignore[assignment]
+        job = _found(tx.job(job_id, False), f"job {job_id}")
         blocked = {(w, t) for w, t, _ in tx.blocklist(job_id)} if awake else set()
         types = tx.job_ready_types(job_id) if awake else []
         return stuck.sentence(awake, job.worker_tag, types, blocked, tx.job_failure_figures(job_id))
@@ -427,7 +437,7 @@ class Rules:
         """End the job when none of its tasks is left to run (see ``domain.completion``); after a failure
         (``failed``: the task's name and why), fail it when too many tasks failed, saying that failure, and cancel
         its other tasks, saying so."""
-        job: Job = tx.job(job_id, False)  # type: ignore[assignment]
+        job = _found(tx.job(job_id, False), f"job {job_id}")
         if job.status not in JOB_RUNNABLE:
             return
         if not failed or job.type == BATCH_JOB_TYPE:
@@ -462,7 +472,7 @@ class Rules:
             failed: list[Task] = []
             stale = tx.stale_tasks(now - limits.task_timeout, LOCAL)
             for task_id, worker_id in stale:
-                task: Task = tx.task(task_id)  # type: ignore[assignment]
+                task = _found(tx.task(task_id), f"task {task_id}")
                 self._fail(tx, task, worker_id, f"Task timed out after {limits.task_timeout:g} s without update")
                 failed.append(task)
             marked = self._mark_stuck(tx)
@@ -498,7 +508,7 @@ class Rules:
     def cinnamon_job(self, object_id: int) -> str:
         """The farm job of a Cinnamon task object."""
         with self.store.read() as tx:
-            job_id: str = _found(tx.cinnamon_job(object_id), f"object {object_id}")
+            job_id = _found(tx.cinnamon_job(object_id), f"object {object_id}")
         return job_id
 
     # Worker tags
@@ -509,22 +519,32 @@ class Rules:
 
     def tag(self, tag_id: str) -> dict[str, str]:
         with self.store.read() as tx:
-            tag: dict[str, str] = _found(tx.tag(tag_id), f"tag {tag_id}")
+            tag = _found(tx.tag(tag_id), f"tag {tag_id}")
         return tag
 
     def add_tag(self, changes: Changes, name: str, description: str, tag_id: str = "") -> dict[str, str]:
+        """A new worker tag; Conflict when its name or id is another's."""
         tag_id = tag_id or str(uuid.uuid4())
         with self.store.transaction() as tx:
+            self._tag_free(tx, tag_id, name, True)
             tx.add_tag(tag_id, name, description)
         return self.tag(tag_id)
 
     def update_tag(self, changes: Changes, tag_id: str, name: str, description: str) -> None:
         with self.store.transaction() as tx:
-            _found(tx.update_tag(tag_id, name, description) or None, f"tag {tag_id}")
+            self._tag_free(tx, tag_id, name, False)
+            _done(tx.update_tag(tag_id, name, description), f"tag {tag_id}")
+
+    @staticmethod
+    def _tag_free(tx: FarmReads, tag_id: str, name: str, new: bool) -> None:
+        """Refuse a tag's name that another tag has, and a new tag's id that one has."""
+        for tag in tx.tags():
+            if (tag["name"] == name and tag["id"] != tag_id) or (new and tag["id"] == tag_id):
+                raise Conflict(f"a tag named {name} or with that id exists already")
 
     def delete_tag(self, changes: Changes, tag_id: str) -> None:
         with self.store.transaction() as tx:
-            _found(tx.delete_tag(tag_id) or None, f"tag {tag_id}")
+            _done(tx.delete_tag(tag_id), f"tag {tag_id}")
 
     # The dashboard's figures
 

@@ -1,5 +1,6 @@
-"""Durable state: batches, jobs, saved frames, events and Blender processes in SQLite, and the farm's database:
-the same SQLite file, or a PostgreSQL database that several managers share."""
+"""Durable state: the farm's store over SQL and its backends (the data directory's SQLite file, or a PostgreSQL
+database that several managers share), and the Render+ batch store (batches, jobs, saved frames, events and
+Blender processes) in the data directory's SQLite file."""
 
 from __future__ import annotations
 

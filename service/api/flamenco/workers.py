@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import Iterator
 
 from starlette.requests import Request
@@ -237,9 +236,8 @@ async def tags(request: Request) -> Response:
     if request.method == "GET":
         return JSONResponse({"tags": farm.tags()})
     data = await body(request)
-    with _unique_name(data):
-        return JSONResponse(farm.add_tag(field(data, "name", str), field(data, "description", str, False, ""),
-                                         field(data, "id", str, False, "")))
+    return JSONResponse(farm.add_tag(field(data, "name", str), field(data, "description", str, False, ""),
+                                     field(data, "id", str, False, "")))
 
 
 async def tag(request: Request) -> Response:
@@ -251,8 +249,7 @@ async def tag(request: Request) -> Response:
         farm.delete_tag(tag_id)
     else:
         data = await body(request)
-        with _unique_name(data):
-            farm.update_tag(tag_id, field(data, "name", str), field(data, "description", str, False, ""))
+        farm.update_tag(tag_id, field(data, "name", str), field(data, "description", str, False, ""))
     return Response(status_code=NO_CONTENT)
 
 
@@ -265,11 +262,3 @@ def _name_refused() -> Iterator[None]:
         raise ApiError(409, str(exc)) from exc
     except NameRefused as exc:
         raise ApiError(403, str(exc)) from exc
-
-
-@contextlib.contextmanager
-def _unique_name(data: dict[str, object]) -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.IntegrityError as exc:
-        raise ApiError(409, f"a tag named {data.get('name')} or with that id exists already") from exc

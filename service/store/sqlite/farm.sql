@@ -115,7 +115,7 @@ WHERE id = :id
 UPDATE tasks SET status = :task_active, ready = 0, worker_id = :worker, last_touched = :now, updated = :now,
     started = :now, activity = ''
 WHERE id = (
-    SELECT found FROM (
+    SELECT found FROM (  -- in turn, each job's task found once (LIMIT -1: not flattened into the outer query)
         SELECT (SELECT t.id FROM tasks t INDEXED BY tasks_ready
                 WHERE t.job_id = j.id AND t.ready AND t.type IN (SELECT value FROM json_each(:types))
                     AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks dt ON dt.id = d.depends_on
@@ -124,12 +124,13 @@ WHERE id = (
                                     AND b.task_type = t.type)
                     AND NOT EXISTS (SELECT 1 FROM task_failures f WHERE f.task_id = t.id AND f.worker_id = :worker)
                 ORDER BY t.priority DESC, t.index_in_job
-                LIMIT 1) AS found, j.priority, j.created
-        FROM farm_jobs j
+                LIMIT 1) AS found
+        FROM farm_jobs j INDEXED BY farm_jobs_by_turn
         WHERE j.status IN (:job_queued, :job_active) AND j.delete_requested_at IS NULL
-            AND (j.worker_tag = '' OR j.worker_tag IN (SELECT tag_id FROM worker_tag_members WHERE worker_id = :worker)))
+            AND (j.worker_tag = '' OR j.worker_tag IN (SELECT tag_id FROM worker_tag_members WHERE worker_id = :worker))
+        ORDER BY j.priority DESC, j.created
+        LIMIT -1)
     WHERE found IS NOT NULL
-    ORDER BY priority DESC, created
     LIMIT 1)
 RETURNING id
 
