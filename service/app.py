@@ -62,11 +62,13 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         if recipe is not None:
             await manager.start(recipe)
         manager.serve()
+        farm.peers.start()
         timeouts = asyncio.get_running_loop().create_task(farm.watch_timeouts())
         sessions = asyncio.get_running_loop().create_task(sheep.watch())
         yield
         timeouts.cancel()
         sessions.cancel()
+        farm.peers.close()
         await notifier.close()
         await manager.shutdown()
 

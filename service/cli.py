@@ -438,6 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     if problem := farm.problem():
         print(f"Cannot start: {problem}", file=sys.stderr)
         return 2
+    if farm.job_files:
+        try:
+            private.directory(Path(farm.job_files))
+        except OSError as exc:
+            print(f"Cannot use the job files folder {farm.job_files}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     try:
         private.directory(args.data_dir)
         logs.setup(args.data_dir, args.write_log)

@@ -240,6 +240,9 @@ def test_a_shared_database_needs_job_files_every_manager_reads(tmp_path):
     done = cli("--database", url, "--slots", "0", "--data-dir", str(tmp_path))
     assert done.returncode == 2
     assert "--job-files DIR, a folder every manager reads and writes" in done.stderr
+    done = cli("--database", f"postgresql://shepherd@127.0.0.1:{free_port()}/farm", "--job-files",
+               str(tmp_path / "files"), "--slots", "0", "--data-dir", str(tmp_path))
+    assert done.returncode == 1 and "Cannot start: cannot reach the farm database" in done.stderr
     done = cli("--database", "mysql://nobody@127.0.0.1/farm")
     assert done.returncode == 2 and "is neither a postgresql://USER@HOST:PORT/DB URL nor a file" in done.stderr
 

@@ -11,24 +11,26 @@ import logging
 import secrets
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from service import __version__, private
-from service.core import batchjob, images, jobtypes
+from service.core import batchjob, images, jobtypes, peers
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
-from service.core.changes import Changes
+from service.core.changes import ANY, Changes
 from service.core.errors import NameTaken
 from service.core.openings import Openings
+from service.core.peers import Peers
 from service.core.policy import Policy, plain, slot_name, worker_name
 from service.core.rules import Rules
 from service.core.variables import this_platform
 from service.domain.workers import LOCAL
 from service.settings import JOB_FILES, SHARED, FarmOptions
-from service.store import open_farm_store
+from service.store import open_farm_store, open_link
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared.events import Event, Kind
@@ -66,12 +68,13 @@ class FarmLink:
     remote: RemoteJobs
 
 
-def told(publish: Callable[[Changes], None], operation: Callable[Concatenate[Changes, P], R], *args: P.args,
-         **kwargs: P.kwargs) -> R:
-    """Run an operation of the rules that writes with a new Changes, and publish it once the operation returned."""
+def told(core: FarmCore, operation: Callable[Concatenate[Changes, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run an operation of the rules that writes with a new Changes, as one operation of the store (which tells
+    the other managers on its database as it commits), and publish it once the operation returned."""
     changes = Changes()
-    result = operation(changes, *args, **kwargs)
-    publish(changes)
+    with core.store.operation(lambda: peers.notice(changes, core.origin) if changes else None):
+        result = operation(changes, *args, **kwargs)
+    core.publish(changes)
     return result
 
 
@@ -79,16 +82,16 @@ class Published:
     """The rules as the doors call them: each operation that writes is given a new Changes, published once it
     returned."""
 
-    def __init__(self, rules: Rules, publish: Callable[[Changes], None]) -> None:
+    def __init__(self, rules: Rules, core: FarmCore) -> None:
         self.rules = rules
-        self._publish = publish
+        self._core = core
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.rules, name)
         if not callable(method):
             return method
         if "changes" in inspect.signature(method).parameters:
-            method = functools.partial(told, self._publish, method)
+            method = functools.partial(told, self._core, method)
         setattr(self, name, method)  # looked up once
         return method
 
@@ -106,8 +109,12 @@ class FarmCore:
             self.options = replace(self.options, storage=str((data_dir / SHARED).resolve()))
         self.bus = bus
         self.openings = Openings()
-        self.rules = Rules(open_farm_store(self.options.database, store.database), self.options.limits)
-        self.farm: Any = Published(self.rules, self.publish)
+        self.store = open_farm_store(self.options.database, store.database)
+        self.rules = Rules(self.store, self.options.limits)
+        self.farm: Any = Published(self.rules, self)
+        self.origin = uuid.uuid4().hex
+        """This manager among those that share its database."""
+        self.peers = Peers(open_link(self.options.database), self.origin, self.publish, self.everything)
         self.data_dir = data_dir
         self.files = Path(self.options.job_files) if self.options.job_files else data_dir / JOB_FILES
         """The folder of every job's task logs and last-rendered image."""
@@ -163,7 +170,7 @@ class FarmCore:
 
     def told(self, operation: Callable[Concatenate[Changes, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run an operation of the rules that writes, and publish what it changed once it returned."""
-        return told(self.publish, operation, *args, **kwargs)
+        return told(self, operation, *args, **kwargs)
 
     def publish(self, changes: Changes) -> None:
         """Tell what an operation of the rules changed, after its commit: the bus's listeners, and the held task
@@ -172,6 +179,13 @@ class FarmCore:
             self.announce(changed)
         for types, worker in changes.opened:
             self.openings.tell(types, worker)
+
+    def everything(self) -> None:
+        """Tell that anything may have changed (another manager's notices were too large or lost): the pages
+        fetch all they show again, and every held task request asks once more."""
+        if self.bus is not None:
+            self.bus.publish(Event(Kind.FARM, None, dict(peers.EVERYTHING)))
+        self.openings.tell(ANY)
 
     def announce(self, changed: dict[str, str]) -> None:
         """Tell the bus's listeners which job, task and worker changed (the store holds how)."""
@@ -336,6 +350,8 @@ class FarmCore:
         """Fail what timed out, for as long as the service runs."""
         while True:
             await asyncio.sleep(self.options.check_every)
+            if not await self.peers.leading():  # another manager on the database enforces them
+                continue
             workers, tasks = self.farm.check_timeouts()
             for worker in workers:
                 log.warning("worker %s timed out; its task went back to the queue", worker)

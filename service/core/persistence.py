@@ -3,7 +3,7 @@ at a time. No rule lives below this line: a backend stores and reads, the rules 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -231,3 +231,8 @@ class FarmStore(Protocol):
 
     def read(self) -> AbstractContextManager[FarmReads]:
         """Reads of committed state, writing nothing."""
+
+    def operation(self, notice: Callable[[], str | None]) -> AbstractContextManager[None]:
+        """One operation of the rules, in this thread: on a database several managers share, its transactions
+        and reads are one transaction, which sends the text ``notice()`` gives at its end (if any) to the other
+        managers as it commits; on a database of one manager's own, nothing more than its transactions."""

@@ -4,6 +4,7 @@ Blender processes) in the data directory's SQLite file."""
 
 from __future__ import annotations
 
+from service.core.peers import Link
 from service.settings import is_postgres
 from service.store.sqlfarm import Backend, SqlFarm
 
@@ -16,3 +17,13 @@ def open_farm_store(database: str, embedded: Backend) -> SqlFarm:
 
         return SqlFarm(Database(database))
     return SqlFarm(embedded)
+
+
+def open_link(database: str) -> Link | None:
+    """What ties this manager to the others on the PostgreSQL database ``database`` names; None on SQLite, which
+    no other manager shares."""
+    if not is_postgres(database):
+        return None
+    from service.store.postgres.notices import DatabaseLink
+
+    return DatabaseLink(database)

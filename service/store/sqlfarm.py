@@ -8,7 +8,7 @@ the backend's own form (``Backend.array``). Rows are read by column name; ids ar
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from typing import Any, Protocol
@@ -52,6 +52,9 @@ class Backend(Protocol):
     def transaction(self) -> AbstractContextManager[Connection]: ...
 
     def read(self) -> AbstractContextManager[Connection]: ...
+
+    def operation(self, notice: Callable[[], str | None]) -> AbstractContextManager[None]:
+        """One operation of the rules (see FarmStore.operation)."""
 
     def array(self, values: Sequence[str]) -> Any:
         """A list of words as one statement parameter."""
@@ -104,6 +107,9 @@ class SqlFarm:
     def read(self) -> Iterator[SqlTx]:
         with self.backend.read() as db:
             yield SqlTx(db, self.backend)
+
+    def operation(self, notice: Callable[[], str | None]) -> AbstractContextManager[None]:
+        return self.backend.operation(notice)
 
 
 class SqlTx:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from service.store.postgres.notices import notify
 from service.store.statements import Statements
 
 HERE = Path(__file__).resolve().parent
@@ -107,6 +109,8 @@ class Database:
                 migrate(conn)
         except psycopg.OperationalError as exc:
             raise DatabaseError(f"cannot reach the farm database {_shown(url)}: {' '.join(str(exc).split())}") from exc
+        self._operation = threading.local()
+        """The connection of the operation this thread runs, if any."""
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, name="shepherd-farm",
                                     kwargs={"row_factory": _rows, "autocommit": False})
 
@@ -115,9 +119,32 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A connection in a transaction, committed at the end of the block (rolled back on an exception)."""
-        with self._pool.connection() as conn, conn.transaction():
+        """A connection in a transaction, committed at the end of the block (rolled back on an exception); within
+        an ``operation`` of this thread, a savepoint of the operation's transaction."""
+        held = getattr(self._operation, "conn", None)
+        with (nullcontext(held) if held is not None else self._pool.connection()) as conn, conn.transaction():
             yield Connection(conn)
+
+    @contextmanager
+    def operation(self, notice: Callable[[], str | None]) -> Iterator[None]:
+        """One operation of the rules as one transaction: the transactions and reads it opens in this thread are
+        savepoints of it, and at its end it sends ``notice()`` to the other managers (``pg_notify``, delivered if
+        and only if it commits). What it wrote before it raised is committed, as its own transactions were."""
+        failed: BaseException | None = None
+        with self._pool.connection() as conn:
+            self._operation.conn = conn
+            try:
+                with conn.transaction():
+                    try:
+                        yield
+                    except BaseException as exc:  # noqa: BLE001 (raised below, once its writes are committed)
+                        failed = exc
+                    if (text := notice()) is not None:
+                        notify(conn, text)
+            finally:
+                self._operation.conn = None
+        if failed is not None:
+            raise failed
 
     def read(self) -> AbstractContextManager[Connection]:
         """Reads of what is committed: a transaction that writes nothing."""

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from service.core.peers import CHANNEL
-from service.store.postgres import _psycopg
 
 log = logging.getLogger("shepherd.peers")
 LEADER_LOCK = 0x5368657065726421  # "Sheper!": the advisory lock of the manager that enforces timeouts
@@ -43,6 +42,8 @@ class Listener:
         return self._listening.wait(timeout)
 
     def _run(self) -> None:
+        from service.store.postgres import _psycopg  # the package imports this module
+
         psycopg = _psycopg()
         lost = False
         while not self._stop.is_set():
@@ -78,6 +79,8 @@ class Leader:
         self._held = False
 
     def leading(self) -> bool:
+        from service.store.postgres import _psycopg
+
         psycopg = _psycopg()
         try:
             if self._conn is None or self._conn.closed:
@@ -98,6 +101,11 @@ class Leader:
     def close(self) -> None:
         """Let go of the lock (another manager takes it on its next try)."""
         if self._conn is not None:
+            try:
+                if self._held:  # at once: the session's end would free it too, a moment later
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (LEADER_LOCK,))
+            except Exception:  # noqa: BLE001 (a lost session holds nothing)
+                pass
             self._conn.close()
         self._conn, self._held = None, False
 

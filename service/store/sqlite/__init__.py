@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,11 @@ class Database:
     def query(self, statement: str, parameters: dict[str, Any] | Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._mutex:
             return self.connection.execute(statement, parameters).fetchall()
+
+    @contextmanager
+    def operation(self, notice: Callable[[], str | None]) -> Iterator[None]:
+        """One operation of the rules: no other manager shares this file, so there is no one to tell."""
+        yield
 
     @staticmethod
     def array(values: Sequence[str]) -> str:
