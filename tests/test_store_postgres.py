@@ -1,5 +1,6 @@
 """The PostgreSQL backend's own duties, on a throwaway cluster: migrations applied once under their lock however
-many managers start at once, a newer schema or an unreachable server refused with a sentence."""
+many managers start at once, a newer schema or an unreachable server refused with a sentence, a restarted server
+unseen."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import psycopg
 import pytest
 
 from service.store.postgres import Database, DatabaseError, migrations
+from tests import postgres
 from tests.conftest import free_port
 
 
@@ -67,3 +69,18 @@ def test_a_transaction_that_raises_leaves_nothing(pg_database):
             assert [row["name"] for row in conn.execute(db.statements["all_tags"], {}).fetchall()] == ["gpu"]
     finally:
         db.close()
+
+
+def test_a_restarted_server_costs_no_request() -> None:
+    """The pool checks a connection before lending it, so those the restart closed are replaced unseen."""
+    with postgres.cluster() as running:
+        db = Database(running.url(), pool_size=2)
+        try:
+            with db.read() as conn:
+                assert conn.execute("SELECT 1", {}).fetchall() == [(1,)]
+            postgres.restart(running)
+            for _ in range(3):
+                with db.read() as conn:
+                    assert conn.execute("SELECT 1", {}).fetchall() == [(1,)]
+        finally:
+            db.close()
