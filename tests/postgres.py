@@ -74,12 +74,6 @@ def _run(*argv: str, log: Path) -> None:
         raise RuntimeError(f"{Path(argv[0]).name} failed:\n{log.read_text()}")
 
 
-def restart(running: Cluster) -> None:
-    """Restart the cluster's server (on the same port): every connection to it is closed."""
-    _run(str(BIN / "pg_ctl"), "-D", str(running.folder / "data"), "-m", "fast", "-w", "restart",
-         log=running.folder / "server.log")
-
-
 @contextmanager
 def cluster(database: str = "shepherd", durable: bool = False) -> Iterator[Cluster]:
     """Start a cluster with an empty ``database`` in a new temporary folder; stop it and remove the folder at the
