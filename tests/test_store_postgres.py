@@ -1,5 +1,6 @@
 """The PostgreSQL backend's own duties, on a throwaway cluster: migrations applied once under their lock however
-many managers start at once, a newer schema or an unreachable server refused with a sentence."""
+many managers start at once, a newer schema or an unreachable server refused with a sentence, connections the server
+closed replaced unseen."""
 
 from __future__ import annotations
 
@@ -65,5 +66,22 @@ def test_a_transaction_that_raises_leaves_nothing(pg_database):
             conn.execute(db.statements["add_tag"], tag)
         with db.read() as conn:
             assert [row["name"] for row in conn.execute(db.statements["all_tags"], {}).fetchall()] == ["gpu"]
+    finally:
+        db.close()
+
+
+def test_connections_the_server_closed_cost_no_request(pg_database: str) -> None:
+    """The pool checks a connection before lending it, so those the server closed (a restart, an administrator)
+    are replaced unseen."""
+    db = Database(pg_database, pool_size=2)
+    try:
+        with db.read() as conn:
+            assert conn.execute("SELECT 1", {}).fetchall() == [(1,)]
+        with psycopg.connect(pg_database, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        for _ in range(3):
+            with db.read() as conn:
+                assert conn.execute("SELECT 1", {}).fetchall() == [(1,)]
     finally:
         db.close()

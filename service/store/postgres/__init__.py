@@ -112,6 +112,7 @@ class Database:
         self._operation = threading.local()
         """The connection of the operation this thread runs, if any."""
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, name="shepherd-farm",
+                                    check=ConnectionPool.check_connection,
                                     kwargs={"row_factory": _rows, "autocommit": False})
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,35 @@ PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_
 
 class NewerSchema(RuntimeError):
     """The database was written by a newer Shepherd."""
+
+
+class Fetched:
+    """A statement's rows, all fetched."""
+
+    def __init__(self, rows: list[sqlite3.Row], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> sqlite3.Row | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[sqlite3.Row]:
+        return self.rows
+
+
+class Reader:
+    """The database for reads: each statement runs and fetches its rows while it holds the connection."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def execute(self, sql: str, parameters: Mapping[str, Any], /) -> Fetched:
+        with self.database._mutex:
+            cursor = self.database.connection.execute(sql, parameters)
+            return Fetched(cursor.fetchall(), cursor.rowcount)
+
+    def executemany(self, sql: str, parameters: Sequence[Mapping[str, Any]], /) -> None:
+        raise TypeError("a read writes nothing")
 
 
 class Database:
@@ -55,10 +84,10 @@ class Database:
             self.connection.execute("COMMIT")
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """Reads of what is committed (each statement on its own, as no transaction is open)."""
-        with self._mutex:
-            yield self.connection
+    def read(self) -> Iterator[Reader]:
+        """Reads of what is committed, each statement on its own (no transaction is open): the connection is held
+        while a statement runs and its rows are fetched, not while they are read."""
+        yield Reader(self)
 
     def query(self, statement: str, parameters: dict[str, Any] | Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._mutex:
