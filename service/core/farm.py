@@ -378,11 +378,21 @@ class FarmCore:
         logged as assigned to it (``name``) in the task's log. ``here``: the worker is one of this machine's
         slots, which runs a Render+ batch's task as the batch does, not as a remote worker."""
         task = await self._run(self._rules.schedule, worker_id)
+        while task is not None and self._elsewhere(task):
+            await self._run(self._rules.refuse, worker_id, "Task went back to the queue: its Render+ batch runs on "
+                                                           "another manager, whose workers take it")
+            task = await self._run(self._rules.schedule, worker_id)
         if task is not None:
             self.log_line(task, f"Task assigned to worker {name} ({worker_id})")
             if not here and (link := self._links.get(task.job_id)) is not None:
                 link.remote.taken(task)
         return task
+
+    def _elsewhere(self, task: Task) -> bool:
+        """Whether the task is of a Render+ batch posted to another manager on the shared database: only that
+        manager's workers run it (the worker that got it here is blocklisted for it, once)."""
+        return (self.peers.link is not None and task.type in (BATCH_TASK_TYPE, LOCAL_TASK_TYPE)
+                and task.job_id not in self._links)
 
     async def held(self, worker_id: str, task_id: str) -> Task:
         """The task, if the worker holds it (active, and assigned to it); raises NotFound, or Conflict."""
