@@ -27,7 +27,7 @@ from service.core.changes import ANY, Changes
 from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.openings import Openings
 from service.core.peers import Peers
-from service.core.policy import Policy, plain, slot_name, worker_name
+from service.core.policy import Policy, plain, slot_here, slot_name, worker_name
 from service.core.rules import Rules
 from service.core.variables import this_platform
 from service.domain.workers import LOCAL
@@ -357,7 +357,7 @@ class FarmCore:
         """The ids of this machine's first ``count`` slots as farm workers (named by policy.slot_name), awake;
         their old tasks requeued."""
         def sign_on(changes: Changes) -> list[str]:
-            known = {w.name: w.id for w in self._rules.workers() if w.address == LOCAL}
+            known = {w.name: w.id for w in self._rules.workers() if w.address == LOCAL and slot_here(w.name)}
             ids = []
             for number in range(1, max(count, len(known)) + 1):
                 name = slot_name(number)
