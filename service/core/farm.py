@@ -626,7 +626,11 @@ class FarmCore:
         if extension not in IMAGE_TYPES.values():
             raise images.ImageRefused(f"only {' and '.join(IMAGE_TYPES)} images are shown as last rendered")
         await asyncio.to_thread(self._write_image, task.job_id, extension, image)
-        self.announce({"job": task.job_id, "task": task.id})
+
+        def shown(changes: Changes) -> None:  # the pages of every manager on the database show it
+            changes.change(task.job_id, task.id)
+
+        await self._run(shown)
 
     def _write_image(self, job_id: str, extension: str, image: bytes) -> None:
         folder = self.job_files(job_id)
