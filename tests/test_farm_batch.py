@@ -53,6 +53,8 @@ def test_two_workers_render_a_batch_as_this_machine_would(blend_file, tmp_path: 
                     farm_job = http(f"{svc.url}{V3}/jobs")[1]["jobs"][0]
                     done_by = {t["worker"]["name"] for t in http(f"{svc.url}{V3}/jobs/{farm_job['id']}/tasks")[1][
                         "tasks"] if "worker" in t}
+                    page = http(f"{svc.url}/jobs/{farm_job['id']}")[1]  # the dashboard reads the batch's recipe
+                    assert "<h2>Notifications</h2>" in page
                     assert stop(procs) == [0, 0]
             else:
                 assert http(svc.url + "/batch", "POST", batch_of(blend_file, out))[0] == 200

@@ -17,12 +17,14 @@ from typing import Any
 import pytest
 
 from service.core import jobtypes
+from service.core.batch import stored_recipe
 from service.core.changes import Changes
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.rules import Rules
 from service.settings import Limits
 from service.store import open_farm_store
 from service.store.store import Store
+from shared import recipe as recipes
 from shared.model import BATCH_JOB_TYPE, LOCAL_TASK_TYPE, Command, JobStatus, TaskSpec, TaskStatus, WorkerStatus
 
 LIMITS = Limits(worker_timeout=10, task_timeout=20)
@@ -398,6 +400,19 @@ def test_tags_are_added_renamed_and_deleted(rules: Rules) -> None:
         rules.tag(tag["id"])
     with pytest.raises(NotFound):
         rules.update_tag(Changes(), tag["id"], "x", "")
+
+
+def test_a_renderplus_batchs_recipe_is_kept_with_its_farm_job(rules: Rules) -> None:
+    recipe = recipes.new_recipe("nightly", [recipes.new_job(0, "/x/a.blend")])
+    recipe.notifications.mail = recipes.Mail(True, "me", "hunter2", True, "x@y.example", "smtp.y.example")
+    job_id = rules.submit(Changes(), "nightly", BATCH_JOB_TYPE, 50, {}, {}, specs(1, LOCAL_TASK_TYPE),
+                          recipe=stored_recipe(recipe)).id
+    kept = rules.batch_recipe(job_id)
+    assert kept is not None and (kept.name, kept.notifications.mail.to) == ("nightly", "x@y.example")
+    assert kept.notifications.mail.password == "" and [j.blend_file for j in kept.jobs] == ["/x/a.blend"]
+    assert rules.batch_recipe(submit(rules, 1)) is None
+    rules.delete_job(Changes(), job_id)
+    assert rules.batch_recipe(job_id) is None
 
 
 # The doors' ids

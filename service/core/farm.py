@@ -19,6 +19,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from service import __version__, private
 from service.core import batchjob, images, jobtypes, peers
+from service.core.batch import stored_recipe
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.changes import ANY, Changes
@@ -126,7 +127,7 @@ class FarmCore:
         """A Render+ batch as the farm job ``job_id`` (attached before, so that it hears from the first worker
         that takes one of its tasks), one task per enabled job."""
         return self.told(self.rules.submit, recipe.name, BATCH_JOB_TYPE, 50, {}, {}, batchjob.task_specs(recipe),
-                         this_platform(), job_id=job_id)
+                         this_platform(), job_id=job_id, recipe=stored_recipe(recipe))
 
     def local_workers(self, count: int) -> list[str]:
         """The ids of this machine's first ``count`` slots as farm workers, awake; their old tasks requeued."""

@@ -135,6 +135,9 @@ class FarmTx(FarmReads, Protocol):
 
     def add_job(self, job: Job, task_status: TaskStatus, tasks: Sequence[NewTask]) -> None: ...
 
+    def set_batch_recipe(self, job_id: str, recipe: str) -> None:
+        """Keep the recipe (JSON) of the Render+ batch whose farm job this is, for every manager's dashboard."""
+
     def set_job_status(self, job_id: str, status: JobStatus, activity: str, now: float) -> None: ...
 
     def set_job_activity(self, job_id: str, activity: str, now: float) -> None: ...

@@ -57,8 +57,10 @@ class Rules:
 
     def submit(self, changes: Changes, name: str, job_type: str, priority: int, settings: dict[str, Any],
                metadata: dict[str, str], tasks: list[TaskSpec], submitter_platform: str = "", type_etag: str = "",
-               worker_tag: str = "", status: str = JobStatus.QUEUED, job_id: str | None = None) -> Job:
-        """Store a compiled job and its tasks, all at once (with ``job_id``, if given, as its id)."""
+               worker_tag: str = "", status: str = JobStatus.QUEUED, job_id: str | None = None,
+               recipe: str | None = None) -> Job:
+        """Store a compiled job and its tasks, all at once (with ``job_id``, if given, as its id, and ``recipe``,
+        the stored recipe of the Render+ batch it renders, if it is one)."""
         now = time.time()
         job_id = job_id or str(uuid.uuid4())
         ids = [str(uuid.uuid4()) for _ in tasks]
@@ -70,6 +72,8 @@ class Rules:
                   type_etag, worker_tag, "", now, now)
         with self.store.transaction() as tx:
             tx.add_job(job, task_status, rows)
+            if recipe is not None:
+                tx.set_batch_recipe(job_id, recipe)
             self._progress(tx, job_id)  # a job of no tasks is done at once
         changes.tell(job=job_id, opens={spec.type for spec in tasks})
         return self.job(job_id)

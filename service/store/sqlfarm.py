@@ -276,6 +276,9 @@ class SqlTx:
         self.db.executemany(self.sql["add_task_dep"], [{"task_id": t.id, "depends_on": d}
                                                        for t in tasks for d in t.depends_on])
 
+    def set_batch_recipe(self, job_id: str, recipe: str) -> None:
+        self._run("set_batch_recipe", job_id=job_id, recipe=recipe)
+
     def set_job_status(self, job_id: str, status: JobStatus, activity: str, now: float) -> None:
         self._run("set_job_status", id=job_id, status=status, activity=activity, now=now)
 

@@ -349,5 +349,9 @@ SELECT w.id, coalesce(p.seconds, 0) AS seconds, coalesce(p.frames, 0) AS frames,
 FROM wanted w LEFT JOIN paced p ON p.job_id = w.id
 
 -- name: batch_recipe
-SELECT r.recipe FROM batches b JOIN recipes r ON r.batch_id = b.id WHERE b.farm_job = :job_id
-ORDER BY b.id DESC LIMIT 1
+-- Kept with the farm job, as on PostgreSQL (the batch itself may be in another manager's data directory).
+SELECT recipe FROM farm_job_recipes WHERE job_id = :job_id
+
+-- name: set_batch_recipe
+INSERT INTO farm_job_recipes (job_id, recipe) VALUES (:job_id, :recipe)
+ON CONFLICT (job_id) DO UPDATE SET recipe = excluded.recipe
