@@ -14,10 +14,14 @@ from starlette.responses import Response
 
 from service import web
 from service.api import cinnamon, errors, flamenco, renderplus, sheepit, ws
-from service.api.flamenco.common import ApiError, api_error
+from service.api.flamenco.common import ApiError, api_error, translated
 from service.api.guard import BodyTooLarge, Guard
-from service.core.errors import Conflict, NotFound
+from service.core.errors import FarmError
+from service.core.farm import TypeOutdated
+from service.core.images import ImageRefused
+from service.core.jobtypes import CompileError
 from service.core.manager import Manager
+from service.core.policy import Refused
 from service.notify.notifier import Notifier
 from service.settings import Policy
 from service.web import views
@@ -36,6 +40,20 @@ async def _bad_route(request: Request, exc: Exception) -> Response:
 
 async def _too_large(request: Request, exc: Exception) -> Response:
     return errors.refusal(request.url.path, 413, errors.TOO_LARGE, str(exc))
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    """What the core refused (service.core.errors, or what a client may not choose, compile or upload) that a
+    handler let through, in the shape of the door it came to: each door translates it in one place."""
+    path = request.url.path
+    if web.is_page(path):
+        return views.farm_error(exc)
+    if errors.is_cinnamon(path):
+        return errors.cinnamon(cinnamon.refusal_code(exc), str(exc))
+    if errors.is_sheepit(path):
+        answer = translated(exc)
+        return errors.sheepit(answer.status, answer.message)
+    return await api_error(request, exc)  # the Flamenco API's and its /job-files (Render+ asks the Manager)
 
 
 def _refusal(path: str, status: int, code: int, message: str) -> Response:
@@ -58,7 +76,7 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await manager.restore()
-        sheep.restore()
+        await sheep.restore()
         if recipe is not None:
             await manager.start(recipe)
         manager.serve()
@@ -71,6 +89,7 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         farm.peers.close()
         await notifier.close()
         await manager.shutdown()
+        farm.close()
 
     app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes, *cinnamon.routes, *sheepit.routes,
                             *web.routes],
@@ -80,7 +99,8 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
                                            or sheepit.authenticates_itself(path) or web.is_open(path),
                                            cookie_auth=web.is_page)],
                     exception_handlers={404: _bad_route, 405: _bad_route, BodyTooLarge: _too_large,
-                                        ApiError: api_error, NotFound: api_error, Conflict: api_error},
+                                        ApiError: api_error, FarmError: _refused, Refused: _refused,
+                                        CompileError: _refused, TypeOutdated: _refused, ImageRefused: _refused},
                     lifespan=lifespan)
     app.state.farm = farm
     options = farm.options

@@ -19,12 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from service.core import figures
 from service.core.bus import Bus
 from service.core.changes import Changes
 from service.core.rules import Rules
 from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
-from service.web import figures, pages
+from service.web import pages
 from service.web.live import Stream
 from shared.events import Event, Kind
 from shared.model import Command, TaskSpec, WorkerStatus

@@ -10,12 +10,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests import postgres
 from tests.helpers import ROOT, answers, bpy_launcher, http, make_blend, wait_for
 from tools.build_extension import source_stage
+
+if TYPE_CHECKING:
+    from tests.inprocess import InProcess
 
 BLENDER = shutil.which("blender") or "blender"
 ADDON = source_stage()
@@ -158,3 +162,12 @@ def service(tmp_path: Path) -> Iterator[Service]:
     svc = start_service(tmp_path)
     yield svc
     svc.stop()
+
+
+@pytest.fixture
+def door(tmp_path: Path) -> Iterator[InProcess]:
+    """The service in this process, for what needs no real one (tests.inprocess)."""
+    from tests.inprocess import in_process
+
+    with in_process(tmp_path) as service:
+        yield service

@@ -1,4 +1,5 @@
-"""The security layer on a live service: Host allowlist, Origin check, the token beyond loopback, body limits."""
+"""The security layer: Host allowlist, Origin check, the token beyond loopback, body limits; in-process where no
+socket is needed (tests.inprocess), on a live service for the websocket, the LAN, TLS and the body limit."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pytest
 from addon.client import websocket_messages
 from tests.conftest import Service, start_service
 from tests.helpers import http, recipe_dict
+from tests.inprocess import InProcess, in_process
 from tests.smtp_server import make_cert
 
 EVIL = "evil.example"
@@ -48,45 +50,41 @@ def handshake(host: str, port: int, headers: dict[str, str]) -> int:
 @pytest.mark.parametrize(("method", "path"), [("GET", "/batch"), ("POST", "/batch"), ("DELETE", "/batch"),
                                               ("GET", "/batch/jobs/0/log"), ("DELETE", "/poweroff"),
                                               ("DELETE", "/server"), ("GET", "/no/such/route")])
-def test_a_foreign_host_or_origin_is_refused_on_every_route(service: Service, method: str, path: str):
-    url = service.url + path
-    status, body = http(url, method, {}, headers={"Host": f"{EVIL}:{service.port}"})
+def test_a_foreign_host_or_origin_is_refused_on_every_route(door: InProcess, method: str, path: str):
+    status, body = door.http(path, method, {}, headers={"Host": f"{EVIL}:{door.port}"})
     assert (status, body["code"]) == (400, 11)
     assert EVIL in body["user_message"]
-    for origin in (f"http://{EVIL}", f"http://{EVIL}:{service.port}", "null", f"http://127.0.0.1:{service.port + 1}",
-                   f"https://127.0.0.1:{service.port}"):
-        status, body = http(url, method, {}, headers={"Origin": origin})
+    for origin in (f"http://{EVIL}", f"http://{EVIL}:{door.port}", "null", f"http://127.0.0.1:{door.port + 1}",
+                   f"https://127.0.0.1:{door.port}"):
+        status, body = door.http(path, method, {}, headers={"Origin": origin})
         assert (status, body["code"]) == (403, 12), origin
-    assert http(service.url + "/batch")[0] == 409  # still serving, nothing started
+    assert door.http("/batch")[0] == 409  # still serving, nothing started
 
 
-def test_this_machines_own_names_and_origin_pass(service: Service):
+def test_this_machines_own_names_and_origin_pass(door: InProcess):
     for host in ("localhost", "127.0.0.1", "[::1]"):
-        assert http(service.url + "/batch", headers={"Host": f"{host}:{service.port}"})[0] == 409
-        assert http(service.url + "/batch", headers={"Origin": f"http://{host}:{service.port}"})[0] == 409
-    assert http(service.url + "/batch", headers={"Host": f"farm.local:{service.port}"})[0] == 400
+        assert door.http("/batch", headers={"Host": f"{host}:{door.port}"})[0] == 409
+        assert door.http("/batch", headers={"Origin": f"http://{host}:{door.port}"})[0] == 409
+    assert door.http("/batch", headers={"Host": f"farm.local:{door.port}"})[0] == 400
 
 
 def test_allowed_host_names_another_name(tmp_path: Path):
-    svc = start_service(tmp_path, "--allowed-host", "farm.local")
-    try:
-        assert http(svc.url + "/batch", headers={"Host": f"farm.local:{svc.port}",
-                                                 "Origin": f"http://farm.local:{svc.port}"})[0] == 409
-        assert http(svc.url + "/batch", headers={"Host": f"other.local:{svc.port}"})[0] == 400
-    finally:
-        svc.stop()
+    with in_process(tmp_path, "--allowed-host", "farm.local") as svc:
+        assert svc.http("/batch", headers={"Host": f"farm.local:{svc.port}",
+                                           "Origin": f"http://farm.local:{svc.port}"})[0] == 409
+        assert svc.http("/batch", headers={"Host": f"other.local:{svc.port}"})[0] == 400
 
 
-def test_a_rebinding_page_cannot_run_a_hook(service: Service, blend_file, tmp_path: Path):
+def test_a_rebinding_page_cannot_run_a_hook(door: InProcess, blend_file, tmp_path: Path):
     """What a page on another site does after making its name resolve to 127.0.0.1."""
     recipe = recipe_dict(blend_file, [{"enabled": False}])
     recipe["hooks"]["PRE_BATCH"] = [{"enabled": True, "cmd": f"echo PWNED > {tmp_path / 'pwned'}"}]
-    status, body = http(service.url + "/batch", "POST", recipe,
-                        headers={"Host": f"{EVIL}:{service.port}", "Origin": f"http://{EVIL}:{service.port}"})
+    status, body = door.http("/batch", "POST", recipe,
+                             headers={"Host": f"{EVIL}:{door.port}", "Origin": f"http://{EVIL}:{door.port}"})
     assert (status, body["code"]) == (400, 11)
-    status, body = http(service.url + "/batch", "POST", recipe, headers={"Origin": f"http://{EVIL}"})
+    status, body = door.http("/batch", "POST", recipe, headers={"Origin": f"http://{EVIL}"})
     assert (status, body["code"]) == (403, 12)
-    assert http(service.url + "/batch")[0] == 409
+    assert door.http("/batch")[0] == 409
     assert not (tmp_path / "pwned").exists()
 
 

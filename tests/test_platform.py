@@ -179,7 +179,7 @@ def test_a_batch_written_on_windows_renders_here_and_on_each_workers_system(tmp_
                     break
                 await asyncio.sleep(0.05)
             assert batch.farm_job is not None
-            (task,) = manager.farm.farm.tasks(batch.farm_job)
+            (task,) = await manager.farm.tasks(batch.farm_job)
             payloads = [manager.farm.commands_for(task, system)[0]["parameters"]["shepherd_task"]["job"]
                         for system in ("windows", "darwin")]
             # A Windows worker reports a saved frame: the batch keeps it as this machine sees it.

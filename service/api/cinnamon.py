@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 from service.api import context, errors, forms
 from service.api.throttle import Throttle
 from service.core import check, jobtypes
-from service.core.errors import NotFound
+from service.core.errors import FarmError, NotFound
 from service.core.farm import FarmCore, TypeOutdated
 from service.core.passwords import secret_matches
 from service.core.policy import PathRefused, Refused
@@ -155,6 +155,19 @@ async def endpoint(request: Request) -> Response:
         return errors.cinnamon(exc.code, exc.message)
     except forms.FormError as exc:
         return errors.cinnamon("error.param.invalid", str(exc))
+    except (FarmError, Refused, jobtypes.CompileError, TypeOutdated) as exc:
+        return errors.cinnamon(refusal_code(exc), str(exc))
+
+
+def refusal_code(exc: Exception) -> str:
+    """The message key of what the core refused: the one place the Cinnamon door translates the core's errors."""
+    if isinstance(exc, NotFound):
+        return "error.object.not_found"
+    if isinstance(exc, PathRefused):
+        return PATH_REFUSED
+    if isinstance(exc, Refused | jobtypes.CompileError | TypeOutdated):
+        return "error.render_task.invalid"
+    return "error.conflict"
 
 
 async def connect(request: Request, form: dict[str, str | bytes]) -> Response:
@@ -258,10 +271,7 @@ async def with_defaults(core: FarmCore, job_name: str, settings: dict[str, Any],
         raise CinnamonError("error.param.missing", "render_input needs sourceId, the .blend file to render")
     if not os.path.isabs(blend):
         raise CinnamonError("error.metadata.invalid", f"sourceId must be an absolute path, not {blend!r}")
-    try:
-        await asyncio.to_thread(core.policy.path, "sourceId", blend, local)
-    except PathRefused as exc:
-        raise CinnamonError(PATH_REFUSED, str(exc)) from exc
+    await asyncio.to_thread(core.policy.path, "sourceId", blend, local)  # PathRefused: refusal_code
     if any(key not in settings for key in FROM_BLEND):
         if not os.path.isfile(blend):
             raise CinnamonError("error.source.not_found", f"sourceId {blend} is not a file on this machine")
@@ -302,36 +312,24 @@ async def start_render_task(request: Request, form: dict[str, str | bytes]) -> R
     settings = await with_defaults(core, name, settings, local)
     submitted = {"name": name, "type": job_type.name, "priority": 50, "settings": settings,
                  "metadata": {INPUT_KEY: ET.tostring(metaset, encoding="unicode"), OWNER_KEY: user}}
-    try:
-        job = await asyncio.to_thread(core.submit, submitted, local)
-    except Refused as exc:
-        raise CinnamonError(PATH_REFUSED if isinstance(exc, PathRefused) else "error.render_task.invalid",
-                            str(exc)) from exc
-    except (jobtypes.CompileError, TypeOutdated) as exc:
-        raise CinnamonError("error.render_task.invalid", str(exc)) from exc
+    job = await core.submit(submitted, local)
     root = ET.Element("startRenderTask")
-    ET.SubElement(root, "taskObjectId").text = str(core.farm.add_cinnamon_object(job.id))
+    ET.SubElement(root, "taskObjectId").text = str(await core.add_cinnamon_object(job.id))
     ET.SubElement(root, "success").text = "success.startRenderTask"
     return xml(root)
 
 
-def _job(core: FarmCore, object_id: int) -> Job:
-    try:
-        job: Job = core.farm.job(core.farm.cinnamon_job(object_id))
-        return job
-    except NotFound as exc:
-        raise CinnamonError("error.object.not_found", f"there is no object {object_id}") from exc
-
-
-async def _answer(request: Request, form: dict[str, str | bytes], build: Callable[[FarmCore, int], ET.Element]) \
-        -> Response:
+async def _answer(request: Request, form: dict[str, str | bytes],
+                  build: Callable[[FarmCore, int, Job, list[Task]], ET.Element]) -> Response:
     """The answer about the object ``id`` names, built in a thread: it reads the job's every task (and for
     getmeta their logs), which for a job of 100 000 frames takes seconds the event loop may not wait."""
     _user(request, form)
     object_id, core = _id(form, "id"), context.core(request)
+    job = await core.cinnamon_job(object_id)  # NotFound: refusal_code
+    tasks = await core.tasks(job.id)
 
     def text() -> str:
-        return ET.tostring(build(core, object_id), encoding="unicode")
+        return ET.tostring(build(core, object_id, job, tasks), encoding="unicode")
 
     return Response(await asyncio.to_thread(text), media_type=MEDIA_TYPE)
 
@@ -351,9 +349,7 @@ def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(stamp))
 
 
-def _object(core: FarmCore, object_id: int) -> ET.Element:
-    job = _job(core, object_id)
-    tasks = core.farm.tasks(job.id)
+def _object(core: FarmCore, object_id: int, job: Job, tasks: list[Task]) -> ET.Element:
     root = ET.Element("objects")
     found = ET.SubElement(root, "object")
     for tag, value in (("id", object_id), ("name", job.name), ("parentId", ROOT_FOLDER),
@@ -368,10 +364,9 @@ async def get_object(request: Request, form: dict[str, str | bytes]) -> Response
     return await _answer(request, form, _object)
 
 
-def messages(core: FarmCore, job: Job) -> list[tuple[str, str]]:
+def messages(core: FarmCore, job: Job, tasks: list[Task]) -> list[tuple[str, str]]:
     """(type, text) of what the render wrote, in order: each file saved and the progress after it, the preview
     video, then the end: finished, or each failure reason."""
-    tasks = core.farm.tasks(job.id)
     found: list[tuple[str, str]] = []
     total = job.steps_total
     saved = 0
@@ -393,15 +388,14 @@ def messages(core: FarmCore, job: Job) -> list[tuple[str, str]]:
     return found
 
 
-def _meta(core: FarmCore, object_id: int) -> ET.Element:
-    job = _job(core, object_id)
+def _meta(core: FarmCore, object_id: int, job: Job, tasks: list[Task]) -> ET.Element:
     root = ET.Element("meta")
     try:
         root.append(ET.fromstring(job.metadata.get(INPUT_KEY, "")))
     except ET.ParseError:
         ET.SubElement(root, "metaset", type="render_input")
     output = ET.SubElement(ET.SubElement(root, "metaset", type="render_output"), "messages")
-    for kind, text in messages(core, job):
+    for kind, text in messages(core, job, tasks):
         ET.SubElement(output, "message", type=kind).text = text
     return root
 

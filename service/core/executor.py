@@ -25,6 +25,7 @@ from service.core.batchjob import RemoteJobs, job_of
 from service.core.errors import Conflict, NotFound
 from service.core.farm import FarmCore, FarmLink
 from service.core.hooks import run_hooks
+from service.core.policy import slot_name
 from service.core.slots import RENDERPLUS_TYPES, FarmSlot, refuse_renderplus
 from service.logs import job_log
 from service.settings import RunOptions
@@ -44,6 +45,8 @@ class Slot:
 
     worker: str = ""
     """The slot's identity as a worker of the farm."""
+    name: str = ""
+    """Its name as a worker."""
     resident: Resident | None = None
     farm: FarmSlot | None = None
     """What runs the farm's other tasks on this slot."""
@@ -117,7 +120,8 @@ class BatchRun:
     async def run(self) -> None:
         recipe = self.state.recipe
         count = min(self.options.slots, recipe.settings.slots or self.options.slots)
-        self.slots = [Slot(worker) for worker in self.farm.local_workers(count)]
+        self.slots = [Slot(worker, slot_name(number))
+                      for number, worker in enumerate(await self.farm.local_workers(count), 1)]
         if self.state.status == BatchStatus.WAITING:
             self._batch_status(BatchStatus.RUNNING)
             self.state.messages += await self._hooks(self._batch_slot, recipe.hooks.pre_batch, "PRE_BATCH", None)
@@ -134,33 +138,32 @@ class BatchRun:
     async def _queue(self) -> None:
         """Put the batch's jobs in the farm's queue (once), and have its workers report here; a batch of
         thousands of jobs is stored beside the event loop."""
-        farm = self.farm.farm
+        farm = self.farm
         link = FarmLink(self._payload, self.remote)
         kept = None
         if self.state.farm_job is not None:
             try:
-                kept = farm.job(self.state.farm_job, steps=False)
+                kept = await farm.job(self.state.farm_job, steps=False)
             except NotFound:  # deleted from the farm (which may be another database) while the service was stopped
                 self.state.farm_job = None
         if self.state.farm_job is None:  # listening before any worker can take one of its tasks
             job_id = str(uuid.uuid4())
             self.farm.attach(job_id, link)
             try:
-                await asyncio.to_thread(self.farm.submit_batch, self.state.recipe, job_id)
+                await farm.submit_batch(self.state.recipe, job_id)
             except BaseException:
                 self.farm.detach(job_id)
                 raise
             self.state.farm_job = job_id
             self.notify(Event(Kind.MESSAGE, None, {"text": f"Queued as farm job {job_id}"}))
             if self.cancelled:  # while it was stored
-                farm.set_job_status(job_id, FarmJobStatus.PAUSED if self.halted else FarmJobStatus.CANCELED,
-                                    "the batch was " + ("interrupted" if self.halted else "cancelled"))
+                await farm.set_job_status(job_id, FarmJobStatus.PAUSED if self.halted else FarmJobStatus.CANCELED,
+                                          "the batch was " + ("interrupted" if self.halted else "cancelled"))
         else:
             self.farm.attach(self.state.farm_job, link)
             if kept is not None and kept.status == FarmJobStatus.PAUSED:
-                await asyncio.to_thread(farm.set_job_status, self.state.farm_job, FarmJobStatus.QUEUED,
-                                        "the service resumed the batch")
-        tasks = await asyncio.to_thread(farm.tasks, self.state.farm_job)
+                await farm.set_job_status(self.state.farm_job, FarmJobStatus.QUEUED, "the service resumed the batch")
+        tasks = await farm.tasks(self.state.farm_job)
         self._tasks = {job_of(t): t.id for t in tasks}
 
     def _payload(self, task: Task) -> dict[str, Any]:
@@ -169,29 +172,28 @@ class BatchRun:
         state = self.state.job(job.id)
         return self._job_task(job, sorted(state.saved) if state else [], reload=True)
 
-    def _ended(self) -> bool:
+    async def _ended(self) -> bool:
         job_id = self.state.farm_job
-        return job_id is None or self.farm.farm.job(job_id, steps=False).status not in JOB_RUNNABLE
+        return job_id is None or (await self.farm.job(job_id, steps=False)).status not in JOB_RUNNABLE
 
     async def _watch(self) -> None:
         """Until the farm's job ends: notice remote tasks that left their worker without a report (a worker that
         timed out or signed off)."""
-        while not (self.cancelled or self._ended()):
+        while not (self.cancelled or await self._ended()):
             await asyncio.sleep(WATCH_SECONDS)
             here = {slot.job.id for slot in self.slots if slot.job is not None}
             for job in [j for j in self._running.values() if j.id not in here]:
                 if self.cancelled:
                     return
-                found = self.farm.farm.task(self._tasks[job.id])
+                found = await self.farm.task(self._tasks[job.id])
                 if found.status != TaskStatus.ACTIVE:
                     self.remote.settle(found)
 
     async def _work(self, slot: Slot) -> None:
         """Take the batch's tasks from the scheduler until none is left."""
-        farm = self.farm.farm
         try:
-            while not (self.cancelled or self._ended()):
-                found = farm.schedule(slot.worker)
+            while not (self.cancelled or await self._ended()):
+                found = await self.farm.claim(slot.worker, slot.name, here=True)
                 if found is None:
                     await asyncio.sleep(WATCH_SECONDS)
                     continue
@@ -202,12 +204,12 @@ class BatchRun:
                 job = self._recipe_jobs.get(job_of(found)) if ours else None
                 state = self.state.job(job.id) if job is not None else None
                 if job is None or state is None:  # left over from an earlier batch
-                    refuse_renderplus(self.farm, slot.worker, found)
+                    await refuse_renderplus(self.farm, slot.worker, found)
                     continue
                 if slot.farm is not None:  # one Blender at a time
                     await slot.farm.idle()
                 await self._run_job(slot, job, state)
-                self._report(slot, found, state)
+                await self._report(slot, found, state)
         finally:
             await self._close(slot)
 
@@ -217,20 +219,19 @@ class BatchRun:
             await slot.resident.close()
             self.track(slot.resident.process.proc.pid, False)
             slot.resident = None
-        slot.farm = slot.farm or FarmSlot(self.farm, slot.worker, self.options)
+        slot.farm = slot.farm or FarmSlot(self.farm, slot.worker, slot.name, self.options)
         await slot.farm.run(found)
 
-    def _report(self, slot: Slot, found: Task, state: JobState) -> None:
+    async def _report(self, slot: Slot, found: Task, state: JobState) -> None:
         """Tell the farm how the slot's task ended; a halted batch's task stays the slot's, to resume."""
-        farm = self.farm.farm
         if self.halted:
             return
         try:
             if state.status == BatchStatus.CANCELLED:
-                farm.set_task_status(found.id, TaskStatus.CANCELED, "cancelled")
+                await self.farm.set_task_status(found.id, TaskStatus.CANCELED, "cancelled")
             else:
-                farm.update_task(slot.worker, found.id, TaskStatus.COMPLETED if state.status == BatchStatus.FINISHED
-                                 else TaskStatus.FAILED, state.error or "")
+                ended = TaskStatus.COMPLETED if state.status == BatchStatus.FINISHED else TaskStatus.FAILED
+                await self.farm.report(slot.worker, found.id, ended, state.error or "")
         except (Conflict, NotFound, ValueError) as exc:
             log.info("task %s of job %s: %s", found.id, state.id, exc)
 
@@ -367,11 +368,11 @@ class BatchRun:
                 await proc.stop()
 
     async def cancel(self) -> None:
-        if not self.cancelled and self.state.farm_job is not None and not self._ended():
+        first, self.cancelled = not self.cancelled, True
+        if first and self.state.farm_job is not None and not await self._ended():
             target = FarmJobStatus.PAUSED if self.halted else FarmJobStatus.CANCELED
-            self.farm.farm.set_job_status(self.state.farm_job, target, "the batch was " +
-                                          ("interrupted" if self.halted else "cancelled"))
-        self.cancelled = True
+            await self.farm.set_job_status(self.state.farm_job, target, "the batch was " +
+                                           ("interrupted" if self.halted else "cancelled"))
         await asyncio.gather(*(self._stop(slot) for slot in [self._batch_slot, *self.slots]))
 
     async def halt(self) -> None:
@@ -387,4 +388,4 @@ class BatchRun:
             slot.skip = True
             await self._stop(slot)
         elif (task_id := self._tasks.get(self.state.current_job or -1)) is not None:  # a remote worker's job:
-            self.farm.farm.set_task_status(task_id, TaskStatus.CANCELED, "cancelled")  # it hears from may-i-run
+            await self.farm.set_task_status(task_id, TaskStatus.CANCELED, "cancelled")  # it hears from may-i-run

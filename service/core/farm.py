@@ -1,29 +1,31 @@
-"""The farm's core: what every door calls to submit jobs, hand tasks to workers and keep their logs and
-images. Decisions are the rules' (service.core.rules), published here after each commit; this adds compiling,
-variables, who may choose what runs, and the files a task leaves behind."""
+"""The farm's core: the one thing every door calls, to submit jobs, hand tasks to workers, take their reports,
+move jobs and tasks, keep workers and tags, and read what the dashboard shows. Every operation a door calls is a
+coroutine: its database work runs in the core's one database thread (``FarmCore._run``), so the event loop never
+waits on the database, and what it changed is published on the event loop after it is committed. Decisions are
+the rules' (service.core.rules); this adds compiling, variables, who may choose what runs, and the files a task
+leaves behind."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import logging
 import secrets
 import shutil
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from service import __version__, private
-from service.core import batchjob, images, jobtypes, peers
+from service.core import batchjob, figures, images, jobtypes, peers
 from service.core.batch import stored_recipe
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.changes import ANY, Changes
-from service.core.errors import NameTaken
+from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.openings import Openings
 from service.core.peers import Peers
 from service.core.policy import Policy, plain, slot_name, worker_name
@@ -34,6 +36,7 @@ from service.settings import JOB_FILES, SHARED, FarmOptions
 from service.store import open_farm_store, open_link
 from service.store.store import Store
 from service.worker.executor import task_types
+from shared import recipe as recipes
 from shared.events import Event, Kind
 from shared.model import (
     BATCH_JOB_TYPE,
@@ -47,11 +50,10 @@ from shared.model import (
     Worker,
     WorkerStatus,
 )
-from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.farm")
 P = ParamSpec("P")
-R = TypeVar("R")
+T = TypeVar("T")
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
 LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 """This machine's slots take every task they can run: the farm worker's and Render+ jobs."""
@@ -69,34 +71,6 @@ class FarmLink:
     remote: RemoteJobs
 
 
-def told(core: FarmCore, operation: Callable[Concatenate[Changes, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run an operation of the rules that writes with a new Changes, as one operation of the store (which tells
-    the other managers on its database as it commits), and publish it once the operation returned."""
-    changes = Changes()
-    with core.store.operation(lambda: peers.notice(changes, core.origin) if changes else None):
-        result = operation(changes, *args, **kwargs)
-    core.publish(changes)
-    return result
-
-
-class Published:
-    """The rules as the doors call them: each operation that writes is given a new Changes, published once it
-    returned."""
-
-    def __init__(self, rules: Rules, core: FarmCore) -> None:
-        self.rules = rules
-        self._core = core
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.rules, name)
-        if not callable(method):
-            return method
-        if "changes" in inspect.signature(method).parameters:
-            method = functools.partial(told, self._core, method)
-        setattr(self, name, method)  # looked up once
-        return method
-
-
 class TypeOutdated(ValueError):
     """A job submitted with an etag of its type that is not the current one."""
 
@@ -111,8 +85,8 @@ class FarmCore:
         self.bus = bus
         self.openings = Openings()
         self.store = open_farm_store(self.options.database, store.database)
-        self.rules = Rules(self.store, self.options.limits)
-        self.farm: Any = Published(self.rules, self)
+        self._rules = Rules(self.store, self.options.limits)
+        self._database = ThreadPoolExecutor(1, "farm-database")
         self.origin = uuid.uuid4().hex
         """This manager among those that share its database."""
         self.peers = Peers(open_link(self.options.database), self.origin, self.publish, self.everything)
@@ -123,55 +97,28 @@ class FarmCore:
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir), str(self.files))
         self._links: dict[str, FarmLink] = {}
 
-    def submit_batch(self, recipe: Recipe, job_id: str) -> Job:
-        """A Render+ batch as the farm job ``job_id`` (attached before, so that it hears from the first worker
-        that takes one of its tasks), one task per enabled job."""
-        return self.told(self.rules.submit, recipe.name, BATCH_JOB_TYPE, 50, {}, {}, batchjob.task_specs(recipe),
-                         this_platform(), job_id=job_id, recipe=stored_recipe(recipe))
+    # The database thread, and what is published after each operation
 
-    def local_workers(self, count: int) -> list[str]:
-        """The ids of this machine's first ``count`` slots as farm workers, awake; their old tasks requeued."""
-        known = {w.name: w.id for w in self.farm.workers() if w.address == LOCAL}
-        ids = []
-        for number in range(1, max(count, len(known)) + 1):
-            name = slot_name(number)
-            worker_id = known.get(name) or self.farm.register(name, secrets.token_hex(16), this_platform(),
-                                                              LOCAL_TYPES, LOCAL).id
-            self.farm.sign_off(worker_id)  # whatever it had is not running any more
-            if number <= count:
-                self.farm.sign_on(worker_id, name, LOCAL_TYPES, __version__, False, LOCAL)
-                self.farm.state_changed(worker_id, WorkerStatus.AWAKE)
-                ids.append(worker_id)
-        return ids
+    async def _query(self, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A read of the rules, ``operation(*args)``, in the database thread."""
+        return await asyncio.wrap_future(self._database.submit(operation, *args, **kwargs))
 
-    def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str) -> Worker:
-        """A worker that registers through the Flamenco door; its name reads as no other worker's, and not as
-        one of this machine's slots or SheepIt sessions (policy.NameRefused, errors.NameTaken)."""
-        self._name_free(name)
-        return self.told(self.rules.register, name, secret, platform, task_types, address)
+    async def _run(self, operation: Callable[Concatenate[Changes, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """An operation of the rules that writes, ``operation(changes, *args)``, in the database thread, one
+        operation at a time; what it changed is published on the event loop once it is committed (also when it
+        raised after a commit, or its caller was cancelled), before its caller goes on."""
+        changes = Changes()
+        loop = asyncio.get_running_loop()
 
-    def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
-                address: str) -> str:
-        """A Flamenco door's worker signs on, under a name as ``register`` allows; the status it is to go to."""
-        self._name_free(name, worker_id)
-        return self.told(self.rules.sign_on, worker_id, name, task_types, software, can_restart, address)
+        def run() -> T:
+            # One operation of the store, which tells the other managers on its database as it commits.
+            with self.store.operation(lambda: peers.notice(changes, self.origin)
+                                      if changes.changed or changes.opened else None):
+                return operation(changes, *args, **kwargs)
 
-    def _name_free(self, name: str, worker_id: str = "") -> None:
-        """Refuse a name kept for this machine's own workers, and one that reads as another worker's (policy.plain:
-        ``alpha`` and ``alpha`` with a zero-width space), unless the worker has it already."""
-        worker_name(name)
-        workers = self.farm.workers()
-        if any(w.id == worker_id and w.name == name for w in workers):
-            return
-        reads = plain(name)
-        taken = next((w.name for w in workers if w.id != worker_id and plain(w.name) == reads), None)
-        if taken is not None:
-            raise NameTaken(f"the name {name!r} reads as that of the worker {taken!r}, which exists already; give "
-                            f"this one another name, or delete that one")
-
-    def told(self, operation: Callable[Concatenate[Changes, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run an operation of the rules that writes, and publish what it changed once it returned."""
-        return told(self, operation, *args, **kwargs)
+        future = self._database.submit(run)
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self.publish, changes))
+        return await asyncio.wrap_future(future)
 
     def publish(self, changes: Changes) -> None:
         """Tell what an operation of the rules changed, after its commit: the bus's listeners, and the held task
@@ -193,41 +140,295 @@ class FarmCore:
         if self.bus is not None:
             self.bus.publish(Event(Kind.FARM, None, changed))
 
-    def set_job_status(self, job_id: str, status: str, reason: str) -> Job:
-        """Cancel, pause, requeue or resume a job (see Rules.set_job_status); each task it stops while a worker
-        runs it says so in its log."""
-        active = self.farm.tasks(job_id, TaskStatus.ACTIVE)
-        job = self.told(self.rules.set_job_status, job_id, status, reason)
-        for task in active:
-            if (now := self.farm.task(task.id).status) != TaskStatus.ACTIVE:
-                self.log_line(task, f"Task {now}: its job was {job.status}" + (f" ({reason})" if reason else "")
-                              + "; the worker stops it")
+    def close(self) -> None:
+        """The service stops: the database thread ends once its last operation has."""
+        self._database.shutdown(wait=True)
+
+    # Jobs
+
+    async def submit(self, submitted: dict[str, Any], local: bool) -> Job:
+        """Compile a SubmittedJob (already shaped: name, type, priority, settings, metadata, ...) beside the event
+        loop (a job may have thousands of tasks) and store it; raises as ``compile`` does."""
+        settings, tasks, platform = await asyncio.to_thread(self.compile, submitted, local)
+        status = JobStatus.PAUSED if submitted.get("initial_status") == JobStatus.PAUSED else JobStatus.QUEUED
+        return await self._run(self._rules.submit, submitted["name"], submitted["type"], submitted["priority"],
+                               settings, submitted.get("metadata") or {}, tasks, platform,
+                               submitted.get("type_etag") or "", submitted.get("worker_tag") or "", status)
+
+    async def check(self, submitted: dict[str, Any], local: bool) -> None:
+        """Whether the job would be accepted: raises as ``compile`` does."""
+        await asyncio.to_thread(self.compile, submitted, local)
+
+    async def submit_batch(self, recipe: recipes.Recipe, job_id: str) -> Job:
+        """A Render+ batch as the farm job ``job_id`` (attached before, so that it hears from the first worker
+        that takes one of its tasks), one task per enabled job."""
+        return await self._run(self._rules.submit, recipe.name, BATCH_JOB_TYPE, 50, {}, {},
+                               batchjob.task_specs(recipe), this_platform(), "", "", JobStatus.QUEUED, job_id,
+                               stored_recipe(recipe))
+
+    async def jobs(self) -> list[Job]:
+        return await self._query(self._rules.jobs)
+
+    async def job(self, job_id: str, steps: bool = True) -> Job:
+        """The job (NotFound); without ``steps`` its step counts are left at 0."""
+        return await self._query(self._rules.job, job_id, steps)
+
+    async def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
+        """The job's tasks, or those in ``status`` only."""
+        return await self._query(self._rules.tasks, job_id, status)
+
+    async def job_tasks(self, job_id: str) -> tuple[Job, list[Task]]:
+        """The job (NotFound) and its tasks, read together."""
+        def read() -> tuple[Job, list[Task]]:
+            return self._rules.job(job_id), self._rules.tasks(job_id)
+        return await self._query(read)
+
+    async def task(self, task_id: str) -> Task:
+        return await self._query(self._rules.task, task_id)
+
+    async def set_job_status(self, job_id: str, status: str, reason: str) -> Job:
+        """Cancel, pause, requeue or resume a job (see Rules.set_job_status; MoveRefused); each task it stops while
+        a worker runs it says so in its log."""
+        def move(changes: Changes) -> tuple[Job, list[Task]]:
+            active = self._rules.tasks(job_id, TaskStatus.ACTIVE)
+            job = self._rules.set_job_status(changes, job_id, status, reason)
+            return job, [now for t in active if (now := self._rules.task(t.id)).status != TaskStatus.ACTIVE]
+        job, stopped = await self._run(move)
+        for task in stopped:
+            self.log_line(task, f"Task {task.status}: its job was {job.status}" + (f" ({reason})" if reason else "")
+                          + "; the worker stops it")
         return job
+
+    async def set_priority(self, job_id: str, priority: int) -> None:
+        await self._run(self._rules.set_priority, job_id, priority)
+
+    async def set_tag(self, job_id: str, tag_id: str) -> None:
+        """The job's worker tag (NotFound for an unknown tag), or none (``tag_id`` empty)."""
+        def tag(changes: Changes) -> None:
+            if tag_id:
+                self._rules.tag(tag_id)
+            self._rules.set_tag(changes, job_id, tag_id)
+        await self._run(tag)
 
     async def delete_job(self, job_id: str) -> None:
         """The job, its tasks and its files, gone: no worker is given its tasks from the start; they go in
-        transactions of DELETE_CHUNK in a thread, so that a store call from the event loop waits one at most."""
-        self.farm.request_delete(job_id)
-        while await asyncio.to_thread(self.farm.delete_tasks, job_id, DELETE_CHUNK):
+        transactions of DELETE_CHUNK, so that another operation waits for one at most."""
+        await self._run(self._rules.request_delete, job_id)
+        while await self._run(self._rules.delete_tasks, job_id, DELETE_CHUNK):
             pass
-        self.farm.delete_job(job_id)
+        await self._run(self._rules.delete_job, job_id)
         await asyncio.to_thread(shutil.rmtree, self.job_files(job_id), ignore_errors=True)
 
-    def attach(self, job_id: str, link: FarmLink) -> None:
-        self._links[job_id] = link
+    async def blocklist(self, job_id: str) -> list[tuple[str, str, str]]:
+        """(worker id, task type, worker name) of each entry of the job's blocklist (NotFound)."""
+        return await self._query(self._rules.blocklist, job_id)
 
-    def detach(self, job_id: str) -> None:
-        self._links.pop(job_id, None)
+    async def unblock(self, job_id: str, entries: list[tuple[str, str]]) -> None:
+        """Let each (worker id, task type) back into the job (NotFound)."""
+        def unblock(changes: Changes) -> None:
+            self._rules.job(job_id, steps=False)
+            for worker_id, task_type in entries:
+                self._rules.unblock(changes, job_id, worker_id, task_type)
+        await self._run(unblock)
 
-    def handed(self, task: Task) -> None:
-        """A remote worker took a task."""
-        if (link := self._links.get(task.job_id)) is not None:
-            link.remote.taken(task)
+    async def set_task_status(self, task_id: str, status: str, reason: str) -> Task:
+        """A person's change to one task (requeue or cancel); MoveRefused for a move not allowed."""
+        return await self._run(self._rules.set_task_status, task_id, status, reason)
+
+    # Workers
+
+    async def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str) -> Worker:
+        """A worker that registers through the Flamenco door; its name reads as no other worker's, and not as
+        one of this machine's slots or SheepIt sessions (policy.NameRefused, NameTaken)."""
+        def register(changes: Changes) -> Worker:
+            self._name_free(name)
+            return self._rules.register(changes, name, secret, platform, task_types, address)
+        return await self._run(register)
+
+    async def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
+                      address: str) -> str:
+        """A Flamenco door's worker signs on, under a name as ``register`` allows; the status it is to go to."""
+        def sign_on(changes: Changes) -> str:
+            self._name_free(name, worker_id)
+            return self._rules.sign_on(changes, worker_id, name, task_types, software, can_restart, address)
+        return await self._run(sign_on)
+
+    def _name_free(self, name: str, worker_id: str = "") -> None:
+        """Refuse a name kept for this machine's own workers, and one that reads as another worker's (policy.plain:
+        ``alpha`` and ``alpha`` with a zero-width space), unless the worker has it already."""
+        worker_name(name)
+        workers = self._rules.workers()
+        if any(w.id == worker_id and w.name == name for w in workers):
+            return
+        reads = plain(name)
+        taken = next((w.name for w in workers if w.id != worker_id and plain(w.name) == reads), None)
+        if taken is not None:
+            raise NameTaken(f"the name {name!r} reads as that of the worker {taken!r}, which exists already; give "
+                            f"this one another name, or delete that one")
+
+    async def open_session(self, worker_id: str | None, name: str, platform: str, task_types: list[str],
+                           software: str, address: str, lease: float) -> str:
+        """A door's own worker (a SheepIt session's: the door names it) signs on, made first when ``worker_id``
+        is None, with the ``lease`` of silence it is allowed while it holds a task; awake unless another status
+        was asked of it. Its id."""
+        def sign_on(changes: Changes) -> str:
+            known = worker_id or self._rules.register(changes, name, secrets.token_hex(16), platform, task_types,
+                                                      address, software, lease).id
+            if self._rules.worker(known).lease != lease:
+                self._rules.set_lease(changes, known, lease)
+            status = self._rules.sign_on(changes, known, name, task_types, software, False, address)
+            self._rules.state_changed(changes, known, status)
+            return known
+        return await self._run(sign_on)
+
+    async def authenticate(self, worker_id: str, secret: str, address: str) -> Worker | None:
+        """The worker, if ``secret`` is its own, as it is now; it is heard from now (last seen)."""
+        def authenticate(changes: Changes) -> Worker | None:
+            known = self._rules.authenticate(changes, worker_id, secret, address)
+            return self._rules.worker(worker_id) if known else None
+        return await self._run(authenticate)
+
+    async def seen(self, worker_id: str, address: str) -> Worker | None:
+        """A worker its door authenticated itself is heard from now; it as it is now, None when it is gone."""
+        def seen(changes: Changes) -> Worker | None:
+            try:
+                worker = self._rules.worker(worker_id)
+            except NotFound:
+                return None
+            self._rules.seen(changes, worker, address)
+            return worker
+        return await self._run(seen)
+
+    async def worker(self, worker_id: str) -> Worker:
+        return await self._query(self._rules.worker, worker_id)
+
+    async def workers(self) -> list[Worker]:
+        return await self._query(self._rules.workers)
+
+    async def worker_detail(self, worker_id: str) -> tuple[Worker, Task | None, list[dict[str, str]]]:
+        """The worker (NotFound), its task and its tags, read together."""
+        def read() -> tuple[Worker, Task | None, list[dict[str, str]]]:
+            found = self._rules.worker(worker_id)
+            current = self._rules.task(found.task_id) if found.task_id else None
+            return found, current, [t for t in self._rules.tags() if t["id"] in found.tags]
+        return await self._query(read)
+
+    async def workers_with_tasks(self) -> tuple[list[Worker], dict[str, Task]]:
+        """Every worker, and the task each one that has one runs."""
+        def read() -> tuple[list[Worker], dict[str, Task]]:
+            found = self._rules.workers()
+            return found, {w.task_id: self._rules.task(w.task_id) for w in found if w.task_id}
+        return await self._query(read)
+
+    async def sign_off(self, worker_id: str) -> None:
+        """The worker goes offline; its task goes back to the queue."""
+        await self._run(self._rules.sign_off, worker_id)
+
+    async def state_changed(self, worker_id: str, status: str) -> None:
+        """The worker says it is in ``status`` now."""
+        await self._run(self._rules.state_changed, worker_id, status)
+
+    async def request_status(self, worker_id: str, status: str, lazy: bool) -> None:
+        """Ask a worker to go to ``status`` (at once, or after its current task when ``lazy``); NotFound."""
+        await self._run(self._rules.request_status, worker_id, status, lazy)
+
+    async def delete_worker(self, worker_id: str) -> None:
+        await self._run(self._rules.delete_worker, worker_id)
+
+    async def set_worker_tags(self, worker_id: str, tag_ids: list[str]) -> None:
+        """The worker's tags (NotFound for an unknown worker)."""
+        await self._run(self._rules.set_worker_tags, worker_id, tag_ids)
+
+    async def blocklists(self) -> list[tuple[str, str, str]]:
+        """(job id, worker id, task type) of every blocklist entry."""
+        return await self._query(self._rules.blocklists)
+
+    async def clear_blocklist(self, worker_id: str) -> None:
+        """Let the worker back into every job that blocklisted it."""
+        await self._run(self._rules.clear_blocklist, worker_id)
+
+    async def hand_back(self, worker_id: str, reason: str) -> None:
+        """The worker's task goes back to the queue, counted against nobody; the worker stays as it is."""
+        await self._run(self._rules.hand_back, worker_id, reason)
+
+    async def refuse(self, worker_id: str, reason: str) -> None:
+        """The worker cannot run the task it was given: back to the queue, and the worker blocklisted for it."""
+        await self._run(self._rules.refuse, worker_id, reason)
+
+    async def local_workers(self, count: int) -> list[str]:
+        """The ids of this machine's first ``count`` slots as farm workers (named by policy.slot_name), awake;
+        their old tasks requeued."""
+        def sign_on(changes: Changes) -> list[str]:
+            known = {w.name: w.id for w in self._rules.workers() if w.address == LOCAL}
+            ids = []
+            for number in range(1, max(count, len(known)) + 1):
+                name = slot_name(number)
+                worker_id = known.get(name) or self._rules.register(changes, name, secrets.token_hex(16),
+                                                                    this_platform(), LOCAL_TYPES, LOCAL).id
+                self._rules.sign_off(changes, worker_id)  # whatever it had is not running any more
+                if number <= count:
+                    self._rules.sign_on(changes, worker_id, name, LOCAL_TYPES, __version__, False, LOCAL)
+                    self._rules.state_changed(changes, worker_id, WorkerStatus.AWAKE)
+                    ids.append(worker_id)
+            return ids
+        return await self._run(sign_on)
+
+    # Handing out tasks and hearing how they go
+
+    async def claim(self, worker_id: str, name: str, here: bool = False) -> Task | None:
+        """The task the worker is to run: the one it has, else the best one it may take (see Rules.schedule);
+        logged as assigned to it (``name``) in the task's log. ``here``: the worker is one of this machine's
+        slots, which runs a Render+ batch's task as the batch does, not as a remote worker."""
+        task = await self._run(self._rules.schedule, worker_id)
+        while task is not None and self._elsewhere(task):
+            await self._run(self._rules.refuse, worker_id, "Task went back to the queue: its Render+ batch runs on "
+                                                           "another manager, whose workers take it")
+            task = await self._run(self._rules.schedule, worker_id)
+        if task is not None:
+            self.log_line(task, f"Task assigned to worker {name} ({worker_id})")
+            if not here and (link := self._links.get(task.job_id)) is not None:
+                link.remote.taken(task)
+        return task
+
+    def _elsewhere(self, task: Task) -> bool:
+        """Whether the task is of a Render+ batch posted to another manager on the shared database: only that
+        manager's workers run it (the worker that got it here is blocklisted for it, once)."""
+        return (self.peers.link is not None and task.type in (BATCH_TASK_TYPE, LOCAL_TASK_TYPE)
+                and task.job_id not in self._links)
+
+    async def held(self, worker_id: str, task_id: str) -> Task:
+        """The task, if the worker holds it (active, and assigned to it); raises NotFound, or Conflict."""
+        return await self._query(self._rules.held, worker_id, task_id)
+
+    async def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
+        """Whether the worker may keep running the task, and why not (NotFound)."""
+        return await self._query(self._rules.may_run, worker_id, task_id)
+
+    async def may_i_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
+        """Whether the worker may keep running the task, and why not; a task it may run is touched (it is still
+        being worked on)."""
+        def ask(changes: Changes) -> tuple[bool, str]:
+            try:
+                allowed, reason = self._rules.may_run(worker_id, task_id)
+                if allowed:
+                    self._rules.update_task(changes, worker_id, task_id)
+            except NotFound:
+                return False, "Task not found"
+            except Conflict:  # taken from this worker since may_run looked
+                return False, "task is assigned to another worker"
+            return allowed, reason
+        return await self._run(ask)
+
+    async def report(self, worker_id: str, task_id: str, status: str | None = None, activity: str | None = None,
+                     steps: int | None = None) -> Task:
+        """A worker's report on its task, without a log; raises NotFound, Conflict and MoveRefused."""
+        return await self._run(self._rules.update_task, worker_id, task_id, status, activity, steps)
 
     async def task_update(self, worker_id: str, worker_name: str, task_id: str, status: str | None,
                           activity: str | None, steps: int | None, text: str) -> Task:
-        """A worker's update of its task, with its log chunk ``text``; raises NotFound and Conflict."""
-        task = self.told(self.rules.update_task, worker_id, task_id, status, activity, steps)
+        """A worker's update of its task, with its log chunk ``text``; raises NotFound, Conflict and
+        MoveRefused."""
+        task = await self.report(worker_id, task_id, status, activity, steps)
         await self.reported(task, text)
         if status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
             self.log_line(task, f"task changed status to {task.status} ({worker_name})")
@@ -254,13 +455,97 @@ class FarmCore:
                 event.data["path"] = self.options.variables.localise(event.data["path"], this_platform())
         return report
 
-    def submit(self, submitted: dict[str, Any], local: bool) -> Job:
-        """Compile a SubmittedJob (already shaped: name, type, priority, settings, metadata, ...) and store it."""
-        settings, tasks, platform = self.compile(submitted, local)
-        status = JobStatus.PAUSED if submitted.get("initial_status") == JobStatus.PAUSED else JobStatus.QUEUED
-        return self.told(self.rules.submit, submitted["name"], submitted["type"], submitted["priority"], settings,
-       submitted.get("metadata") or {}, tasks, platform, submitted.get("type_etag") or "",
-       submitted.get("worker_tag") or "", status)
+    def attach(self, job_id: str, link: FarmLink) -> None:
+        self._links[job_id] = link
+
+    def detach(self, job_id: str) -> None:
+        self._links.pop(job_id, None)
+
+    # Tags
+
+    async def tags(self) -> list[dict[str, str]]:
+        return await self._query(self._rules.tags)
+
+    async def tag(self, tag_id: str) -> dict[str, str]:
+        return await self._query(self._rules.tag, tag_id)
+
+    async def tag_named(self, name: str) -> str | None:
+        """The id of the tag of this name, if there is one."""
+        return next((t["id"] for t in await self.tags() if t["name"] == name), None)
+
+    async def add_tag(self, name: str, description: str, tag_id: str = "") -> dict[str, str]:
+        """A new tag; Conflict when one has its name or id."""
+        return await self._run(self._rules.add_tag, name, description, tag_id)
+
+    async def update_tag(self, tag_id: str, name: str, description: str) -> None:
+        """A tag's new name and description (NotFound); Conflict when another tag has the name."""
+        await self._run(self._rules.update_tag, tag_id, name, description)
+
+    async def delete_tag(self, tag_id: str) -> None:
+        await self._run(self._rules.delete_tag, tag_id)
+
+    # Door ids
+
+    async def sheepit_id(self, task_id: str) -> int:
+        """The decimal id SheepIt clients know the task by."""
+        return await self._run(self._rules.sheepit_id, task_id)
+
+    async def sheepit_task(self, sheepit_id: int) -> str | None:
+        return await self._query(self._rules.sheepit_task, sheepit_id)
+
+    async def add_cinnamon_object(self, job_id: str) -> int:
+        """A new Cinnamon task object id for the job."""
+        return await self._run(self._rules.add_cinnamon_object, job_id)
+
+    async def cinnamon_job(self, object_id: int) -> Job:
+        """The farm job of a Cinnamon task object (NotFound)."""
+        return await self._query(lambda: self._rules.job(self._rules.cinnamon_job(object_id)))
+
+    # What the dashboard and the doors' status answers show
+
+    async def queue_figures(self) -> tuple[int, int, int]:
+        """Frames (steps) left in unfinished tasks, jobs they belong to, awake workers."""
+        return await self._query(self._rules.queue_figures)
+
+    async def board(self) -> tuple[list[figures.Listed], figures.Queue]:
+        """Every job with its frames and estimate, and the queue's estimate."""
+        return await self._query(figures.board, self._rules)
+
+    async def queue(self) -> figures.Queue:
+        """The queue's estimate."""
+        return await self._query(figures.queue, self._rules)
+
+    async def listed(self, job_id: str) -> figures.Listed:
+        """One job with its frames and estimate (NotFound)."""
+        found = await self._query(figures.listed, self._rules, [job_id])
+        if not found:
+            raise NotFound(f"no job {job_id}")
+        return found[0]
+
+    async def task_page(self, job_id: str, first: int, count: int) -> list[Task]:
+        """The job's tasks from its ``first`` (by their place in the job), at most ``count``."""
+        return await self._query(self._rules.task_page, job_id, first, count)
+
+    async def task_count(self, job_id: str) -> int:
+        return await self._query(self._rules.task_count, job_id)
+
+    async def job_detail(self, job_id: str, first: int, count: int, recipe: bool
+                         ) -> tuple[list[Task], list[Worker], list[tuple[str, str, str]], dict[str, float],
+                                    recipes.Recipe | None]:
+        """What a job's page shows besides its row: its tasks from ``first`` (at most ``count``), the workers, its
+        blocklist, those tasks' render times, and (``recipe``) its Render+ batch's recipe."""
+        def read() -> tuple[list[Task], list[Worker], list[tuple[str, str, str]], dict[str, float],
+                            recipes.Recipe | None]:
+            return (self._rules.task_page(job_id, first, count), self._rules.workers(),
+                    self._rules.blocklist(job_id), self._rules.task_seconds(job_id, first, count),
+                    self._rules.batch_recipe(job_id) if recipe else None)
+        return await self._query(read)
+
+    async def task_seconds(self, job_id: str, first: int = 0, count: int = 2**62) -> dict[str, float]:
+        """The render time of each completed task of the job (or of ``count`` from its ``first``)."""
+        return await self._query(self._rules.task_seconds, job_id, first, count)
+
+    # Compiling
 
     def compile(self, submitted: dict[str, Any], local: bool) -> tuple[dict[str, Any], list[TaskSpec], str]:
         """The job's settings (two-way paths collapsed), its tasks and the submitter's platform; touches no file.
@@ -303,6 +588,8 @@ class FarmCore:
             job[key] = self.options.variables.localise(job[key], platform)
         return {**payload, "job": job}
 
+    # Task logs and last-rendered images
+
     def job_files(self, job_id: str) -> Path:
         """Where a job's task logs and last rendered image are kept."""
         return self.files / job_id
@@ -333,19 +620,22 @@ class FarmCore:
         images = sorted(self.files.glob("*/last-rendered.*"), key=lambda p: p.stat().st_mtime)
         return images[-1].parent.name if images else None
 
-    def store_image(self, task: Task, image: bytes, expected: tuple[int, int] | None = None) -> None:
+    async def store_image(self, task: Task, image: bytes, expected: tuple[int, int] | None = None) -> None:
         """The job's last-rendered image, once its header shows a PNG or JPEG of the ``expected`` size (or
-        within the cap when none is expected); else ImageRefused, and nothing is written."""
+        within the cap when none is expected); else ImageRefused, and nothing is written. Written beside the
+        event loop."""
         extension, _ = images.checked(image, expected)
         if extension not in IMAGE_TYPES.values():
             raise images.ImageRefused(f"only {' and '.join(IMAGE_TYPES)} images are shown as last rendered")
-        folder = self.job_files(task.job_id)
+        await asyncio.to_thread(self._write_image, task.job_id, extension, image)
+        self.announce({"job": task.job_id, "task": task.id})
+
+    def _write_image(self, job_id: str, extension: str, image: bytes) -> None:
+        folder = self.job_files(job_id)
         private.directory(folder)
         for old in folder.glob("last-rendered.*"):
             old.unlink()
-        path = folder / f"last-rendered{extension}"
-        private.write_bytes(path, image)
-        self.announce({"job": task.job_id, "task": task.id})
+        private.write_bytes(folder / f"last-rendered{extension}", image)
 
     async def watch_timeouts(self) -> None:
         """Fail what timed out, for as long as the service runs."""
@@ -353,7 +643,7 @@ class FarmCore:
             await asyncio.sleep(self.options.check_every)
             if not await self.peers.leading():  # another manager on the database enforces them
                 continue
-            workers, tasks = self.farm.check_timeouts()
+            workers, tasks = await self._run(self._rules.check_timeouts)
             for worker in workers:
                 log.warning("worker %s timed out; its task went back to the queue", worker)
             for task_id in tasks:

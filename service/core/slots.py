@@ -12,6 +12,7 @@ from typing import Any
 from service.core.errors import Conflict, NotFound
 from service.core.farm import LOCAL_TYPES, FarmCore
 from service.core.images import ImageRefused
+from service.core.policy import slot_name
 from service.core.variables import this_platform
 from service.settings import RunOptions
 from service.worker.client import Answer
@@ -49,20 +50,12 @@ class CoreCalls:
         return Answer(204)
 
     async def may_i_run(self, task_id: str) -> Answer:
-        farm = self.core.farm
-        try:
-            allowed, reason = farm.may_run(self.worker_id, task_id)
-            if allowed:
-                farm.update_task(self.worker_id, task_id)  # touched: it is still being worked on
-        except NotFound:
-            allowed, reason = False, "Task not found"
-        except Conflict:
-            allowed, reason = False, "task is assigned to another worker"
+        allowed, reason = await self.core.may_i_run(self.worker_id, task_id)
         return Answer(200, {"mayKeepRunning": allowed, "reason": reason})
 
     async def output_produced(self, task_id: str, image: bytes, content_type: str) -> Answer:
         try:
-            self.core.store_image(self.core.farm.task(task_id), image)
+            await self.core.store_image(await self.core.task(task_id), image)
         except NotFound:
             return Answer(404)
         except ImageRefused as exc:
@@ -73,10 +66,10 @@ class CoreCalls:
 class FarmSlot:
     """One slot's farm work: a task at a time with the farm worker's executor, its Blender kept for the next."""
 
-    def __init__(self, core: FarmCore, worker_id: str, options: RunOptions) -> None:
+    def __init__(self, core: FarmCore, worker_id: str, name: str, options: RunOptions) -> None:
         self.core = core
         self.worker_id = worker_id
-        self.name = core.farm.worker(worker_id).name
+        self.name = name
         calls = CoreCalls(core, worker_id, self.name)
         self.uploader = Uploader(calls)
         self.executor = Executor(calls, TIMING, options.blender, self.uploader, options.resident,
@@ -88,7 +81,6 @@ class FarmSlot:
         """Run the task to its end, or until ``stop``."""
         if self._uploads is None:
             self._uploads = asyncio.get_running_loop().create_task(self.uploader.run())
-        self.core.log_line(task, f"Task assigned to worker {self.name} ({self.worker_id})")
         body = {"uuid": task.id, "job": task.job_id, "name": task.name,
                 "commands": self.core.commands_for(task, this_platform())}
         self._running = asyncio.get_running_loop().create_task(self.executor.run(body))
@@ -102,7 +94,7 @@ class FarmSlot:
         if self._running is not None:
             self._running.cancel()
             await asyncio.wait({self._running})
-            self.core.farm.hand_back(self.worker_id, "Task was requeued: the slot that ran it stopped")
+            await self.core.hand_back(self.worker_id, "Task was requeued: the slot that ran it stopped")
 
     async def idle(self) -> None:
         """Nothing to render: end the slot's Blender."""
@@ -117,10 +109,10 @@ class FarmSlot:
             self._uploads = None
 
 
-def refuse_renderplus(core: FarmCore, worker_id: str, task: Task) -> None:
+async def refuse_renderplus(core: FarmCore, worker_id: str, task: Task) -> None:
     """A Render+ job's task of no batch that runs here (one left from an earlier batch) fails."""
     try:
-        core.farm.update_task(worker_id, task.id, TaskStatus.FAILED, "not a job of the running batch")
+        await core.report(worker_id, task.id, TaskStatus.FAILED, "not a job of the running batch")
     except (Conflict, NotFound) as exc:
         log.info("task %s: %s", task.id, exc)
 
@@ -140,10 +132,13 @@ class IdleSlots:
         if self._loops or not self.options.slots:
             return
         self._stopping = False
-        self._slots = [FarmSlot(self.core, worker, self.options)
-                       for worker in self.core.local_workers(self.options.slots)]
-        loop = asyncio.get_running_loop()
-        self._loops = [loop.create_task(self._work(slot)) for slot in self._slots]
+        self._loops = [asyncio.get_running_loop().create_task(self._all())]
+
+    async def _all(self) -> None:
+        workers = await self.core.local_workers(self.options.slots)
+        self._slots = [FarmSlot(self.core, worker, slot_name(number), self.options)
+                       for number, worker in enumerate(workers, 1)]
+        await asyncio.gather(*(self._work(slot) for slot in self._slots))
 
     async def stop(self, now: bool = False) -> None:
         """Each slot ends the task it runs (``now``: stops it, and the task goes back to the queue), then its
@@ -156,14 +151,14 @@ class IdleSlots:
         self._slots, self._loops = [], []
 
     async def _work(self, slot: FarmSlot) -> None:
-        openings, farm = self.core.openings, self.core.farm
+        openings = self.core.openings
         idle = False
         try:
             while not (self._stopping or openings.closed):  # closed: the service stops
                 hold = openings.hold(slot.worker_id, LOCAL_TYPES)
                 assert hold is not None  # a slot waits for one task at a time
                 try:
-                    task = farm.schedule(slot.worker_id)
+                    task = await self.core.claim(slot.worker_id, slot.name, here=True)
                     if task is None and idle:
                         await openings.wait(hold, IDLE_WAIT)
                 finally:
@@ -175,7 +170,7 @@ class IdleSlots:
                     continue
                 idle = False
                 if task.type in RENDERPLUS_TYPES:
-                    refuse_renderplus(self.core, slot.worker_id, task)
+                    await refuse_renderplus(self.core, slot.worker_id, task)
                 else:
                     await slot.run(task)
         except Exception:

@@ -9,10 +9,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from service.core.figures import FRAME_TYPES, Listed, Queue
 from service.core.jobtypes import requeue_words
 from service.domain.stuck import STUCK
 from service.domain.workers import LOCAL
-from service.web.figures import FRAME_TYPES, Listed, Queue
 from shared import frames
 from shared.model import JOB_ENDED, JOB_RUNNABLE, Job, JobStatus, Task, TaskStatus, Worker, WorkerStatus
 from shared.recipe import Recipe

@@ -13,11 +13,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from service.api import context, forms
-from service.core.errors import NotFound
-from service.core.farm import FarmCore
-from service.core.rules import Rules
+from service.core.errors import FarmError, NotFound
 from service.settings import SESSION_COOKIE, Policy
-from service.web import figures, pages
+from service.web import pages
 from service.web.live import Stream
 from shared.events import said
 from shared.model import BATCH_JOB_TYPE, JobStatus, WorkerStatus
@@ -52,11 +50,17 @@ def _found(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Reque
     async def answer(request: Request) -> Response:
         try:
             return await handler(request)
-        except NotFound as exc:
-            return page(pages.message_page("Not found", str(exc)), 404)
-        except ValueError as exc:
-            return page(pages.message_page("Not possible", str(exc)), 409)
+        except (FarmError, ValueError) as exc:
+            return farm_error(exc)
     return answer
+
+
+def farm_error(exc: Exception) -> Response:
+    """What the core refused (or a form's value it cannot take), as a page saying so: the one place the
+    dashboard translates the core's errors."""
+    if isinstance(exc, NotFound):
+        return page(pages.message_page("Not found", str(exc)), 404)
+    return page(pages.message_page("Not possible", str(exc)), 409)
 
 
 def refused(path: str, status: int, message: str) -> Response:
@@ -67,13 +71,13 @@ def refused(path: str, status: int, message: str) -> Response:
 
 
 async def jobs(request: Request) -> Response:
-    farm = context.core(request).farm
+    farm = context.core(request)
     part = request.query_params.get("part")
     if part == "queue":
-        return page(pages.queue_line(figures.queue(farm)))
+        return page(pages.queue_line(await farm.queue()))
     chosen = request.query_params.get("status", "")
     search = request.query_params.get("q", "").strip()
-    every, queue = figures.board(farm)
+    every, queue = await farm.board()
     found = [j for j in every if (not chosen or j.job.status == chosen) and search.lower() in j.job.name.lower()]
     if part == "rows":
         return page(pages.job_rows(found))
@@ -81,42 +85,28 @@ async def jobs(request: Request) -> Response:
     return page(pages.jobs_page(found, queue, chosen, search, f"/?{query}"))
 
 
-def _listed(farm: Rules, job_id: str) -> figures.Listed:
-    found = figures.listed(farm, [job_id])
-    if not found:
-        raise NotFound(f"no job {job_id}")
-    return found[0]
-
-
 @_found
 async def job(request: Request) -> Response:
-    """A job's page or one of its parts, read and written beside the event loop (a large job's figures take tens
-    of milliseconds of SQL)."""
+    """A job's page or one of its parts (``row``: its row in the jobs list), read in the core's database thread
+    (a large job's figures take tens of milliseconds of SQL) and written beside the event loop."""
     core = context.core(request)
     job_id, part = request.path_params["job_id"], request.query_params.get("part", "page")
-    number = forms.whole(request.query_params.get("page", "")) or 1
-    text = await asyncio.to_thread(_job_part, core, job_id, part, number)
-    return page(text) if text is not None else page(pages.message_page("Not found", f"No part {part}"), 404)
-
-
-def _job_part(core: FarmCore, job_id: str, part: str, number: int) -> str | None:
-    """The part of the job's page ``number`` (``row``: its row in the jobs list); None for a part it has not."""
-    item = _listed(core.farm, job_id)
+    item = await core.listed(job_id)
     found = item.job
     if part == "row":
-        return pages.job_row(item)
+        return page(pages.job_row(item))
     image = core.last_rendered(found.id)
     url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
-    recipe = core.farm.batch_recipe(found.id) if part == "page" and found.type == BATCH_JOB_TYPE else None
-    first = core.farm.task_page(found.id, 0, 1)
+    first = await core.task_page(found.id, 0, 1)
     per_page = pages.tasks_a_page(first[0] if first else None)
-    count = max(1, -(-core.farm.task_count(found.id) // per_page))
-    number = min(max(1, number), count)
+    count = max(1, -(-await core.task_count(found.id) // per_page))
+    number = min(max(1, forms.whole(request.query_params.get("page", "")) or 1), count)
     start = (number - 1) * per_page
-    view = pages.JobView(item, core.farm.task_page(found.id, start, per_page), {w.id: w for w in core.farm.workers()},
-                         url, core.farm.blocklist(found.id), core.farm.task_seconds(found.id, start, per_page), recipe,
-                         number, count)
-    return pages.job_page(view, part)
+    tasks, workers, blocked, seconds, recipe = await core.job_detail(
+        found.id, start, per_page, part == "page" and found.type == BATCH_JOB_TYPE)
+    view = pages.JobView(item, tasks, {w.id: w for w in workers}, url, blocked, seconds, recipe, number, count)
+    text = await asyncio.to_thread(pages.job_page, view, part)  # a page of thousands of frames
+    return page(text) if text is not None else page(pages.message_page("Not found", f"No part {part}"), 404)
 
 
 def read_log(path: Path, start: int | None) -> pages.Log:
@@ -137,12 +127,12 @@ def read_log(path: Path, start: int | None) -> pages.Log:
 @_found
 async def task(request: Request) -> Response:
     core = context.core(request)
-    found = core.farm.task(request.path_params["task_id"])
+    found = await core.task(request.path_params["task_id"])
     start = request.query_params.get("from", "")
     log = read_log(core.task_log(found), forms.whole(start))
-    workers = {w.id: w for w in core.farm.workers()}
-    parts = pages.task_page(found, core.farm.job(found.job_id), workers,
-                            core.farm.task_seconds(found.job_id, found.index_in_job, 1).get(found.id), log)
+    workers = {w.id: w for w in await core.workers()}
+    parts = pages.task_page(found, await core.job(found.job_id), workers,
+                            (await core.task_seconds(found.job_id, found.index_in_job, 1)).get(found.id), log)
     if request.query_params.get("part") == "log":
         return HTMLResponse(parts["log"], headers={**SECURITY_HEADERS, "X-Log-Start": str(log.start),
                                                    "X-Log-End": str(log.end)})
@@ -150,11 +140,10 @@ async def task(request: Request) -> Response:
 
 
 async def workers(request: Request) -> Response:
-    farm = context.core(request).farm
-    found = farm.workers()
-    tasks = {w.task_id: farm.task(w.task_id) for w in found if w.task_id}
-    tags = {t["id"]: t["name"] for t in farm.tags()}
-    blocked = Counter(worker for _, worker in {(job, worker) for job, worker, _ in farm.blocklists()})
+    farm = context.core(request)
+    found, tasks = await farm.workers_with_tasks()
+    tags = {t["id"]: t["name"] for t in await farm.tags()}
+    blocked = Counter(worker for _, worker in {(job, worker) for job, worker, _ in await farm.blocklists()})
     rows = pages.worker_rows(found, tasks, tags, blocked)
     return page(rows if request.query_params.get("part") == "rows" else pages.workers_page(rows))
 
@@ -178,15 +167,15 @@ async def job_action(request: Request) -> Response:
     job_id, action = request.path_params["job_id"], request.path_params["action"]
     if action in JOB_MOVES:
         status, word = JOB_MOVES[action]
-        core.set_job_status(job_id, status, f"{word} from the dashboard")
+        await core.set_job_status(job_id, status, f"{word} from the dashboard")
     elif action == "priority":
         priority = forms.whole((await _form(request)).get("priority", ""))
         if priority is None or priority > 100:
             raise ValueError("the priority is a whole number from 0 to 100")
-        core.farm.set_priority(job_id, priority)
+        await core.set_priority(job_id, priority)
     elif action == "unblock":
         form = await _form(request)
-        core.farm.unblock(job_id, form.get("worker", ""), form.get("type", ""))
+        await core.unblock(job_id, [(form.get("worker", ""), form.get("type", ""))])
     elif action == "delete":
         await core.delete_job(job_id)
         return RedirectResponse("/", 303)
@@ -197,15 +186,15 @@ async def job_action(request: Request) -> Response:
 
 @_found
 async def worker_action(request: Request) -> Response:
-    farm = context.core(request).farm
+    farm = context.core(request)
     worker_id, action = request.path_params["worker_id"], request.path_params["action"]
     if action in WORKER_REQUESTS:
         status, lazy = WORKER_REQUESTS[action]
-        farm.request_status(worker_id, status, lazy)
+        await farm.request_status(worker_id, status, lazy)
     elif action == "remove":
-        farm.delete_worker(worker_id)
+        await farm.delete_worker(worker_id)
     elif action == "unblock":
-        farm.clear_blocklist(worker_id)
+        await farm.clear_blocklist(worker_id)
     else:
         raise NotFound(f"no action {action}")
     return _back(request, "/workers")

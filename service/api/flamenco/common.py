@@ -13,7 +13,11 @@ from starlette.responses import Response
 
 from service.api.context import client, core
 from service.api.errors import flamenco
-from service.core.errors import Conflict, NotFound
+from service.core import jobtypes
+from service.core.errors import Conflict, MoveRefused, NotFound
+from service.core.farm import TypeOutdated
+from service.core.images import ImageRefused
+from service.core.policy import Refused
 from shared.model import Worker
 from shared.recipe import MAX_DEPTH, json_depth
 
@@ -29,13 +33,33 @@ class ApiError(Exception):
         self.message = message
 
 
-async def api_error(request: Request, exc: Exception) -> Response:
-    """The answer to an ApiError, or to the store's NotFound and Conflict, raised by a handler."""
+def translated(exc: Exception) -> ApiError:
+    """What the core refused, as the API answers it: the one place the Flamenco door translates the core's
+    errors."""
     if isinstance(exc, ApiError):
-        return flamenco(exc.status, exc.message)
-    if isinstance(exc, Conflict):
-        return flamenco(409, str(exc))
-    return flamenco(404, str(exc) if isinstance(exc, NotFound) else "not found")
+        return exc
+    status = 500
+    if isinstance(exc, NotFound):
+        status = 404
+    elif isinstance(exc, Conflict):
+        status = 409
+    elif isinstance(exc, MoveRefused):
+        status = 422
+    elif isinstance(exc, TypeOutdated):
+        status = 412
+    elif isinstance(exc, jobtypes.CompileError):
+        status = 400
+    elif isinstance(exc, Refused):
+        status = 403
+    elif isinstance(exc, ImageRefused):
+        status = 413 if exc.too_large else 415
+    return ApiError(status, str(exc) or "not found")
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    """The answer to an ApiError, or to what the core refused, raised by a handler."""
+    answer = translated(exc)
+    return flamenco(answer.status, answer.message)
 
 
 def seed(request: Request) -> bool:
@@ -99,7 +123,7 @@ def strings(data: dict[str, Any], key: str, required: bool = True) -> list[str]:
     return list(values)
 
 
-def worker(request: Request) -> Worker:
+async def worker(request: Request) -> Worker:
     """The worker of a request with valid HTTP basic auth (its id and secret), else 403 as Flamenco answers."""
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
@@ -108,8 +132,7 @@ def worker(request: Request) -> Worker:
         worker_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ApiError(403, "security requirements failed: authorization failed: malformed auth header") from exc
-    farm = core(request).farm
-    if not farm.authenticate(worker_id, secret, client(request)):
+    found = await core(request).authenticate(worker_id, secret, client(request))
+    if found is None:
         raise ApiError(403, "security requirements failed: authorization failed: no such worker known")
-    worker: Worker = farm.worker(worker_id)
-    return worker
+    return found

@@ -3,10 +3,7 @@ tasks and their logs, last rendered images; translated to the farm's core."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime
-from collections.abc import Iterator
 from typing import Any
 
 from starlette.requests import Request
@@ -17,8 +14,6 @@ from service.api.context import client, core
 from service.api.flamenco import shapes
 from service.api.flamenco.common import ApiError, body, decoded, field, seed
 from service.core import jobtypes
-from service.core.farm import TypeOutdated
-from service.core.policy import Refused
 from shared.model import JobStatus, TaskStatus
 from shared.net import is_loopback
 
@@ -58,40 +53,22 @@ async def _submitted(request: Request) -> dict[str, Any]:
             "worker_tag": field(data, "worker_tag", str, required=False, default=""), "initial_status": initial}
 
 
-@contextlib.contextmanager
-def _compiling() -> Iterator[None]:
-    """Compile errors as the API answers them."""
-    try:
-        yield
-    except TypeOutdated as exc:
-        raise ApiError(412, str(exc)) from exc
-    except jobtypes.CompileError as exc:
-        raise ApiError(400, str(exc)) from exc
-    except Refused as exc:
-        raise ApiError(403, str(exc)) from exc
-
-
 async def submit(request: Request) -> Response:
-    submitted = await _submitted(request)
-    with _compiling():
-        # compiled and stored beside the event loop: a job may have thousands of tasks
-        job = await asyncio.to_thread(core(request).submit, submitted, is_loopback(client(request)))
+    job = await core(request).submit(await _submitted(request), is_loopback(client(request)))
     return JSONResponse(shapes.job(job))
 
 
 async def check(request: Request) -> Response:
-    submitted = await _submitted(request)
-    with _compiling():
-        await asyncio.to_thread(core(request).compile, submitted, is_loopback(client(request)))
+    await core(request).check(await _submitted(request), is_loopback(client(request)))
     return Response(status_code=NO_CONTENT)
 
 
 async def query(request: Request) -> Response:
-    return JSONResponse({"jobs": [shapes.job(j) for j in core(request).farm.jobs()]})
+    return JSONResponse({"jobs": [shapes.job(j) for j in await core(request).jobs()]})
 
 
 async def get_job(request: Request) -> Response:
-    return JSONResponse(shapes.job(core(request).farm.job(request.path_params["job_id"])))
+    return JSONResponse(shapes.job(await core(request).job(request.path_params["job_id"])))
 
 
 async def delete_job(request: Request) -> Response:
@@ -106,7 +83,7 @@ async def mass_delete(request: Request) -> Response:
     except ValueError as exc:
         raise ApiError(400, "last_updated_max must be a date-time") from exc
     farm = core(request)
-    doomed = [j.id for j in farm.farm.jobs() if j.updated <= limit]
+    doomed = [j.id for j in await farm.jobs() if j.updated <= limit]
     if not doomed:
         raise ApiError(416, "no jobs were last updated before that time")
     for job_id in doomed:
@@ -115,7 +92,7 @@ async def mass_delete(request: Request) -> Response:
 
 
 async def what_would_delete_do(request: Request) -> Response:
-    core(request).farm.job(request.path_params["job_id"])
+    await core(request).job(request.path_params["job_id"], steps=False)
     return JSONResponse({"shaman_checkout": False})
 
 
@@ -129,7 +106,7 @@ def _last_rendered(request: Request, job_id: str | None) -> Response:
 
 async def last_rendered(request: Request) -> Response:
     job_id = request.path_params["job_id"]
-    core(request).farm.job(job_id)
+    await core(request).job(job_id, steps=False)
     return _last_rendered(request, job_id)
 
 
@@ -142,10 +119,7 @@ async def set_status(request: Request) -> Response:
     status = field(data, "status", str)
     if status not in tuple(JobStatus):
         raise ApiError(400, f"status must be one of {', '.join(JobStatus)}")
-    try:
-        core(request).set_job_status(request.path_params["job_id"], status, field(data, "reason", str))
-    except ValueError as exc:
-        raise ApiError(422, str(exc)) from exc
+    await core(request).set_job_status(request.path_params["job_id"], status, field(data, "reason", str))
     return Response(status_code=NO_CONTENT)
 
 
@@ -153,58 +127,55 @@ async def set_priority(request: Request) -> Response:
     priority = field(await body(request), "priority", int)
     if not 0 <= priority <= 100:
         raise ApiError(422, "priority must be between 0 and 100")
-    core(request).farm.set_priority(request.path_params["job_id"], priority)
+    await core(request).set_priority(request.path_params["job_id"], priority)
     return Response(status_code=NO_CONTENT)
 
 
 async def set_tag(request: Request) -> Response:
     data = await body(request)
-    farm = core(request).farm
+    farm = core(request)
     tag_id, name = field(data, "id", str, False, ""), field(data, "name", str, False, "")
     if name:
-        tag_id = next((t["id"] for t in farm.tags() if t["name"] == name), "")
+        tag_id = await farm.tag_named(name) or ""
         if not tag_id:
             raise ApiError(422, f"no tag named {name}")
-    elif tag_id:
-        farm.tag(tag_id)
-    farm.set_tag(request.path_params["job_id"], tag_id)
+    await farm.set_tag(request.path_params["job_id"], tag_id)
     return Response(status_code=NO_CONTENT)
 
 
 async def job_tasks(request: Request) -> Response:
-    farm = core(request).farm
-    job_id = request.path_params["job_id"]
-    farm.job(job_id)
-    workers = {w.id: w for w in farm.workers()}
-    return JSONResponse({"tasks": [shapes.task_summary(t, workers.get(t.worker_id or ""))
-                                   for t in farm.tasks(job_id)]})
+    farm = core(request)
+    _, tasks = await farm.job_tasks(request.path_params["job_id"])
+    workers = {w.id: w for w in await farm.workers()}
+    return JSONResponse({"tasks": [shapes.task_summary(t, workers.get(t.worker_id or "")) for t in tasks]})
 
 
 async def blocklist(request: Request) -> Response:
-    farm = core(request).farm
+    farm = core(request)
     job_id = request.path_params["job_id"]
     if request.method == "GET":
-        return JSONResponse([{"worker_id": w, "task_type": t, "worker_name": n} for w, t, n in farm.blocklist(job_id)])
-    farm.job(job_id)
+        return JSONResponse([{"worker_id": w, "task_type": t, "worker_name": n}
+                             for w, t, n in await farm.blocklist(job_id)])
+    await farm.job(job_id, steps=False)
     entries = await decoded(request, list, "a list of blocklist entries")
     if not all(isinstance(e, dict) for e in entries):
         raise ApiError(400, "invalid format: the body must be a list of blocklist entries")
-    for entry in entries:
-        farm.unblock(job_id, field(entry, "worker_id", str), field(entry, "task_type", str))
+    await farm.unblock(job_id, [(field(entry, "worker_id", str), field(entry, "task_type", str))
+                                for entry in entries])
     return Response(status_code=NO_CONTENT)
 
 
 async def get_task(request: Request) -> Response:
-    farm = core(request).farm
-    task = farm.task(request.path_params["task_id"])
-    workers = {w.id: w for w in farm.workers()}
+    farm = core(request)
+    task = await farm.task(request.path_params["task_id"])
+    workers = {w.id: w for w in await farm.workers()}
     return JSONResponse(shapes.task(task, workers.get(task.worker_id or ""),
                                     [workers[w] for w in task.failed_by if w in workers]))
 
 
 async def task_log(request: Request) -> Response:
     farm = core(request)
-    task = farm.farm.task(request.path_params["task_id"])
+    task = await farm.task(request.path_params["task_id"])
     path = farm.task_log(task)
     if not path.is_file():
         return Response(status_code=NO_CONTENT)
@@ -214,7 +185,7 @@ async def task_log(request: Request) -> Response:
 
 async def task_log_tail(request: Request) -> Response:
     farm = core(request)
-    path = farm.task_log(farm.farm.task(request.path_params["task_id"]))
+    path = farm.task_log(await farm.task(request.path_params["task_id"]))
     if not path.is_file():
         return Response(status_code=NO_CONTENT)
     with path.open("rb") as log:
@@ -228,10 +199,7 @@ async def set_task_status(request: Request) -> Response:
     if status not in (TaskStatus.QUEUED, TaskStatus.CANCELED, TaskStatus.PAUSED, TaskStatus.FAILED,
                       TaskStatus.COMPLETED):
         raise ApiError(422, "a task can be set to queued, canceled, paused, failed or completed")
-    try:
-        core(request).farm.set_task_status(request.path_params["task_id"], status, field(data, "reason", str))
-    except ValueError as exc:
-        raise ApiError(422, str(exc)) from exc
+    await core(request).set_task_status(request.path_params["task_id"], status, field(data, "reason", str))
     return Response(status_code=NO_CONTENT)
 
 

@@ -55,10 +55,10 @@ async def shared_storage(request: Request) -> Response:
 
 async def status(request: Request) -> Response:
     """The farm at a glance: active, idle, waiting, asleep or inoperative."""
-    farm = core(request).farm
-    workers = [w.status for w in farm.workers()]
+    farm = core(request)
+    workers = [w.status for w in await farm.workers()]
     working = [s for s in workers if s in (WorkerStatus.AWAKE, WorkerStatus.ASLEEP)]
-    jobs = [j.status for j in farm.jobs()]
+    jobs = [j.status for j in await farm.jobs()]
     busy = JobStatus.ACTIVE in jobs
     queued = any(s in JOB_RUNNABLE for s in jobs)
     if not working:

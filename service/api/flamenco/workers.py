@@ -4,8 +4,6 @@ worker management routes, translated to the farm's core."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,10 +12,7 @@ from service.api import forms
 from service.api.context import client, core
 from service.api.flamenco import shapes
 from service.api.flamenco.common import ApiError, body, field, seed, strings, worker
-from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.farm import IMAGE_TYPES, MAX_IMAGE_BYTES
-from service.core.images import ImageRefused
-from service.core.policy import NameRefused
 from shared.model import TaskStatus, WorkerStatus
 
 NO_CONTENT = 204
@@ -35,38 +30,36 @@ def _status(data: dict[str, object], key: str) -> str:
 async def register(request: Request) -> Response:
     data = await body(request)
     name = field(data, "nickname" if seed(request) else "name", str)
-    with _name_refused():
-        registered = core(request).register(name, field(data, "secret", str), field(data, "platform", str),
-                                            strings(data, "supported_task_types"), client(request))
+    registered = await core(request).register(name, field(data, "secret", str), field(data, "platform", str),
+                                              strings(data, "supported_task_types"), client(request))
     return JSONResponse(shapes.registered(registered, seed(request)))
 
 
 async def sign_on(request: Request) -> Response:
-    me = worker(request)
+    me = await worker(request)
     data = await body(request)
-    with _name_refused():
-        status = core(request).sign_on(
-            me.id, field(data, "nickname" if seed(request) else "name", str),
-            [t.strip().lower() for t in strings(data, "supported_task_types")], field(data, "software_version", str),
-            bool(field(data, "can_restart", bool, required=False, default=False)), client(request))
+    status = await core(request).sign_on(
+        me.id, field(data, "nickname" if seed(request) else "name", str),
+        [t.strip().lower() for t in strings(data, "supported_task_types")], field(data, "software_version", str),
+        bool(field(data, "can_restart", bool, required=False, default=False)), client(request))
     return JSONResponse({"status_requested": status})
 
 
 async def sign_off(request: Request) -> Response:
-    core(request).farm.sign_off(worker(request).id)
+    await core(request).sign_off((await worker(request)).id)
     return Response(status_code=NO_CONTENT)
 
 
 async def state(request: Request) -> Response:
-    me = worker(request)
+    me = await worker(request)
     if not me.status_requested:
         return Response(status_code=NO_CONTENT)
     return JSONResponse({"status_requested": me.status_requested})
 
 
 async def state_changed(request: Request) -> Response:
-    me = worker(request)
-    core(request).farm.state_changed(me.id, _status(await body(request), "status"))
+    me = await worker(request)
+    await core(request).state_changed(me.id, _status(await body(request), "status"))
     return Response(status_code=NO_CONTENT)
 
 
@@ -86,7 +79,7 @@ async def schedule(request: Request) -> Response:
     wait = asked_wait(request, farm.options.longest_wait)
     until = asyncio.get_running_loop().time() + wait
     held = bool(wait)
-    me = worker(request)
+    me = await worker(request)
     while True:
         if me.status_requested:
             return JSONResponse({"status_requested": me.status_requested}, status_code=423)
@@ -95,7 +88,7 @@ async def schedule(request: Request) -> Response:
         hold = farm.openings.hold(me.id, me.supported_task_types) if held else None
         held = hold is not None  # a worker with MAX_HELD requests held already is answered at once
         try:
-            task = farm.farm.schedule(me.id)
+            task = await farm.claim(me.id, me.name)
             if task is not None or hold is None or not await farm.openings.wait(
                     hold, until - asyncio.get_running_loop().time()):
                 break
@@ -104,21 +97,19 @@ async def schedule(request: Request) -> Response:
                 farm.openings.release(hold)
         if await request.is_disconnected():  # a worker that went while it waited takes nothing
             return Response(status_code=NO_CONTENT)
-        me = farm.farm.worker(me.id)  # as it is now (authenticated once: that writes when it was last seen)
+        me = await farm.worker(me.id)  # as it is now (authenticated once: that writes when it was last seen)
     if task is not None and held and await request.is_disconnected():
-        farm.farm.hand_back(me.id, "Task was requeued: its worker went while it waited for it")
+        await farm.hand_back(me.id, "Task was requeued: its worker went while it waited for it")
         return Response(status_code=NO_CONTENT)
     applied = {"Preference-Applied": f"wait={wait:g}"} if held and not farm.openings.closed else {}
     if task is None:
         return Response(status_code=NO_CONTENT, headers=applied)
-    farm.log_line(task, f"Task assigned to worker {me.name} ({me.id})")
-    farm.handed(task)
-    job = farm.farm.job(task.job_id, steps=False)
+    job = await farm.job(task.job_id, steps=False)
     return JSONResponse(shapes.assigned(task, job, farm.commands_for(task, me.platform)), headers=applied)
 
 
 async def task_update(request: Request) -> Response:
-    me = worker(request)
+    me = await worker(request)
     data = await body(request)
     status = field(data, "taskStatus", str, required=False)
     if status is not None and status not in tuple(TaskStatus):
@@ -128,34 +119,16 @@ async def task_update(request: Request) -> Response:
                             f"{', '.join(WORKER_SETS)}")
     activity = field(data, "activity", str, required=False)
     steps = field(data, "steps_completed", int, required=False)
-    farm = core(request)
-    task_id = request.path_params["task_id"]
-    try:
-        await farm.task_update(me.id, me.name, task_id, status, activity, steps,
-                               field(data, "log", str, required=False, default=""))
-    except NotFound as exc:
-        raise ApiError(404, f"task {task_id} not found") from exc
-    except Conflict as exc:
-        raise ApiError(409, f"task {task_id} is not assigned to you") from exc
+    await core(request).task_update(me.id, me.name, request.path_params["task_id"], status, activity, steps,
+                                    field(data, "log", str, required=False, default=""))
     return Response(status_code=NO_CONTENT)
 
 
 async def may_i_run(request: Request) -> Response:
-    me = worker(request)
-    task_id = request.path_params["task_id"]
+    me = await worker(request)
     if me.status_requested and not me.lazy:
         return _may(False, "worker status change requested", True)
-    farm = core(request).farm
-    try:
-        allowed, reason = farm.may_run(me.id, task_id)
-    except NotFound:
-        return _may(False, "Task not found")
-    if allowed:
-        try:
-            farm.update_task(me.id, task_id)  # touched: it is still being worked on
-        except Conflict:  # taken from this worker since may_run looked
-            return _may(False, "task is assigned to another worker")
-    return _may(allowed, reason)
+    return _may(*await core(request).may_i_run(me.id, request.path_params["task_id"]))
 
 
 def _may(allowed: bool, reason: str, change: bool = False) -> JSONResponse:
@@ -163,7 +136,7 @@ def _may(allowed: bool, reason: str, change: bool = False) -> JSONResponse:
 
 
 async def output_produced(request: Request) -> Response:
-    me = worker(request)
+    me = await worker(request)
     length = forms.whole(request.headers.get("content-length", ""), 2**80)
     if not length:
         raise ApiError(411, "Content-Length header required")
@@ -173,92 +146,70 @@ async def output_produced(request: Request) -> Response:
     if content_type not in IMAGE_TYPES:
         raise ApiError(415, "the image must be image/png or image/jpeg")
     farm = core(request)
-    try:  # only the worker that holds the task shows its image
-        task = farm.farm.held(me.id, request.path_params["task_id"])
-    except NotFound as exc:
-        raise ApiError(404, "Task does not exist") from exc
-    except Conflict as exc:
-        raise ApiError(409, f"task {request.path_params['task_id']} is not assigned to you") from exc
-    try:
-        farm.store_image(task, await request.body())
-    except ImageRefused as exc:
-        raise ApiError(413 if exc.too_large else 415, str(exc)) from exc
+    task = await farm.held(me.id, request.path_params["task_id"])  # only the worker that holds it shows its image
+    await farm.store_image(task, await request.body())
     return Response(status_code=202)
 
 
 async def list_workers(request: Request) -> Response:
-    return JSONResponse({"workers": [shapes.worker_summary(w) for w in core(request).farm.workers()]})
+    return JSONResponse({"workers": [shapes.worker_summary(w) for w in await core(request).workers()]})
 
 
 async def get_worker(request: Request) -> Response:
-    farm = core(request).farm
-    found = farm.worker(request.path_params["worker_id"])
-    current = farm.task(found.task_id) if found.task_id else None
-    tags = [t for t in farm.tags() if t["id"] in found.tags]
-    return JSONResponse(shapes.worker(found, current, tags))
+    return JSONResponse(shapes.worker(*await core(request).worker_detail(request.path_params["worker_id"])))
 
 
 async def delete_worker(request: Request) -> Response:
-    core(request).farm.delete_worker(request.path_params["worker_id"])
+    await core(request).delete_worker(request.path_params["worker_id"])
     return Response(status_code=NO_CONTENT)
 
 
 async def set_worker_status(request: Request) -> Response:
     data = await body(request)
-    farm = core(request).farm
-    target = farm.worker(request.path_params["worker_id"])
+    farm = core(request)
+    target = await farm.worker(request.path_params["worker_id"])
     status = _status(data, "status")
     if status == WorkerStatus.RESTART and not target.can_restart:
         raise ApiError(412, f"worker {target.name} cannot restart")
-    farm.request_status(target.id, status, bool(field(data, "is_lazy", bool)))
+    await farm.request_status(target.id, status, bool(field(data, "is_lazy", bool)))
     return Response(status_code=NO_CONTENT)
 
 
 async def set_worker_tags(request: Request) -> Response:
     tag_ids = strings(await body(request), "tag_ids")
-    farm = core(request).farm
-    known = {t["id"] for t in farm.tags()}
+    farm = core(request)
+    known = {t["id"] for t in await farm.tags()}
     if unknown := [t for t in tag_ids if t not in known]:
         raise ApiError(400, f"no tag {unknown[0]}")
-    farm.set_worker_tags(request.path_params["worker_id"], tag_ids)
+    await farm.set_worker_tags(request.path_params["worker_id"], tag_ids)
     return Response(status_code=NO_CONTENT)
 
 
 async def sleep_schedule(request: Request) -> Response:
-    core(request).farm.worker(request.path_params["worker_id"])
+    await core(request).worker(request.path_params["worker_id"])
     if request.method == "GET":
         return Response(status_code=NO_CONTENT)
     raise ApiError(403, "Shepherd has no sleep schedules; put a worker to sleep with setstatus")
 
 
 async def tags(request: Request) -> Response:
-    farm = core(request).farm
+    farm = core(request)
     if request.method == "GET":
-        return JSONResponse({"tags": farm.tags()})
+        return JSONResponse({"tags": await farm.tags()})
     data = await body(request)
-    return JSONResponse(farm.add_tag(field(data, "name", str), field(data, "description", str, False, ""),
-                                     field(data, "id", str, False, "")))
+    return JSONResponse(await farm.add_tag(field(data, "name", str), field(data, "description", str, False, ""),
+                                           field(data, "id", str, False, "")))
 
 
 async def tag(request: Request) -> Response:
-    farm = core(request).farm
+    farm = core(request)
     tag_id = request.path_params["tag_id"]
     if request.method == "GET":
-        return JSONResponse(farm.tag(tag_id))
+        return JSONResponse(await farm.tag(tag_id))
     if request.method == "DELETE":
-        farm.delete_tag(tag_id)
+        await farm.delete_tag(tag_id)
     else:
         data = await body(request)
-        farm.update_tag(tag_id, field(data, "name", str), field(data, "description", str, False, ""))
+        await farm.update_tag(tag_id, field(data, "name", str), field(data, "description", str, False, ""))
     return Response(status_code=NO_CONTENT)
 
-
-@contextlib.contextmanager
-def _name_refused() -> Iterator[None]:
-    """A worker name that is taken (409) or kept for this machine's own workers (403)."""
-    try:
-        yield
-    except NameTaken as exc:
-        raise ApiError(409, str(exc)) from exc
-    except NameRefused as exc:
-        raise ApiError(403, str(exc)) from exc

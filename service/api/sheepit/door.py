@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 import unicodedata
 from collections import OrderedDict
@@ -101,27 +100,27 @@ class Door:
         """Frames of each unfinished task that SheepIt sessions had validated, so that a session taking the task
         after it went back to the queue resumes at the first frame not yet validated."""
 
-    def restore(self) -> None:
+    async def restore(self) -> None:
         """Sessions do not outlive the service: what their workers had goes back to the queue."""
-        for worker in self.core.farm.workers():
+        for worker in await self.core.workers():
             if worker.lease is not None and worker.status != WorkerStatus.OFFLINE:
-                self.core.farm.sign_off(worker.id)
+                await self.core.sign_off(worker.id)
 
-    def open(self, login: str, hostname: str, address: str, os_name: str, bits: str, version: str) -> str | None:
+    async def open(self, login: str, hostname: str, address: str, os_name: str, bits: str, version: str) -> str | None:
         """A new session as the worker of this account and host (one worker each, the same at every login: a
         client that logs in again after a crash ends its old session, and its frame goes back to the queue),
         awake unless someone asked it to sleep; its cookie. None when the account has as many live sessions as
         it may have."""
-        self.sweep()
-        farm = self.core.farm
+        await self.sweep()
+        farm = self.core
         name = worker_name(login, hostname or address)
-        mine = [w for w in farm.workers() if account_of(w.name) == login]  # names only the door gives
+        mine = [w for w in await farm.workers() if account_of(w.name) == login]  # names only the door gives
         known = next((w for w in mine if plain(w.name) == plain(name)), None)  # BOX is box
         if known is not None:
             for cookie in self.sessions.of_worker(known.id):
                 self.sessions.close(cookie)
             if known.task_id is not None:
-                farm.hand_back(known.id, "Task was requeued: its SheepIt client logged in again")
+                await farm.hand_back(known.id, "Task was requeued: its SheepIt client logged in again")
         if len(self.sessions.of_login(login)) >= self.options.sessions:
             log.warning("SheepIt account %s has %d live sessions already: %s is refused", login,
                         self.options.sessions, name)
@@ -129,22 +128,17 @@ class Door:
         in_use = self.sessions.workers_in_use()
         spare = sorted((w for w in mine if w.id not in in_use), key=lambda w: w.last_seen or 0)
         if known is None and len(mine) >= self.options.sessions and spare:
-            farm.delete_worker(spare[0].id)  # the account's worker not heard from longest makes room
+            await farm.delete_worker(spare[0].id)  # the account's worker not heard from longest makes room
             (self.logs / f"{spare[0].id}.txt").unlink(missing_ok=True)
-        software = f"SheepIt {version}"
-        worker_id = known.id if known else farm.register(name, secrets.token_hex(16), os_name, TASK_TYPES, address,
-                                                          software, self.options.timeout).id
-        if known is not None and known.lease != self.options.timeout:
-            farm.set_lease(worker_id, self.options.timeout)  # --sheepit-timeout changed since it was made
-        status = farm.sign_on(worker_id, known.name if known else name, TASK_TYPES, software, False, address)
-        farm.state_changed(worker_id, status)
+        worker_id = await farm.open_session(known.id if known else None, known.name if known else name, os_name,
+                                            TASK_TYPES, f"SheepIt {version}", address, self.options.timeout)
         return self.sessions.open(Session(worker_id, login, os_name, bits))
 
-    def sweep(self) -> None:
+    async def sweep(self) -> None:
         """Forget the sessions whose worker is gone, offline or in error (its lease ran out while it held a
         frame), and end quietly (offline, not error) those that held no frame for the idle timeout: a client
         with nothing to render asks again only every 5 to 20 minutes, so its silence is no failure."""
-        workers = {w.id: w for w in self.core.farm.workers()}
+        workers = {w.id: w for w in await self.core.workers()}
         idle_since = time.monotonic() - self.options.idle_timeout
         for cookie, session in list(self.sessions.live.items()):
             worker = workers.get(session.worker_id)
@@ -152,37 +146,33 @@ class Door:
                 self.sessions.close(cookie)
             elif worker.task_id is None and session.seen < idle_since:
                 log.info("SheepIt session of %s ended: idle for %g s", worker.name, self.options.idle_timeout)
-                self.close(cookie)
+                await self.close(cookie)
 
     async def watch(self) -> None:
         """Sweep the sessions for as long as the service runs."""
         while True:
             await asyncio.sleep(self.core.options.check_every)
-            self.sweep()
+            await self.sweep()
 
-    def close(self, cookie: str) -> None:
+    async def close(self, cookie: str) -> None:
         """The session ends (logout): its worker goes offline and its frame back to the queue."""
         session = self.sessions.close(cookie)
         if session is not None:
             try:
-                self.core.farm.sign_off(session.worker_id)
+                await self.core.sign_off(session.worker_id)
             except NotFound:
                 pass
 
-    def alive(self, cookie: str | None, address: str) -> Session | None:
+    async def alive(self, cookie: str | None, address: str) -> Session | None:
         """The cookie's session if it still holds its lease (heard from now), else None (and it is forgotten)."""
         session = self.sessions.get(cookie)
         if session is None or cookie is None:
             return None
-        try:
-            worker = self.core.farm.worker(session.worker_id)
-        except NotFound:
-            worker = None
+        worker = await self.core.seen(session.worker_id, address)
         if worker is None or worker.status in (WorkerStatus.ERROR, WorkerStatus.OFFLINE):
             self.sessions.close(cookie)
             return None
         session.seen = time.monotonic()
-        self.core.farm.seen(worker, address)
         return session
 
     async def renderer(self, session: Session) -> Archive | None:
@@ -197,11 +187,12 @@ class Door:
         """The frame the session is to render: the next one of its task, else one of a task the scheduler hands
         it; None when there is none. A task it cannot render (a format whose uploads cannot be checked, a blend
         that cannot be packed) goes back to the queue for other workers, and the session is blocklisted for it."""
-        farm = self.core.farm
+        farm = self.core
         for _ in range(TRIES):
-            if farm.worker(session.worker_id).status != WorkerStatus.AWAKE:
+            worker = await farm.worker(session.worker_id)
+            if worker.status != WorkerStatus.AWAKE:
                 return None
-            task = farm.schedule(session.worker_id)
+            task = await farm.claim(worker.id, worker.name)
             if task is None:
                 session.drop()
                 return None
@@ -210,7 +201,7 @@ class Door:
                 work, archive = await self.work(task)
             except (NotRenderable, ArchiveError, OSError) as exc:
                 session.drop()
-                farm.refuse(session.worker_id, f"Task was requeued: SheepIt clients cannot render it: {exc}")
+                await farm.refuse(session.worker_id, f"Task was requeued: SheepIt clients cannot render it: {exc}")
                 continue
             session.frames, session.archive = work.frames, archive
             if taken:
@@ -223,11 +214,11 @@ class Door:
             try:
                 if frame is None:
                     raise Conflict("no frame left")
-                farm.update_task(session.worker_id, task.id, activity=f"Frame {frame} is rendering on SheepIt")
+                await farm.report(session.worker_id, task.id, activity=f"Frame {frame} is rendering on SheepIt")
             except (Conflict, NotFound):
                 session.drop()
                 continue
-            return Given(task, work, frame, farm.sheepit_id(task.id), archive, renderer)
+            return Given(task, work, frame, await farm.sheepit_id(task.id), archive, renderer)
         return None
 
     def work_of(self, task: Task) -> Work:
@@ -238,20 +229,19 @@ class Door:
         work = self.work_of(task)
         return work, await asyncio.to_thread(self.archives.get, work.blend)
 
-    def owns(self, session: Session, sheepit_id: str, frame: str | None = None) -> Task | None:
+    async def owns(self, session: Session, sheepit_id: str, frame: str | None = None) -> Task | None:
         """The session's task if the SheepIt id (and frame) is what it renders and it may go on, else None."""
-        farm = self.core.farm
+        farm = self.core
         number = forms.whole(sheepit_id)
-        task_id = farm.sheepit_task(number) if number is not None else None
+        task_id = await farm.sheepit_task(number) if number is not None else None
         if task_id is None or task_id != session.task_id:
             return None
         if frame is not None and frame_number(frame) != session.frame:
             return None
-        if not farm.may_run(session.worker_id, task_id)[0]:
+        if not (await farm.may_run(session.worker_id, task_id))[0]:
             session.drop()
             return None
-        task: Task = farm.task(task_id)
-        return task
+        return await farm.task(task_id)
 
     async def expected_size(self, work: Work) -> tuple[int, int] | None:
         """The image size the scene renders, read once per version of the blend file."""
@@ -260,7 +250,7 @@ class Door:
             self._sizes[key] = await asyncio.to_thread(render_size, work.blend, work.scene)
         return self._sizes[key]
 
-    def frame_done(self, session: Session, task: Task, frame: int, path: Path) -> None:
+    async def frame_done(self, session: Session, task: Task, frame: int, path: Path) -> None:
         """A validated frame: the task's steps, completed with its last frame."""
         session.done += 1
         self.core.log_line(task, f"SheepIt session {session.login}: frame {frame} saved to {path}")
@@ -270,21 +260,20 @@ class Door:
             self._validated.popitem(last=False)
         if session.frame is None:
             del self._validated[task.id]
-            self.core.farm.update_task(session.worker_id, task.id, TaskStatus.COMPLETED,
-                                       "Task completed on SheepIt")
+            await self.core.report(session.worker_id, task.id, TaskStatus.COMPLETED, "Task completed on SheepIt")
             session.drop()
         else:
-            self.core.farm.update_task(session.worker_id, task.id, steps_completed=session.done,
-                                       activity=f"Frame {frame} rendered on SheepIt")
+            await self.core.report(session.worker_id, task.id, steps=session.done,
+                                   activity=f"Frame {frame} rendered on SheepIt")
 
-    def fail(self, session: Session, reason: str, log: str = "") -> None:
+    async def fail(self, session: Session, reason: str, log: str = "") -> None:
         """The session failed its task: soft-failed, blocklisted or failed, as for any worker."""
         if session.task_id is None:
             return
         task_id = session.task_id
         session.drop()
         try:
-            task = self.core.farm.update_task(session.worker_id, task_id, TaskStatus.FAILED, reason)
+            task = await self.core.report(session.worker_id, task_id, TaskStatus.FAILED, reason)
         except (Conflict, NotFound):
             return
         self.core.append_log(task, log)

@@ -94,8 +94,8 @@ async def config(request: Request) -> Response:
         return xml("config", 101)
     old = request.cookies.get(COOKIE)
     if old:
-        door.close(old)
-    cookie = door.open(login, _text(form, "hostname"), address, _text(form, "os"), _text(form, "bits"), version)
+        await door.close(old)
+    cookie = await door.open(login, _text(form, "hostname"), address, _text(form, "os"), _text(form, "bits"), version)
     if cookie is None:
         return xml("config", SESSIONS_FULL)
     requests = [ET.Element("request", {"type": kind, "path": path}) for kind, path in PATHS.items()]
@@ -117,7 +117,7 @@ async def speedtest_answer(request: Request) -> Response:
 
 async def request_job(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), client(request))
+    session = await door.alive(request.cookies.get(COOKIE), client(request))
     if session is None:
         return xml("jobrequest", 202)
     renderer = await door.renderer(session)
@@ -125,16 +125,16 @@ async def request_job(request: Request) -> Response:
         return xml("jobrequest", 205)
     asked = request.query_params
     session.use_gpu = asked.get("computemethod", "1") != "1" and bool(asked.get("gpu_type"))
-    farm = door.core.farm
-    worker = farm.worker(session.worker_id)
+    farm = door.core
+    worker = await farm.worker(session.worker_id)
     if worker.status_requested and not (worker.lazy and session.task_id):
-        farm.state_changed(worker.id, worker.status_requested)
+        await farm.state_changed(worker.id, worker.status_requested)
         if worker.status_requested == WorkerStatus.OFFLINE:
-            door.close(request.cookies[COOKIE])
+            await door.close(request.cookies[COOKIE])
             return xml("jobrequest", 201)
-        worker = farm.worker(worker.id)
+        worker = await farm.worker(worker.id)
     given = await door.give(session, renderer) if worker.status == WorkerStatus.AWAKE else None
-    frames, jobs, awake = farm.queue_figures()
+    frames, jobs, awake = await farm.queue_figures()
     stats = ET.Element("stats", {"credits_session": "0", "credits_total": "0", "frame_remaining": str(frames),
                                  "waiting_project": str(jobs), "connected_machine": str(awake),
                                  "renderable_project": str(jobs)})
@@ -145,7 +145,7 @@ async def request_job(request: Request) -> Response:
     job = ET.Element("job", {
         "id": str(given.sheepit_id), "use_gpu": "1" if session.use_gpu else "0", "archive_md5": given.archive.md5,
         "path": given.archive.blend, "frame": frame, "synchronous_upload": "1", "validation_url": validation,
-        "name": farm.job(given.task.job_id, steps=False).name, "password": "", "extras": ""})
+        "name": (await farm.job(given.task.job_id, steps=False)).name, "password": "", "extras": ""})
     ET.SubElement(job, "renderer", md5=given.renderer.md5, commandline=given.work.commandline(),
                   update_method="remainingtime")
     ET.SubElement(job, "script").text = given.work.script()
@@ -154,7 +154,7 @@ async def request_job(request: Request) -> Response:
 
 async def archive(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), client(request))
+    session = await door.alive(request.cookies.get(COOKIE), client(request))
     missing = Response("no such archive", status_code=404, media_type="text/plain")
     form = await _form(request) if session is not None else None
     if session is None or form is None:
@@ -162,7 +162,7 @@ async def archive(request: Request) -> Response:
     kind = _text(form, "type")
     if kind == "binary":
         found = await door.renderer(session)
-    elif kind == "job" and door.owns(session, _text(form, "job")) is not None:
+    elif kind == "job" and await door.owns(session, _text(form, "job")) is not None:
         found = session.archive  # the one whose md5 it was given, even if the blend changed since
     else:
         found = None
@@ -173,7 +173,7 @@ async def archive(request: Request) -> Response:
 
 async def validate(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), client(request))
+    session = await door.alive(request.cookies.get(COOKIE), client(request))
     if session is None:
         return xml("jobvalidate", 304)
     form = await _form(request)
@@ -182,7 +182,7 @@ async def validate(request: Request) -> Response:
     if form is None or not job or not frame or not isinstance(upload, bytes) or not upload:
         return xml("jobvalidate", 300)
     async with session.lock:  # one validation of a session at a time: a retry waits for the first one's outcome
-        task = door.owns(session, job, frame)
+        task = await door.owns(session, job, frame)
         if task is None:  # a frame the session no longer renders (its job cancelled, or validated already)
             return xml("jobvalidate", 0)
         session.reached = session.frame
@@ -199,19 +199,19 @@ async def validate(request: Request) -> Response:
             images.checked(upload, expected)  # before anything is written or shown
         except images.ImageRefused as exc:
             kind = TOO_LARGE if expected is None and exc.too_large else NOT_VALID
-            door.fail(session, failure_reason(kind, f"the uploaded frame {number}: {exc}"))
+            await door.fail(session, failure_reason(kind, f"the uploaded frame {number}: {exc}"))
             return xml("jobvalidate", 302)
         path = work.frame_file(number)
         try:
             await asyncio.to_thread(_save, path, upload)
         except OSError:
             return xml("jobvalidate", 303)
-        if door.owns(session, job, frame) is None:  # taken back while it was written: not counted
+        if await door.owns(session, job, frame) is None:  # taken back while it was written: not counted
             return xml("jobvalidate", 0)
         if found[0] in IMAGE_TYPES.values():
-            door.core.store_image(task, upload, found[1])
+            await door.core.store_image(task, upload, found[1])
         try:
-            door.frame_done(session, task, number, path)
+            await door.frame_done(session, task, number, path)
         except (Conflict, NotFound):
             session.drop()
     return xml("jobvalidate", 0)
@@ -227,19 +227,19 @@ def _save(target: Path, data: bytes) -> None:
 
 async def keepmealive(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), client(request))
+    session = await door.alive(request.cookies.get(COOKIE), client(request))
     if session is None:
         return xml("keepmealive", 400)
     form = await _form(request) or {}
     job = _text(form, "job")
-    if job and door.owns(session, job, _text(form, "frame") or None) is None:
+    if job and await door.owns(session, job, _text(form, "frame") or None) is None:
         return xml("keepmealive", 400)
     return xml("keepmealive", 0)
 
 
 async def error(request: Request) -> Response:
     door = _door(request)
-    session = door.alive(request.cookies.get(COOKIE), client(request))
+    session = await door.alive(request.cookies.get(COOKIE), client(request))
     if session is None:
         return xml("error", 304)
     form = await _form(request)
@@ -254,10 +254,10 @@ async def error(request: Request) -> Response:
     number = forms.whole(kind, 1000)
     if number is None:
         return xml("error", 300)
-    task = door.owns(session, job, _text(form, "frame") or None)
+    task = await door.owns(session, job, _text(form, "frame") or None)
     if task is None or number == 22:  # the server's own kill, or a frame it no longer renders: nobody's fault
         if task is not None:
-            door.core.farm.hand_back(session.worker_id, "Task was requeued: the server stopped its SheepIt render")
+            await door.core.hand_back(session.worker_id, "Task was requeued: the server stopped its SheepIt render")
             session.drop()
         return xml("error", 0)
     if number == NOT_VALID and session.reached != session.frame:  # the client's word for an upload refused
@@ -265,7 +265,7 @@ async def error(request: Request) -> Response:
                                      "check it: larger than the request body limit (--max-body-mb)")
     else:
         detail = ""
-    door.fail(session, failure_reason(number, detail), log)
+    await door.fail(session, failure_reason(number, detail), log)
     return xml("error", 0)
 
 
@@ -273,7 +273,7 @@ async def logout(request: Request) -> Response:
     door = _door(request)
     cookie = request.cookies.get(COOKIE)
     if cookie:
-        door.close(cookie)
+        await door.close(cookie)
     answer = xml("logout", 0)
     answer.delete_cookie(COOKIE, path=PREFIX)
     return answer
