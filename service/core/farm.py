@@ -21,6 +21,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from service import __version__, private
 from service.core import batchjob, figures, images, jobtypes, peers
+from service.core.batch import stored_recipe
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.changes import ANY, Changes
@@ -162,7 +163,8 @@ class FarmCore:
         """A Render+ batch as the farm job ``job_id`` (attached before, so that it hears from the first worker
         that takes one of its tasks), one task per enabled job."""
         return await self._run(self._rules.submit, recipe.name, BATCH_JOB_TYPE, 50, {}, {},
-                               batchjob.task_specs(recipe), this_platform(), "", "", JobStatus.QUEUED, job_id)
+                               batchjob.task_specs(recipe), this_platform(), "", "", JobStatus.QUEUED, job_id,
+                               stored_recipe(recipe))
 
     async def jobs(self) -> list[Job]:
         return await self._query(self._rules.jobs)
