@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := blender python3 python3-venv dbus-daemon libnotify-bin openssl iproute2 xvfb xauth ffmpeg chromium chromium-driver
+APT_PACKAGES := blender python3 python3-venv dbus-daemon libnotify-bin openssl iproute2 xvfb xauth ffmpeg chromium chromium-driver postgresql
 STAMP_APT := $(VENV)/.apt-done
 STAMP_PIP := $(VENV)/.pip-done
 DATA_DIR ?=

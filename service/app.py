@@ -15,7 +15,7 @@ from starlette.responses import Response
 from service import web
 from service.api import cinnamon, errors, flamenco, renderplus, sheepit, ws
 from service.api.flamenco.common import ApiError, api_error, translated
-from service.api.guard import BodyTooLarge, Guard, Policy
+from service.api.guard import BodyTooLarge, Guard
 from service.core.errors import FarmError
 from service.core.farm import TypeOutdated
 from service.core.images import ImageRefused
@@ -23,6 +23,7 @@ from service.core.jobtypes import CompileError
 from service.core.manager import Manager
 from service.core.policy import Refused
 from service.notify.notifier import Notifier
+from service.settings import Policy
 from service.web import views
 from service.web.live import Stream
 from shared.recipe import Recipe
@@ -79,11 +80,13 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         if recipe is not None:
             await manager.start(recipe)
         manager.serve()
+        farm.peers.start()
         timeouts = asyncio.get_running_loop().create_task(farm.watch_timeouts())
         sessions = asyncio.get_running_loop().create_task(sheep.watch())
         yield
         timeouts.cancel()
         sessions.cancel()
+        farm.peers.close()
         await notifier.close()
         await manager.shutdown()
         farm.close()

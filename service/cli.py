@@ -20,19 +20,34 @@ from pathlib import Path
 from typing import Any
 
 from service import __version__, logs, private
-from service.api.guard import WILDCARDS, Network, Policy
 from service.blender.command import render_command, task
-from service.connections import READ_TIMEOUT
 from service.core import check
-from service.core.farm import FarmOptions, SheepItOptions
 from service.core.manager import Manager
-from service.core.options import RunOptions, default_blender, default_slots
 from service.core.passwords import hash_secret
 from service.core.variables import ALL, Variables
-from service.domain.limits import Limits
 from service.notify.notifier import Notifier
 from service.platform import dirs, signals
 from service.server import serve
+from service.settings import (
+    DATABASE_ENV,
+    DB_NAME,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    JOB_FILES,
+    MAX_BODY_MB,
+    READ_TIMEOUT,
+    WILDCARDS,
+    FarmOptions,
+    Limits,
+    Network,
+    Policy,
+    RunOptions,
+    SheepItOptions,
+    default_blender,
+    default_slots,
+    is_postgres,
+)
+from service.store.postgres import DatabaseError
 from service.store.store import StoreError
 from service.token import ENV, FILE_NAME, TokenError, load_token, read_token
 from shared import recipe as recipes
@@ -42,7 +57,6 @@ from shared.model import BATCH_ACTIVE, BatchStatus
 from shared.net import is_loopback
 from shared.view import batch_view, job_line, stats_view
 
-DEFAULT_PORT = 7777
 NO_BLENDER = "the local slots cannot render: give --blender PATH, or --slots 0 to render on workers only"
 POLL_INTERVAL = 0.5
 
@@ -118,6 +132,15 @@ def renderer(text: str) -> tuple[tuple[str, str], Path]:
     return (os_name.strip(), bits.strip()), archive
 
 
+def database(text: str) -> str:
+    """A PostgreSQL URL as it is, or a SQLite file's absolute path."""
+    if is_postgres(text) or not text:
+        return text
+    if "://" in text:
+        raise argparse.ArgumentTypeError(f"{text} is neither a postgresql://USER@HOST:PORT/DB URL nor a file")
+    return str(Path(text).expanduser().resolve())
+
+
 def poweroff_command(text: str) -> tuple[str, str]:
     action, sep, command = text.partition("=")
     if not sep or action not in recipes.POWEROFF_ACTIONS[1:] or not command.strip():
@@ -134,7 +157,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", action="store_true", help="Start the server (the default without other actions).")
     p.add_argument("--port", type=port_number, default=DEFAULT_PORT, metavar="(>1024)",
                    help=f"Change port to use when running server. Default is {DEFAULT_PORT}")
-    p.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1, this machine only).")
+    p.add_argument("--host", default=DEFAULT_HOST,
+                   help="Address to listen on (default %(default)s, this machine only).")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                    help="Another name clients reach this service by, e.g. farm.local (repeatable).")
     p.add_argument("--token-file", type=Path, metavar="PATH",
@@ -142,7 +166,7 @@ def parser() -> argparse.ArgumentParser:
                         f"either, listening beyond loopback writes a new one to <data-dir>/{FILE_NAME}.")
     p.add_argument("--trust-network", type=network, action="append", default=[], metavar="CIDR",
                    help="Clients in this network need no token, e.g. a studio's LAN (repeatable; off by default).")
-    p.add_argument("--max-body-mb", type=positive, default=16,
+    p.add_argument("--max-body-mb", type=positive, default=MAX_BODY_MB,
                    help="Refuse request bodies larger than this, in MiB (default %(default)s).")
     p.add_argument("--read-timeout", type=positive, default=int(READ_TIMEOUT), metavar="SECONDS",
                    help="Close connections that take longer to send a request's header, or pause longer within "
@@ -182,6 +206,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--poweroff-command", type=poweroff_command, action="append", default=[], metavar="ACTION=COMMAND",
                    help="Shell command for POWEROFF, SUSPEND, HIBERNATE or REBOOT instead of this platform's.")
     farm = p.add_argument_group("farm", "The manager's queue of Flamenco jobs, and the workers pulling its tasks.")
+    farm.add_argument("--database", type=database, default=os.environ.get(DATABASE_ENV, ""), metavar="URL",
+                      help=f"The farm's database: postgresql://USER@HOST:PORT/DB, which several managers may share "
+                           f"(see docs/scaling-out.md), or a SQLite file (default ${DATABASE_ENV}, else "
+                           f"<data-dir>/{DB_NAME}).")
+    farm.add_argument("--job-files", type=Path, metavar="DIR",
+                      help=f"Folder for task logs and last-rendered images (default <data-dir>/{JOB_FILES}; with "
+                           f"a PostgreSQL --database, required: a folder every manager reads and writes).")
     farm.add_argument("--worker-timeout", type=seconds, default=Limits.worker_timeout, metavar="SECONDS",
                       help="A worker silent this long goes to error and its task back to the queue (default "
                            "%(default)s).")
@@ -377,7 +408,8 @@ def farm_options(args: argparse.Namespace) -> FarmOptions:
                     args.job_fail_percent / 100)
     sheep = SheepItOptions(dict(args.sheepit_user), args.sheepit_min_version, dict(args.sheepit_renderer),
                            args.sheepit_timeout, args.sheepit_idle_timeout, args.sheepit_sessions)
-    return FarmOptions(limits, variables, args.shared_storage, dict(args.cinnamon_user),
+    job_files = str(args.job_files.expanduser().resolve()) if args.job_files else ""
+    return FarmOptions(limits, variables, args.shared_storage, args.database, job_files, dict(args.cinnamon_user),
                        args.cinnamon_ticket_lifetime, args.cinnamon_tickets, sheep)
 
 
@@ -402,13 +434,26 @@ def main(argv: list[str] | None = None) -> int:
     options = RunOptions(args.blender, args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb,
                          args.min_free_mb, args.poweroff_delay)
     options.poweroff_commands.update(args.poweroff_command)
+    farm = farm_options(args)
+    if problem := farm.problem():
+        print(f"Cannot start: {problem}", file=sys.stderr)
+        return 2
+    if farm.job_files:
+        try:
+            private.directory(Path(farm.job_files))
+        except OSError as exc:
+            print(f"Cannot use the job files folder {farm.job_files}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     try:
         private.directory(args.data_dir)
         logs.setup(args.data_dir, args.write_log)
-        manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options, farm=farm_options(args))
+        manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options, farm=farm)
     except (StoreError, sqlite3.Error, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         print(f"Cannot use the data directory {args.data_dir}: {reason}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
         return 1
     if recipe is not None and (name := manager.interrupted()):
         print(f"The data directory {args.data_dir} holds the interrupted batch '{name}'. Start the service "

@@ -16,15 +16,9 @@ from typing import Any, ClassVar
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from service.settings import PER_ADDRESS, READ_TIMEOUT
 from shared.net import is_loopback
 
-KEEP_ALIVE = 5
-"""Seconds a kept-alive connection may stay silent between requests (uvicorn's own default)."""
-READ_TIMEOUT = 10.0
-"""Seconds from a connection's start (or a new request's first byte) to its whole header, and the longest a
-request's body may pause."""
-PER_ADDRESS = 32
-"""Connections one address beyond loopback may hold open at once; more are closed as they come."""
 FALLBACK_FILES = 1024
 """The open-file limit assumed where the platform does not say."""
 

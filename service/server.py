@@ -14,10 +14,10 @@ import uvicorn
 
 from service import connections
 from service.api.flamenco.common import PREFIXES
-from service.api.guard import Policy
 from service.app import create_app
 from service.core.manager import Manager
 from service.core.openings import Openings
+from service.settings import KEEP_ALIVE, Policy
 from service.web.live import Stream
 from shared.recipe import Recipe
 
@@ -94,7 +94,7 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
     certfile, keyfile = tls or (None, None)
     http = connections.watched(policy.read_timeout, connections.raise_open_files())
     server = _Server(uvicorn.Config(app, host=policy.bind, port=policy.port, log_level="info", lifespan="on",
-                                    ws="wsproto", http=http, timeout_keep_alive=connections.KEEP_ALIVE,
+                                    ws="wsproto", http=http, timeout_keep_alive=KEEP_ALIVE,
                                     ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream,
                      manager.farm.openings)
 

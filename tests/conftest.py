@@ -10,11 +10,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import postgres
 from tests.helpers import ROOT, answers, bpy_launcher, http, make_blend, wait_for
 from tools.build_extension import source_stage
+
+if TYPE_CHECKING:
+    from tests.inprocess import InProcess
 
 BLENDER = shutil.which("blender") or "blender"
 ADDON = source_stage()
@@ -74,6 +79,27 @@ def extension_zip(extension_zips: dict[str, Path]) -> Path:
 def blender_bin(request: pytest.FixtureRequest, blender5: str) -> str:
     """Each test using this runs once with Debian's Blender 3.4 and once with the bpy 5.0 wheel."""
     return BLENDER if request.param == "3.4" else blender5
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[postgres.Cluster]:
+    """A throwaway PostgreSQL 15 cluster for the whole session (tests/postgres.py), stopped at its end."""
+    with postgres.cluster() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_url(pg_cluster: postgres.Cluster) -> str:
+    """The URL of the session cluster's database ``shepherd``: postgresql://postgres@127.0.0.1:PORT/shepherd."""
+    return pg_cluster.url()
+
+
+@pytest.fixture
+def pg_database(pg_cluster: postgres.Cluster) -> Iterator[str]:
+    """The URL of a new, empty database for one test, dropped after it."""
+    url = pg_cluster.fresh_database()
+    yield url
+    pg_cluster.drop_database(url)
 
 
 HARMLESS = [arg for action in ("POWEROFF", "SUSPEND", "HIBERNATE", "REBOOT")
@@ -136,3 +162,12 @@ def service(tmp_path: Path) -> Iterator[Service]:
     svc = start_service(tmp_path)
     yield svc
     svc.stop()
+
+
+@pytest.fixture
+def door(tmp_path: Path) -> Iterator[InProcess]:
+    """The service in this process, for what needs no real one (tests.inprocess)."""
+    from tests.inprocess import in_process
+
+    with in_process(tmp_path) as service:
+        yield service

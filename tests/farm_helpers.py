@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -64,10 +64,12 @@ class HandWorker:
     """A worker whose protocol calls the test makes one by one (nothing runs): to see what the manager answers."""
 
     def __init__(self, url: str, name: str, secret: str = "s3cret", prefix: str = V3,
-                 types: tuple[str, ...] = ("blender", "ffmpeg"), headers: dict[str, str] | None = None) -> None:
-        """``headers``: sent with the registration (the service token, beyond loopback)."""
-        self.url, self.name, self.prefix, self.types = url, name, prefix, list(types)
-        status, body = http(f"{url}{prefix}/worker/register-worker", "POST", {
+                 types: tuple[str, ...] = ("blender", "ffmpeg"), headers: dict[str, str] | None = None,
+                 send: Callable[..., tuple[int, Any]] = http) -> None:
+        """``headers``: sent with the registration (the service token, beyond loopback); ``send``: what makes a
+        request, as tests.helpers.http does (an in-process service's ``http``)."""
+        self.url, self.name, self.prefix, self.types, self.send = url, name, prefix, list(types), send
+        status, body = send(f"{url}{prefix}/worker/register-worker", "POST", {
             "nickname" if prefix == "/api" else "name": name, "secret": secret, "platform": "linux",
             "supported_task_types": self.types}, headers=headers)
         assert status == 200, body
@@ -75,7 +77,7 @@ class HandWorker:
         self.auth = basic(self.id, secret)
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        return http(f"{self.url}{self.prefix}/worker/{path}", method, body, headers=self.auth)
+        return self.send(f"{self.url}{self.prefix}/worker/{path}", method, body, headers=self.auth)
 
     def awake(self) -> None:
         assert self.call("POST", "sign-on", {

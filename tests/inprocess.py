@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from service import cli
 from service.app import create_app
 from service.core.manager import Manager
-from service.core.options import RunOptions
+from service.settings import RunOptions
 from tests.conftest import HARMLESS
 
 PORT = 7777
@@ -31,7 +31,9 @@ class InProcess:
 
     def http(self, path: str, method: str = "GET", body: Any = None, raw: bytes | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        """Status and body of one request: decoded JSON, text for any other type, None when empty."""
+        """Status and body of one request to ``path`` (or to the service's ``url`` followed by it): decoded JSON,
+        text for any other type, None when empty; redirects followed."""
+        path = path.removeprefix(self.url)
         sent = dict(headers or {})
         if body is not None:
             sent["Content-Type"] = "application/json"
@@ -57,6 +59,5 @@ def in_process(tmp_path: Path, *flags: str, address: str = "127.0.0.1") -> Itera
         await manager.shutdown()
 
     app = create_app(manager, stop, cli.policy(args))
-    with TestClient(app, base_url=f"http://127.0.0.1:{PORT}", client=(address, 50000),
-                    follow_redirects=False) as client:
+    with TestClient(app, base_url=f"http://127.0.0.1:{PORT}", client=(address, 50000)) as client:
         yield InProcess(client, manager, PORT)

@@ -1,4 +1,5 @@
-"""The batch API on a real service (uvicorn on a free loopback port) rendering with real Blender."""
+"""The batch API: its answers and error shapes in-process (tests.inprocess), and a real service (uvicorn on a
+free loopback port) rendering with real Blender."""
 
 from __future__ import annotations
 
@@ -10,44 +11,43 @@ import pytest
 
 from tests.conftest import Service
 from tests.helpers import descendants, http, png_size, recipe_dict, wait_batch_end, wait_for
+from tests.inprocess import InProcess
 
 
 def out(tmp_path: Path, name: str) -> str:
     return str(tmp_path / "renders" / name)
 
 
-def test_routes_before_any_batch(service: Service):
-    url = service.url
-    assert http(url + "/batch") == (409, {"code": 3, "user_message": "No batch has been run yet",
-                                          "debug_message": "No batch"})
-    assert http(url + "/batch/name")[1]["code"] == 3
-    assert http(url + "/batch/jobs/0")[1]["code"] == 3
-    assert http(url + "/batch", "DELETE") [1]["code"] == 2
-    status, body = http(url + "/batch/jobs/current", "DELETE")
+def test_routes_before_any_batch(door: InProcess):
+    assert door.http("/batch") == (409, {"code": 3, "user_message": "No batch has been run yet",
+                                         "debug_message": "No batch"})
+    assert door.http("/batch/name")[1]["code"] == 3
+    assert door.http("/batch/jobs/0")[1]["code"] == 3
+    assert door.http("/batch", "DELETE")[1]["code"] == 2
+    status, body = door.http("/batch/jobs/current", "DELETE")
     assert (status, body["code"]) == (409, 2)
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/nothing"), ("PUT", "/batch"), ("POST", "/server"),
                                               ("DELETE", "/batch/jobs/3"), ("GET", "/server")])
-def test_bad_routes_are_404_code_5(service: Service, method, path):
-    status, body = http(service.url + path, method)
+def test_bad_routes_are_404_code_5(door: InProcess, method, path):
+    status, body = door.http(path, method)
     assert status == 404
     assert body["code"] == 5
     assert body["user_message"] == f"Bad Route for {method}"
 
 
-def test_bad_input_is_refused_with_a_clear_error(service: Service, blend_file):
-    url = service.url + "/batch"
-    status, body = http(url, "POST", raw=b"{}", headers={"Content-Type": "text/plain"})
+def test_bad_input_is_refused_with_a_clear_error(door: InProcess, blend_file):
+    status, body = door.http("/batch", "POST", raw=b"{}", headers={"Content-Type": "text/plain"})
     assert (status, body["code"]) == (406, 6)
-    status, body = http(url, "POST", raw=b"{not json", headers={"Content-Type": "application/json"})
+    status, body = door.http("/batch", "POST", raw=b"{not json", headers={"Content-Type": "application/json"})
     assert (status, body["code"]) == (400, 7)
     assert "not valid JSON" in body["user_message"]
     recipe = recipe_dict(blend_file, [{}, {}, {"animated": True, "frame_start": 5, "frame_end": 2}])
-    status, body = http(url, "POST", recipe)
+    status, body = door.http("/batch", "POST", recipe)
     assert (status, body["code"]) == (400, 7)
     assert "jobs[2].frame_end" in body["user_message"]
-    assert http(service.url + "/batch")[0] == 409  # nothing was started
+    assert door.http("/batch")[0] == 409  # nothing was started
 
 
 def test_batch_of_scenes_cameras_and_layers(service: Service, blend_file, tmp_path):

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from service.connections import PER_ADDRESS
 from service.core import openings
+from service.settings import PER_ADDRESS
 from service.web import pages
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, basic

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from service import __version__
+from service import cli as service_cli
 from tests.conftest import Service, free_port, start_service
 from tests.helpers import ROOT, http, png_size, recipe_dict, tmpfs, wait_batch_end, wait_for
 
@@ -232,3 +233,25 @@ def test_serve_with_a_recipe_starts_it_at_once_with_hooks(blend_file, tmp_path):
 def test_dry_and_check_need_a_recipe(flag):
     done = cli(flag)
     assert done.returncode == 2 and "need --recipe FILE" in done.stderr
+
+
+def test_a_shared_database_needs_job_files_every_manager_reads(tmp_path):
+    url = "postgresql://shepherd@127.0.0.1:5432/farm"
+    done = cli("--database", url, "--slots", "0", "--data-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert "--job-files DIR, a folder every manager reads and writes" in done.stderr
+    done = cli("--database", f"postgresql://shepherd@127.0.0.1:{free_port()}/farm", "--job-files",
+               str(tmp_path / "files"), "--slots", "0", "--data-dir", str(tmp_path))
+    assert done.returncode == 1 and "Cannot start: cannot reach the farm database" in done.stderr
+    done = cli("--database", "mysql://nobody@127.0.0.1/farm")
+    assert done.returncode == 2 and "is neither a postgresql://USER@HOST:PORT/DB URL nor a file" in done.stderr
+
+
+def test_the_farm_database_and_job_files_may_lie_elsewhere(tmp_path):
+    args = service_cli.parser().parse_args(["--database", str(tmp_path / "farm.db"),
+                                            "--job-files", str(tmp_path / "files")])
+    farm = service_cli.farm_options(args)
+    assert (farm.database, farm.job_files) == (str(tmp_path / "farm.db"), str(tmp_path / "files"))
+    assert farm.problem() is None
+    defaults = service_cli.farm_options(service_cli.parser().parse_args([]))
+    assert (defaults.database, defaults.job_files) == ("", "")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.core import figures
-from service.core.batch import BatchState
+from service.core.batch import stored_recipe
 from service.core.changes import Changes
 from service.core.rules import Rules
 from service.domain.workers import LOCAL
@@ -28,7 +28,8 @@ from shared.model import BATCH_JOB_TYPE, Command, Task, TaskSpec, TaskStatus, Wo
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, HandWorker
 from tests.helpers import http
-from tests.test_farm_e2e import etag, v3_job, without
+from tests.inprocess import in_process
+from tests.test_farm_e2e import v3_job, without
 from tests.test_guard import own_address
 
 TIME = re.compile(r"\d+(\.\d)? (s|min|h)")
@@ -80,8 +81,8 @@ def test_a_batchs_notifications_come_from_its_stored_recipe_escaped(tmp_path: Pa
     recipe.settings.rss = recipes.Rss(True, "/srv/feed.xml")
     store = Store(tmp_path / "farm.db")
     farm = Rules(SqlFarm(store.database))
-    job = farm.submit(Changes(), "nightly", BATCH_JOB_TYPE, 50, {}, {}, [TaskSpec("job-1", "shepherd", [], 1)])
-    store.add_batch(BatchState(recipe, farm_job=job.id))
+    job = farm.submit(Changes(), "nightly", BATCH_JOB_TYPE, 50, {}, {}, [TaskSpec("job-1", "shepherd", [], 1)],
+                      recipe=stored_recipe(recipe))
     stored = farm.batch_recipe(job.id)
     assert stored is not None and stored.notifications.mail.password == ""
     view = pages.JobView(figures.listed(farm, [job.id])[0], farm.tasks(job.id), {}, None, [], {}, stored)
@@ -96,34 +97,32 @@ def test_a_batchs_notifications_come_from_its_stored_recipe_escaped(tmp_path: Pa
 
 
 def test_eta_frames_plot_and_render_time_once_a_task_completed_and_the_preview_is_no_frame(tmp_path: Path) -> None:
-    service = start_service(tmp_path, "--slots", "0")
-    try:
-        url = service.url
-        job = v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(url), frames="1-4", chunk_size=1)
-        job_id = http(url + V3 + "/jobs", "POST", job)[1]["id"]
-        page = http(url + "/")[1]
+    with in_process(tmp_path) as door:
+        url = door.url
+        types = door.http(V3 + "/jobs/types")[1]["job_types"]
+        job = v3_job(tmp_path / "on-a-share.blend", tmp_path, types[0]["etag"], frames="1-4", chunk_size=1)
+        job_id = door.http(url + V3 + "/jobs", "POST", job)[1]["id"]
+        page = door.http(url + "/")[1]
         assert "<td class=\"num frames\">0/4</td><td class=\"num eta\">–</td>" in page
         assert "Queue: 1 job · ETA – (no frame rendered yet)" in page
-        worker = HandWorker(url, "w1")
+        worker = HandWorker(url, "w1", send=door.http)
         worker.awake()
         task = worker.task()
         assert worker.call("POST", f"task/{task['uuid']}", {"taskStatus": "completed"})[0] == 204
-        assert http(f"{url}{V3}/jobs/{job_id}")[1]["steps_total"] == 5  # the API counts the preview video's step
+        assert door.http(f"{url}{V3}/jobs/{job_id}")[1]["steps_total"] == 5  # the API counts the preview video's step
 
-        row = http(f"{url}/jobs/{job_id}?part=row")[1]
+        row = door.http(f"{url}/jobs/{job_id}?part=row")[1]
         assert '<td class="num frames">1/4</td>' in row
         eta = re.search(r'class="num eta">([^<]*)<', row)
         assert eta is not None and TIME.fullmatch(eta[1])
-        queue = http(f"{url}/?part=queue")[1]
+        queue = door.http(f"{url}/?part=queue")[1]
         assert re.fullmatch(r"Queue: 1 job · ETA \S+ \S+ with 1 awake worker", queue), queue
-        summary = http(f"{url}/jobs/{job_id}?part=summary")[1]
+        summary = door.http(f"{url}/jobs/{job_id}?part=summary")[1]
         assert "1/4 frames" in summary and TIME.search(summary.split('class="eta">')[1])
-        plot = http(f"{url}/jobs/{job_id}?part=plot")[1]
+        plot = door.http(f"{url}/jobs/{job_id}?part=plot")[1]
         assert plot.count('<rect class="bar') == 1 and "<title>frame 1: completed on w1 in " in plot
-        info = http(f"{url}/tasks/{task['uuid']}?part=info")[1]
+        info = door.http(f"{url}/tasks/{task['uuid']}?part=info")[1]
         assert TIME.search(info.split('class="time">')[1])
-    finally:
-        service.stop()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -170,30 +169,30 @@ def test_beyond_loopback_the_token_given_once_sets_a_cookie_for_the_pages_only(t
 
 def test_a_blocklisted_worker_is_let_back_from_the_job_page_or_from_every_job_on_the_workers_page(
         tmp_path: Path) -> None:
-    service = start_service(tmp_path, "--slots", "0")
-    try:
-        url = service.url
-        job = without(v3_job(tmp_path / "on-a-share.blend", tmp_path, etag(url), frames="1-4", chunk_size=1), "fps")
-        job_id = http(url + V3 + "/jobs", "POST", job)[1]["id"]
-        worker = HandWorker(url, "w1")
+    with in_process(tmp_path) as door:
+        url = door.url
+        types = door.http(V3 + "/jobs/types")[1]["job_types"]
+        job = without(v3_job(tmp_path / "on-a-share.blend", tmp_path, types[0]["etag"], frames="1-4", chunk_size=1),
+                      "fps")
+        job_id = door.http(url + V3 + "/jobs", "POST", job)[1]["id"]
+        worker = HandWorker(url, "w1", send=door.http)
         worker.awake()
         for _ in range(3):
             assert worker.call("POST", f"task/{worker.task()['uuid']}", {"taskStatus": "failed"})[0] == 204
-        assert [e["worker_name"] for e in http(f"{url}{V3}/jobs/{job_id}/blocklist")[1]] == ["w1"]
-        status, page = http(f"{url}/jobs/{job_id}?part=blocklist")
+        assert [e["worker_name"] for e in door.http(f"{url}{V3}/jobs/{job_id}/blocklist")[1]] == ["w1"]
+        status, page = door.http(f"{url}/jobs/{job_id}?part=blocklist")
         assert status == 200 and "<td>w1</td><td>blender</td>" in page
         form = f"worker={worker.id}&type=blender".encode()
-        assert http(f"{url}/jobs/{job_id}/unblock", "POST", raw=form, headers={"Origin": url})[0] == 200
-        assert http(f"{url}{V3}/jobs/{job_id}/blocklist")[1] == []
-        assert "No worker is blocklisted" in http(f"{url}/jobs/{job_id}")[1]
+        assert door.http(f"{url}/jobs/{job_id}/unblock", "POST", raw=form, headers={"Origin": url})[0] == 200
+        assert door.http(f"{url}{V3}/jobs/{job_id}/blocklist")[1] == []
+        assert "No worker is blocklisted" in door.http(f"{url}/jobs/{job_id}")[1]
 
-        tag = http(f"{url}{V3}/worker-mgt/tags", "POST", {"name": "gpu <fast>"})[1]
-        assert http(f"{url}{V3}/worker-mgt/workers/{worker.id}/settags", "POST", {"tag_ids": [tag["id"]]})[0] == 204
+        tag = door.http(f"{url}{V3}/worker-mgt/tags", "POST", {"name": "gpu <fast>"})[1]
+        tagged = door.http(f"{url}{V3}/worker-mgt/workers/{worker.id}/settags", "POST", {"tag_ids": [tag["id"]]})
+        assert tagged[0] == 204
         assert worker.call("POST", f"task/{worker.task()['uuid']}", {"taskStatus": "failed"})[0] == 204
-        rows = http(f"{url}/workers?part=rows")[1]
+        rows = door.http(f"{url}/workers?part=rows")[1]
         assert '<td class="tags">gpu &lt;fast&gt;</td>' in rows and "1 job" in rows
-        assert http(f"{url}/workers/{worker.id}/unblock", "POST", raw=b"", headers={"Origin": url})[0] == 200
-        assert http(f"{url}{V3}/jobs/{job_id}/blocklist")[1] == []
-        assert "Clear blocklist" not in http(f"{url}/workers")[1]
-    finally:
-        service.stop()
+        assert door.http(f"{url}/workers/{worker.id}/unblock", "POST", raw=b"", headers={"Origin": url})[0] == 200
+        assert door.http(f"{url}{V3}/jobs/{job_id}/blocklist")[1] == []
+        assert "Clear blocklist" not in door.http(f"{url}/workers")[1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.domain import completion, failures
-from service.domain.limits import Limits
+from service.settings import Limits
 from shared.model import BATCH_JOB_TYPE, JobStatus, TaskStatus
 
 LIMITS = Limits(task_fail_after=3, blocklist_after=2, job_fail_fraction=0.5)
@@ -20,6 +20,7 @@ def test_a_task_soft_fails_until_enough_workers_failed_it():
 def test_a_worker_failing_enough_tasks_of_a_type_is_blocklisted():
     assert failures.judge("t", "boom", 1, 2, LIMITS).blocklist
     assert not failures.judge("t", "boom", 1, 1, LIMITS).blocklist
+    assert failures.judge("t", "boom", 3, 2, LIMITS).blocklist  # the task failed for good, the worker still counts
 
 
 def test_a_batch_task_fails_at_once_and_blocklists_nobody():

@@ -43,7 +43,7 @@ def test_one_package_per_platform_with_its_own_compiled_wheels(extension_zips):
         assert sorted(projects) == sorted(pin.split("==")[0].lower().replace("-", "_") for pin in pure + compiled)
         for pin in compiled:
             name, version = pin.split("==")
-            wheel = projects[name.lower()]
+            wheel = projects[name.lower().replace("-", "_")]
             assert wheel.split("-")[1] == version and by_platform[wheel] == platform
             assert re.match(r"cp3\d+-abi3$|cp311-cp311$", "-".join(wheel.split("-")[2:4])), wheel
         assert all(by_platform[projects[pin.split("==")[0].lower().replace("-", "_")]] == "any" for pin in pure)

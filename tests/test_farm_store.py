@@ -9,7 +9,7 @@ import pytest
 from service.core.changes import Changes
 from service.core.errors import Conflict, MoveRefused
 from service.core.rules import Rules
-from service.domain.limits import Limits
+from service.settings import Limits
 from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
 from shared.model import Command, JobStatus, TaskSpec, TaskStatus, WorkerStatus
@@ -182,3 +182,20 @@ def test_each_change_says_which_job_task_and_worker_it_changed(farm: Rules):
         {"job": job.id, "task": task.id, "worker": worker}, {"job": job.id, "task": task.id, "worker": worker},
         {"worker": worker}, {"job": job.id, "task": task.id, "worker": worker}, {"job": job.id}, {"job": job.id},
         {"job": job.id}]
+    # What may give a waiting worker work: the new job's task types, the worker's own changes, the paused job's
+    # tasks (any type), and its new priority.
+    assert changes.opened[0] == (frozenset({"blender"}), None)
+    assert (frozenset({"blender"}), worker) in changes.opened and changes.opened[-2:] == [(None, None), (None, None)]
+
+
+def test_a_tag_name_or_id_another_tag_has_is_a_conflict(farm: Rules):
+    night = farm.add_tag(Changes(), "night", "", "t1")
+    farm.add_tag(Changes(), "day", "")
+    with pytest.raises(Conflict, match="a tag named night"):
+        farm.add_tag(Changes(), "night", "again")
+    with pytest.raises(Conflict):
+        farm.add_tag(Changes(), "dusk", "", night["id"])
+    with pytest.raises(Conflict):
+        farm.update_tag(Changes(), night["id"], "day", "")
+    farm.update_tag(Changes(), night["id"], "night", "late")
+    assert farm.tag("t1")["description"] == "late"

@@ -17,8 +17,8 @@ import pytest
 
 from service.core.changes import Changes
 from service.core.rules import Rules
-from service.domain.limits import Limits
 from service.domain.stuck import STUCK
+from service.settings import Limits
 from service.store.sqlfarm import SqlFarm
 from service.store.store import Store
 from service.web import pages

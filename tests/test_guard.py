@@ -13,7 +13,6 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -46,12 +45,6 @@ def handshake(host: str, port: int, headers: dict[str, str]) -> int:
     with socket.create_connection((host, port), timeout=10) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         return int(sock.recv(4096).split(b" ", 2)[1])
-
-
-@pytest.fixture
-def door(tmp_path: Path) -> Iterator[InProcess]:
-    with in_process(tmp_path) as service:
-        yield service
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/batch"), ("POST", "/batch"), ("DELETE", "/batch"),

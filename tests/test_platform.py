@@ -18,15 +18,14 @@ import pytest
 from service.blender.diagnosis import exit_failure
 from service.core import jobtypes
 from service.core.check import blender_version
-from service.core.farm import FarmOptions
 from service.core.manager import Manager
-from service.core.options import RunOptions
 from service.core.variables import Variables
 from service.notify import desktop
 from service.notify.poweroff import default_commands
 from service.platform import blender, dirs, signals
 from service.platform.lock import InstanceLock, Locked
 from service.platform.processes import shell_argv
+from service.settings import FarmOptions, RunOptions
 from service.store.store import Store, StoreError
 from shared import recipe as recipes
 from shared.events import Event, Kind

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from service.core.changes import Changes
-from service.core.policy import PathRefused, Policy
+from service.core.policy import PathRefused, Policy, slot_here, slot_name
 from service.core.rules import Rules
 from service.core.variables import ALL, Variables
 from service.domain.workers import LOCAL
@@ -159,6 +159,10 @@ def test_no_remote_path_lies_in_the_data_dir_or_under_a_filesystem_root(tmp_path
     default.path("jobs[0].blend_file", str(data / "shared" / "shot.blend"), local=False)
     with pytest.raises(PathRefused, match="shared storage"):
         default.path("settings.rss.path", str(data / "shared" / ".." / "token"), local=False)
+    files = Policy("blender", str(tmp_path), data_dir=str(data), job_files=str(tmp_path / "job-files"))
+    with pytest.raises(PathRefused, match="the job files"):  # on the shared storage, for several managers
+        files.path("settings.render_output_path", str(tmp_path / "job-files" / "j1" / "task-t1.txt"), local=False)
+    files.path("settings.render_output_path", str(tmp_path / "job-files-not"), local=False)
 
 
 def test_without_shared_storage_a_remote_client_names_no_path(tmp_path: Path) -> None:
@@ -293,3 +297,9 @@ def test_only_this_machines_slots_take_its_tasks(tmp_path: Path) -> None:
     assert farm.schedule(Changes(), remote.id) is None
     taken = farm.schedule(Changes(), slot.id)
     assert taken is not None and taken.type == LOCAL_TASK_TYPE
+
+
+def test_this_machines_slots_are_told_from_another_managers() -> None:
+    """Managers on one database each keep their own slots as workers: a slot of another machine is not one of ours."""
+    assert slot_here(slot_name(3))
+    assert not slot_here("render-box-2 slot 1") and not slot_here(slot_name(1) + "x")

@@ -1,14 +1,14 @@
 """Build the add-on into dist/: one zip per platform, each the add-on with shared/, service/ and its wheels.
 
-Usage: python tools/build_extension.py [--source]. With --source, only the add-on's source tree is put
-together in build/source/addon (for mypy and the tests that import it). psutil is compiled, so there is one
-package per platform Blender knows (PLATFORMS): the wheels pinned in requirements.txt are downloaded for each
-(kept in build/wheels/PLATFORM, so a second build fetches nothing new), and together must be exactly the ones
+Usage: python tools/build_extension.py [--source]. With --source, only the add-on's source tree is put together in
+build/source/addon (for mypy and the tests that import it). psutil and psycopg-binary are compiled, so there is one
+package per platform Blender knows (PLATFORMS): the wheels pinned in requirements.txt are downloaded for each (kept
+in build/wheels/PLATFORM, so a second build fetches nothing new), and together must be exactly the ones
 blender_manifest.toml lists. Blender's own extension tool (shipped in the bpy wheel) builds the packages with
 ``--split-platforms``, which gives each zip its platform's wheels and its manifest that platform alone, and
-validates them. Each zip's files are then put under one top-level folder, so the same zip installs as an
-extension (Blender 4.2+, Install from Disk) and through Install... (3.x to 4.1), which unpacks a zip as it is
-into the add-ons folder. The manifest's version is written into bl_info.
+validates them. Each zip's files are then put under one top-level folder, so the same zip installs as an extension
+(Blender 4.2+, Install from Disk) and through Install... (3.x to 4.1), which unpacks a zip as it is into the
+add-ons folder. The manifest's version is written into bl_info.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ PLATFORMS = {
     "windows-x64": ["win_amd64"],
     "macos-arm64": ["macosx_11_0_arm64"],
     "macos-x64": ["macosx_10_13_x86_64"],
-    "linux-x64": ["manylinux_2_28_x86_64"],
+    "linux-x64": ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64"],
 }
 """Blender's platform names, and the wheel platform tags pip downloads for each."""
 PYTHON = "3.11"

@@ -271,10 +271,7 @@ async def with_defaults(core: FarmCore, job_name: str, settings: dict[str, Any],
         raise CinnamonError("error.param.missing", "render_input needs sourceId, the .blend file to render")
     if not os.path.isabs(blend):
         raise CinnamonError("error.metadata.invalid", f"sourceId must be an absolute path, not {blend!r}")
-    try:
-        await asyncio.to_thread(core.policy.path, "sourceId", blend, local)
-    except PathRefused as exc:
-        raise CinnamonError(PATH_REFUSED, str(exc)) from exc
+    await asyncio.to_thread(core.policy.path, "sourceId", blend, local)  # PathRefused: refusal_code
     if any(key not in settings for key in FROM_BLEND):
         if not os.path.isfile(blend):
             raise CinnamonError("error.source.not_found", f"sourceId {blend} is not a file on this machine")
@@ -328,10 +325,7 @@ async def _answer(request: Request, form: dict[str, str | bytes],
     getmeta their logs), which for a job of 100 000 frames takes seconds the event loop may not wait."""
     _user(request, form)
     object_id, core = _id(form, "id"), context.core(request)
-    try:
-        job = await core.cinnamon_job(object_id)
-    except NotFound as exc:
-        raise CinnamonError("error.object.not_found", f"there is no object {object_id}") from exc
+    job = await core.cinnamon_job(object_id)  # NotFound: refusal_code
     tasks = await core.tasks(job.id)
 
     def text() -> str:

@@ -13,25 +13,30 @@ import logging
 import secrets
 import shutil
 import time
+import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from service import __version__, private
-from service.core import batchjob, figures, images, jobtypes
+from service.core import batchjob, figures, images, jobtypes, peers
+from service.core.batch import stored_recipe
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
-from service.core.changes import Changes
+from service.core.changes import ANY, Changes
 from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.openings import Openings
-from service.core.policy import Policy, plain, slot_name, worker_name
+from service.core.peers import Peers
+from service.core.policy import Policy, plain, slot_here, slot_name, worker_name
 from service.core.rules import Rules
-from service.core.variables import Variables, this_platform
-from service.domain.limits import Limits
+from service.core.variables import this_platform
 from service.domain.workers import LOCAL, seen_due
-from service.store.sqlfarm import SqlFarm
+from service.settings import JOB_FILES, SHARED, FarmOptions
+from service.store import open_farm_store, open_link
+from service.store.sqlite import Database
+from service.store.sqlite.writer import Writer
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared import recipe as recipes
@@ -58,10 +63,6 @@ LOCAL_TYPES = [*task_types(), BATCH_TASK_TYPE, LOCAL_TASK_TYPE]
 MAX_IMAGE_BYTES = 25 * 2**20
 DELETE_CHUNK = 250
 """Tasks deleted in one transaction (about 12 ms)."""
-MAX_WAIT = 30.0
-"""Seconds a task request that asks to wait for work (``Prefer: wait=N``) is held at most."""
-SHARED = "shared"
-"""The shared storage's folder in the data directory, when no other is given: enough for this machine's slots."""
 
 
 @dataclass
@@ -77,49 +78,6 @@ class TypeOutdated(ValueError):
     """A job submitted with an etag of its type that is not the current one."""
 
 
-@dataclass(frozen=True)
-class SheepItOptions:
-    users: dict[str, str] = field(default_factory=dict)
-    """Accounts SheepIt clients log in with: name to salted password hash; none closes the door."""
-    min_version: str = ""
-    renderers: dict[tuple[str, str], Path] = field(default_factory=dict)
-    """The renderer archive for each (OS, bits) a client sends, e.g. ("linux", "64bit")."""
-    timeout: float = 1000.0
-    """Seconds since a session's last request after which, if it holds a frame, the frame goes back to the queue
-    and its worker to error."""
-    idle_timeout: float = 3600.0
-    """Seconds since the last request of a session that holds no frame after which it ends quietly (offline): an
-    idle client asks for work every 5 to 20 minutes."""
-    sessions: int = 16
-    """Live sessions an account may have at once, and SheepIt workers it keeps (one per host)."""
-
-
-@dataclass
-class FarmOptions:
-    limits: Limits = field(default_factory=Limits)
-    variables: Variables = field(default_factory=Variables)
-    storage: str = ""
-    """The shared storage folder, as this machine sees it; none given: the data directory's ``shared``."""
-    cinnamon_users: dict[str, str] = field(default_factory=dict)
-    """Cinnamon accounts: name to salted password hash."""
-    cinnamon_ticket_lifetime: float = 86400.0
-    """Seconds a Cinnamon ticket stays valid after its last use."""
-    cinnamon_tickets: int = 16
-    """Tickets an account holds at most; connecting once more ends its least recently used one."""
-    sheepit: SheepItOptions = field(default_factory=SheepItOptions)
-
-    @property
-    def longest_wait(self) -> float:
-        """The longest a task request may wait for work: well within the worker timeout."""
-        return min(MAX_WAIT, self.limits.worker_timeout / 3)
-
-    @property
-    def check_every(self) -> float:
-        """Seconds between checks for workers and tasks that timed out: often enough for short timeouts."""
-        return max(0.1, min(5.0, self.limits.worker_timeout / 4, self.limits.task_timeout / 4,
-                            self.sheepit.timeout / 4))
-
-
 class FarmCore:
     def __init__(self, store: Store, data_dir: Path, blender: str, options: FarmOptions | None = None,
                  bus: Bus | None = None) -> None:
@@ -129,15 +87,24 @@ class FarmCore:
             self.options = replace(self.options, storage=str((data_dir / SHARED).resolve()))
         self.bus = bus
         self.openings = Openings()
-        self._rules = Rules(SqlFarm(store.database), self.options.limits)
-        self._writer = store.database.writer
-        self._database = ThreadPoolExecutor(1, "farm-reads")
+        self.store = open_farm_store(self.options.database, store.database)
+        self._rules = Rules(self.store, self.options.limits)
+        self._database = ThreadPoolExecutor(1, "farm-database")
+        """Reads; and on PostgreSQL, the operations that write."""
+        backend = self.store.backend
+        self._writer: Writer | None = backend.writer if isinstance(backend, Database) else None
+        """SQLite's group commit, where the operations that write run on the embedded database."""
         self._files = ThreadPoolExecutor(1, "job-files")
         """Task logs are written here, in the order asked, beside the event loop (creating a file can take a
         millisecond while the database syncs)."""
+        self.origin = uuid.uuid4().hex
+        """This manager among those that share its database."""
+        self.peers = Peers(open_link(self.options.database), self.origin, self.publish, self.everything)
         self.data_dir = data_dir
+        self.files = Path(self.options.job_files) if self.options.job_files else data_dir / JOB_FILES
+        """The folder of every job's task logs and last-rendered image."""
         self.blender = blender
-        self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir))
+        self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir), str(self.files))
         self._links: dict[str, FarmLink] = {}
 
     # The database thread, and what is published after each operation
@@ -153,9 +120,20 @@ class FarmCore:
         cancelled), before its caller goes on."""
         changes = Changes()
         loop = asyncio.get_running_loop()
-        future = self._writer.submit(functools.partial(operation, changes, *args, **kwargs))
+
+        def run() -> T:
+            # One operation of the store, which tells the other managers on its database as it commits.
+            with self.store.operation(lambda: peers.notice(changes, self.origin)
+                                      if changes.changed or changes.opened else None):
+                return operation(changes, *args, **kwargs)
+
+        future = self._submit(run)
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(self.publish, changes))
         return await asyncio.wrap_future(future)
+
+    def _submit(self, work: Callable[[], T]) -> Future[T]:
+        """Where an operation that writes runs: in the SQLite writer's next group, or in the database thread."""
+        return self._writer.submit(work) if self._writer is not None else self._database.submit(work)
 
     def publish(self, changes: Changes) -> None:
         """Tell what an operation of the rules changed, after its commit: the bus's listeners, and the held task
@@ -164,6 +142,13 @@ class FarmCore:
             self.announce(changed)
         for types, worker in changes.opened:
             self.openings.tell(types, worker)
+
+    def everything(self) -> None:
+        """Tell that anything may have changed (another manager's notices were too large or lost): the pages
+        fetch all they show again, and every held task request asks once more."""
+        if self.bus is not None:
+            self.bus.publish(Event(Kind.FARM, None, dict(peers.EVERYTHING)))
+        self.openings.tell(ANY)
 
     def announce(self, changed: dict[str, str]) -> None:
         """Tell the bus's listeners which job, task and worker changed (the store holds how)."""
@@ -194,7 +179,8 @@ class FarmCore:
         """A Render+ batch as the farm job ``job_id`` (attached before, so that it hears from the first worker
         that takes one of its tasks), one task per enabled job."""
         return await self._run(self._rules.submit, recipe.name, BATCH_JOB_TYPE, 50, {}, {},
-                               batchjob.task_specs(recipe), this_platform(), "", "", JobStatus.QUEUED, job_id)
+                               batchjob.task_specs(recipe), this_platform(), "", "", JobStatus.QUEUED, job_id,
+                               stored_recipe(recipe))
 
     async def jobs(self) -> list[Job]:
         return await self._query(self._rules.jobs)
@@ -316,7 +302,7 @@ class FarmCore:
         seen, written with the next group of writes, unawaited: no answer depends on it)."""
         found = await self._query(self._rules.authenticate, worker_id, secret)
         if found is not None and seen_due(found.last_seen, found.address, time.time(), address):
-            self._writer.submit(functools.partial(self._rules.seen, Changes(), found, address))
+            self._submit(functools.partial(self._rules.seen, Changes(), found, address))
         return found
 
     async def seen(self, worker_id: str, address: str) -> Worker | None:
@@ -390,7 +376,7 @@ class FarmCore:
         """The ids of this machine's first ``count`` slots as farm workers (named by policy.slot_name), awake;
         their old tasks requeued."""
         def sign_on(changes: Changes) -> list[str]:
-            known = {w.name: w.id for w in self._rules.workers() if w.address == LOCAL}
+            known = {w.name: w.id for w in self._rules.workers() if w.address == LOCAL and slot_here(w.name)}
             ids = []
             for number in range(1, max(count, len(known)) + 1):
                 name = slot_name(number)
@@ -411,11 +397,21 @@ class FarmCore:
         logged as assigned to it (``name``) in the task's log. ``here``: the worker is one of this machine's
         slots, which runs a Render+ batch's task as the batch does, not as a remote worker."""
         task = await self._run(self._rules.schedule, worker_id)
+        while task is not None and self._elsewhere(task):
+            await self._run(self._rules.refuse, worker_id, "Task went back to the queue: its Render+ batch runs on "
+                                                           "another manager, whose workers take it")
+            task = await self._run(self._rules.schedule, worker_id)
         if task is not None:
             await self._in_files(self.log_line, task, f"Task assigned to worker {name} ({worker_id})")
             if not here and (link := self._links.get(task.job_id)) is not None:
                 link.remote.taken(task)
         return task
+
+    def _elsewhere(self, task: Task) -> bool:
+        """Whether the task is of a Render+ batch posted to another manager on the shared database: only that
+        manager's workers run it (the worker that got it here is blocklisted for it, once)."""
+        return (self.peers.link is not None and task.type in (BATCH_TASK_TYPE, LOCAL_TASK_TYPE)
+                and task.job_id not in self._links)
 
     async def held(self, worker_id: str, task_id: str) -> Task:
         """The task, if the worker holds it (active, and assigned to it); raises NotFound, or Conflict."""
@@ -503,22 +499,11 @@ class FarmCore:
 
     async def add_tag(self, name: str, description: str, tag_id: str = "") -> dict[str, str]:
         """A new tag; Conflict when one has its name or id."""
-        def add(changes: Changes) -> dict[str, str]:
-            self._tag_free(name, tag_id)
-            return self._rules.add_tag(changes, name, description, tag_id)
-        return await self._run(add)
+        return await self._run(self._rules.add_tag, name, description, tag_id)
 
     async def update_tag(self, tag_id: str, name: str, description: str) -> None:
         """A tag's new name and description (NotFound); Conflict when another tag has the name."""
-        def update(changes: Changes) -> None:
-            self._tag_free(name, "", tag_id)
-            self._rules.update_tag(changes, tag_id, name, description)
-        await self._run(update)
-
-    def _tag_free(self, name: str, tag_id: str, own: str = "") -> None:
-        """Refuse a tag name, or id, that another tag than ``own`` has."""
-        if any(t["id"] != own and (t["name"] == name or t["id"] == tag_id) for t in self._rules.tags()):
-            raise Conflict(f"a tag named {name} or with that id exists already")
+        await self._run(self._rules.update_tag, tag_id, name, description)
 
     async def delete_tag(self, tag_id: str) -> None:
         await self._run(self._rules.delete_tag, tag_id)
@@ -631,12 +616,12 @@ class FarmCore:
 
     def job_files(self, job_id: str) -> Path:
         """Where a job's task logs and last rendered image are kept."""
-        return self.data_dir / "job-files" / job_id
+        return self.files / job_id
 
     def job_file(self, job_id: str, name: str) -> Path | None:
         """A file the job left (a task log, its last rendered image), links resolved; None for anything else,
         whatever ``job_id`` and ``name`` hold: nothing outside the job's own folder is served."""
-        root = (self.data_dir / "job-files").resolve()
+        root = self.files.resolve()
         path = (root / job_id / name).resolve()
         return path if path.parent.parent == root and not name.startswith(".") and path.is_file() else None
 
@@ -656,7 +641,7 @@ class FarmCore:
 
     def last_rendered_job(self) -> str | None:
         """The job whose image came last."""
-        images = sorted(self.data_dir.glob("job-files/*/last-rendered.*"), key=lambda p: p.stat().st_mtime)
+        images = sorted(self.files.glob("*/last-rendered.*"), key=lambda p: p.stat().st_mtime)
         return images[-1].parent.name if images else None
 
     async def store_image(self, task: Task, image: bytes, expected: tuple[int, int] | None = None) -> None:
@@ -667,7 +652,11 @@ class FarmCore:
         if extension not in IMAGE_TYPES.values():
             raise images.ImageRefused(f"only {' and '.join(IMAGE_TYPES)} images are shown as last rendered")
         await asyncio.to_thread(self._write_image, task.job_id, extension, image)
-        self.announce({"job": task.job_id, "task": task.id})
+
+        def shown(changes: Changes) -> None:  # the pages of every manager on the database show it
+            changes.change(task.job_id, task.id)
+
+        await self._run(shown)
 
     def _write_image(self, job_id: str, extension: str, image: bytes) -> None:
         folder = self.job_files(job_id)
@@ -680,6 +669,8 @@ class FarmCore:
         """Fail what timed out, for as long as the service runs."""
         while True:
             await asyncio.sleep(self.options.check_every)
+            if not await self.peers.leading():  # another manager on the database enforces them
+                continue
             workers, tasks = await self._run(self._rules.check_timeouts)
             for worker in workers:
                 log.warning("worker %s timed out; its task went back to the queue", worker)

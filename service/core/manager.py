@@ -18,18 +18,17 @@ from service.blender.process import end_leftover
 from service.core.batch import BatchState
 from service.core.bus import Bus
 from service.core.executor import BatchRun
-from service.core.farm import FarmCore, FarmOptions
-from service.core.options import RunOptions
+from service.core.farm import FarmCore
 from service.core.slots import IdleSlots
 from service.core.variables import this_platform
 from service.platform.processes import identity
+from service.settings import DB_NAME, FarmOptions, RunOptions, is_postgres
 from service.store.store import Store
 from shared.events import Event, Kind
 from shared.model import BatchStatus
 from shared.recipe import Recipe
 
 log = logging.getLogger("shepherd.manager")
-DB_NAME = "shepherd.db"
 
 
 class BatchRunning(RuntimeError):
@@ -58,7 +57,10 @@ class Manager:
         self._starting = False
         private.directory(data_dir)
         self.store = Store(data_dir / DB_NAME)
-        self.farm = FarmCore(self.store, data_dir, self.options.blender, farm, self.bus)
+        farm = farm or FarmOptions()
+        # A SQLite file named by --database holds the farm; a PostgreSQL one is opened by the farm's core.
+        farm_store = Store(Path(farm.database)) if farm.database and not is_postgres(farm.database) else self.store
+        self.farm = FarmCore(farm_store, data_dir, self.options.blender, farm, self.bus)
         self.idle = IdleSlots(self.farm, self.options)
         self.serving = False
         """Whether the farm's doors are open: then the slots take the farm's tasks while no batch runs."""

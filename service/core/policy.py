@@ -74,10 +74,16 @@ def plain(name: str) -> str:
     return " ".join("".join(c for c in folded if unicodedata.category(c) != "Cf").split())
 
 
+def slot_here(name: str) -> bool:
+    """Whether ``name`` reads as the name of one of this machine's slots (not another manager's, which shares the
+    farm's database)."""
+    return re.fullmatch(re.escape(plain(socket.gethostname())) + r" slot \d+", plain(name)) is not None
+
+
 def worker_name(name: str) -> None:
     """Refuse a name that reads as one only this machine's slots and the SheepIt door give their workers."""
     plain_name = plain(name)
-    slot = re.fullmatch(re.escape(plain(socket.gethostname())) + r" slot \d+", plain_name)
+    slot = slot_here(name)
     if slot or plain_name.partition(" ")[0] == plain(SHEEPIT_PREFIX):
         raise NameRefused(f"the name {name!r} is kept for this machine's "
                           f"{'slots' if slot else 'SheepIt sessions'}; give the worker another name", "name")
@@ -102,6 +108,8 @@ class Policy:
     variables: Variables = field(default_factory=Variables)
     data_dir: str = ""
     """The service's own folder (its token, store and keys): no path from beyond this machine lies in it."""
+    job_files: str = ""
+    """The folder of the farm's task logs and images, which may lie on the shared storage: likewise."""
 
     def roots(self) -> list[str]:
         """The folders a client beyond this machine may name paths under, as this machine sees them, resolved; a
@@ -129,11 +137,12 @@ class Policy:
         if not under:
             raise PathRefused(f"{name} must lie under the shared storage ({where}), links resolved; {value!r} "
                               f"does not", name)
-        private = os.path.realpath(self.data_dir) if self.data_dir else ""
-        # A shared storage that holds the data dir (a home folder) shares none of it; one inside it (the
-        # default, <data-dir>/shared) is shared whole.
-        if private and inside(real, private) and not any(inside(root, private) for root in under):
-            raise PathRefused(f"{name} may not name a path in the service's data directory ({value!r})", name)
+        # A shared storage that holds the data dir (a home folder) or the job files shares none of them; one
+        # inside the data dir (the default, <data-dir>/shared) is shared whole.
+        for folder, what in ((self.data_dir, "the service's data directory"), (self.job_files, "the job files")):
+            private = os.path.realpath(folder) if folder else ""
+            if private and inside(real, private) and not any(inside(root, private) for root in under):
+                raise PathRefused(f"{name} may not name a path in {what} ({value!r})", name)
 
     def server(self, name: str, host: str, local: bool) -> None:
         """Refuse a server on this machine's loopback (by address or by a name that resolves there) named by a

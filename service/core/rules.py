@@ -12,17 +12,18 @@ import json
 import time
 import uuid
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from service.core import jobtypes
 from service.core.changes import ANY, NONE, Changes
-from service.core.errors import MoveRefused, NameTaken, NotFound
+from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.passwords import hash_secret, secret_matches
 from service.core.persistence import FarmReads, FarmStore, FarmTx, NewTask
+from service.core.policy import plain
 from service.domain import cascade, completion, failures, states, stuck
 from service.domain import workers as worker_rules
-from service.domain.limits import Limits
 from service.domain.workers import LOCAL
+from service.settings import Limits
 from shared import recipe as recipes
 from shared.model import BATCH_JOB_TYPE, JOB_RUNNABLE, Job, JobStatus, Task, TaskSpec, TaskStatus, Worker, WorkerStatus
 
@@ -30,10 +31,20 @@ SHEEPIT_FIRST_ID = 20
 """SheepIt clients know tasks by decimal ids; smaller ones are their test frames."""
 
 
-def _found(found: Any, what: str) -> Any:
+T = TypeVar("T")
+
+
+def _found(found: T | None, what: str) -> T:
+    """What was looked for; NotFound (``no {what}``) when it is not there."""
     if found is None:
         raise NotFound(f"no {what}")
     return found
+
+
+def _done(changed: bool, what: str) -> None:
+    """NotFound (``no {what}``) when a write changed nothing."""
+    if not changed:
+        raise NotFound(f"no {what}")
 
 
 class Rules:
@@ -47,8 +58,10 @@ class Rules:
 
     def submit(self, changes: Changes, name: str, job_type: str, priority: int, settings: dict[str, Any],
                metadata: dict[str, str], tasks: list[TaskSpec], submitter_platform: str = "", type_etag: str = "",
-               worker_tag: str = "", status: str = JobStatus.QUEUED, job_id: str | None = None) -> Job:
-        """Store a compiled job and its tasks, all at once (with ``job_id``, if given, as its id)."""
+               worker_tag: str = "", status: str = JobStatus.QUEUED, job_id: str | None = None,
+               recipe: str | None = None) -> Job:
+        """Store a compiled job and its tasks, all at once (with ``job_id``, if given, as its id, and ``recipe``,
+        the stored recipe of the Render+ batch it renders, if it is one)."""
         now = time.time()
         job_id = job_id or str(uuid.uuid4())
         ids = [str(uuid.uuid4()) for _ in tasks]
@@ -60,6 +73,8 @@ class Rules:
                   type_etag, worker_tag, "", now, now)
         with self.store.transaction() as tx:
             tx.add_job(job, task_status, rows)
+            if recipe is not None:
+                tx.set_batch_recipe(job_id, recipe)
             self._progress(tx, job_id)  # a job of no tasks is done at once
         changes.tell(job=job_id, opens={spec.type for spec in tasks})
         return self.job(job_id)
@@ -67,7 +82,7 @@ class Rules:
     def job(self, job_id: str, steps: bool = True) -> Job:
         """The job; without ``steps`` its step counts (sums over its tasks) are left at 0."""
         with self.store.read() as tx:
-            job: Job = _found(tx.job(job_id, steps), f"job {job_id}")
+            job = _found(tx.job(job_id, steps), f"job {job_id}")
         return job
 
     def jobs(self) -> list[Job]:
@@ -91,13 +106,14 @@ class Rules:
 
     def task(self, task_id: str) -> Task:
         with self.store.read() as tx:
-            task: Task = _found(tx.task(task_id), f"task {task_id}")
+            task = _found(tx.task(task_id), f"task {task_id}")
         return task
 
     def set_job_status(self, changes: Changes, job_id: str, status: str, reason: str = "") -> Job:
         """Cancel, pause, requeue or resume a job; its tasks follow. Raises MoveRefused for a move not allowed."""
         with self.store.transaction() as tx:
-            job: Job = _found(tx.job(job_id, False), f"job {job_id}")
+            tx.lock_job(job_id)
+            job = _found(tx.job(job_id, False), f"job {job_id}")
             self._move_job(tx, job, status, reason)
         changes.tell(job=job_id, opens=ANY)
         return self.job(job_id)
@@ -119,18 +135,18 @@ class Rules:
 
     def set_priority(self, changes: Changes, job_id: str, priority: int) -> None:
         with self.store.transaction() as tx:
-            _found(tx.set_job_priority(job_id, priority, time.time()) or None, f"job {job_id}")
+            _done(tx.set_job_priority(job_id, priority, time.time()), f"job {job_id}")
         changes.tell(job=job_id, opens=ANY)
 
     def set_tag(self, changes: Changes, job_id: str, tag_id: str) -> None:
         with self.store.transaction() as tx:
-            _found(tx.set_job_tag(job_id, tag_id, time.time()) or None, f"job {job_id}")
+            _done(tx.set_job_tag(job_id, tag_id, time.time()), f"job {job_id}")
         changes.tell(job=job_id, opens=ANY)
 
     def request_delete(self, changes: Changes, job_id: str) -> None:
         """The job is being deleted: no worker is given its tasks any more."""
         with self.store.transaction() as tx:
-            _found(tx.request_delete(job_id, time.time()) or None, f"job {job_id}")
+            _done(tx.request_delete(job_id, time.time()), f"job {job_id}")
         changes.tell(job=job_id)
 
     def delete_tasks(self, changes: Changes, job_id: str, count: int) -> int:
@@ -141,7 +157,7 @@ class Rules:
     def delete_job(self, changes: Changes, job_id: str) -> None:
         """The job and whatever tasks it still has (``delete_tasks`` first, for a large job)."""
         with self.store.transaction() as tx:
-            _found(tx.delete_job(job_id) or None, f"job {job_id}")
+            _done(tx.delete_job(job_id), f"job {job_id}")
         changes.tell(job=job_id)
 
     def blocklist(self, job_id: str) -> list[tuple[str, str, str]]:
@@ -173,11 +189,20 @@ class Rules:
         return self.worker(worker_id)
 
     @staticmethod
-    def _unique(tx: FarmReads, name: str, worker_id: str) -> None:
-        """Refuse a name another worker has, unless this worker has it already (two workers an older store let
-        share a name keep it)."""
-        if tx.worker_name_taken(name, worker_id):
-            raise NameTaken(f"a worker named {name!r} exists already; give this one another name, or delete that one")
+    def _unique(tx: FarmTx, name: str, worker_id: str) -> None:
+        """Refuse a name that reads as another worker's (policy.plain: ``alpha``, ``ALPHA`` and ``alpha`` with a
+        zero-width space read alike), unless this worker has it already (two workers an older store let share a
+        name keep it)."""
+        reads = plain(name)
+        tx.lock_worker_name(reads)
+        names = tx.worker_names()
+        if names.get(worker_id) == name:
+            return
+        taken = next((other for other_id, other in names.items() if other_id != worker_id and plain(other) == reads),
+                     None)
+        if taken is not None:
+            raise NameTaken(f"a worker named {taken!r} exists already, whose name reads as {name!r}; give this one "
+                            f"another name, or delete that one")
 
     def authenticate(self, worker_id: str, secret: str) -> Worker | None:
         """The worker, if the secret is its own (a read: the caller records it as ``seen``)."""
@@ -197,7 +222,7 @@ class Rules:
 
     def worker(self, worker_id: str) -> Worker:
         with self.store.read() as tx:
-            worker: Worker = _found(tx.worker(worker_id), f"worker {worker_id}")
+            worker = _found(tx.worker(worker_id), f"worker {worker_id}")
         return worker
 
     def workers(self) -> list[Worker]:
@@ -215,7 +240,7 @@ class Rules:
         with self.store.transaction() as tx:
             self._unique(tx, name, worker_id)
             tx.sign_on_worker(worker_id, name, task_types, software, can_restart, address, time.time())
-            worker: Worker = _found(tx.worker(worker_id), f"worker {worker_id}")
+            worker = _found(tx.worker(worker_id), f"worker {worker_id}")
         changes.tell(worker=worker_id)
         return worker.status_requested or WorkerStatus.AWAKE
 
@@ -244,7 +269,7 @@ class Rules:
     def state_changed(self, changes: Changes, worker_id: str, status: str) -> None:
         """The worker says it is in ``status`` now; a request it has fulfilled is cleared."""
         with self.store.transaction() as tx:
-            worker: Worker = _found(tx.worker(worker_id), f"worker {worker_id}")
+            worker = _found(tx.worker(worker_id), f"worker {worker_id}")
             had = tx.worker_task(worker_id)
             tx.set_worker_status(worker_id, WorkerStatus(status), "")
             if worker.status_requested == status:
@@ -263,7 +288,7 @@ class Rules:
     def delete_worker(self, changes: Changes, worker_id: str) -> None:
         with self.store.transaction() as tx:
             had = self._requeue(tx, worker_id, "Task was requeued: its worker was deleted")
-            _found(tx.delete_worker(worker_id) or None, f"worker {worker_id}")
+            _done(tx.delete_worker(worker_id), f"worker {worker_id}")
         self._tell_worker(changes, worker_id, had)
 
     @staticmethod
@@ -296,15 +321,12 @@ class Rules:
             task = tx.worker_task(worker_id)
             if task is not None:
                 return task
-            worker: Worker = _found(tx.worker(worker_id), f"worker {worker_id}")
+            worker = _found(tx.worker(worker_id), f"worker {worker_id}")
             now = time.time()
             task = tx.claim_task(worker_id, worker_rules.task_types(worker), now)
             if task is None:
                 return None
-            job: Job = tx.job(task.job_id, False)  # type: ignore[assignment]
-            if job.status == JobStatus.QUEUED:
-                states.check_job_move(job.status, JobStatus.ACTIVE)
-                tx.set_job_status(job.id, JobStatus.ACTIVE, "", now)
+            tx.move_job_if(task.job_id, JobStatus.QUEUED, JobStatus.ACTIVE, "", now)  # its first task runs
         changes.change(task.job_id, task.id, worker_id)
         return task
 
@@ -316,6 +338,7 @@ class Rules:
                     activity: str | None = None, steps_completed: int | None = None) -> Task:
         """A worker's report on its task; raises Conflict when the task is no longer this worker's."""
         with self.store.transaction() as tx:
+            self._lock_job_of(tx, task_id)
             task = states.held(_found(tx.task(task_id), f"task {task_id}"), worker_id)
             if status == TaskStatus.COMPLETED:
                 steps_completed = task.steps_total
@@ -332,7 +355,7 @@ class Rules:
                 opens = (task.type,)
             elif status not in (None, TaskStatus.ACTIVE):
                 raise MoveRefused(f"a worker cannot set its task to {status}")
-            updated: Task = tx.task(task_id)  # type: ignore[assignment]
+            updated = _found(tx.task(task_id), f"task {task_id}")
         if status is None or status == TaskStatus.ACTIVE:
             changes.change(task.job_id, task_id, worker_id)
         else:
@@ -342,18 +365,24 @@ class Rules:
     def set_task_status(self, changes: Changes, task_id: str, status: str, reason: str) -> Task:
         """A person's change to one task (requeue or cancel); a requeued task forgets who failed it."""
         with self.store.transaction() as tx:
-            task: Task = _found(tx.task(task_id), f"task {task_id}")
+            self._lock_job_of(tx, task_id)
+            task = _found(tx.task(task_id), f"task {task_id}")
             self._set_task(tx, task, status, reason, task.worker_id if status == TaskStatus.ACTIVE else None)
             if status == TaskStatus.QUEUED:
                 tx.clear_task_failures(task_id)
-                job: Job = tx.job(task.job_id, False)  # type: ignore[assignment]
+                job = _found(tx.job(task.job_id, False), f"job {task.job_id}")
                 if job.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED):
                     states.check_job_move(job.status, JobStatus.QUEUED)
                     tx.set_job_status(job.id, JobStatus.QUEUED, "a task was queued again", time.time())
             self._progress(tx, task.job_id, f"{task.name}: {reason}" if status == TaskStatus.FAILED else "")
-            updated: Task = tx.task(task_id)  # type: ignore[assignment]
+            updated = _found(tx.task(task_id), f"task {task_id}")
         changes.tell(task.job_id, task_id, opens=(task.type,) if status == TaskStatus.QUEUED else NONE)
         return updated
+
+    @staticmethod
+    def _lock_job_of(tx: FarmTx, task_id: str) -> None:
+        """Hold the task's job (see FarmTx.lock_job) before the task is read and written."""
+        tx.lock_job(_found(tx.task_job(task_id), f"task {task_id}"))
 
     def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
         """Whether the worker may keep running the task, and why not."""
@@ -376,7 +405,7 @@ class Rules:
         """A worker failed the task: soft-fail it for another worker, or fail it for good; blocklist the worker
         for the task type after too many failures in the job; fail the job after too many failed tasks."""
         tx.add_task_failure(task.id, worker_id)
-        job: Job = tx.job(task.job_id, False)  # type: ignore[assignment]
+        job = _found(tx.job(task.job_id, False), f"job {task.job_id}")
         verdict = failures.judge(job.type, reason, tx.task_failure_count(task.id),
                                  tx.worker_failures_in_job(task.job_id, task.type, worker_id), self.limits)
         self._set_task(tx, task, verdict.status, verdict.activity, None)
@@ -411,7 +440,7 @@ class Rules:
 
     @staticmethod
     def _stuck_reason(tx: FarmTx, job_id: str, awake: list[Worker]) -> str:
-        job: Job = tx.job(job_id, False)  # type: ignore[assignment]
+        job = _found(tx.job(job_id, False), f"job {job_id}")
         blocked = {(w, t) for w, t, _ in tx.blocklist(job_id)} if awake else set()
         types = tx.job_ready_types(job_id) if awake else []
         return stuck.sentence(awake, job.worker_tag, types, blocked, tx.job_failure_figures(job_id))
@@ -420,7 +449,7 @@ class Rules:
         """End the job when none of its tasks is left to run (see ``domain.completion``); after a failure
         (``failed``: the task's name and why), fail it when too many tasks failed, saying that failure, and cancel
         its other tasks, saying so."""
-        job: Job = tx.job(job_id, False)  # type: ignore[assignment]
+        job = _found(tx.job(job_id, False), f"job {job_id}")
         if job.status not in JOB_RUNNABLE:
             return
         if not failed or job.type == BATCH_JOB_TYPE:
@@ -449,13 +478,19 @@ class Rules:
         with self.store.transaction() as tx:
             silent = tx.silent_workers(now, LOCAL, limits.worker_timeout)
             had = [tx.worker_task(worker_id) for worker_id, _ in silent]
+            for job_id in sorted({task.job_id for task in had if task is not None}):
+                tx.lock_job(job_id)
             for worker_id, allowed in silent:
                 tx.set_worker_status(worker_id, WorkerStatus.ERROR, f"Timed out: not heard from in {allowed:g} s")
                 tx.requeue_worker_tasks(worker_id, "Task was requeued: its worker timed out", now)
             failed: list[Task] = []
             stale = tx.stale_tasks(now - limits.task_timeout, LOCAL)
             for task_id, worker_id in stale:
-                task: Task = tx.task(task_id)  # type: ignore[assignment]
+                if (of := tx.task_job(task_id)) is not None:
+                    tx.lock_job(of)
+                task = tx.task(task_id)
+                if task is None or (task.status, task.worker_id) != (TaskStatus.ACTIVE, worker_id):
+                    continue  # reported or moved meanwhile
                 self._fail(tx, task, worker_id, f"Task timed out after {limits.task_timeout:g} s without update")
                 failed.append(task)
             marked = self._mark_stuck(tx)
@@ -465,7 +500,7 @@ class Rules:
             self._tell_worker(changes, worker_id, requeued)
         for job_id in marked:
             changes.tell(job=job_id)
-        return [w for w, _ in silent], [t for t, _ in stale]
+        return [w for w, _ in silent], [t.id for t in failed]
 
     # Door objects
 
@@ -491,7 +526,7 @@ class Rules:
     def cinnamon_job(self, object_id: int) -> str:
         """The farm job of a Cinnamon task object."""
         with self.store.read() as tx:
-            job_id: str = _found(tx.cinnamon_job(object_id), f"object {object_id}")
+            job_id = _found(tx.cinnamon_job(object_id), f"object {object_id}")
         return job_id
 
     # Worker tags
@@ -502,22 +537,32 @@ class Rules:
 
     def tag(self, tag_id: str) -> dict[str, str]:
         with self.store.read() as tx:
-            tag: dict[str, str] = _found(tx.tag(tag_id), f"tag {tag_id}")
+            tag = _found(tx.tag(tag_id), f"tag {tag_id}")
         return tag
 
     def add_tag(self, changes: Changes, name: str, description: str, tag_id: str = "") -> dict[str, str]:
+        """A new worker tag; Conflict when its name or id is another's."""
         tag_id = tag_id or str(uuid.uuid4())
         with self.store.transaction() as tx:
+            self._tag_free(tx, tag_id, name, True)
             tx.add_tag(tag_id, name, description)
         return self.tag(tag_id)
 
     def update_tag(self, changes: Changes, tag_id: str, name: str, description: str) -> None:
         with self.store.transaction() as tx:
-            _found(tx.update_tag(tag_id, name, description) or None, f"tag {tag_id}")
+            self._tag_free(tx, tag_id, name, False)
+            _done(tx.update_tag(tag_id, name, description), f"tag {tag_id}")
+
+    @staticmethod
+    def _tag_free(tx: FarmReads, tag_id: str, name: str, new: bool) -> None:
+        """Refuse a tag's name that another tag has, and a new tag's id that one has."""
+        for tag in tx.tags():
+            if (tag["name"] == name and tag["id"] != tag_id) or (new and tag["id"] == tag_id):
+                raise Conflict(f"a tag named {name} or with that id exists already")
 
     def delete_tag(self, changes: Changes, tag_id: str) -> None:
         with self.store.transaction() as tx:
-            _found(tx.delete_tag(tag_id) or None, f"tag {tag_id}")
+            _done(tx.delete_tag(tag_id), f"tag {tag_id}")
 
     # The dashboard's figures
 

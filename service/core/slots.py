@@ -12,9 +12,9 @@ from typing import Any
 from service.core.errors import Conflict, NotFound
 from service.core.farm import LOCAL_TYPES, FarmCore
 from service.core.images import ImageRefused
-from service.core.options import RunOptions
 from service.core.policy import slot_name
 from service.core.variables import this_platform
+from service.settings import RunOptions
 from service.worker.client import Answer
 from service.worker.executor import Executor
 from service.worker.timing import Timing

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from service.domain.limits import Limits
+from service.settings import Limits
 from shared.model import BATCH_JOB_TYPE, TaskStatus
 
 RETRIED = "; another worker will try it"
@@ -26,9 +26,10 @@ def judge(job_type: str, reason: str, failures: int, worker_failures: int, limit
     tasks of its type in the job (this one counted). A Render+ batch's task that failed has used its own retries
     and says nothing about the worker: it fails for good, and nobody is blocklisted."""
     batch = job_type == BATCH_JOB_TYPE
+    blocklist = not batch and worker_failures >= limits.blocklist_after
     if failures >= limits.task_fail_after or batch:
-        return Verdict(TaskStatus.FAILED, f"{reason} (failed by {failures} workers)", False)
-    return Verdict(TaskStatus.SOFT_FAILED, reason + RETRIED, worker_failures >= limits.blocklist_after)
+        return Verdict(TaskStatus.FAILED, f"{reason} (failed by {failures} workers)", blocklist)
+    return Verdict(TaskStatus.SOFT_FAILED, reason + RETRIED, blocklist)
 
 
 def job_fails(counts: Mapping[str, int], limits: Limits) -> bool:

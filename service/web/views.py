@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from service.api import context, forms
-from service.api.guard import SESSION_COOKIE, Policy
 from service.core.errors import FarmError, NotFound
+from service.settings import SESSION_COOKIE, Policy
 from service.web import pages
 from service.web.live import Stream
 from shared.events import said

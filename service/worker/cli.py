@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from service.core.check import blender_version
-from service.core.options import default_blender
 from service.platform import dirs, signals
+from service.settings import default_blender
 from service.token import ENV, TokenError, read_token
 from service.worker.agent import Agent, WorkerError
 from service.worker.client import Client

@@ -13,7 +13,7 @@ from typing import Any
 from service.blender.diagnosis import exit_failure
 from service.blender.process import Process
 from service.blender.resident import Resident
-from service.core.options import RunOptions
+from service.settings import RunOptions
 from service.worker.client import TaskCalls, Unreachable
 from service.worker.commands import ParameterError, blender_argv, chunk_of, ffmpeg_argv, is_frame_done, saved_path
 from service.worker.reporter import Reassigned, Reporter

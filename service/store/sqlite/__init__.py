@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ class Database:
         self.connection.executescript(PRAGMAS)
         self._reading = threading.Lock()
         self._reader = self._connect(path)
-        self._reader.execute("PRAGMA query_only = ON")
+        self._reader.executescript(PRAGMAS + " PRAGMA query_only = ON;")
         self._migrate()
         self.writer = Writer(self.connection, self._held, "farm-database")
 
@@ -104,6 +104,11 @@ class Database:
         with self.read() as db:
             return db.execute(statement, parameters).fetchall()
 
+    @contextmanager
+    def operation(self, notice: Callable[[], str | None]) -> Iterator[None]:
+        """One operation of the rules: no other manager shares this file, so there is no one to tell."""
+        yield
+
     @staticmethod
     def array(values: Sequence[str]) -> str:
         """A list as one parameter: JSON, read with ``json_each``."""
@@ -119,6 +124,19 @@ class Database:
             raise NewerSchema(f"The database was written by a newer Shepherd (schema {version}); "
                               f"this one knows schema {len(MIGRATIONS)} at most")
         for number, path in enumerate(MIGRATIONS[version:], start=version + 1):
-            # executescript commits first, so each migration is one script ending in its own version bump.
+            # executescript commits first, so each migration is one script ending in its own version bump; foreign
+            # keys are off meanwhile (they cannot change inside a transaction), so that a table can be rebuilt
+            # without its rows' dependants being deleted, and checked before the commit.
             script = path.read_text(encoding="utf-8")
-            self.connection.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
+            self.connection.executescript(f"PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE; {script}; "
+                                          f"PRAGMA user_version = {number};")
+            try:
+                if broken := self.connection.execute("PRAGMA foreign_key_check").fetchall():
+                    raise sqlite3.IntegrityError(f"migration {path.name} leaves {len(broken)} rows whose "
+                                                 f"references are missing, first in {broken[0][0]}")
+                self.connection.execute("COMMIT")
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            finally:
+                self.connection.execute("PRAGMA foreign_keys = ON")
