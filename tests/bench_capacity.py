@@ -9,6 +9,9 @@ process, each on its own kept-alive connection, speak the Flamenco worker API (r
 - steady: each worker "renders" each task for 1 s: hand-out p50/p99 after the first round (target: p99 under
   20 ms; the first round, when all 100 ask at once, queues by design and is reported apart).
 
+Both on the embedded SQLite store, then on two managers sharing one PostgreSQL database, the workers split
+between them.
+
 During each, a pinger in a process of its own asks ``GET /api/v3/version`` every 10 ms on its own connection;
 its slowest answer is the event loop's longest stall (target: under 100 ms).
 """
@@ -35,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.bench_farm import post
 from tests.conftest import start_service
 from tests.helpers import http
+from tests.postgres import cluster
 
 WORKERS = 100
 TASKS = 10_000
@@ -196,6 +200,30 @@ def sqlite_figures(source: str = "") -> tuple[Figures, Figures]:
     return runs[0], runs[1]
 
 
+def postgres_figures() -> tuple[Figures, Figures]:
+    """Flood, then steady, each on two managers of their own on one PostgreSQL database (a durable throwaway
+    cluster): the job and the workers are made through the first, and worker i talks to manager i % 2."""
+    runs = []
+    for render, enough in ((0.0, FLOOD_CYCLES), (RENDER_SECONDS, STEADY_SECONDS)):
+        with cluster(durable=True) as pg, tempfile.TemporaryDirectory() as name:
+            tmp = Path(name)
+            args = ("--slots", "0", "--database", pg.url(), "--job-files", str(tmp / "job-files"))
+            for folder in ("a", "b"):
+                (tmp / folder).mkdir()
+            first = start_service(tmp / "a", *args)
+            try:
+                second = start_service(tmp / "b", *args)
+                try:
+                    auths = prepare(first.url)
+                    runs.append(measure([first.port, second.port], auths, render, enough,
+                                        [first.proc.pid, second.proc.pid]))
+                finally:
+                    second.stop()
+            finally:
+                first.stop()
+    return runs[0], runs[1]
+
+
 def main() -> None:
     """``--against DIR``: first the same figures for the checkout in DIR (another version, to compare with)."""
     if len(sys.argv) == 3 and sys.argv[1] == "--against":
@@ -209,6 +237,8 @@ def main() -> None:
               f"{steady_before.quantile(99) / steady.quantile(99):.2f}x faster; longest stall "
               f"{flood_before.stall / flood.stall:.2f}x shorter; CPU a cycle "
               f"{flood_before.cpu / flood_before.cycles / (flood.cpu / flood.cycles):.2f}x less")
+    flood, steady = postgres_figures()
+    report("PostgreSQL, two managers on one database (the managers' CPU counted, not the database's)", flood, steady)
 
 
 if __name__ == "__main__":
