@@ -101,7 +101,7 @@ def _last_rendered(request: Request, job_id: str | None) -> Response:
     image = farm.last_rendered(job_id) if job_id else None
     if image is None or job_id is None:
         return Response(status_code=NO_CONTENT)
-    return JSONResponse({"base": f"/job-files/{job_id}", "suffixes": [image.name]})
+    return JSONResponse({"base": f"/job-files/{job_id}", "suffixes": [image[0].name]})
 
 
 async def last_rendered(request: Request) -> Response:
