@@ -3,8 +3,11 @@ page, Cinnamon's error XML; each door translates the core's errors in one place.
 
 from __future__ import annotations
 
+import base64
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 from tests.farm_helpers import V3
 from tests.inprocess import in_process
@@ -39,3 +42,39 @@ def test_not_found_conflict_and_a_refused_move_in_each_doors_shape(tmp_path: Pat
         ticket = cinnamon("command=connect&user=alice&pwd=wonder+land")[1].findtext("ticket")
         status, answer = cinnamon(f"command=getobject&id=4242&ticket={ticket}")
         assert status == 200 and answer.findtext("code") == "error.object.not_found"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
+    """The flags of a farm on each backend."""
+    if request.param == "sqlite":
+        return []
+    (tmp_path / "job-files").mkdir()
+    return ["--database", request.getfixturevalue("pg_database"), "--job-files", str(tmp_path / "job-files")]
+
+
+def test_a_nul_character_is_refused_in_each_doors_shape_on_either_database(tmp_path: Path,
+                                                                           database: list[str]) -> None:
+    """PostgreSQL's text holds no NUL: an id, name or credential with one is answered in the door's shape (a worker
+    route needs no token beyond this machine), never as a server error."""
+    nul = base64.b64encode(b"a\x00b:secret").decode()
+    with in_process(tmp_path, "--cinnamon-user", "alice:wonder land", "--sheepit-user", "bob:the builder",
+                    *database) as door:
+        assert door.http(V3 + "/worker/state", headers={"Authorization": f"Basic {nul}"})[0] == 403
+        for path in (V3 + "/jobs/a%00b", V3 + "/tasks/a%00b/log", V3 + "/worker-mgt/workers/a%00b"):
+            status, body = door.http(path)
+            assert status == 400 and set(body) == {"code", "message"}, (path, status, body)
+        assert door.http("/jobs/a%00b")[0] == 400
+        worker = {"name": "a\x00b", "secret": "s", "platform": "linux", "supported_task_types": ["blender"]}
+        status, body = door.http(V3 + "/worker/register-worker", "POST", worker)
+        assert status == 400 and "NUL" in body["message"]
+        assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": "gpu\x00"})[0] == 400
+        status, answer = door.http("/cinnamon/cinnamon", "POST", raw=b"command=connect&user=al%00ice&pwd=x",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200 and ET.fromstring(answer).findtext("code") == "error.param.invalid"
+        login = b"login=bob&password=the+builder&bits=64bit&hostname=box&"
+        for form in (b"os=linux%00&version=7.1", b"os=linux&version=7.1%00"):
+            status, answer = door.http("/sheepit/server/config.php", "POST", raw=login + form,
+                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert status == 200 and ET.fromstring(answer).get("status") in ("100", "104"), answer
+        assert door.http(V3 + "/worker-mgt/workers")[1] == {"workers": []}

@@ -22,6 +22,7 @@ from shared.model import Worker
 from shared.recipe import MAX_DEPTH, json_depth
 
 PREFIXES = ("/api/v3/", "/api/")
+NUL = "\x00"
 
 
 class ApiError(Exception):
@@ -89,7 +90,24 @@ async def decoded(request: Request, kind: type, what: str) -> Any:
         raise ApiError(400, f"invalid format: the body must be {what}")
     if json_depth(data) > MAX_DEPTH:
         raise ApiError(400, f"invalid format: the body nests deeper than {MAX_DEPTH} levels")
+    if _holds_nul(data):
+        raise ApiError(400, "invalid format: a text in the body holds a NUL character, which names nothing here")
     return data
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a text in decoded JSON (a key or a value) holds NUL, which no database's text column stores."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and NUL in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 async def body(request: Request) -> dict[str, Any]:
@@ -132,6 +150,8 @@ async def worker(request: Request) -> Worker:
         worker_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ApiError(403, "security requirements failed: authorization failed: malformed auth header") from exc
+    if NUL in worker_id:  # no worker's id holds one, and no database's text column stores it
+        raise ApiError(403, "security requirements failed: authorization failed: no such worker known")
     found = await core(request).authenticate(worker_id, secret, client(request))
     if found is None:
         raise ApiError(403, "security requirements failed: authorization failed: no such worker known")
