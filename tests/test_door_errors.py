@@ -77,4 +77,9 @@ def test_a_nul_character_is_refused_in_each_doors_shape_on_either_database(tmp_p
             status, answer = door.http("/sheepit/server/config.php", "POST", raw=login + form,
                                        headers={"Content-Type": "application/x-www-form-urlencoded"})
             assert status == 200 and ET.fromstring(answer).get("status") in ("100", "104"), answer
+        job = door.http(V3 + "/jobs", "POST", v3_job(tmp_path / "a.blend", tmp_path,
+                                                      door.http(V3 + "/jobs/types")[1]["job_types"][0]["etag"]))[1]
+        status, page = door.http(f"/jobs/{job['id']}/unblock", "POST", raw=b"worker=a%00b&type=blender",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 409 and "<h1>Not possible</h1>" in page and "NUL" in page
         assert door.http(V3 + "/worker-mgt/workers")[1] == {"workers": []}

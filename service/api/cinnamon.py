@@ -121,8 +121,6 @@ def _text(form: dict[str, str | bytes], *names: str, required: bool = True) -> s
         value = form.get(name)
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
-        if value is not None and "\x00" in value:  # no database's text column stores one
-            raise CinnamonError("error.param.invalid", f"parameter {name} holds a NUL character")
         if value is not None and value.strip():
             return value.strip()
     if required:

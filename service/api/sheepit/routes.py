@@ -67,9 +67,8 @@ async def _form(request: Request) -> dict[str, str | bytes] | None:
 
 
 def _text(form: dict[str, str | bytes], key: str) -> str:
-    """A text field, stripped; one that holds NUL (which no database's text column stores) counts as not given."""
     value = form.get(key, "")
-    return value.strip() if isinstance(value, str) and "\x00" not in value else ""
+    return value.strip() if isinstance(value, str) else ""
 
 
 async def config(request: Request) -> Response:
