@@ -83,3 +83,14 @@ def test_a_nul_character_is_refused_in_each_doors_shape_on_either_database(tmp_p
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert status == 409 and "<h1>Not possible</h1>" in page and "NUL" in page
         assert door.http(V3 + "/worker-mgt/workers")[1] == {"workers": []}
+
+
+def test_a_priority_out_of_range_is_refused_on_either_database(tmp_path: Path, database: list[str]) -> None:
+    """A submitted job's priority in setpriority's range: PostgreSQL's integer column held no priority of 2**40
+    (500), and SQLite let it outrank every job a person can set."""
+    with in_process(tmp_path, *database) as door:
+        job = v3_job(tmp_path / "a.blend", tmp_path, door.http(V3 + "/jobs/types")[1]["job_types"][0]["etag"])
+        for priority in (2**40, 101, -1):
+            assert door.http(V3 + "/jobs", "POST", {**job, "priority": priority}) == (
+                400, {"code": 400, "message": "priority must be between 0 and 100"})
+        assert door.http(V3 + "/jobs", "POST", {**job, "priority": 100})[0] == 200
