@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.core import figures
-from service.core.batch import BatchState
+from service.core.batch import stored_recipe
 from service.core.changes import Changes
 from service.core.rules import Rules
 from service.domain.workers import LOCAL
@@ -81,8 +81,8 @@ def test_a_batchs_notifications_come_from_its_stored_recipe_escaped(tmp_path: Pa
     recipe.settings.rss = recipes.Rss(True, "/srv/feed.xml")
     store = Store(tmp_path / "farm.db")
     farm = Rules(SqlFarm(store.database))
-    job = farm.submit(Changes(), "nightly", BATCH_JOB_TYPE, 50, {}, {}, [TaskSpec("job-1", "shepherd", [], 1)])
-    store.add_batch(BatchState(recipe, farm_job=job.id))
+    job = farm.submit(Changes(), "nightly", BATCH_JOB_TYPE, 50, {}, {}, [TaskSpec("job-1", "shepherd", [], 1)],
+                      recipe=stored_recipe(recipe))
     stored = farm.batch_recipe(job.id)
     assert stored is not None and stored.notifications.mail.password == ""
     view = pages.JobView(figures.listed(farm, [job.id])[0], farm.tasks(job.id), {}, None, [], {}, stored)

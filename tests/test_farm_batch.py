@@ -8,6 +8,11 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
+from service.core.batch import BatchState
+from service.settings import DB_NAME
+from service.store.store import Store
+from shared import recipe as recipes
+from shared.model import BatchStatus
 from tests.conftest import BLENDER, start_service
 from tests.farm_helpers import V3, stop, workers
 from tests.helpers import http, recipe_dict, wait_batch_end
@@ -53,6 +58,8 @@ def test_two_workers_render_a_batch_as_this_machine_would(blend_file, tmp_path: 
                     farm_job = http(f"{svc.url}{V3}/jobs")[1]["jobs"][0]
                     done_by = {t["worker"]["name"] for t in http(f"{svc.url}{V3}/jobs/{farm_job['id']}/tasks")[1][
                         "tasks"] if "worker" in t}
+                    page = http(f"{svc.url}/jobs/{farm_job['id']}")[1]  # the dashboard reads the batch's recipe
+                    assert "<h2>Notifications</h2>" in page
                     assert stop(procs) == [0, 0]
             else:
                 assert http(svc.url + "/batch", "POST", batch_of(blend_file, out))[0] == 200
@@ -80,3 +87,27 @@ def test_jobs_with_hooks_need_this_machines_slots(blend_file, tmp_path: Path):
         assert (status, body["code"]) == (409, 15) and "--slots 0" in body["user_message"]
     finally:
         svc.stop()
+
+
+def test_a_batch_whose_farm_job_is_gone_is_queued_anew_when_it_resumes(blend_file, tmp_path: Path):
+    """A batch names its farm job, which may be in another database, with no key to it; a farm job deleted while
+    the service was stopped is submitted again."""
+    out = tmp_path / "out"
+    recipe = recipes.from_dict(recipe_dict(blend_file, [{"size": [8, 8], "output": str(out / "a_#")}],
+                                           blender_bin=BLENDER))
+    state = BatchState.from_recipe(recipe)
+    state.move(BatchStatus.RUNNING)
+    state.farm_job = "deleted-while-stopped"
+    (tmp_path / "data").mkdir()
+    store = Store(tmp_path / "data" / DB_NAME)
+    store.add_batch(state)
+    store.close()
+    svc = start_service(tmp_path)
+    try:
+        batch = wait_batch_end(svc.url)
+        jobs = http(f"{svc.url}{V3}/jobs")[1]["jobs"]
+    finally:
+        svc.stop()
+    assert batch["status"] == "FINISHED" and [j["status"] for j in batch["jobs"]] == ["FINISHED"]
+    assert [(j["type"], j["status"]) for j in jobs] == [("shepherd-batch", "completed")]
+    assert jobs[0]["id"] != "deleted-while-stopped"

@@ -1,7 +1,7 @@
 """The farm end to end on a PostgreSQL database: a manager started with --database postgresql://…, one worker
 process with Blender 3.4, and a job as the Flamenco add-on submits it, rendered and stored in PostgreSQL; a
 Render+ batch rendered by this machine's slot, its farm job in PostgreSQL; and a database that cannot be reached,
-refused at start with a sentence."""
+refused at start with a sentence. The batch's recipe is kept with its farm job, for every manager's dashboard."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from tests.conftest import BLENDER, free_port, start_service
 from tests.farm_helpers import V3, job_end, tasks, workers
@@ -57,8 +56,6 @@ def test_a_database_that_cannot_be_reached_stops_the_start_with_a_sentence(tmp_p
     assert "hunter2" not in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="the data directory's batches table links its farm job by a foreign key to "
-                   "the SQLite farm_jobs table, which stays empty when the farm is in PostgreSQL")
 def test_a_renderplus_batch_renders_on_this_machines_slot_with_its_farm_job_in_postgresql(
         pg_database: str, blend_file: Path, tmp_path: Path) -> None:
     (tmp_path / "job-files").mkdir()
@@ -75,5 +72,8 @@ def test_a_renderplus_batch_renders_on_this_machines_slot_with_its_farm_job_in_p
         with psycopg.connect(pg_database) as conn:
             assert conn.execute("SELECT type, status FROM farm_jobs").fetchall() == [("shepherd-batch", "completed")]
             assert conn.execute("SELECT count(*) FROM tasks WHERE status = 'completed'").fetchone() == (2,)
+            (job_id,) = conn.execute("SELECT job_id FROM farm_job_recipes").fetchone()
+        status, page = http(f"{service.url}/jobs/{job_id}")  # the dashboard reads the batch's recipe from there
+        assert status == 200 and "<h2>Notifications</h2>" in page
     finally:
         service.stop()

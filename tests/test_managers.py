@@ -24,7 +24,7 @@ from service.core.changes import ANY, Changes
 from service.store.postgres.notices import Leader, Listener, notify
 from tests.conftest import Service, start_service
 from tests.farm_helpers import V3, basic, job_end
-from tests.helpers import http, recipe_dict, wait_for
+from tests.helpers import http, png_of, recipe_dict, wait_for
 
 TYPES = ["blender", "ffmpeg"]
 LEADS = "this manager enforces worker and task timeouts"
@@ -244,16 +244,30 @@ def test_a_worker_waiting_on_one_manager_gets_work_submitted_through_the_other_w
     assert answer["at"] - submitted < 1.0, answer["at"] - submitted
 
 
-def test_the_dashboard_of_one_manager_hears_of_a_job_submitted_through_the_other(pair: Pair) -> None:
+def test_the_dashboard_of_one_manager_hears_what_happens_through_the_other(pair: Pair) -> None:
     with socket.create_connection(("127.0.0.1", pair.a.port), timeout=10) as sock:
         sock.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{pair.a.port}\r\n\r\n".encode())
         assert b" 200 " in sock.recv(4096).split(b"\r\n", 1)[0] + b" "
-        job_id = submit(pair.b.url, "1-3")
         heard = b""
-        deadline = time.monotonic() + 10
-        while job_id.encode() not in heard and time.monotonic() < deadline:
-            heard += sock.recv(65536)
-        assert job_id.encode() in heard
+
+        def hear(what: str) -> None:
+            nonlocal heard
+            deadline = time.monotonic() + 10
+            while what.encode() not in heard and time.monotonic() < deadline:
+                heard += sock.recv(65536)
+            assert what.encode() in heard
+
+        hear(submit(pair.b.url, "1-3"))  # a job submitted
+        worker = LightWorker(pair.b)
+        task = worker.take()
+        assert task is not None
+        hear(task["uuid"])  # taken
+        heard = b""
+        worker.conn.request("POST", f"{V3}/worker/task/{task['uuid']}/output-produced", body=png_of(8, 8),
+                            headers={**worker.auth, "Content-Type": "image/png"})
+        assert worker.conn.getresponse().status == 202
+        hear(task["uuid"])  # its last-rendered image, written into the job files every manager reads
+        assert http(f"{pair.a.url}{V3}/jobs/{task['job']}/last-rendered")[0] == 200
 
 
 def test_a_manager_killed_with_9_loses_nothing_and_the_other_times_its_workers_out(hasty: Pair) -> None:

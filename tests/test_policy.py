@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from service.core.changes import Changes
-from service.core.policy import PathRefused, Policy
+from service.core.policy import PathRefused, Policy, slot_here, slot_name
 from service.core.rules import Rules
 from service.core.variables import ALL, Variables
 from service.domain.workers import LOCAL
@@ -297,3 +297,9 @@ def test_only_this_machines_slots_take_its_tasks(tmp_path: Path) -> None:
     assert farm.schedule(Changes(), remote.id) is None
     taken = farm.schedule(Changes(), slot.id)
     assert taken is not None and taken.type == LOCAL_TASK_TYPE
+
+
+def test_this_machines_slots_are_told_from_another_managers() -> None:
+    """Managers on one database each keep their own slots as workers: a slot of another machine is not one of ours."""
+    assert slot_here(slot_name(3))
+    assert not slot_here("render-box-2 slot 1") and not slot_here(slot_name(1) + "x")

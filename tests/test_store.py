@@ -82,6 +82,34 @@ def test_a_data_directory_at_schema_9_opens_with_its_farm_and_batches(tmp_path: 
     assert (farm.schedule(Changes(), worker.id) or taken[0]).id == "next"
 
 
+def test_a_data_directory_at_schema_10_keeps_its_batches_and_their_recipes(tmp_path: Path):
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute("PRAGMA foreign_keys = ON")
+    for number, path in enumerate(sqlite.MIGRATIONS[:10], start=1):
+        db.executescript(f"BEGIN; {path.read_text()}; PRAGMA user_version = {number}; COMMIT;")
+    db.executescript("""
+        INSERT INTO farm_jobs (id, name, type, priority, status, settings, metadata, created, updated)
+        VALUES ('j', 'night', 'shepherd-batch', 50, 'completed', '{}', '{}', 1, 1);
+        INSERT INTO batches (id, name, status, messages, created, farm_job) VALUES
+            (1, 'night', 'FINISHED', '[]', 1, 'j'), (2, 'day', 'CANCELLED', '[]', 2, NULL);
+        INSERT INTO recipes (batch_id, recipe) VALUES (1, '{"name": "night"}'), (2, '{"name": "day"}');
+        INSERT INTO jobs (batch_id, id, name, status) VALUES (1, 0, 'a', 'FINISHED'), (2, 0, 'b', 'CANCELLED');
+        INSERT INTO events (batch_id, kind, data, time) VALUES (1, 'batch_status', '{}', 1);
+    """)
+    db.close()
+    store = Store(tmp_path / "s.db")
+    assert store.version == len(sqlite.MIGRATIONS)
+    assert [tuple(r) for r in store.query("SELECT id, name, farm_job FROM batches ORDER BY id")] == \
+        [(1, "night", "j"), (2, "day", None)]
+    assert [r["name"] for r in store.query("SELECT name FROM jobs ORDER BY batch_id")] == ["a", "b"]
+    assert store.query("SELECT count(*) FROM events")[0][0] == 1 and store.query("PRAGMA foreign_keys")[0][0] == 1
+    with store.transaction() as conn:  # a farm job in another database: no key to this file's farm
+        conn.execute("UPDATE batches SET farm_job = 'in-postgresql' WHERE id = 2")
+    assert store.query("SELECT farm_job FROM batches WHERE id = 2")[0][0] == "in-postgresql"
+    kept = store.query("SELECT job_id, recipe FROM farm_job_recipes")
+    assert [tuple(r) for r in kept] == [("j", '{"name": "night"}')]
+
+
 def test_events_and_saved_frames_round_trip_and_the_mail_password_stays_off_disk(tmp_path: Path):
     store = Store(tmp_path / "s.db")
     state = batch(password="hunter2-secret")

@@ -17,12 +17,14 @@ from typing import Any
 import pytest
 
 from service.core import jobtypes
+from service.core.batch import stored_recipe
 from service.core.changes import Changes
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.rules import Rules
 from service.settings import Limits
 from service.store import open_farm_store
 from service.store.store import Store
+from shared import recipe as recipes
 from shared.model import BATCH_JOB_TYPE, LOCAL_TASK_TYPE, Command, JobStatus, TaskSpec, TaskStatus, WorkerStatus
 
 LIMITS = Limits(worker_timeout=10, task_timeout=20)
@@ -384,6 +386,37 @@ def test_workers_sign_on_off_and_keep_unique_names(rules: Rules) -> None:
         rules.delete_worker(Changes(), other.id)
 
 
+def test_worker_names_are_unique_as_they_read(rules: Rules) -> None:
+    """Names that read alike (case, compatibility forms, invisible characters) are one name, also when workers
+    register at the same moment."""
+    first = rules.register(Changes(), "Render-1", "x", "linux", ["blender"], "192.0.2.9")
+    for alike in ("render-1", "ＲＥＮＤＥＲ-1", "Ren\u200bder-1", "render-1 "):
+        with pytest.raises(NameTaken):
+            rules.register(Changes(), alike, "x", "linux", ["blender"], "192.0.2.10")
+    other = rules.register(Changes(), "render-2", "x", "linux", ["blender"], "192.0.2.10")
+    with pytest.raises(NameTaken):
+        rules.sign_on(Changes(), other.id, "RENDER-1", ["blender"], "", False, "192.0.2.10")
+    rules.sign_on(Changes(), first.id, "render-1", ["blender"], "", False, "192.0.2.9")  # its own, spelled anew
+    assert sorted(w.name for w in rules.workers()) == ["render-1", "render-2"]
+    named: list[str] = []
+    start = threading.Barrier(8)
+
+    def register(name: str) -> None:
+        start.wait()
+        try:
+            named.append(rules.register(Changes(), name, "x", "linux", ["blender"], "192.0.2.11").name)
+        except NameTaken:
+            pass
+
+    alike = [("Ａ" if i % 2 else "a") + "lpha" + "\u200d" * i for i in range(8)]
+    threads = [threading.Thread(target=register, args=(name,)) for name in alike]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(named) == 1 and [w.name for w in rules.workers()].count(named[0]) == 1
+
+
 # Tags
 
 
@@ -398,6 +431,19 @@ def test_tags_are_added_renamed_and_deleted(rules: Rules) -> None:
         rules.tag(tag["id"])
     with pytest.raises(NotFound):
         rules.update_tag(Changes(), tag["id"], "x", "")
+
+
+def test_a_renderplus_batchs_recipe_is_kept_with_its_farm_job(rules: Rules) -> None:
+    recipe = recipes.new_recipe("nightly", [recipes.new_job(0, "/x/a.blend")])
+    recipe.notifications.mail = recipes.Mail(True, "me", "hunter2", True, "x@y.example", "smtp.y.example")
+    job_id = rules.submit(Changes(), "nightly", BATCH_JOB_TYPE, 50, {}, {}, specs(1, LOCAL_TASK_TYPE),
+                          recipe=stored_recipe(recipe)).id
+    kept = rules.batch_recipe(job_id)
+    assert kept is not None and (kept.name, kept.notifications.mail.to) == ("nightly", "x@y.example")
+    assert kept.notifications.mail.password == "" and [j.blend_file for j in kept.jobs] == ["/x/a.blend"]
+    assert rules.batch_recipe(submit(rules, 1)) is None
+    rules.delete_job(Changes(), job_id)
+    assert rules.batch_recipe(job_id) is None
 
 
 # The doors' ids
@@ -464,4 +510,61 @@ def test_tasks_claimed_from_many_threads_at_once_are_each_handed_out_once(rules:
         thread.join(100)
     assert errors == []
     assert len(handed) == 60 and len({task for task, _ in handed}) == 60
+    assert rules.job(job_id).status == JobStatus.COMPLETED
+
+
+@pytest.mark.timeout(120)
+def test_a_job_moved_again_and_again_while_workers_claim_and_complete_fails_no_operation(rules: Rules) -> None:
+    """Pause and resume every 50 ms while 12 workers claim and complete: no operation fails (a worker whose task
+    was paused under it hears Conflict, as it should), no task is completed twice, and the job completes."""
+    job_id = submit(rules, 240)
+    workers = [awake(rules, f"w{i}") for i in range(12)]
+    completed: list[str] = []
+    errors: list[BaseException] = []
+    moving = threading.Event()
+    moving.set()
+
+    def work(worker_id: str) -> None:
+        try:
+            while True:
+                task = claim(rules, worker_id)
+                if task is None:
+                    if not moving.is_set() and rules.job(job_id).status == JobStatus.COMPLETED:
+                        return
+                    time.sleep(0.005)  # the job is paused
+                    continue
+                assert (task.status, task.worker_id) == (TaskStatus.ACTIVE, worker_id)
+                try:
+                    complete(rules, worker_id, task.id)
+                    completed.append(task.id)
+                except Conflict:  # paused under it: it runs again later, for whichever worker takes it
+                    pass
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def move() -> None:
+        try:
+            while moving.is_set():
+                for status in (JobStatus.PAUSED, JobStatus.QUEUED):
+                    time.sleep(0.05)
+                    if rules.job(job_id, steps=False).status != JobStatus.COMPLETED:
+                        rules.set_job_status(Changes(), job_id, status)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    mover = threading.Thread(target=move)
+    for thread in [*threads, mover]:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not errors and len(completed) < 120:
+        time.sleep(0.05)
+    moving.clear()
+    mover.join(30)
+    if rules.job(job_id, steps=False).status == JobStatus.PAUSED:
+        rules.set_job_status(Changes(), job_id, JobStatus.QUEUED)
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(completed) == sorted({t.id for t in rules.tasks(job_id)})  # each once
     assert rules.job(job_id).status == JobStatus.COMPLETED

@@ -6,12 +6,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from service import jsontext
 from service.blender.stats import parse_stats
 from shared import failures
 from shared.events import Event, Kind
 from shared.failures import Failure
 from shared.model import BatchStatus
-from shared.recipe import Recipe
+from shared.recipe import Recipe, to_dict
 
 KNOWN_ENGINES = ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")
 ENGINE_FIELDS = ("frame", "mem", "elapsed", "samples_done", "samples_todo")
@@ -25,6 +26,13 @@ BATCH_MOVES: dict[str, set[str]] = {
     BatchStatus.WAITING: {BatchStatus.RUNNING, BatchStatus.CANCELLED},
     BatchStatus.RUNNING: {BatchStatus.FINISHED, BatchStatus.CANCELLED},
 }
+
+
+def stored_recipe(recipe: Recipe) -> str:
+    """The recipe as stored (JSON), with the batch and with its farm job: the mail password never reaches a disk."""
+    data = to_dict(recipe)
+    data["notifications"]["mail"]["pass"] = ""
+    return jsontext.dumps(data)
 
 
 class StateError(RuntimeError):

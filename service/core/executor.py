@@ -140,6 +140,12 @@ class BatchRun:
         thousands of jobs is stored beside the event loop."""
         farm = self.farm
         link = FarmLink(self._payload, self.remote)
+        kept = None
+        if self.state.farm_job is not None:
+            try:
+                kept = await farm.job(self.state.farm_job, steps=False)
+            except NotFound:  # deleted from the farm (which may be another database) while the service was stopped
+                self.state.farm_job = None
         if self.state.farm_job is None:  # listening before any worker can take one of its tasks
             job_id = str(uuid.uuid4())
             self.farm.attach(job_id, link)
@@ -155,7 +161,7 @@ class BatchRun:
                                           "the batch was " + ("interrupted" if self.halted else "cancelled"))
         else:
             self.farm.attach(self.state.farm_job, link)
-            if (await farm.job(self.state.farm_job, steps=False)).status == FarmJobStatus.PAUSED:
+            if kept is not None and kept.status == FarmJobStatus.PAUSED:
                 await farm.set_job_status(self.state.farm_job, FarmJobStatus.QUEUED, "the service resumed the batch")
         tasks = await farm.tasks(self.state.farm_job)
         self._tasks = {job_of(t): t.id for t in tasks}

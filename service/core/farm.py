@@ -21,13 +21,14 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from service import __version__, private
 from service.core import batchjob, figures, images, jobtypes, peers
+from service.core.batch import stored_recipe
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.changes import ANY, Changes
 from service.core.errors import Conflict, NameTaken, NotFound
 from service.core.openings import Openings
 from service.core.peers import Peers
-from service.core.policy import Policy, plain, slot_name, worker_name
+from service.core.policy import Policy, plain, slot_here, slot_name, worker_name
 from service.core.rules import Rules
 from service.core.variables import this_platform
 from service.domain.workers import LOCAL
@@ -162,7 +163,8 @@ class FarmCore:
         """A Render+ batch as the farm job ``job_id`` (attached before, so that it hears from the first worker
         that takes one of its tasks), one task per enabled job."""
         return await self._run(self._rules.submit, recipe.name, BATCH_JOB_TYPE, 50, {}, {},
-                               batchjob.task_specs(recipe), this_platform(), "", "", JobStatus.QUEUED, job_id)
+                               batchjob.task_specs(recipe), this_platform(), "", "", JobStatus.QUEUED, job_id,
+                               stored_recipe(recipe))
 
     async def jobs(self) -> list[Job]:
         return await self._query(self._rules.jobs)
@@ -357,7 +359,7 @@ class FarmCore:
         """The ids of this machine's first ``count`` slots as farm workers (named by policy.slot_name), awake;
         their old tasks requeued."""
         def sign_on(changes: Changes) -> list[str]:
-            known = {w.name: w.id for w in self._rules.workers() if w.address == LOCAL}
+            known = {w.name: w.id for w in self._rules.workers() if w.address == LOCAL and slot_here(w.name)}
             ids = []
             for number in range(1, max(count, len(known)) + 1):
                 name = slot_name(number)
@@ -626,7 +628,11 @@ class FarmCore:
         if extension not in IMAGE_TYPES.values():
             raise images.ImageRefused(f"only {' and '.join(IMAGE_TYPES)} images are shown as last rendered")
         await asyncio.to_thread(self._write_image, task.job_id, extension, image)
-        self.announce({"job": task.job_id, "task": task.id})
+
+        def shown(changes: Changes) -> None:  # the pages of every manager on the database show it
+            changes.change(task.job_id, task.id)
+
+        await self._run(shown)
 
     def _write_image(self, job_id: str, extension: str, image: bytes) -> None:
         folder = self.job_files(job_id)

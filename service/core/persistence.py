@@ -38,6 +38,9 @@ class FarmReads(Protocol):
 
     def task(self, task_id: str) -> Task | None: ...
 
+    def task_job(self, task_id: str) -> str | None:
+        """The id of the task's job (which never changes)."""
+
     def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
         """The job's tasks (or those in ``status``) in their order in the job."""
 
@@ -75,8 +78,8 @@ class FarmReads(Protocol):
     def worker_secret(self, worker_id: str) -> tuple[str, float | None, str] | None:
         """The worker's secret hash, when it was last seen, and from where."""
 
-    def worker_name_taken(self, name: str, worker_id: str) -> bool:
-        """Whether another worker has ``name`` while this one does not."""
+    def worker_names(self) -> dict[str, str]:
+        """Every worker's name by its id."""
 
     def silent_workers(self, now: float, local: str, timeout: float) -> list[tuple[str, float]]:
         """Workers (not offline, in error, or at ``local``) not heard from in their lease, or ``timeout``
@@ -135,7 +138,20 @@ class FarmTx(FarmReads, Protocol):
 
     def add_job(self, job: Job, task_status: TaskStatus, tasks: Sequence[NewTask]) -> None: ...
 
+    def set_batch_recipe(self, job_id: str, recipe: str) -> None:
+        """Keep the recipe (JSON) of the Render+ batch whose farm job this is, for every manager's dashboard."""
+
+    def lock_job(self, job_id: str) -> None:
+        """Hold the job until the transaction ends, taken before any of its tasks or its own row is written: on a
+        database several writers share at once (PostgreSQL), writers of one job's row and its tasks take them in
+        that order, and so never wait for each other in a circle; where one writer holds the whole database
+        (SQLite), nothing to do."""
+
     def set_job_status(self, job_id: str, status: JobStatus, activity: str, now: float) -> None: ...
+
+    def move_job_if(self, job_id: str, source: JobStatus, target: JobStatus, activity: str, now: float) -> None:
+        """The job goes from ``source`` to ``target`` if it is in ``source``, in one statement that waits for no
+        other transaction: where another one holds the job (PostgreSQL), it is left as that one leaves it."""
 
     def set_job_activity(self, job_id: str, activity: str, now: float) -> None: ...
 
@@ -190,6 +206,12 @@ class FarmTx(FarmReads, Protocol):
 
     def clear_worker_blocklist(self, worker_id: str) -> list[str]:
         """The worker's entries gone; the jobs they were of."""
+
+    def lock_worker_name(self, name: str) -> None:
+        """Hold ``name`` (as policy.plain reads it) until the transaction ends, before the workers' names are read to
+        give a worker a name: where several writers run at once (PostgreSQL), two that give names reading alike
+        follow each other, the second seeing the first's; where one writer holds the whole database, nothing to
+        do."""
 
     def add_worker(self, worker: Worker, secret_hash: str) -> None: ...
 

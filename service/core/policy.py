@@ -74,10 +74,16 @@ def plain(name: str) -> str:
     return " ".join("".join(c for c in folded if unicodedata.category(c) != "Cf").split())
 
 
+def slot_here(name: str) -> bool:
+    """Whether ``name`` reads as the name of one of this machine's slots (not another manager's, which shares the
+    farm's database)."""
+    return re.fullmatch(re.escape(plain(socket.gethostname())) + r" slot \d+", plain(name)) is not None
+
+
 def worker_name(name: str) -> None:
     """Refuse a name that reads as one only this machine's slots and the SheepIt door give their workers."""
     plain_name = plain(name)
-    slot = re.fullmatch(re.escape(plain(socket.gethostname())) + r" slot \d+", plain_name)
+    slot = slot_here(name)
     if slot or plain_name.partition(" ")[0] == plain(SHEEPIT_PREFIX):
         raise NameRefused(f"the name {name!r} is kept for this machine's "
                           f"{'slots' if slot else 'SheepIt sessions'}; give the worker another name", "name")

@@ -19,6 +19,7 @@ from service.core.changes import ANY, NONE, Changes
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.passwords import hash_secret, secret_matches
 from service.core.persistence import FarmReads, FarmStore, FarmTx, NewTask
+from service.core.policy import plain
 from service.domain import cascade, completion, failures, states, stuck
 from service.domain import workers as worker_rules
 from service.domain.workers import LOCAL
@@ -57,8 +58,10 @@ class Rules:
 
     def submit(self, changes: Changes, name: str, job_type: str, priority: int, settings: dict[str, Any],
                metadata: dict[str, str], tasks: list[TaskSpec], submitter_platform: str = "", type_etag: str = "",
-               worker_tag: str = "", status: str = JobStatus.QUEUED, job_id: str | None = None) -> Job:
-        """Store a compiled job and its tasks, all at once (with ``job_id``, if given, as its id)."""
+               worker_tag: str = "", status: str = JobStatus.QUEUED, job_id: str | None = None,
+               recipe: str | None = None) -> Job:
+        """Store a compiled job and its tasks, all at once (with ``job_id``, if given, as its id, and ``recipe``,
+        the stored recipe of the Render+ batch it renders, if it is one)."""
         now = time.time()
         job_id = job_id or str(uuid.uuid4())
         ids = [str(uuid.uuid4()) for _ in tasks]
@@ -70,6 +73,8 @@ class Rules:
                   type_etag, worker_tag, "", now, now)
         with self.store.transaction() as tx:
             tx.add_job(job, task_status, rows)
+            if recipe is not None:
+                tx.set_batch_recipe(job_id, recipe)
             self._progress(tx, job_id)  # a job of no tasks is done at once
         changes.tell(job=job_id, opens={spec.type for spec in tasks})
         return self.job(job_id)
@@ -107,6 +112,7 @@ class Rules:
     def set_job_status(self, changes: Changes, job_id: str, status: str, reason: str = "") -> Job:
         """Cancel, pause, requeue or resume a job; its tasks follow. Raises MoveRefused for a move not allowed."""
         with self.store.transaction() as tx:
+            tx.lock_job(job_id)
             job = _found(tx.job(job_id, False), f"job {job_id}")
             self._move_job(tx, job, status, reason)
         changes.tell(job=job_id, opens=ANY)
@@ -183,11 +189,20 @@ class Rules:
         return self.worker(worker_id)
 
     @staticmethod
-    def _unique(tx: FarmReads, name: str, worker_id: str) -> None:
-        """Refuse a name another worker has, unless this worker has it already (two workers an older store let
-        share a name keep it)."""
-        if tx.worker_name_taken(name, worker_id):
-            raise NameTaken(f"a worker named {name!r} exists already; give this one another name, or delete that one")
+    def _unique(tx: FarmTx, name: str, worker_id: str) -> None:
+        """Refuse a name that reads as another worker's (policy.plain: ``alpha``, ``ALPHA`` and ``alpha`` with a
+        zero-width space read alike), unless this worker has it already (two workers an older store let share a
+        name keep it)."""
+        reads = plain(name)
+        tx.lock_worker_name(reads)
+        names = tx.worker_names()
+        if names.get(worker_id) == name:
+            return
+        taken = next((other for other_id, other in names.items() if other_id != worker_id and plain(other) == reads),
+                     None)
+        if taken is not None:
+            raise NameTaken(f"a worker named {taken!r} exists already, whose name reads as {name!r}; give this one "
+                            f"another name, or delete that one")
 
     def authenticate(self, changes: Changes, worker_id: str, secret: str, address: str) -> bool:
         """Whether the secret is this worker's; a worker that authenticates is seen now (stored once a second
@@ -318,10 +333,7 @@ class Rules:
             task = tx.claim_task(worker_id, worker_rules.task_types(worker), now)
             if task is None:
                 return None
-            job = _found(tx.job(task.job_id, False), f"job {task.job_id}")
-            if job.status == JobStatus.QUEUED:
-                states.check_job_move(job.status, JobStatus.ACTIVE)
-                tx.set_job_status(job.id, JobStatus.ACTIVE, "", now)
+            tx.move_job_if(task.job_id, JobStatus.QUEUED, JobStatus.ACTIVE, "", now)  # its first task runs
         changes.change(task.job_id, task.id, worker_id)
         return task
 
@@ -333,6 +345,7 @@ class Rules:
                     activity: str | None = None, steps_completed: int | None = None) -> Task:
         """A worker's report on its task; raises Conflict when the task is no longer this worker's."""
         with self.store.transaction() as tx:
+            self._lock_job_of(tx, task_id)
             task = states.held(_found(tx.task(task_id), f"task {task_id}"), worker_id)
             if status == TaskStatus.COMPLETED:
                 steps_completed = task.steps_total
@@ -359,6 +372,7 @@ class Rules:
     def set_task_status(self, changes: Changes, task_id: str, status: str, reason: str) -> Task:
         """A person's change to one task (requeue or cancel); a requeued task forgets who failed it."""
         with self.store.transaction() as tx:
+            self._lock_job_of(tx, task_id)
             task = _found(tx.task(task_id), f"task {task_id}")
             self._set_task(tx, task, status, reason, task.worker_id if status == TaskStatus.ACTIVE else None)
             if status == TaskStatus.QUEUED:
@@ -371,6 +385,11 @@ class Rules:
             updated = _found(tx.task(task_id), f"task {task_id}")
         changes.tell(task.job_id, task_id, opens=(task.type,) if status == TaskStatus.QUEUED else NONE)
         return updated
+
+    @staticmethod
+    def _lock_job_of(tx: FarmTx, task_id: str) -> None:
+        """Hold the task's job (see FarmTx.lock_job) before the task is read and written."""
+        tx.lock_job(_found(tx.task_job(task_id), f"task {task_id}"))
 
     def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
         """Whether the worker may keep running the task, and why not."""
@@ -466,13 +485,19 @@ class Rules:
         with self.store.transaction() as tx:
             silent = tx.silent_workers(now, LOCAL, limits.worker_timeout)
             had = [tx.worker_task(worker_id) for worker_id, _ in silent]
+            for job_id in sorted({task.job_id for task in had if task is not None}):
+                tx.lock_job(job_id)
             for worker_id, allowed in silent:
                 tx.set_worker_status(worker_id, WorkerStatus.ERROR, f"Timed out: not heard from in {allowed:g} s")
                 tx.requeue_worker_tasks(worker_id, "Task was requeued: its worker timed out", now)
             failed: list[Task] = []
             stale = tx.stale_tasks(now - limits.task_timeout, LOCAL)
             for task_id, worker_id in stale:
-                task = _found(tx.task(task_id), f"task {task_id}")
+                if (of := tx.task_job(task_id)) is not None:
+                    tx.lock_job(of)
+                task = tx.task(task_id)
+                if task is None or (task.status, task.worker_id) != (TaskStatus.ACTIVE, worker_id):
+                    continue  # reported or moved meanwhile
                 self._fail(tx, task, worker_id, f"Task timed out after {limits.task_timeout:g} s without update")
                 failed.append(task)
             marked = self._mark_stuck(tx)
@@ -482,7 +507,7 @@ class Rules:
             self._tell_worker(changes, worker_id, requeued)
         for job_id in marked:
             changes.tell(job=job_id)
-        return [w for w, _ in silent], [t for t, _ in stale]
+        return [w for w, _ in silent], [t.id for t in failed]
 
     # Door objects
 

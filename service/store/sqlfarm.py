@@ -97,16 +97,19 @@ class SqlFarm:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        self.locks = "lock_job" in backend.statements.names()
+        """Whether the backend holds what a transaction locks (a job, a worker's name) until it ends: one whose
+        writers run at once; where one writer holds the whole database, it has no lock statements."""
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
         with self.backend.transaction() as db:
-            yield SqlTx(db, self.backend)
+            yield SqlTx(db, self.backend, self.locks)
 
     @contextmanager
     def read(self) -> Iterator[SqlTx]:
         with self.backend.read() as db:
-            yield SqlTx(db, self.backend)
+            yield SqlTx(db, self.backend, self.locks)
 
     def operation(self, notice: Callable[[], str | None]) -> AbstractContextManager[None]:
         return self.backend.operation(notice)
@@ -115,10 +118,11 @@ class SqlFarm:
 class SqlTx:
     """FarmTx (and FarmReads) over one connection."""
 
-    def __init__(self, db: Connection, backend: Backend) -> None:
+    def __init__(self, db: Connection, backend: Backend, locks: bool = False) -> None:
         self.db = db
         self.sql = backend.statements
         self.array = backend.array
+        self.locks = locks
 
     def _run(self, statement: str, /, **parameters: Any) -> Cursor:
         return self.db.execute(self.sql[statement], {**WORDS, **parameters})
@@ -146,6 +150,10 @@ class SqlTx:
     def task(self, task_id: str) -> Task | None:
         row = self._one("get_task", id=task_id)
         return _task(row) if row is not None else None
+
+    def task_job(self, task_id: str) -> str | None:
+        row = self._one("task_job", id=task_id)
+        return str(row["job_id"]) if row is not None else None
 
     def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
         rows = self._all("job_tasks", job_id=job_id) if status is None else self._all(
@@ -191,8 +199,8 @@ class SqlTx:
         row = self._one("worker_secret", id=worker_id)
         return (row["secret_hash"], row["last_seen"], row["address"]) if row is not None else None
 
-    def worker_name_taken(self, name: str, worker_id: str) -> bool:
-        return self._one("worker_name_taken", name=name, id=worker_id) is not None
+    def worker_names(self) -> dict[str, str]:
+        return {row["id"]: row["name"] for row in self._all("worker_names")}
 
     def silent_workers(self, now: float, local: str, timeout: float) -> list[tuple[str, float]]:
         return [(row["id"], float(row["allowed"]))
@@ -276,8 +284,18 @@ class SqlTx:
         self.db.executemany(self.sql["add_task_dep"], [{"task_id": t.id, "depends_on": d}
                                                        for t in tasks for d in t.depends_on])
 
+    def set_batch_recipe(self, job_id: str, recipe: str) -> None:
+        self._run("set_batch_recipe", job_id=job_id, recipe=recipe)
+
+    def lock_job(self, job_id: str) -> None:
+        if self.locks:
+            self._run("lock_job", id=job_id)
+
     def set_job_status(self, job_id: str, status: JobStatus, activity: str, now: float) -> None:
         self._run("set_job_status", id=job_id, status=status, activity=activity, now=now)
+
+    def move_job_if(self, job_id: str, source: JobStatus, target: JobStatus, activity: str, now: float) -> None:
+        self._run("move_job_if", id=job_id, source=source, status=target, activity=activity, now=now)
 
     def set_job_activity(self, job_id: str, activity: str, now: float) -> None:
         self._run("set_job_activity", id=job_id, activity=activity, now=now)
@@ -341,6 +359,10 @@ class SqlTx:
 
     def clear_worker_blocklist(self, worker_id: str) -> list[str]:
         return list(dict.fromkeys(row["job_id"] for row in self._all("clear_worker_blocklist", worker=worker_id)))
+
+    def lock_worker_name(self, name: str) -> None:
+        if self.locks:
+            self._run("lock_worker_name", name=name)
 
     def add_worker(self, worker: Worker, secret_hash: str) -> None:
         self._run("add_worker", id=worker.id, name=worker.name, secret_hash=secret_hash, platform=worker.platform,

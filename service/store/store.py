@@ -15,8 +15,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from service import jsontext, private
-from service.core.batch import BatchState, JobState, Times
+from service import private
+from service.core.batch import BatchState, JobState, Times, stored_recipe
 from service.platform.lock import InstanceLock, Locked
 from service.store.sqlite import HERE, Database, NewerSchema
 from service.store.statements import Statements
@@ -27,13 +27,6 @@ from shared.model import BatchStatus
 
 class StoreError(RuntimeError):
     """The data directory's database cannot be used by this version of Shepherd."""
-
-
-def _recipe_json(recipe: recipes.Recipe) -> str:
-    """The recipe as stored: the mail password never reaches the disk."""
-    data = recipes.to_dict(recipe)
-    data["notifications"]["mail"]["pass"] = ""
-    return jsontext.dumps(data)
 
 
 def _job_row(batch_id: int, job: JobState) -> dict[str, Any]:
@@ -99,7 +92,7 @@ class Store:
             row = db.execute(sql["add_batch"], dict(_batch_row(batch), name=batch.recipe.name,
                                                      created=time.time())).fetchall()[0]
             batch_id = int(row["id"])
-            db.execute(sql["add_recipe"], {"batch_id": batch_id, "recipe": _recipe_json(batch.recipe)})
+            db.execute(sql["add_recipe"], {"batch_id": batch_id, "recipe": stored_recipe(batch.recipe)})
             db.executemany(sql["add_job"], [_job_row(batch_id, job) for job in batch.jobs])
         return batch_id
 

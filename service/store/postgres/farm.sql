@@ -24,10 +24,13 @@ SELECT j.*, (SELECT coalesce(sum(steps_completed), 0) FROM tasks WHERE job_id = 
 FROM farm_jobs j WHERE j.id = %(id)s
 
 -- name: get_job_alone
--- Locked until the transaction ends: two managers' changes to one job's tasks (its completion, its failure)
--- follow each other, the second seeing what the first committed.
 SELECT j.*, 0::bigint AS steps_completed, 0::bigint AS steps_total FROM farm_jobs j WHERE j.id = %(id)s
-FOR NO KEY UPDATE
+
+-- name: lock_job
+-- Held until the transaction ends, before the job's tasks or its row are written: changes to one job and its
+-- tasks (a move, a completion, a failure) follow each other, the second seeing what the first committed, and
+-- never wait for each other in a circle. A key share (a foreign key's check) still goes through.
+SELECT 1 AS locked FROM farm_jobs WHERE id = %(id)s FOR NO KEY UPDATE
 
 -- name: all_jobs
 SELECT j.*, (SELECT coalesce(sum(steps_completed), 0) FROM tasks WHERE job_id = j.id) AS steps_completed,
@@ -36,6 +39,12 @@ FROM farm_jobs j ORDER BY j.created DESC
 
 -- name: set_job_status
 UPDATE farm_jobs SET status = %(status)s, activity = %(activity)s, updated = %(now)s WHERE id = %(id)s
+
+-- name: move_job_if
+-- A job another transaction holds (moved by a person, its tasks completing) is skipped, not waited for: a claim
+-- that holds its new task never waits for the job, whose holder may be waiting for that task.
+UPDATE farm_jobs SET status = %(status)s, activity = %(activity)s, updated = %(now)s
+WHERE id = (SELECT id FROM farm_jobs WHERE id = %(id)s AND status = %(source)s FOR NO KEY UPDATE SKIP LOCKED)
 
 -- name: set_job_activity
 UPDATE farm_jobs SET activity = %(activity)s, updated = %(now)s WHERE id = %(id)s
@@ -62,6 +71,9 @@ SELECT EXISTS (SELECT 1 FROM tasks WHERE job_id = %(job_id)s AND status IN (SELE
 
 -- name: job_task_counts
 SELECT status, count(*) AS count FROM tasks WHERE job_id = %(job_id)s GROUP BY status
+
+-- name: task_job
+SELECT job_id FROM tasks WHERE id = %(id)s
 
 -- name: get_task
 SELECT t.*, (SELECT json_agg(worker_id)::text FROM task_failures WHERE task_id = t.id) AS failed_by,
@@ -203,10 +215,13 @@ SELECT w.*, (SELECT json_agg(tag_id)::text FROM worker_tag_members WHERE worker_
     NULL::text AS task_id
 FROM workers w WHERE w.status = %(worker_awake)s
 
--- name: worker_name_taken
-SELECT 1 AS taken FROM workers WHERE name = %(name)s AND id != %(id)s
-    AND NOT EXISTS (SELECT 1 FROM workers WHERE id = %(id)s AND name = %(name)s)
-LIMIT 1
+-- name: worker_names
+SELECT id, name FROM workers
+
+-- name: lock_worker_name
+-- A worker's name as it reads (folded by the rules), held until the transaction ends: two managers naming
+-- workers alike follow each other. An advisory lock of two keys, the first ("Wnam") the names'.
+SELECT 1 AS locked FROM pg_advisory_xact_lock(1466851693, hashtext(%(name)s))
 
 -- name: worker_secret
 SELECT secret_hash, last_seen, address FROM workers WHERE id = %(id)s

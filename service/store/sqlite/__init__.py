@@ -113,6 +113,19 @@ class Database:
             raise NewerSchema(f"The database was written by a newer Shepherd (schema {version}); "
                               f"this one knows schema {len(MIGRATIONS)} at most")
         for number, path in enumerate(MIGRATIONS[version:], start=version + 1):
-            # executescript commits first, so each migration is one script ending in its own version bump.
+            # executescript commits first, so each migration is one script ending in its own version bump; foreign
+            # keys are off meanwhile (they cannot change inside a transaction), so that a table can be rebuilt
+            # without its rows' dependants being deleted, and checked before the commit.
             script = path.read_text(encoding="utf-8")
-            self.connection.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
+            self.connection.executescript(f"PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE; {script}; "
+                                          f"PRAGMA user_version = {number};")
+            try:
+                if broken := self.connection.execute("PRAGMA foreign_key_check").fetchall():
+                    raise sqlite3.IntegrityError(f"migration {path.name} leaves {len(broken)} rows whose "
+                                                 f"references are missing, first in {broken[0][0]}")
+                self.connection.execute("COMMIT")
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            finally:
+                self.connection.execute("PRAGMA foreign_keys = ON")

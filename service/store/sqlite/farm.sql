@@ -1,6 +1,8 @@
 -- The farm's statements on SQLite. Each takes named parameters; status words come as parameters too
 -- (:job_queued, :task_active, :worker_awake, ...: see service/store/sqlfarm.py), and a list as one JSON
--- parameter, read with json_each. service/store/postgres/farm.sql holds the same names.
+-- parameter, read with json_each. service/store/postgres/farm.sql holds the same names, and those that hold a
+-- job or a worker's name for a transaction (lock_job, lock_worker_name): here one writer at a time holds the
+-- whole file, so there are none.
 
 -- name: add_job
 INSERT INTO farm_jobs (id, name, type, type_etag, priority, status, activity, settings, metadata, submitter_platform,
@@ -33,6 +35,9 @@ FROM farm_jobs j ORDER BY j.created DESC
 -- name: set_job_status
 UPDATE farm_jobs SET status = :status, activity = :activity, updated = :now WHERE id = :id
 
+-- name: move_job_if
+UPDATE farm_jobs SET status = :status, activity = :activity, updated = :now WHERE id = :id AND status = :source
+
 -- name: set_job_activity
 UPDATE farm_jobs SET activity = :activity, updated = :now WHERE id = :id
 
@@ -58,6 +63,9 @@ SELECT EXISTS (SELECT 1 FROM tasks WHERE job_id = :job_id AND status IN (SELECT 
 
 -- name: job_task_counts
 SELECT status, count(*) AS count FROM tasks WHERE job_id = :job_id GROUP BY status
+
+-- name: task_job
+SELECT job_id FROM tasks WHERE id = :id
 
 -- name: get_task
 SELECT t.*, (SELECT json_group_array(worker_id) FROM task_failures WHERE task_id = t.id) AS failed_by,
@@ -194,10 +202,8 @@ SELECT w.*, (SELECT json_group_array(tag_id) FROM worker_tag_members WHERE worke
     NULL AS task_id
 FROM workers w WHERE w.status = :worker_awake
 
--- name: worker_name_taken
-SELECT 1 AS taken FROM workers WHERE name = :name AND id != :id
-    AND NOT EXISTS (SELECT 1 FROM workers WHERE id = :id AND name = :name)
-LIMIT 1
+-- name: worker_names
+SELECT id, name FROM workers
 
 -- name: worker_secret
 SELECT secret_hash, last_seen, address FROM workers WHERE id = :id
@@ -349,5 +355,9 @@ SELECT w.id, coalesce(p.seconds, 0) AS seconds, coalesce(p.frames, 0) AS frames,
 FROM wanted w LEFT JOIN paced p ON p.job_id = w.id
 
 -- name: batch_recipe
-SELECT r.recipe FROM batches b JOIN recipes r ON r.batch_id = b.id WHERE b.farm_job = :job_id
-ORDER BY b.id DESC LIMIT 1
+-- Kept with the farm job, as on PostgreSQL (the batch itself may be in another manager's data directory).
+SELECT recipe FROM farm_job_recipes WHERE job_id = :job_id
+
+-- name: set_batch_recipe
+INSERT INTO farm_job_recipes (job_id, recipe) VALUES (:job_id, :recipe)
+ON CONFLICT (job_id) DO UPDATE SET recipe = excluded.recipe
