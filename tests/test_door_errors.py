@@ -4,12 +4,14 @@ page, Cinnamon's error XML; each door translates the core's errors in one place.
 from __future__ import annotations
 
 import base64
+import secrets
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.farm_helpers import V3
+from service.api.flamenco.common import MAX_NAME
+from tests.farm_helpers import V3, HandWorker
 from tests.inprocess import in_process
 from tests.test_farm_e2e import v3_job
 
@@ -94,3 +96,20 @@ def test_a_priority_out_of_range_is_refused_on_either_database(tmp_path: Path, d
             assert door.http(V3 + "/jobs", "POST", {**job, "priority": priority}) == (
                 400, {"code": 400, "message": "priority must be between 0 and 100"})
         assert door.http(V3 + "/jobs", "POST", {**job, "priority": 100})[0] == 200
+
+
+def test_a_name_too_long_to_index_is_refused_on_either_database(tmp_path: Path, database: list[str]) -> None:
+    """A worker's or tag's name or id is at most MAX_NAME characters: PostgreSQL's index of them held none of 10 000
+    (500), and a worker signs on with its own credentials, without the service token."""
+    long, longest = secrets.token_hex(5000), "n" * MAX_NAME
+    with in_process(tmp_path, *database) as door:
+        worker = HandWorker(door.url, "w1", send=door.http)
+        status, body = worker.call("POST", "sign-on", {"name": long, "supported_task_types": ["blender"],
+                                                        "software_version": "x"})
+        assert (status, body["message"]) == (400, f"name must be at most {MAX_NAME} characters long")
+        registered = {"secret": "s", "platform": "linux", "supported_task_types": ["blender"]}
+        assert door.http(V3 + "/worker/register-worker", "POST", {**registered, "name": long})[0] == 400
+        assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": long})[0] == 400
+        assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": "gpu", "id": long})[0] == 400
+        assert door.http(V3 + "/worker/register-worker", "POST", {**registered, "name": longest})[0] == 200
+        assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": longest, "id": longest})[0] == 200

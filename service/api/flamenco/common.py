@@ -23,6 +23,8 @@ from shared.recipe import MAX_DEPTH, json_depth
 
 PREFIXES = ("/api/v3/", "/api/")
 NUL = "\x00"
+MAX_NAME = 256
+"""Characters in a worker's or tag's name or id: PostgreSQL indexes them, and an index row holds 2 704 bytes."""
 
 
 class ApiError(Exception):
@@ -131,6 +133,14 @@ def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], require
         raise ApiError(400, f"{key} must be {names}")
     if isinstance(value, int) and not -2**63 <= value < 2**63:
         raise ApiError(400, f"{key} must be a 64-bit integer")
+    return value
+
+
+def name(data: dict[str, Any], key: str, required: bool = True) -> str:
+    """A name or id field (a worker's, a tag's), or 400 when it is longer than MAX_NAME characters."""
+    value: str = field(data, key, str, required, "")
+    if len(value) > MAX_NAME:
+        raise ApiError(400, f"{key} must be at most {MAX_NAME} characters long")
     return value
 
 
