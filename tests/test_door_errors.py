@@ -69,7 +69,7 @@ def test_a_nul_character_is_refused_in_each_doors_shape_on_either_database(tmp_p
         assert door.http("/jobs/a%00b")[0] == 400
         worker = {"name": "a\x00b", "secret": "s", "platform": "linux", "supported_task_types": ["blender"]}
         status, body = door.http(V3 + "/worker/register-worker", "POST", worker)
-        assert status == 400 and "NUL" in body["message"]
+        assert (status, body["message"]) == (400, "name holds a NUL character")
         assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": "gpu\x00"})[0] == 400
         status, answer = door.http("/cinnamon/cinnamon", "POST", raw=b"command=connect&user=al%00ice&pwd=x",
                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -79,8 +79,12 @@ def test_a_nul_character_is_refused_in_each_doors_shape_on_either_database(tmp_p
             status, answer = door.http("/sheepit/server/config.php", "POST", raw=login + form,
                                        headers={"Content-Type": "application/x-www-form-urlencoded"})
             assert status == 200 and ET.fromstring(answer).get("status") in ("100", "104"), answer
-        job = door.http(V3 + "/jobs", "POST", v3_job(tmp_path / "a.blend", tmp_path,
-                                                      door.http(V3 + "/jobs/types")[1]["job_types"][0]["etag"]))[1]
+        submitted = v3_job(tmp_path / "a.blend", tmp_path, door.http(V3 + "/jobs/types")[1]["job_types"][0]["etag"])
+        assert door.http(V3 + "/jobs", "POST", {**submitted, "name": "a\x00b"}) == (
+            400, {"code": 400, "message": "name holds a NUL character"})
+        settings = {**submitted["settings"], "render_output_root": f"{tmp_path}/a\x00b"}  # kept as JSON text
+        assert door.http(V3 + "/jobs", "POST", {**submitted, "settings": settings})[0] < 500
+        job = door.http(V3 + "/jobs", "POST", submitted)[1]
         status, page = door.http(f"/jobs/{job['id']}/unblock", "POST", raw=b"worker=a%00b&type=blender",
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert status == 409 and "<h1>Not possible</h1>" in page and "NUL" in page

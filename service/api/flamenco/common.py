@@ -92,24 +92,7 @@ async def decoded(request: Request, kind: type, what: str) -> Any:
         raise ApiError(400, f"invalid format: the body must be {what}")
     if json_depth(data) > MAX_DEPTH:
         raise ApiError(400, f"invalid format: the body nests deeper than {MAX_DEPTH} levels")
-    if _holds_nul(data):
-        raise ApiError(400, "invalid format: a text in the body holds a NUL character, which names nothing here")
     return data
-
-
-def _holds_nul(value: Any) -> bool:
-    """Whether a text in decoded JSON (a key or a value) holds NUL, which no database's text column stores."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str) and NUL in item:
-            return True
-        if isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 async def body(request: Request) -> dict[str, Any]:
@@ -133,6 +116,8 @@ def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], require
         raise ApiError(400, f"{key} must be {names}")
     if isinstance(value, int) and not -2**63 <= value < 2**63:
         raise ApiError(400, f"{key} must be a 64-bit integer")
+    if isinstance(value, str) and NUL in value:  # no name or id holds one, and PostgreSQL's text stores none
+        raise ApiError(400, f"{key} holds a NUL character")
     return value
 
 
@@ -148,6 +133,8 @@ def strings(data: dict[str, Any], key: str, required: bool = True) -> list[str]:
     values = field(data, key, list, required, [])
     if not all(isinstance(v, str) for v in values):
         raise ApiError(400, f"{key} must be a list of strings")
+    if any(NUL in v for v in values):
+        raise ApiError(400, f"{key} holds a NUL character")
     return list(values)
 
 
