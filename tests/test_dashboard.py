@@ -20,7 +20,8 @@ from tests.test_dashboard_pages import TIME, beyond_loopback
 from tests.test_farm_e2e import etag, v3_job, without
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.common.alert import Alert  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 
@@ -42,15 +43,24 @@ class Dashboard:
                  f"the stream of {path}")
 
     def press(self, label: str, within: str = "") -> None:
-        """Click the button named ``label`` (in the row of ``within``); live parts may be swapped meanwhile."""
-        def pressed() -> bool:
-            try:
-                self.browser.find_element(By.XPATH, f'{within}//button[text()="{label}"]').click()
-            except (StaleElementReferenceException, NoSuchElementException):
-                return False
-            return True
+        """Click the button named ``label`` (in the row of ``within``), found and clicked in one step of the page's
+        own script: a live part swapped any number of times a second never leaves it stale. A button that asks
+        first is clicked once the script is done, so its question can be answered."""
+        script = """const button = document.evaluate(arguments[0], document, null,
+                        XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+                    if (button === null) return false;
+                    if (button.closest("[data-confirm]")) setTimeout(() => button.click()); else button.click();
+                    return true;"""
+        wait_for(lambda: self.browser.execute_script(script, f'{within}//button[text()="{label}"]'), 10,
+                 f"the button {label}")
 
-        wait_for(pressed, 10, f"the button {label}")
+    def answer(self, yes: bool) -> None:
+        """Answer the page's question once it is asked."""
+        alert = wait_for(lambda: _alert(self.browser), 10, "the page's question")
+        if yes:
+            alert.accept()
+        else:
+            alert.dismiss()
 
     def states(self) -> list[str]:
         """The state of each cell of the frame grid, read at one moment."""
@@ -80,6 +90,13 @@ class Dashboard:
 
     def worker_statuses(self) -> dict[str, str]:
         return {w["name"]: w["status"] for w in http(self.url + V3 + "/worker-mgt/workers")[1]["workers"]}
+
+
+def _alert(browser: WebDriver) -> Alert | None:
+    try:
+        return browser.switch_to.alert
+    except NoAlertPresentException:
+        return None
 
 
 def chromium(width: int = 1280, height: int = 720) -> WebDriver:
@@ -189,10 +206,10 @@ def test_delete_asks_first(dashboard: Dashboard, blend_file: Path, tmp_path: Pat
     job_id = board.submit(blend_file, tmp_path, "doomed", "paused", frames="1", chunk_size=1)
     board.open(f"/jobs/{job_id}")
     board.press("Delete")
-    board.browser.switch_to.alert.dismiss()
+    board.answer(False)
     assert http(board.url + V3 + f"/jobs/{job_id}")[0] == 200
     board.press("Delete")
-    board.browser.switch_to.alert.accept()
+    board.answer(True)
     wait_for(lambda: board.browser.current_url == board.url + "/", 10, "the jobs list")
     assert http(board.url + V3 + f"/jobs/{job_id}")[0] == 404
     board.browser.set_window_size(390, 844)

@@ -3,10 +3,15 @@ page, Cinnamon's error XML; each door translates the core's errors in one place.
 
 from __future__ import annotations
 
+import base64
+import secrets
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tests.farm_helpers import V3
+import pytest
+
+from service.api.flamenco.common import MAX_NAME
+from tests.farm_helpers import V3, HandWorker
 from tests.inprocess import in_process
 from tests.test_farm_e2e import v3_job
 
@@ -39,3 +44,76 @@ def test_not_found_conflict_and_a_refused_move_in_each_doors_shape(tmp_path: Pat
         ticket = cinnamon("command=connect&user=alice&pwd=wonder+land")[1].findtext("ticket")
         status, answer = cinnamon(f"command=getobject&id=4242&ticket={ticket}")
         assert status == 200 and answer.findtext("code") == "error.object.not_found"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
+    """The flags of a farm on each backend."""
+    if request.param == "sqlite":
+        return []
+    (tmp_path / "job-files").mkdir()
+    return ["--database", request.getfixturevalue("pg_database"), "--job-files", str(tmp_path / "job-files")]
+
+
+def test_a_nul_character_is_refused_in_each_doors_shape_on_either_database(tmp_path: Path,
+                                                                           database: list[str]) -> None:
+    """PostgreSQL's text holds no NUL: an id, name or credential with one is answered in the door's shape (a worker
+    route needs no token beyond this machine), never as a server error."""
+    nul = base64.b64encode(b"a\x00b:secret").decode()
+    with in_process(tmp_path, "--cinnamon-user", "alice:wonder land", "--sheepit-user", "bob:the builder",
+                    *database) as door:
+        assert door.http(V3 + "/worker/state", headers={"Authorization": f"Basic {nul}"})[0] == 403
+        for path in (V3 + "/jobs/a%00b", V3 + "/tasks/a%00b/log", V3 + "/worker-mgt/workers/a%00b"):
+            status, body = door.http(path)
+            assert status == 400 and set(body) == {"code", "message"}, (path, status, body)
+        assert door.http("/jobs/a%00b")[0] == 400
+        worker = {"name": "a\x00b", "secret": "s", "platform": "linux", "supported_task_types": ["blender"]}
+        status, body = door.http(V3 + "/worker/register-worker", "POST", worker)
+        assert (status, body["message"]) == (400, "name holds a NUL character")
+        assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": "gpu\x00"})[0] == 400
+        status, answer = door.http("/cinnamon/cinnamon", "POST", raw=b"command=connect&user=al%00ice&pwd=x",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200 and ET.fromstring(answer).findtext("code") == "error.param.invalid"
+        login = b"login=bob&password=the+builder&bits=64bit&hostname=box&"
+        for form in (b"os=linux%00&version=7.1", b"os=linux&version=7.1%00"):
+            status, answer = door.http("/sheepit/server/config.php", "POST", raw=login + form,
+                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert status == 200 and ET.fromstring(answer).get("status") in ("100", "104"), answer
+        submitted = v3_job(tmp_path / "a.blend", tmp_path, door.http(V3 + "/jobs/types")[1]["job_types"][0]["etag"])
+        assert door.http(V3 + "/jobs", "POST", {**submitted, "name": "a\x00b"}) == (
+            400, {"code": 400, "message": "name holds a NUL character"})
+        settings = {**submitted["settings"], "render_output_root": f"{tmp_path}/a\x00b"}  # kept as JSON text
+        assert door.http(V3 + "/jobs", "POST", {**submitted, "settings": settings})[0] < 500
+        job = door.http(V3 + "/jobs", "POST", submitted)[1]
+        status, page = door.http(f"/jobs/{job['id']}/unblock", "POST", raw=b"worker=a%00b&type=blender",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 409 and "<h1>Not possible</h1>" in page and "NUL" in page
+        assert door.http(V3 + "/worker-mgt/workers")[1] == {"workers": []}
+
+
+def test_a_priority_out_of_range_is_refused_on_either_database(tmp_path: Path, database: list[str]) -> None:
+    """A submitted job's priority in setpriority's range: PostgreSQL's integer column held no priority of 2**40
+    (500), and SQLite let it outrank every job a person can set."""
+    with in_process(tmp_path, *database) as door:
+        job = v3_job(tmp_path / "a.blend", tmp_path, door.http(V3 + "/jobs/types")[1]["job_types"][0]["etag"])
+        for priority in (2**40, 101, -1):
+            assert door.http(V3 + "/jobs", "POST", {**job, "priority": priority}) == (
+                400, {"code": 400, "message": "priority must be between 0 and 100"})
+        assert door.http(V3 + "/jobs", "POST", {**job, "priority": 100})[0] == 200
+
+
+def test_a_name_too_long_to_index_is_refused_on_either_database(tmp_path: Path, database: list[str]) -> None:
+    """A worker's or tag's name or id is at most MAX_NAME characters: PostgreSQL's index of them held none of 10 000
+    (500), and a worker signs on with its own credentials, without the service token."""
+    long, longest = secrets.token_hex(5000), "n" * MAX_NAME
+    with in_process(tmp_path, *database) as door:
+        worker = HandWorker(door.url, "w1", send=door.http)
+        status, body = worker.call("POST", "sign-on", {"name": long, "supported_task_types": ["blender"],
+                                                        "software_version": "x"})
+        assert (status, body["message"]) == (400, f"name must be at most {MAX_NAME} characters long")
+        registered = {"secret": "s", "platform": "linux", "supported_task_types": ["blender"]}
+        assert door.http(V3 + "/worker/register-worker", "POST", {**registered, "name": long})[0] == 400
+        assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": long})[0] == 400
+        assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": "gpu", "id": long})[0] == 400
+        assert door.http(V3 + "/worker/register-worker", "POST", {**registered, "name": longest})[0] == 200
+        assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": longest, "id": longest})[0] == 200

@@ -41,8 +41,16 @@ def parse_text(body: bytes) -> dict[str, str]:
         raise FormError(f"the form could not be read: {exc}") from exc
     found: dict[str, str] = {}
     for key, value in pairs:
-        found.setdefault(key, value)
+        found.setdefault(key, _text(key, value))
     return found
+
+
+def _text(name: str, value: str) -> str:
+    """A text field's value; FormError for one that holds NUL, which names nothing and which no database's text
+    column stores."""
+    if "\x00" in name or "\x00" in value:
+        raise FormError(f"the form's field {name!r} holds a NUL character")
+    return value
 
 
 async def _multipart(request: Request) -> dict[str, str | bytes]:
@@ -58,7 +66,7 @@ async def _multipart(request: Request) -> dict[str, str | bytes]:
     try:
         for name, value in form.multi_items():
             if name not in fields:
-                fields[name] = await value.read() if isinstance(value, UploadFile) else value
+                fields[name] = await value.read() if isinstance(value, UploadFile) else _text(name, value)
     finally:
         await form.close()
     return fields
@@ -70,5 +78,5 @@ async def fields(request: Request) -> dict[str, str | bytes]:
     form: dict[str, str | bytes] = {}
     form.update(await _multipart(request) if kind == "multipart/form-data" else parse_text(await request.body()))
     for key, value in request.query_params.multi_items():
-        form.setdefault(key, value)
+        form.setdefault(key, _text(key, value))
     return form

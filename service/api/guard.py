@@ -31,6 +31,8 @@ def refusal_of(policy: Policy, scope: Scope, headers: Headers, own_auth: bool = 
     login cookie stands for the token there."""
     if DOT_SEGMENTS & set(scope["path"].split("/")):  # clients resolve these; only a forged path holds them
         return 400, errors.BAD_ROUTE, "A path with . or .. segments names nothing here"
+    if "\x00" in scope["path"]:  # no id or name holds one, and no database's text column stores it
+        return 400, errors.BAD_ROUTE, "A path with a NUL character names nothing here"
     host = host_name(headers.get("host", ""))
     if not policy.host_allowed(host):
         return 400, errors.HOST_REFUSED, (f"This service does not answer to the host name '{host}'; "

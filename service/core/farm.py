@@ -8,13 +8,14 @@ leaves behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import secrets
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -635,14 +636,15 @@ class FarmCore:
         """A line of the manager's own in the task log, with its time."""
         self.append_log(task, time.strftime("%Y-%m-%dT%H:%M:%S%z ") + text)
 
-    def last_rendered(self, job_id: str) -> Path | None:
-        found = sorted(self.job_files(job_id).glob("last-rendered.*"))
-        return found[0] if found else None
+    def last_rendered(self, job_id: str) -> tuple[Path, int] | None:
+        """The job's last-rendered image and when it was written (ns), if it has one: an image replaced as it is
+        looked at is the new one."""
+        return max(_written(self.job_files(job_id).glob("last-rendered.*")), key=lambda found: found[1], default=None)
 
     def last_rendered_job(self) -> str | None:
         """The job whose image came last."""
-        images = sorted(self.files.glob("*/last-rendered.*"), key=lambda p: p.stat().st_mtime)
-        return images[-1].parent.name if images else None
+        image = max(_written(self.files.glob("*/last-rendered.*")), key=lambda found: found[1], default=None)
+        return image[0].parent.name if image else None
 
     async def store_image(self, task: Task, image: bytes, expected: tuple[int, int] | None = None) -> None:
         """The job's last-rendered image, once its header shows a PNG or JPEG of the ``expected`` size (or
@@ -661,9 +663,13 @@ class FarmCore:
     def _write_image(self, job_id: str, extension: str, image: bytes) -> None:
         folder = self.job_files(job_id)
         private.directory(folder)
+        path = folder / f"last-rendered{extension}"
+        written = folder / f".{path.name}.{secrets.token_hex(4)}"
+        private.write_bytes(written, image)
+        written.replace(path)  # a page or a door reading it meanwhile gets the old image or the new one, whole
         for old in folder.glob("last-rendered.*"):
-            old.unlink()
-        private.write_bytes(folder / f"last-rendered{extension}", image)
+            if old != path:
+                old.unlink(missing_ok=True)
 
     async def watch_timeouts(self) -> None:
         """Fail what timed out, for as long as the service runs."""
@@ -676,3 +682,10 @@ class FarmCore:
                 log.warning("worker %s timed out; its task went back to the queue", worker)
             for task_id in tasks:
                 log.warning("task %s timed out", task_id)
+
+
+def _written(paths: Iterable[Path]) -> Iterator[tuple[Path, int]]:
+    """Each of ``paths`` that still exists, with when it was last written (ns)."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            yield path, path.stat().st_mtime_ns

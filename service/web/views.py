@@ -96,7 +96,7 @@ async def job(request: Request) -> Response:
     if part == "row":
         return page(pages.job_row(item))
     image = core.last_rendered(found.id)
-    url = f"/job-files/{found.id}/{image.name}?v={image.stat().st_mtime_ns}" if image else None
+    url = f"/job-files/{found.id}/{image[0].name}?v={image[1]}" if image else None
     first = await core.task_page(found.id, 0, 1)
     per_page = pages.tasks_a_page(first[0] if first else None)
     count = max(1, -(-await core.task_count(found.id) // per_page))

@@ -114,6 +114,8 @@ def step(state: dict) -> float | None:
             (OUT / "service.pid").write_text(str(status.service.pid))
             results["start"] = status.reports[-1]
             bpy.context.scene.frame_current = 2  # an unsaved change: the popup offers Save and Render
+            for scene in bpy.data.scenes:  # frames slow enough to be seen rendering on a fast machine
+                scene.cycles.samples = 400
             press("batch_submit", save=True)
             state["sent"] = True
         elif "sent" in state and "rendering" not in state and view and view["jobs"][0]["status"] == "FAILED" and any(

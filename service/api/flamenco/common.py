@@ -22,6 +22,9 @@ from shared.model import Worker
 from shared.recipe import MAX_DEPTH, json_depth
 
 PREFIXES = ("/api/v3/", "/api/")
+NUL = "\x00"
+MAX_NAME = 256
+"""Characters in a worker's or tag's name or id: PostgreSQL indexes them, and an index row holds 2 704 bytes."""
 
 
 class ApiError(Exception):
@@ -113,6 +116,16 @@ def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], require
         raise ApiError(400, f"{key} must be {names}")
     if isinstance(value, int) and not -2**63 <= value < 2**63:
         raise ApiError(400, f"{key} must be a 64-bit integer")
+    if isinstance(value, str) and NUL in value:  # no name or id holds one, and PostgreSQL's text stores none
+        raise ApiError(400, f"{key} holds a NUL character")
+    return value
+
+
+def name(data: dict[str, Any], key: str, required: bool = True) -> str:
+    """A name or id field (a worker's, a tag's), or 400 when it is longer than MAX_NAME characters."""
+    value: str = field(data, key, str, required, "")
+    if len(value) > MAX_NAME:
+        raise ApiError(400, f"{key} must be at most {MAX_NAME} characters long")
     return value
 
 
@@ -120,6 +133,8 @@ def strings(data: dict[str, Any], key: str, required: bool = True) -> list[str]:
     values = field(data, key, list, required, [])
     if not all(isinstance(v, str) for v in values):
         raise ApiError(400, f"{key} must be a list of strings")
+    if any(NUL in v for v in values):
+        raise ApiError(400, f"{key} holds a NUL character")
     return list(values)
 
 
@@ -132,6 +147,8 @@ async def worker(request: Request) -> Worker:
         worker_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ApiError(403, "security requirements failed: authorization failed: malformed auth header") from exc
+    if NUL in worker_id:  # no worker's id holds one, and no database's text column stores it
+        raise ApiError(403, "security requirements failed: authorization failed: no such worker known")
     found = await core(request).authenticate(worker_id, secret, client(request))
     if found is None:
         raise ApiError(403, "security requirements failed: authorization failed: no such worker known")

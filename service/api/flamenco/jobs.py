@@ -18,6 +18,8 @@ from shared.model import JobStatus, TaskStatus
 from shared.net import is_loopback
 
 NO_CONTENT = 204
+MIN_PRIORITY, MAX_PRIORITY = 0, 100
+"""A job's priority, submitted or changed (setpriority's range in the Flamenco API)."""
 LOG_TAIL_BYTES = 2048
 
 
@@ -46,6 +48,8 @@ async def _submitted(request: Request) -> dict[str, Any]:
     if initial not in (JobStatus.QUEUED, JobStatus.PAUSED):
         raise ApiError(400, "initial_status must be queued or paused")
     priority = field(data, "priority", int, required=False, default=50)
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise ApiError(400, f"priority must be between {MIN_PRIORITY} and {MAX_PRIORITY}")
     return {"name": field(data, "name", str), "type": job_type, "priority": priority,
             "settings": jobtypes.from_seed(settings) if seed(request) else dict(settings), "metadata": metadata,
             "submitter_platform": field(data, "submitter_platform", str, required=not seed(request), default=""),
@@ -101,7 +105,7 @@ def _last_rendered(request: Request, job_id: str | None) -> Response:
     image = farm.last_rendered(job_id) if job_id else None
     if image is None or job_id is None:
         return Response(status_code=NO_CONTENT)
-    return JSONResponse({"base": f"/job-files/{job_id}", "suffixes": [image.name]})
+    return JSONResponse({"base": f"/job-files/{job_id}", "suffixes": [image[0].name]})
 
 
 async def last_rendered(request: Request) -> Response:
@@ -125,8 +129,8 @@ async def set_status(request: Request) -> Response:
 
 async def set_priority(request: Request) -> Response:
     priority = field(await body(request), "priority", int)
-    if not 0 <= priority <= 100:
-        raise ApiError(422, "priority must be between 0 and 100")
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise ApiError(422, f"priority must be between {MIN_PRIORITY} and {MAX_PRIORITY}")
     await core(request).set_priority(request.path_params["job_id"], priority)
     return Response(status_code=NO_CONTENT)
 

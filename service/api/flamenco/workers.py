@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from service.api import forms
 from service.api.context import client, core
 from service.api.flamenco import shapes
-from service.api.flamenco.common import ApiError, body, field, seed, strings, worker
+from service.api.flamenco.common import ApiError, body, field, name, seed, strings, worker
 from service.core.farm import IMAGE_TYPES, MAX_IMAGE_BYTES
 from shared.model import TaskStatus, WorkerStatus
 
@@ -29,8 +29,8 @@ def _status(data: dict[str, object], key: str) -> str:
 
 async def register(request: Request) -> Response:
     data = await body(request)
-    name = field(data, "nickname" if seed(request) else "name", str)
-    registered = await core(request).register(name, field(data, "secret", str), field(data, "platform", str),
+    registered = await core(request).register(name(data, "nickname" if seed(request) else "name"),
+                                              field(data, "secret", str), field(data, "platform", str),
                                               strings(data, "supported_task_types"), client(request))
     return JSONResponse(shapes.registered(registered, seed(request)))
 
@@ -39,7 +39,7 @@ async def sign_on(request: Request) -> Response:
     me = await worker(request)
     data = await body(request)
     status = await core(request).sign_on(
-        me.id, field(data, "nickname" if seed(request) else "name", str),
+        me.id, name(data, "nickname" if seed(request) else "name"),
         [t.strip().lower() for t in strings(data, "supported_task_types")], field(data, "software_version", str),
         bool(field(data, "can_restart", bool, required=False, default=False)), client(request))
     return JSONResponse({"status_requested": status})
@@ -197,8 +197,8 @@ async def tags(request: Request) -> Response:
     if request.method == "GET":
         return JSONResponse({"tags": await farm.tags()})
     data = await body(request)
-    return JSONResponse(await farm.add_tag(field(data, "name", str), field(data, "description", str, False, ""),
-                                           field(data, "id", str, False, "")))
+    return JSONResponse(await farm.add_tag(name(data, "name"), field(data, "description", str, False, ""),
+                                           name(data, "id", required=False)))
 
 
 async def tag(request: Request) -> Response:
@@ -210,6 +210,6 @@ async def tag(request: Request) -> Response:
         await farm.delete_tag(tag_id)
     else:
         data = await body(request)
-        await farm.update_tag(tag_id, field(data, "name", str), field(data, "description", str, False, ""))
+        await farm.update_tag(tag_id, name(data, "name"), field(data, "description", str, False, ""))
     return Response(status_code=NO_CONTENT)
 
