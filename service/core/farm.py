@@ -157,8 +157,11 @@ class FarmCore:
             self.bus.publish(Event(Kind.FARM, None, changed))
 
     def close(self) -> None:
-        """The service stops: the database thread ends once its last operation has."""
+        """The service stops: the database thread ends once its last operation has, and what was submitted to the
+        SQLite writer is committed."""
         self._database.shutdown(wait=True)
+        if self._writer is not None:
+            self._writer.submit(lambda: None).result()
         self._files.shutdown(wait=True)
 
     # Jobs
