@@ -175,3 +175,18 @@ def test_the_cores_refusals_in_the_render_plus_shape(refused: Exception) -> None
         NotFound: (404, errors.FARM_NOT_FOUND), Conflict: (409, errors.FARM_CONFLICT),
         MoveRefused: (409, errors.MOVE_REFUSED)}[type(refused)]
 
+
+
+def test_a_remote_worker_takes_no_name_kept_for_a_managers_slots(tmp_path: Path) -> None:
+    """Every manager's slots are named '<host> slot N': a worker may not register or sign on as one, also not as
+    the slot of a host whose manager has not started yet (which would find its slot's name taken)."""
+    with in_process(tmp_path) as door:
+        registered = {"secret": "s", "platform": "linux", "supported_task_types": ["blender"]}
+        for name in ("beta slot 1", "Beta ＳＬＯＴ 12", "render-box.example slot\u200b 3"):
+            status, body = door.http(V3 + "/worker/register-worker", "POST", {**registered, "name": name})
+            assert status == 403 and "kept for" in body["message"], (name, body)
+        worker = HandWorker(door.url, "beta slots", send=door.http)
+        status, body = worker.call("POST", "sign-on", {"name": "beta slot 1", "supported_task_types": ["blender"],
+                                                       "software_version": "x"})
+        assert status == 403 and "kept for" in body["message"]
+        worker.awake()
