@@ -53,7 +53,9 @@ async def _refused(request: Request, exc: Exception) -> Response:
     if errors.is_sheepit(path):
         answer = translated(exc)
         return errors.sheepit(answer.status, answer.message)
-    return await api_error(request, exc)  # the Flamenco API's and its /job-files (Render+ asks the Manager)
+    if renderplus.is_renderplus(path):
+        return renderplus.refusal(exc, request.client.host if request.client else None)
+    return await api_error(request, exc)  # the Flamenco API's and its /job-files
 
 
 def _refusal(path: str, status: int, code: int, message: str) -> Response:

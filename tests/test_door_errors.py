@@ -3,16 +3,22 @@ page, Cinnamon's error XML; each door translates the core's errors in one place.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import secrets
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from service.api import errors, renderplus
 from service.api.flamenco.common import MAX_NAME
+from service.core.errors import Conflict, MoveRefused, NotFound
+from shared.model import BATCH_TASK_TYPE, BatchStatus, TaskStatus
 from tests.farm_helpers import V3, HandWorker
-from tests.inprocess import in_process
+from tests.helpers import recipe_dict, wait_for
+from tests.inprocess import InProcess, in_process
 from tests.test_farm_e2e import v3_job
 
 
@@ -117,3 +123,70 @@ def test_a_name_too_long_to_index_is_refused_on_either_database(tmp_path: Path, 
         assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": "gpu", "id": long})[0] == 400
         assert door.http(V3 + "/worker/register-worker", "POST", {**registered, "name": longest})[0] == 200
         assert door.http(V3 + "/worker-mgt/tags", "POST", {"name": longest, "id": longest})[0] == 200
+
+
+def _remote_batch(door: InProcess, tmp_path: Path) -> tuple[HandWorker, str]:
+    """A batch of one job posted to an in-process service without slots, its task taken by a remote worker: the
+    worker and the task's id."""
+    assert door.http("/batch", "POST", recipe_dict(tmp_path / "a.blend", [{}]))[0] == 200
+    wait_for(lambda: door.manager.batch and door.manager.batch.farm_job, 10, "the batch's farm job")
+    worker = HandWorker(door.url, "far", types=(BATCH_TASK_TYPE,), send=door.http)
+    worker.awake()
+    task = str(worker.task()["uuid"])
+    assert door.http("/batch")[1]["current_job"] == 0
+    return worker, task
+
+
+@pytest.mark.parametrize("cancel", ["batch", "current job"])
+def test_a_batch_cancelled_as_its_farm_job_ends(tmp_path: Path, cancel: str) -> None:
+    """The remote worker completes the batch's last task (its farm job ends) between a cancel's look at it and the
+    cancel's move: no error, and DELETE /batch answers with the batch cancelled, its slots stopped."""
+    with in_process(tmp_path) as door:
+        worker, task = _remote_batch(door, tmp_path)
+        manager = door.manager
+
+        async def race() -> None:
+            if cancel == "batch":
+                cancelling = asyncio.ensure_future(manager.cancel())
+                await asyncio.sleep(0)  # its look at the farm job waits in the database's queue
+                await manager.farm.report(worker.id, task, TaskStatus.COMPLETED)
+                await cancelling
+            else:  # the report is stored, not yet heard of by the batch
+                reporting = asyncio.ensure_future(manager.farm.report(worker.id, task, TaskStatus.COMPLETED))
+                await asyncio.sleep(0)
+                await manager.cancel_current()
+                await reporting
+
+        door.client.portal.call(race)
+        if cancel == "current job":
+            assert door.http("/batch", "DELETE")[0] == 200
+        assert door.http("/batch")[1]["status"] == BatchStatus.CANCELLED
+        assert door.http("/batch", "DELETE")[1]["code"] == errors.NOT_RUNNING
+
+
+@pytest.mark.parametrize("refused", [NotFound("no job x"), Conflict("task t is not this worker's"),
+                                     MoveRefused("a completed job cannot become paused")])
+def test_the_cores_refusals_in_the_render_plus_shape(refused: Exception) -> None:
+    """What the core refuses reaches a Render+ client in the batch API's error shape, with a code of its own."""
+    answer = renderplus.refusal(refused)
+    body = json.loads(bytes(answer.body))
+    assert set(body) == {"code", "user_message", "debug_message"} and body["user_message"] == str(refused)
+    assert (answer.status_code, body["code"]) == {
+        NotFound: (404, errors.FARM_NOT_FOUND), Conflict: (409, errors.FARM_CONFLICT),
+        MoveRefused: (409, errors.MOVE_REFUSED)}[type(refused)]
+
+
+
+def test_a_remote_worker_takes_no_name_kept_for_a_managers_slots(tmp_path: Path) -> None:
+    """Every manager's slots are named '<host> slot N': a worker may not register or sign on as one, also not as
+    the slot of a host whose manager has not started yet (which would find its slot's name taken)."""
+    with in_process(tmp_path) as door:
+        registered = {"secret": "s", "platform": "linux", "supported_task_types": ["blender"]}
+        for name in ("beta slot 1", "Beta ＳＬＯＴ 12", "render-box.example slot\u200b 3"):
+            status, body = door.http(V3 + "/worker/register-worker", "POST", {**registered, "name": name})
+            assert status == 403 and "kept for" in body["message"], (name, body)
+        worker = HandWorker(door.url, "beta slots", send=door.http)
+        status, body = worker.call("POST", "sign-on", {"name": "beta slot 1", "supported_task_types": ["blender"],
+                                                       "software_version": "x"})
+        assert status == 403 and "kept for" in body["message"]
+        worker.awake()

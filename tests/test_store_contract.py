@@ -436,6 +436,39 @@ def test_tags_are_added_renamed_and_deleted(rules: Rules) -> None:
         rules.update_tag(Changes(), tag["id"], "x", "")
 
 
+
+def test_tags_added_at_once_alike_are_one_tag(rules: Rules) -> None:
+    """Tags given one name, or one id, at the same moment (by two managers): one is added, the others are a
+    Conflict, as a tag added before them would be; a rename onto a name being added is too."""
+    old = rules.add_tag(Changes(), "old", "")
+    start = threading.Barrier(12)
+    added: list[str] = []
+    refused: list[str] = []
+
+    def change(kind: str, number: int) -> None:
+        start.wait()
+        try:
+            if kind == "rename":
+                rules.update_tag(Changes(), old["id"], "gpu", "")
+            else:
+                tag_id = "same" if kind == "id" else ""
+                added.append(rules.add_tag(Changes(), "gpu" if kind == "name" else f"cpu-{number}", "", tag_id)["id"])
+                return
+        except Conflict:
+            refused.append(kind)
+            return
+        added.append(old["id"])
+
+    threads = [threading.Thread(target=change, args=(kind, number))
+               for number, kind in enumerate(["name"] * 5 + ["id"] * 5 + ["rename"] * 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    names = [t["name"] for t in rules.tags()]
+    assert len(added) + len(refused) == 12 and names.count("gpu") == 1 and len(set(names)) == len(names)
+    assert [t["id"] for t in rules.tags()].count("same") == 1 and refused.count("id") == 4
+
 def test_a_renderplus_batchs_recipe_is_kept_with_its_farm_job(rules: Rules) -> None:
     recipe = recipes.new_recipe("nightly", [recipes.new_job(0, "/x/a.blend")])
     recipe.notifications.mail = recipes.Mail(True, "me", "hunter2", True, "x@y.example", "smtp.y.example")

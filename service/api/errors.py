@@ -25,6 +25,9 @@ TOO_LARGE = 14
 NO_SLOTS = 15
 PATH_REFUSED = 16
 SERVER_REFUSED = 17
+FARM_NOT_FOUND = 18
+FARM_CONFLICT = 19
+MOVE_REFUSED = 20
 
 
 def error(status: int, code: int, user_message: str, debug_message: str = "") -> JSONResponse:

@@ -14,8 +14,9 @@ from starlette.routing import Route
 from service import jsontext, logs
 from service.api import errors, forms
 from service.core.batch import JobState
+from service.core.errors import MoveRefused, NotFound
 from service.core.manager import BatchRunning, Manager, NoSlots, NotRunning
-from service.core.policy import BlenderRefused, HooksRefused, PathRefused, ServerRefused
+from service.core.policy import BlenderRefused, HooksRefused, PathRefused, Refused, ServerRefused
 from service.notify.notifier import Notifier
 from shared import recipe as recipes
 from shared.net import is_loopback
@@ -24,6 +25,29 @@ from shared.net import is_loopback
 def _manager(request: Request) -> Manager:
     manager: Manager = request.app.state.manager
     return manager
+
+
+PREFIXES = ("/batch", "/poweroff", "/server")
+"""The paths of the batch API's routes."""
+
+REFUSALS: tuple[tuple[type[Exception], int, int], ...] = (
+    (HooksRefused, 403, errors.HOOKS_REFUSED), (BlenderRefused, 403, errors.BLENDER_REFUSED),
+    (PathRefused, 403, errors.PATH_REFUSED), (ServerRefused, 403, errors.SERVER_REFUSED),
+    (NotFound, 404, errors.FARM_NOT_FOUND), (MoveRefused, 409, errors.MOVE_REFUSED))
+"""What the policy or the farm refuses, as the batch API answers it; anything else it refuses is a conflict."""
+
+
+def is_renderplus(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PREFIXES)
+
+
+def refusal(exc: Exception, client: str | None = None) -> JSONResponse:
+    """What the policy or the farm's core refused, in the batch API's error shape: the one place the Render+ door
+    translates them; ``client``: the address that asked, when known."""
+    status, code = next(((status, code) for kind, status, code in REFUSALS if isinstance(exc, kind)),
+                        (409, errors.FARM_CONFLICT))
+    field = exc.field if isinstance(exc, Refused) and exc.field else type(exc).__name__
+    return errors.error(status, code, str(exc), f"{field} from {client}" if client else field)
 
 
 def _no_batch() -> JSONResponse:
@@ -66,14 +90,8 @@ async def start_batch(request: Request) -> Response:
     client = request.client.host if request.client else None
     try:
         batch = await _manager(request).start(recipe, local=is_loopback(client))
-    except HooksRefused as exc:
-        return errors.error(403, errors.HOOKS_REFUSED, str(exc), f"Recipe with hooks from {client}")
-    except BlenderRefused as exc:
-        return errors.error(403, errors.BLENDER_REFUSED, str(exc), f"blender_bin {recipe.blender_bin} from {client}")
-    except PathRefused as exc:
-        return errors.error(403, errors.PATH_REFUSED, str(exc), f"{exc.field} from {client}")
-    except ServerRefused as exc:
-        return errors.error(403, errors.SERVER_REFUSED, str(exc), f"{exc.field} from {client}")
+    except Refused as exc:
+        return refusal(exc, client)
     except NoSlots as exc:
         return errors.error(409, errors.NO_SLOTS, str(exc), "Job hooks with --slots 0")
     except BatchRunning:

@@ -22,7 +22,7 @@ from service.blender.resident import Resident
 from service.blender.stats import error_text
 from service.core.batch import BatchState, JobState
 from service.core.batchjob import RemoteJobs, job_of
-from service.core.errors import Conflict, NotFound
+from service.core.errors import Conflict, MoveRefused, NotFound
 from service.core.farm import FarmCore, FarmLink
 from service.core.hooks import run_hooks
 from service.core.policy import slot_name
@@ -368,12 +368,17 @@ class BatchRun:
                 await proc.stop()
 
     async def cancel(self) -> None:
+        """Stop the batch's slots, and its farm job unless that has ended (also while the cancel looked at it)."""
         first, self.cancelled = not self.cancelled, True
-        if first and self.state.farm_job is not None and not await self._ended():
-            target = FarmJobStatus.PAUSED if self.halted else FarmJobStatus.CANCELED
-            await self.farm.set_job_status(self.state.farm_job, target, "the batch was " +
-                                           ("interrupted" if self.halted else "cancelled"))
-        await asyncio.gather(*(self._stop(slot) for slot in [self._batch_slot, *self.slots]))
+        try:
+            if first and self.state.farm_job is not None and not await self._ended():
+                target = FarmJobStatus.PAUSED if self.halted else FarmJobStatus.CANCELED
+                await self.farm.set_job_status(self.state.farm_job, target, "the batch was " +
+                                               ("interrupted" if self.halted else "cancelled"))
+        except (MoveRefused, NotFound) as exc:  # it ended, or was deleted, meanwhile: nothing left to stop
+            log.info("farm job %s of the batch: %s", self.state.farm_job, exc)
+        finally:
+            await asyncio.gather(*(self._stop(slot) for slot in [self._batch_slot, *self.slots]))
 
     async def halt(self) -> None:
         """Stop every Blender and hook but leave the batch and its jobs as they are, to be resumed later; the
@@ -387,5 +392,8 @@ class BatchRun:
         if slot is not None:
             slot.skip = True
             await self._stop(slot)
-        elif (task_id := self._tasks.get(self.state.current_job or -1)) is not None:  # a remote worker's job:
-            await self.farm.set_task_status(task_id, TaskStatus.CANCELED, "cancelled")  # it hears from may-i-run
+        elif self.state.current_job is not None and (task_id := self._tasks.get(self.state.current_job)):
+            try:  # a remote worker's job: it hears from may-i-run
+                await self.farm.set_task_status(task_id, TaskStatus.CANCELED, "cancelled")
+            except (MoveRefused, NotFound) as exc:  # its worker reported it ended meanwhile
+                log.info("task %s of job %s: %s", task_id, self.state.current_job, exc)

@@ -27,10 +27,10 @@ from service.core.batch import stored_recipe
 from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.changes import ANY, Changes
-from service.core.errors import Conflict, NameTaken, NotFound
+from service.core.errors import Conflict, NotFound
 from service.core.openings import Openings
 from service.core.peers import Peers
-from service.core.policy import Policy, plain, slot_here, slot_name, worker_name
+from service.core.policy import Policy, slot_here, slot_name, worker_name
 from service.core.rules import Rules
 from service.core.variables import this_platform
 from service.domain.workers import LOCAL, seen_due
@@ -258,33 +258,16 @@ class FarmCore:
     # Workers
 
     async def register(self, name: str, secret: str, platform: str, task_types: list[str], address: str) -> Worker:
-        """A worker that registers through the Flamenco door; its name reads as no other worker's, and not as
-        one of this machine's slots or SheepIt sessions (policy.NameRefused, NameTaken)."""
-        def register(changes: Changes) -> Worker:
-            self._name_free(name)
-            return self._rules.register(changes, name, secret, platform, task_types, address)
-        return await self._run(register)
+        """A worker that registers through the Flamenco door; its name reads as no other worker's (NameTaken), and
+        not as a manager's slot or a SheepIt session (policy.NameRefused)."""
+        worker_name(name)
+        return await self._run(self._rules.register, name, secret, platform, task_types, address)
 
     async def sign_on(self, worker_id: str, name: str, task_types: list[str], software: str, can_restart: bool,
                       address: str) -> str:
         """A Flamenco door's worker signs on, under a name as ``register`` allows; the status it is to go to."""
-        def sign_on(changes: Changes) -> str:
-            self._name_free(name, worker_id)
-            return self._rules.sign_on(changes, worker_id, name, task_types, software, can_restart, address)
-        return await self._run(sign_on)
-
-    def _name_free(self, name: str, worker_id: str = "") -> None:
-        """Refuse a name kept for this machine's own workers, and one that reads as another worker's (policy.plain:
-        ``alpha`` and ``alpha`` with a zero-width space), unless the worker has it already."""
         worker_name(name)
-        workers = self._rules.workers()
-        if any(w.id == worker_id and w.name == name for w in workers):
-            return
-        reads = plain(name)
-        taken = next((w.name for w in workers if w.id != worker_id and plain(w.name) == reads), None)
-        if taken is not None:
-            raise NameTaken(f"the name {name!r} reads as that of the worker {taken!r}, which exists already; give "
-                            f"this one another name, or delete that one")
+        return await self._run(self._rules.sign_on, worker_id, name, task_types, software, can_restart, address)
 
     async def open_session(self, worker_id: str | None, name: str, platform: str, task_types: list[str],
                            software: str, address: str, lease: float) -> str:

@@ -232,6 +232,10 @@ class FarmTx(FarmReads, Protocol):
 
     def delete_worker(self, worker_id: str) -> bool: ...
 
+    def lock_tags(self) -> None:
+        """Hold the tags' names and ids until the transaction ends, before they are read to add or rename a tag: as
+        ``lock_worker_name`` holds a worker's name."""
+
     def add_tag(self, tag_id: str, name: str, description: str) -> None: ...
 
     def update_tag(self, tag_id: str, name: str, description: str) -> bool: ...

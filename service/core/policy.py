@@ -80,13 +80,18 @@ def slot_here(name: str) -> bool:
     return re.fullmatch(re.escape(plain(socket.gethostname())) + r" slot \d+", plain(name)) is not None
 
 
+def slot_shaped(name: str) -> bool:
+    """Whether ``name`` reads as the name of a slot of any manager (slot_name's form, any host): managers sharing a
+    database each name their slots so as they start."""
+    return re.fullmatch(r".+ slot \d+", plain(name)) is not None
+
+
 def worker_name(name: str) -> None:
-    """Refuse a name that reads as one only this machine's slots and the SheepIt door give their workers."""
-    plain_name = plain(name)
-    slot = slot_here(name)
-    if slot or plain_name.partition(" ")[0] == plain(SHEEPIT_PREFIX):
-        raise NameRefused(f"the name {name!r} is kept for this machine's "
-                          f"{'slots' if slot else 'SheepIt sessions'}; give the worker another name", "name")
+    """Refuse a name that reads as one only the managers' slots and the SheepIt door give their workers."""
+    slot = slot_shaped(name)
+    if slot or plain(name).partition(" ")[0] == plain(SHEEPIT_PREFIX):
+        kept = "the slots of the farm's managers ('<host> slot <n>')" if slot else "this machine's SheepIt sessions"
+        raise NameRefused(f"the name {name!r} is kept for {kept}; give the worker another name", "name")
 
 
 def same_program(a: str, b: str) -> bool:

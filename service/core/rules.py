@@ -18,7 +18,7 @@ from service.core import jobtypes
 from service.core.changes import ANY, NONE, Changes
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
 from service.core.passwords import hash_secret, secret_matches
-from service.core.persistence import FarmReads, FarmStore, FarmTx, NewTask
+from service.core.persistence import FarmStore, FarmTx, NewTask
 from service.core.policy import plain
 from service.domain import cascade, completion, failures, states, stuck
 from service.domain import workers as worker_rules
@@ -554,8 +554,10 @@ class Rules:
             _done(tx.update_tag(tag_id, name, description), f"tag {tag_id}")
 
     @staticmethod
-    def _tag_free(tx: FarmReads, tag_id: str, name: str, new: bool) -> None:
-        """Refuse a tag's name that another tag has, and a new tag's id that one has."""
+    def _tag_free(tx: FarmTx, tag_id: str, name: str, new: bool) -> None:
+        """Refuse a tag's name that another tag has, and a new tag's id that one has, holding the tags (also against
+        another manager's writer) until the transaction ends."""
+        tx.lock_tags()
         for tag in tx.tags():
             if (tag["name"] == name and tag["id"] != tag_id) or (new and tag["id"] == tag_id):
                 raise Conflict(f"a tag named {name} or with that id exists already")

@@ -394,6 +394,10 @@ class SqlTx:
     def delete_worker(self, worker_id: str) -> bool:
         return self._changed("delete_worker", id=worker_id)
 
+    def lock_tags(self) -> None:
+        if self.locks:
+            self._run("lock_tags")
+
     def add_tag(self, tag_id: str, name: str, description: str) -> None:
         self._run("add_tag", id=tag_id, name=name, description=description)
 

@@ -223,6 +223,11 @@ SELECT id, name FROM workers
 -- workers alike follow each other. An advisory lock of two keys, the first ("Wnam") the names'.
 SELECT 1 AS locked FROM pg_advisory_xact_lock(1466851693, hashtext(%(name)s))
 
+-- name: lock_tags
+-- Every tag's name and id, held until the transaction ends: two managers adding or renaming tags alike follow
+-- each other, the second seeing the first's. An advisory lock of two keys, the first ("Wtag") the tags'.
+SELECT 1 AS locked FROM pg_advisory_xact_lock(1467244903, 0)
+
 -- name: worker_secret
 SELECT secret_hash, last_seen, address FROM workers WHERE id = %(id)s
 

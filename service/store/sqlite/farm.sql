@@ -1,8 +1,8 @@
 -- The farm's statements on SQLite. Each takes named parameters; status words come as parameters too
 -- (:job_queued, :task_active, :worker_awake, ...: see service/store/sqlfarm.py), and a list as one JSON
 -- parameter, read with json_each. service/store/postgres/farm.sql holds the same names, and those that hold a
--- job or a worker's name for a transaction (lock_job, lock_worker_name): here one writer at a time holds the
--- whole file, so there are none.
+-- job, a worker's name or the tags for a transaction (lock_job, lock_worker_name, lock_tags): here one writer at a
+-- time holds the whole file, so there are none.
 
 -- name: add_job
 INSERT INTO farm_jobs (id, name, type, type_etag, priority, status, activity, settings, metadata, submitter_platform,
