@@ -381,15 +381,17 @@ class FarmCore:
 
     async def claim(self, worker_id: str, name: str, here: bool = False) -> Task | None:
         """The task the worker is to run: the one it has, else the best one it may take (see Rules.schedule);
-        logged as assigned to it (``name``) in the task's log. ``here``: the worker is one of this machine's
-        slots, which runs a Render+ batch's task as the batch does, not as a remote worker."""
+        logged as assigned to it (``name``) in the task's log (queued to the job files' thread, unawaited: the
+        answer does not wait for it, and whatever is written to the log later comes after it). ``here``: the
+        worker is one of this machine's slots, which runs a Render+ batch's task as the batch does, not as a
+        remote worker."""
         task = await self._run(self._rules.schedule, worker_id)
         while task is not None and self._elsewhere(task):
             await self._run(self._rules.refuse, worker_id, "Task went back to the queue: its Render+ batch runs on "
                                                            "another manager, whose workers take it")
             task = await self._run(self._rules.schedule, worker_id)
         if task is not None:
-            await self._in_files(self.log_line, task, f"Task assigned to worker {name} ({worker_id})")
+            self._files.submit(self.log_line, task, f"Task assigned to worker {name} ({worker_id})")
             if not here and (link := self._links.get(task.job_id)) is not None:
                 link.remote.taken(task)
         return task
