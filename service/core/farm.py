@@ -129,8 +129,23 @@ class FarmCore:
                 return operation(changes, *args, **kwargs)
 
         future = self._submit(run)
-        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self.publish, changes))
-        return await asyncio.wrap_future(future)
+        waiter: asyncio.Future[T] = loop.create_future()
+
+        def settle(done: Future[T]) -> None:  # on the event loop: one wake-up publishes and answers
+            self.publish(changes)
+            if waiter.cancelled():
+                return
+            if (error := done.exception()) is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(done.result())
+
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(settle, done))
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            future.cancel()  # not run if the writer has not begun it
+            raise
 
     def _submit(self, work: Callable[[], T]) -> Future[T]:
         """Where an operation that writes runs: in the SQLite writer's next group, or in the database thread."""
@@ -385,16 +400,26 @@ class FarmCore:
         answer does not wait for it, and whatever is written to the log later comes after it). ``here``: the
         worker is one of this machine's slots, which runs a Render+ batch's task as the batch does, not as a
         remote worker."""
-        task = await self._run(self._rules.schedule, worker_id)
-        while task is not None and self._elsewhere(task):
+        found = await self.assign(worker_id, name, here)
+        return found[0] if found is not None else None
+
+    async def assign(self, worker_id: str, name: str, here: bool = False) -> tuple[Task, Job] | None:
+        """``claim``, with the task's job (its step counts left at 0) read in the same operation."""
+        def take(changes: Changes) -> tuple[Task, Job] | None:
+            task = self._rules.schedule(changes, worker_id)
+            return None if task is None else (task, self._rules.job(task.job_id, steps=False))
+
+        found = await self._run(take)
+        while found is not None and self._elsewhere(found[0]):
             await self._run(self._rules.refuse, worker_id, "Task went back to the queue: its Render+ batch runs on "
                                                            "another manager, whose workers take it")
-            task = await self._run(self._rules.schedule, worker_id)
-        if task is not None:
+            found = await self._run(take)
+        if found is not None:
+            task = found[0]
             self._files.submit(self.log_line, task, f"Task assigned to worker {name} ({worker_id})")
             if not here and (link := self._links.get(task.job_id)) is not None:
                 link.remote.taken(task)
-        return task
+        return found
 
     def _elsewhere(self, task: Task) -> bool:
         """Whether the task is of a Render+ batch posted to another manager on the shared database: only that
@@ -445,6 +470,10 @@ class FarmCore:
         ``task`` as it is stored now. The chunk is written and read beside the event loop (it may be megabytes);
         what it reports is applied on it."""
         link = self._links.get(task.job_id)
+        if link is None and not text:  # nothing to read back or wait for: queued, as the assignment line is
+            if line:
+                self._files.submit(self.log_line, task, line)
+            return
         report = await self._in_files(self._read, task, text, link, line)
         if link is not None and report is not None:
             if warning := link.remote.apply(task, report):

@@ -88,8 +88,8 @@ async def schedule(request: Request) -> Response:
         hold = farm.openings.hold(me.id, me.supported_task_types) if held else None
         held = hold is not None  # a worker with MAX_HELD requests held already is answered at once
         try:
-            task = await farm.claim(me.id, me.name)
-            if task is not None or hold is None or not await farm.openings.wait(
+            found = await farm.assign(me.id, me.name)
+            if found is not None or hold is None or not await farm.openings.wait(
                     hold, until - asyncio.get_running_loop().time()):
                 break
         finally:
@@ -98,13 +98,13 @@ async def schedule(request: Request) -> Response:
         if await request.is_disconnected():  # a worker that went while it waited takes nothing
             return Response(status_code=NO_CONTENT)
         me = await farm.worker(me.id)  # as it is now (authenticated once: that writes when it was last seen)
-    if task is not None and held and await request.is_disconnected():
+    if found is not None and held and await request.is_disconnected():
         await farm.hand_back(me.id, "Task was requeued: its worker went while it waited for it")
         return Response(status_code=NO_CONTENT)
     applied = {"Preference-Applied": f"wait={wait:g}"} if held and not farm.openings.closed else {}
-    if task is None:
+    if found is None:
         return Response(status_code=NO_CONTENT, headers=applied)
-    job = await farm.job(task.job_id, steps=False)
+    task, job = found
     return JSONResponse(shapes.assigned(task, job, farm.commands_for(task, me.platform)), headers=applied)
 
 
