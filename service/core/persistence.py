@@ -75,8 +75,8 @@ class FarmReads(Protocol):
     def worker_task(self, worker_id: str) -> Task | None:
         """The worker's active task (its latest, should it have several)."""
 
-    def worker_secret(self, worker_id: str) -> tuple[str, float | None, str] | None:
-        """The worker's secret hash, when it was last seen, and from where."""
+    def worker_secret(self, worker_id: str) -> tuple[str, Worker] | None:
+        """The worker's secret hash, and the worker, read in one statement."""
 
     def worker_names(self) -> dict[str, str]:
         """Every worker's name by its id."""

@@ -210,7 +210,7 @@ class Rules:
             found = tx.worker_secret(worker_id)
             if found is None or not secret_matches(secret, found[0]):
                 return None
-            return tx.worker(worker_id)
+            return found[1]
 
     def seen(self, changes: Changes, worker: Worker, address: str) -> None:
         """The worker, as just read, is heard from now at ``address``: stored once a second at most (a worker's

@@ -195,9 +195,9 @@ class SqlTx:
         row = self._one("worker_task", worker=worker_id)
         return _task(row) if row is not None else None
 
-    def worker_secret(self, worker_id: str) -> tuple[str, float | None, str] | None:
-        row = self._one("worker_secret", id=worker_id)
-        return (row["secret_hash"], row["last_seen"], row["address"]) if row is not None else None
+    def worker_secret(self, worker_id: str) -> tuple[str, Worker] | None:
+        row = self._one("get_worker", id=worker_id)
+        return (row["secret_hash"], _worker(row)) if row is not None else None
 
     def worker_names(self) -> dict[str, str]:
         return {row["id"]: row["name"] for row in self._all("worker_names")}

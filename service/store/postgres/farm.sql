@@ -228,9 +228,6 @@ SELECT 1 AS locked FROM pg_advisory_xact_lock(1466851693, hashtext(%(name)s))
 -- each other, the second seeing the first's. An advisory lock of two keys, the first ("Wtag") the tags'.
 SELECT 1 AS locked FROM pg_advisory_xact_lock(1467244903, 0)
 
--- name: worker_secret
-SELECT secret_hash, last_seen, address FROM workers WHERE id = %(id)s
-
 -- name: seen_worker
 UPDATE workers SET last_seen = %(now)s, address = %(address)s WHERE id = %(id)s
 

@@ -6,6 +6,7 @@ afterwards is already on disk. One connection, used by one caller at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -44,6 +45,7 @@ class Database:
         self.connection = self._connect(path)
         self.connection.executescript(PRAGMAS)
         self._reading = threading.Lock()
+        self._reads = threading.local()
         self._reader = self._connect(path)
         self._reader.executescript(PRAGMAS + " PRAGMA query_only = ON;")
         self._migrate()
@@ -93,12 +95,26 @@ class Database:
         if getattr(self._writing, "depth", 0):
             yield self.connection
             return
-        with self._reading:
+        with contextlib.nullcontext() if getattr(self._reads, "held", False) else self._reading:
             self._reader.execute("BEGIN")
             try:
                 yield self._reader
             finally:
                 self._reader.execute("COMMIT")
+
+    @contextmanager
+    def reader_free(self) -> Iterator[bool]:
+        """The reading connection held for this thread's reads meanwhile, if no other thread reads now (True);
+        else False, and nothing held: a caller that must not wait reads elsewhere."""
+        if not self._reading.acquire(blocking=False):
+            yield False
+            return
+        self._reads.held = True
+        try:
+            yield True
+        finally:
+            self._reads.held = False
+            self._reading.release()
 
     def query(self, statement: str, parameters: dict[str, Any] | Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self.read() as db:

@@ -205,9 +205,6 @@ FROM workers w WHERE w.status = :worker_awake
 -- name: worker_names
 SELECT id, name FROM workers
 
--- name: worker_secret
-SELECT secret_hash, last_seen, address FROM workers WHERE id = :id
-
 -- name: seen_worker
 UPDATE workers SET last_seen = :now, address = :address WHERE id = :id
 
