@@ -117,7 +117,7 @@ class FarmCore:
         return await asyncio.wrap_future(self._database.submit(operation, *args, **kwargs))
 
     async def _look(self, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """A short read of the rules by key (a few rows by primary key, well under 0.1 ms), ``operation(*args)``:
+        """A short read of the rules by key (one statement, by primary key, well under 0.1 ms), ``operation(*args)``:
         on the embedded database, on the event loop itself when the reading connection is free (a WAL reader never
         waits for the writer's commit), which saves two thread hand-offs; else as ``_query``."""
         if self._embedded is not None:
