@@ -38,9 +38,6 @@ class FarmReads(Protocol):
 
     def task(self, task_id: str) -> Task | None: ...
 
-    def task_job(self, task_id: str) -> str | None:
-        """The id of the task's job (which never changes)."""
-
     def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
         """The job's tasks (or those in ``status``) in their order in the job."""
 
@@ -146,6 +143,9 @@ class FarmTx(FarmReads, Protocol):
         database several writers share at once (PostgreSQL), writers of one job's row and its tasks take them in
         that order, and so never wait for each other in a circle; where one writer holds the whole database
         (SQLite), nothing to do."""
+
+    def lock_task_job(self, task_id: str) -> None:
+        """Hold the job of the task, as ``lock_job`` does (nothing where one writer holds the whole database)."""
 
     def set_job_status(self, job_id: str, status: JobStatus, activity: str, now: float) -> None: ...
 

@@ -25,7 +25,18 @@ from service.domain import workers as worker_rules
 from service.domain.workers import LOCAL
 from service.settings import Limits
 from shared import recipe as recipes
-from shared.model import BATCH_JOB_TYPE, JOB_RUNNABLE, Job, JobStatus, Task, TaskSpec, TaskStatus, Worker, WorkerStatus
+from shared.model import (
+    BATCH_JOB_TYPE,
+    JOB_ENDED,
+    JOB_RUNNABLE,
+    Job,
+    JobStatus,
+    Task,
+    TaskSpec,
+    TaskStatus,
+    Worker,
+    WorkerStatus,
+)
 
 SHEEPIT_FIRST_ID = 20
 """SheepIt clients know tasks by decimal ids; smaller ones are their test frames."""
@@ -270,12 +281,11 @@ class Rules:
         """The worker says it is in ``status`` now; a request it has fulfilled is cleared."""
         with self.store.transaction() as tx:
             worker = _found(tx.worker(worker_id), f"worker {worker_id}")
-            had = tx.worker_task(worker_id)
+            had = (tx.worker_task(worker_id) if status == WorkerStatus.AWAKE
+                   else self._requeue(tx, worker_id, f"Task was requeued: its worker went {status}"))
             tx.set_worker_status(worker_id, WorkerStatus(status), "")
             if worker.status_requested == status:
                 tx.request_worker_status(worker_id, "", False)
-            if status != WorkerStatus.AWAKE:
-                self._requeue(tx, worker_id, f"Task was requeued: its worker went {status}")
         self._tell_worker(changes, worker_id, had)
 
     def request_status(self, changes: Changes, worker_id: str, status: str, lazy: bool) -> None:
@@ -338,7 +348,7 @@ class Rules:
                     activity: str | None = None, steps_completed: int | None = None) -> Task:
         """A worker's report on its task; raises Conflict when the task is no longer this worker's."""
         with self.store.transaction() as tx:
-            self._lock_job_of(tx, task_id)
+            tx.lock_task_job(task_id)
             task = states.held(_found(tx.task(task_id), f"task {task_id}"), worker_id)
             if status == TaskStatus.COMPLETED:
                 steps_completed = task.steps_total
@@ -365,24 +375,19 @@ class Rules:
     def set_task_status(self, changes: Changes, task_id: str, status: str, reason: str) -> Task:
         """A person's change to one task (requeue or cancel); a requeued task forgets who failed it."""
         with self.store.transaction() as tx:
-            self._lock_job_of(tx, task_id)
+            tx.lock_task_job(task_id)
             task = _found(tx.task(task_id), f"task {task_id}")
             self._set_task(tx, task, status, reason, task.worker_id if status == TaskStatus.ACTIVE else None)
             if status == TaskStatus.QUEUED:
                 tx.clear_task_failures(task_id)
                 job = _found(tx.job(task.job_id, False), f"job {task.job_id}")
-                if job.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED):
+                if job.status in JOB_ENDED:
                     states.check_job_move(job.status, JobStatus.QUEUED)
                     tx.set_job_status(job.id, JobStatus.QUEUED, "a task was queued again", time.time())
             self._progress(tx, task.job_id, f"{task.name}: {reason}" if status == TaskStatus.FAILED else "")
             updated = _found(tx.task(task_id), f"task {task_id}")
         changes.tell(task.job_id, task_id, opens=(task.type,) if status == TaskStatus.QUEUED else NONE)
         return updated
-
-    @staticmethod
-    def _lock_job_of(tx: FarmTx, task_id: str) -> None:
-        """Hold the task's job (see FarmTx.lock_job) before the task is read and written."""
-        tx.lock_job(_found(tx.task_job(task_id), f"task {task_id}"))
 
     def may_run(self, worker_id: str, task_id: str) -> tuple[bool, str]:
         """Whether the worker may keep running the task, and why not."""
@@ -486,8 +491,7 @@ class Rules:
             failed: list[Task] = []
             stale = tx.stale_tasks(now - limits.task_timeout, LOCAL)
             for task_id, worker_id in stale:
-                if (of := tx.task_job(task_id)) is not None:
-                    tx.lock_job(of)
+                tx.lock_task_job(task_id)
                 task = tx.task(task_id)
                 if task is None or (task.status, task.worker_id) != (TaskStatus.ACTIVE, worker_id):
                     continue  # reported or moved meanwhile

@@ -2,8 +2,9 @@
 connection and its named statements (service/store/<backend>/farm.sql).
 
 Every statement takes named parameters as one dict, with the status words among them (``job_queued``,
-``task_soft_failed``, ``worker_awake``, ...), so that no statement spells one; a list travels as one parameter in
-the backend's own form (``Backend.array``). Rows are read by column name; ids are made by ``RETURNING``."""
+``task_soft_failed``, ``worker_awake``, ...), so that no statement spells one; a list travels as one parameter, as
+JSON text (``_array``), which each backend's statements read as a list. Rows are read by column name; ids are made
+by ``RETURNING``."""
 
 from __future__ import annotations
 
@@ -56,8 +57,11 @@ class Backend(Protocol):
     def operation(self, notice: Callable[[], str | None]) -> AbstractContextManager[None]:
         """One operation of the rules (see FarmStore.operation)."""
 
-    def array(self, values: Sequence[str]) -> Any:
-        """A list of words as one statement parameter."""
+
+def _array(values: Sequence[str]) -> str:
+    """A list of words as one statement parameter: JSON (SQLite reads it with ``json_each``, PostgreSQL with
+    ``json_array_elements_text``)."""
+    return json.dumps(list(values))
 
 
 def _list(value: Any) -> list[Any]:
@@ -121,7 +125,6 @@ class SqlTx:
     def __init__(self, db: Connection, backend: Backend, locks: bool = False) -> None:
         self.db = db
         self.sql = backend.statements
-        self.array = backend.array
         self.locks = locks
 
     def _run(self, statement: str, /, **parameters: Any) -> Cursor:
@@ -151,10 +154,6 @@ class SqlTx:
         row = self._one("get_task", id=task_id)
         return _task(row) if row is not None else None
 
-    def task_job(self, task_id: str) -> str | None:
-        row = self._one("task_job", id=task_id)
-        return str(row["job_id"]) if row is not None else None
-
     def tasks(self, job_id: str, status: str | None = None) -> list[Task]:
         rows = self._all("job_tasks", job_id=job_id) if status is None else self._all(
             "job_tasks_in_status", job_id=job_id, status=status)
@@ -167,7 +166,7 @@ class SqlTx:
         return int(self._one("job_task_count", job_id=job_id)["count"])
 
     def job_has_tasks(self, job_id: str, statuses: Sequence[TaskStatus]) -> bool:
-        return bool(self._one("job_has_tasks", job_id=job_id, statuses=self.array(statuses))["found"])
+        return bool(self._one("job_has_tasks", job_id=job_id, statuses=_array(statuses))["found"])
 
     def job_task_counts(self, job_id: str) -> dict[str, int]:
         return {row["status"]: int(row["count"]) for row in self._all("job_task_counts", job_id=job_id)}
@@ -250,8 +249,8 @@ class SqlTx:
         return str(row["farm_job"]) if row is not None else None
 
     def job_frames(self, frame_types: list[str], job_ids: list[str] | None) -> list[tuple[Job, int, int]]:
-        rows = self._all("job_frames", frame_types=self.array(frame_types),
-                         job_ids=None if job_ids is None else self.array(job_ids))
+        rows = self._all("job_frames", frame_types=_array(frame_types),
+                         job_ids=None if job_ids is None else _array(job_ids))
         return [(_job(row), int(row["frames_done"]), int(row["frames_total"])) for row in rows]
 
     def task_seconds(self, job_id: str, first: int, count: int) -> dict[str, float]:
@@ -260,8 +259,8 @@ class SqlTx:
 
     def pace(self, frame_types: list[str], job_ids: list[str] | None
              ) -> dict[str, tuple[float, int, list[str], int]]:
-        rows = self._all("job_pace", frame_types=self.array(frame_types),
-                         job_ids=None if job_ids is None else self.array(job_ids))
+        rows = self._all("job_pace", frame_types=_array(frame_types),
+                         job_ids=None if job_ids is None else _array(job_ids))
         return {row["id"]: (float(row["seconds"]), int(row["frames"]), _list(row["left_types"]),
                             int(row["left_count"] or 0)) for row in rows}
 
@@ -291,6 +290,10 @@ class SqlTx:
         if self.locks:
             self._run("lock_job", id=job_id)
 
+    def lock_task_job(self, task_id: str) -> None:
+        if self.locks:
+            self._run("lock_task_job", id=task_id)
+
     def set_job_status(self, job_id: str, status: JobStatus, activity: str, now: float) -> None:
         self._run("set_job_status", id=job_id, status=status, activity=activity, now=now)
 
@@ -317,7 +320,7 @@ class SqlTx:
 
     def move_job_tasks(self, job_id: str, sources: Sequence[TaskStatus], target: TaskStatus, activity: str,
                        now: float) -> None:
-        self._run("move_job_tasks", job_id=job_id, sources=self.array(sources), status=target,
+        self._run("move_job_tasks", job_id=job_id, sources=_array(sources), status=target,
                   ready=is_ready(target), activity=activity, now=now)
 
     def set_task_status(self, task_id: str, status: TaskStatus, activity: str, worker_id: str | None,
@@ -332,7 +335,7 @@ class SqlTx:
         self._run("touch_task", id=task_id, activity=activity, steps=steps_completed, now=now)
 
     def claim_task(self, worker_id: str, task_types: Sequence[str], now: float) -> Task | None:
-        row = self._one("claim_task", worker=worker_id, types=self.array(task_types), now=now)
+        row = self._one("claim_task", worker=worker_id, types=_array(task_types), now=now)
         return self.task(row["id"]) if row is not None else None
 
     def requeue_worker_tasks(self, worker_id: str, activity: str, now: float) -> None:

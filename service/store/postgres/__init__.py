@@ -6,7 +6,6 @@ statement that skips the rows another transaction holds (``FOR UPDATE SKIP LOCKE
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -150,11 +149,6 @@ class Database:
     def read(self) -> AbstractContextManager[Connection]:
         """Reads of what is committed: a transaction that writes nothing."""
         return self.transaction()
-
-    @staticmethod
-    def array(values: Sequence[str]) -> str:
-        """A list as one parameter: JSON, read with ``json_array_elements_text``."""
-        return json.dumps(list(values))
 
 
 class Connection:

@@ -32,6 +32,10 @@ SELECT j.*, 0::bigint AS steps_completed, 0::bigint AS steps_total FROM farm_job
 -- never wait for each other in a circle. A key share (a foreign key's check) still goes through.
 SELECT 1 AS locked FROM farm_jobs WHERE id = %(id)s FOR NO KEY UPDATE
 
+-- name: lock_task_job
+-- lock_job for the job of a task.
+SELECT 1 AS locked FROM farm_jobs WHERE id = (SELECT job_id FROM tasks WHERE id = %(id)s) FOR NO KEY UPDATE
+
 -- name: all_jobs
 SELECT j.*, (SELECT coalesce(sum(steps_completed), 0) FROM tasks WHERE job_id = j.id) AS steps_completed,
     (SELECT coalesce(sum(steps_total), 0) FROM tasks WHERE job_id = j.id) AS steps_total
@@ -71,9 +75,6 @@ SELECT EXISTS (SELECT 1 FROM tasks WHERE job_id = %(job_id)s AND status IN (SELE
 
 -- name: job_task_counts
 SELECT status, count(*) AS count FROM tasks WHERE job_id = %(job_id)s GROUP BY status
-
--- name: task_job
-SELECT job_id FROM tasks WHERE id = %(id)s
 
 -- name: get_task
 SELECT t.*, (SELECT json_agg(worker_id)::text FROM task_failures WHERE task_id = t.id) AS failed_by,

@@ -6,7 +6,6 @@ afterwards is already on disk. One connection, used by one caller at a time."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -128,11 +127,6 @@ class Database:
     def operation(self, notice: Callable[[], str | None]) -> Iterator[None]:
         """One operation of the rules: no other manager shares this file, so there is no one to tell."""
         yield
-
-    @staticmethod
-    def array(values: Sequence[str]) -> str:
-        """A list as one parameter: JSON, read with ``json_each``."""
-        return json.dumps(list(values))
 
     @property
     def version(self) -> int:

@@ -1,7 +1,7 @@
 -- The farm's statements on SQLite. Each takes named parameters; status words come as parameters too
 -- (:job_queued, :task_active, :worker_awake, ...: see service/store/sqlfarm.py), and a list as one JSON
 -- parameter, read with json_each. service/store/postgres/farm.sql holds the same names, and those that hold a
--- job, a worker's name or the tags for a transaction (lock_job, lock_worker_name, lock_tags): here one writer at a
+-- job, a worker's name or the tags for a transaction (lock_job, lock_task_job, lock_worker_name, lock_tags): here one writer at a
 -- time holds the whole file, so there are none.
 
 -- name: add_job
@@ -63,9 +63,6 @@ SELECT EXISTS (SELECT 1 FROM tasks WHERE job_id = :job_id AND status IN (SELECT 
 
 -- name: job_task_counts
 SELECT status, count(*) AS count FROM tasks WHERE job_id = :job_id GROUP BY status
-
--- name: task_job
-SELECT job_id FROM tasks WHERE id = :id
 
 -- name: get_task
 SELECT t.*, (SELECT json_group_array(worker_id) FROM task_failures WHERE task_id = t.id) AS failed_by,

@@ -60,10 +60,6 @@ class Writer:
         self._queue.put(_Work(function, future))
         return future
 
-    @property
-    def thread(self) -> threading.Thread:
-        return self._thread
-
     def close(self) -> None:
         """Commit what was submitted, then end the thread."""
         if not self._closed:
