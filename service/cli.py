@@ -399,6 +399,14 @@ def policy(args: argparse.Namespace) -> Policy:
                   tuple(args.trust_network), args.max_body_mb * 2**20, args.read_timeout)
 
 
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """How this machine renders: its Blender, slots, recycling, and power-off."""
+    options = RunOptions(args.blender, args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb,
+                         args.min_free_mb, args.poweroff_delay)
+    options.poweroff_commands.update(args.poweroff_command)
+    return options
+
+
 def farm_options(args: argparse.Namespace) -> FarmOptions:
     variables = Variables()
     for table, given in ((variables.one_way, args.variable), (variables.two_way, args.twoway_variable)):
@@ -431,9 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         recipe.blender_bin = recipe.blender_bin or args.blender  # none named: the service's, as when it renders
         return dry_run(recipe, args.data_dir) if args.dry else run_check(recipe, args.min_free_mb)
-    options = RunOptions(args.blender, args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb,
-                         args.min_free_mb, args.poweroff_delay)
-    options.poweroff_commands.update(args.poweroff_command)
+    options = run_options(args)
     farm = farm_options(args)
     if problem := farm.problem():
         print(f"Cannot start: {problem}", file=sys.stderr)

@@ -72,6 +72,9 @@ class BatchStatus(StrEnum):
 BATCH_ACTIVE = (BatchStatus.WAITING, BatchStatus.RUNNING)
 """A batch in these can still be canceled."""
 
+MIN_PRIORITY, MAX_PRIORITY = 0, 100
+"""The priorities a job may be given, when submitted or later (setpriority's range in the Flamenco API)."""
+
 BATCH_JOB_TYPE = "shepherd-batch"
 """A Render+ batch as a farm job: one task per enabled job of the recipe."""
 BATCH_TASK_TYPE = "shepherd"

@@ -14,7 +14,6 @@ from starlette.testclient import TestClient
 from service import cli
 from service.app import create_app
 from service.core.manager import Manager
-from service.settings import RunOptions
 from tests.conftest import HARMLESS
 
 PORT = 7777
@@ -51,9 +50,8 @@ def in_process(tmp_path: Path, *flags: str, address: str = "127.0.0.1") -> Itera
     builds it (no slots unless the flags ask for some); ``address``: the client's address."""
     args = cli.parser().parse_args(["--serve", "--data-dir", str(tmp_path / "data"), "--port", str(PORT),
                                     "--slots", "0", *HARMLESS, *flags])
-    options = RunOptions(args.blender, args.slots, not args.no_resident, args.recycle_jobs, args.recycle_mb,
-                         args.min_free_mb, args.poweroff_delay)
-    manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=options, farm=cli.farm_options(args))
+    manager = Manager(args.data_dir, cleanup=not args.no_cleanup, options=cli.run_options(args),
+                      farm=cli.farm_options(args))
 
     async def stop() -> None:
         await manager.shutdown()

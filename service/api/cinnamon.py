@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 from service.api import context, errors, forms
 from service.api.throttle import Throttle
 from service.core import check, jobtypes
-from service.core.errors import FarmError, NotFound
+from service.core.errors import NotFound
 from service.core.farm import FarmCore, TypeOutdated
 from service.core.passwords import secret_matches
 from service.core.policy import PathRefused, Refused
@@ -155,8 +155,6 @@ async def endpoint(request: Request) -> Response:
         return errors.cinnamon(exc.code, exc.message)
     except forms.FormError as exc:
         return errors.cinnamon("error.param.invalid", str(exc))
-    except (FarmError, Refused, jobtypes.CompileError, TypeOutdated) as exc:
-        return errors.cinnamon(refusal_code(exc), str(exc))
 
 
 def refusal_code(exc: Exception) -> str:

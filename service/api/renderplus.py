@@ -90,8 +90,6 @@ async def start_batch(request: Request) -> Response:
     client = request.client.host if request.client else None
     try:
         batch = await _manager(request).start(recipe, local=is_loopback(client))
-    except Refused as exc:
-        return refusal(exc, client)
     except NoSlots as exc:
         return errors.error(409, errors.NO_SLOTS, str(exc), "Job hooks with --slots 0")
     except BatchRunning:

@@ -405,10 +405,15 @@ class Log:
     text: str
 
 
+def log_part(log: Log) -> str:
+    """The task page's log part: the log's lines read."""
+    return esc(log.text)
+
+
 def task_page(task: Task, job: Job, workers: dict[str, Worker], seconds: float | None,
               log: Log) -> dict[str, str]:
     """The task page's parts by name; ``page`` is the whole. The log part is appended to as the log grows."""
-    parts = {"info": task_info(task, job, workers, seconds), "log": esc(log.text)}
+    parts = {"info": task_info(task, job, workers, seconds), "log": log_part(log)}
     events, source = f"task:{task.id}", f"/tasks/{task.id}?part="
     body = (live("info", source + "info", events, parts["info"]) + "<h2>Log</h2>"
             + live("log", source + "log", events, parts["log"], "pre", "log", swap="append", end=str(log.end)))

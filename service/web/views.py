@@ -18,7 +18,7 @@ from service.settings import SESSION_COOKIE, Policy
 from service.web import pages
 from service.web.live import Stream
 from shared.events import said
-from shared.model import BATCH_JOB_TYPE, JobStatus, WorkerStatus
+from shared.model import BATCH_JOB_TYPE, MAX_PRIORITY, MIN_PRIORITY, JobStatus, WorkerStatus
 
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -130,12 +130,12 @@ async def task(request: Request) -> Response:
     found = await core.task(request.path_params["task_id"])
     start = request.query_params.get("from", "")
     log = read_log(core.task_log(found), forms.whole(start))
+    if request.query_params.get("part") == "log":  # asked again as the task renders: the log alone is read
+        return HTMLResponse(pages.log_part(log), headers={**SECURITY_HEADERS, "X-Log-Start": str(log.start),
+                                                          "X-Log-End": str(log.end)})
     workers = {w.id: w for w in await core.workers()}
-    parts = pages.task_page(found, await core.job(found.job_id), workers,
+    parts = pages.task_page(found, await core.job(found.job_id, steps=False), workers,
                             (await core.task_seconds(found.job_id, found.index_in_job, 1)).get(found.id), log)
-    if request.query_params.get("part") == "log":
-        return HTMLResponse(parts["log"], headers={**SECURITY_HEADERS, "X-Log-Start": str(log.start),
-                                                   "X-Log-End": str(log.end)})
     return _part(request, parts)
 
 
@@ -170,8 +170,8 @@ async def job_action(request: Request) -> Response:
         await core.set_job_status(job_id, status, f"{word} from the dashboard")
     elif action == "priority":
         priority = forms.whole((await _form(request)).get("priority", ""))
-        if priority is None or priority > 100:
-            raise ValueError("the priority is a whole number from 0 to 100")
+        if priority is None or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+            raise ValueError(f"the priority is a whole number from {MIN_PRIORITY} to {MAX_PRIORITY}")
         await core.set_priority(job_id, priority)
     elif action == "unblock":
         form = await _form(request)

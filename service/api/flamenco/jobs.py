@@ -14,12 +14,10 @@ from service.api.context import client, core
 from service.api.flamenco import shapes
 from service.api.flamenco.common import ApiError, body, decoded, field, seed
 from service.core import jobtypes
-from shared.model import JobStatus, TaskStatus
+from shared.model import MAX_PRIORITY, MIN_PRIORITY, JobStatus, TaskStatus
 from shared.net import is_loopback
 
 NO_CONTENT = 204
-MIN_PRIORITY, MAX_PRIORITY = 0, 100
-"""A job's priority, submitted or changed (setpriority's range in the Flamenco API)."""
 LOG_TAIL_BYTES = 2048
 
 
