@@ -115,6 +115,7 @@ def step(state: dict) -> float | None:
             results["start"] = status.reports[-1]
             bpy.context.scene.frame_current = 2  # an unsaved change: the popup offers Save and Render
             for scene in bpy.data.scenes:  # frames slow enough to be seen rendering on a fast machine
+                scene.cycles.use_adaptive_sampling = False  # which would stop this simple scene early
                 scene.cycles.samples = 400
             press("batch_submit", save=True)
             state["sent"] = True
