@@ -28,7 +28,9 @@ from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.changes import ANY, Changes
 from service.core.errors import Conflict, NotFound
+from service.core.known import KnownWorkers
 from service.core.openings import Openings
+from service.core.passwords import secret_matches
 from service.core.peers import Peers
 from service.core.policy import Policy, slot_here, slot_name, worker_name
 from service.core.rules import Rules
@@ -109,6 +111,7 @@ class FarmCore:
         self.blender = blender
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir), str(self.files))
         self._links: dict[str, FarmLink] = {}
+        self._known = KnownWorkers()
 
     # The database thread, and what is published after each operation
 
@@ -164,8 +167,9 @@ class FarmCore:
         return self._writer.submit(work) if self._writer is not None else self._database.submit(work)
 
     def publish(self, changes: Changes) -> None:
-        """Tell what an operation of the rules changed, after its commit: the bus's listeners, and the held task
-        requests it may concern."""
+        """Tell what an operation of the rules changed, after its commit: what is known of the workers it
+        changed, the bus's listeners, and the held task requests it may concern."""
+        self._known.forget(changes.records)
         for changed in changes.changed:
             self.announce(changed)
         for types, worker in changes.opened:
@@ -174,6 +178,7 @@ class FarmCore:
     def everything(self) -> None:
         """Tell that anything may have changed (another manager's notices were too large or lost): the pages
         fetch all they show again, and every held task request asks once more."""
+        self._known.forget_all()
         if self.bus is not None:
             self.bus.publish(Event(Kind.FARM, None, dict(peers.EVERYTHING)))
         self.openings.tell(ANY)
@@ -312,12 +317,23 @@ class FarmCore:
         return await self._run(sign_on)
 
     async def authenticate(self, worker_id: str, secret: str, address: str) -> Worker | None:
-        """The worker, if ``secret`` is its own, as it is now (read beside the writer); it is heard from now (last
-        seen, written with the next group of writes, unawaited: no answer depends on it)."""
-        found = await self._look(self._rules.authenticate, worker_id, secret)
-        if found is not None and seen_due(found.last_seen, found.address, time.time(), address):
-            self._submit(functools.partial(self._rules.seen, Changes(), found, address))
-        return found
+        """The worker, if ``secret`` is its own, as it is now (as last read: see ``known``); it is heard from now
+        (last seen, written with the next group of writes, unawaited: no answer depends on it)."""
+        found = self._known.get(worker_id)
+        if found is None:
+            generation = self._known.generation
+            found = await self._look(self._rules.credentials, worker_id)
+            if found is None:
+                return None
+            self._known.remember(generation, worker_id, found)
+        stored, worker = found
+        if not secret_matches(secret, stored):
+            return None
+        now = time.time()
+        if seen_due(worker.last_seen, worker.address, now, address):
+            self._submit(functools.partial(self._rules.seen, Changes(), worker, address))
+            self._known.seen(worker_id, now, address)
+        return worker
 
     async def seen(self, worker_id: str, address: str) -> Worker | None:
         """A worker its door authenticated itself is heard from now; it as it is now, None when it is gone."""
