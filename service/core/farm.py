@@ -16,7 +16,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -39,7 +39,7 @@ from service.domain.workers import LOCAL, seen_due
 from service.settings import JOB_FILES, SHARED, FarmOptions
 from service.store import open_farm_store, open_link
 from service.store.sqlite import Database
-from service.store.sqlite.writer import Writer
+from service.store.sqlite.writer import Done, Work, Writer
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared import recipe as recipes
@@ -143,28 +143,43 @@ class FarmCore:
                                       if changes.changed or changes.opened else None):
                 return operation(changes, *args, **kwargs)
 
-        future = self._submit(run)
         waiter: asyncio.Future[T] = loop.create_future()
 
-        def settle(done: Future[T]) -> None:  # on the event loop: one wake-up publishes and answers
+        def settle(value: T, error: BaseException | None) -> None:  # on the event loop: publishes and answers
             self.publish(changes)
             if waiter.cancelled():
                 return
-            if (error := done.exception()) is not None:
+            if error is not None:
                 waiter.set_exception(error)
             else:
-                waiter.set_result(done.result())
+                waiter.set_result(value)
 
-        future.add_done_callback(lambda done: loop.call_soon_threadsafe(settle, done))
+        def done(value: T, error: BaseException | None) -> None:  # in the writer's thread
+            loop.call_soon_threadsafe(settle, value, error)
+
+        work = self._submit(run, done)
         try:
             return await waiter
         except asyncio.CancelledError:
-            future.cancel()  # not run if the writer has not begun it
+            work.cancel()  # not run if the writer has not begun it
             raise
 
-    def _submit(self, work: Callable[[], T]) -> Future[T]:
-        """Where an operation that writes runs: in the SQLite writer's next group, or in the database thread."""
-        return self._writer.submit(work) if self._writer is not None else self._database.submit(work)
+    def _submit(self, work: Callable[[], T], done: Done = lambda value, error: _unheard(error)) -> Work[T] | Future[T]:
+        """Where an operation that writes runs: in the SQLite writer's next group, or in the database thread;
+        ``done`` is told, in that thread, its value or what it raised once it is committed (or failed)."""
+        if self._writer is not None:
+            return self._writer.post(work, done)
+        def ran(future: Future[T]) -> None:
+            if future.cancelled():
+                done(None, CancelledError())
+            elif (error := future.exception()) is not None:
+                done(None, error)
+            else:
+                done(future.result(), None)
+
+        future = self._database.submit(work)
+        future.add_done_callback(ran)
+        return future
 
     def publish(self, changes: Changes) -> None:
         """Tell what an operation of the rules changed, after its commit: what is known of the workers it
@@ -727,6 +742,12 @@ class FarmCore:
                 log.warning("worker %s timed out; its task went back to the queue", worker)
             for task_id in tasks:
                 log.warning("task %s timed out", task_id)
+
+
+def _unheard(error: BaseException | None) -> None:
+    """What became of an operation no caller waits for: logged when it failed."""
+    if error is not None:
+        log.warning("a write no request waited for failed: %s", error)
 
 
 def _written(paths: Iterable[Path]) -> Iterator[tuple[Path, int]]:
