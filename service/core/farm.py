@@ -34,6 +34,7 @@ from service.core.passwords import secret_matches
 from service.core.peers import Peers
 from service.core.policy import Policy, slot_here, slot_name, worker_name
 from service.core.rules import Rules
+from service.core.tasklines import TaskLines
 from service.core.variables import this_platform
 from service.domain.workers import LOCAL, seen_due
 from service.settings import JOB_FILES, SHARED, FarmOptions
@@ -102,6 +103,7 @@ class FarmCore:
         self._files = ThreadPoolExecutor(1, "job-files")
         """Task logs are written here, in the order asked, beside the event loop (creating a file can take a
         millisecond while the database syncs)."""
+        self._lines = TaskLines(self._files)
         self.origin = uuid.uuid4().hex
         """This manager among those that share its database."""
         self.peers = Peers(open_link(self.options.database), self.origin, self.publish, self.everything)
@@ -262,8 +264,8 @@ class FarmCore:
             return job, [now for t in active if (now := self._rules.task(t.id)).status != TaskStatus.ACTIVE]
         job, stopped = await self._run(move)
         for task in stopped:
-            self.log_line(task, f"Task {task.status}: its job was {job.status}" + (f" ({reason})" if reason else "")
-                          + "; the worker stops it")
+            self.note(task, f"Task {task.status}: its job was {job.status}" + (f" ({reason})" if reason else "")
+                      + "; the worker stops it")
         return job
 
     async def set_priority(self, job_id: str, priority: int) -> None:
@@ -459,7 +461,7 @@ class FarmCore:
             found = await self._run(take)
         if found is not None:
             task = found[0]
-            self._files.submit(self.log_line, task, f"Task assigned to worker {name} ({worker_id})")
+            self.note(task, f"Task assigned to worker {name} ({worker_id})")
             if not here and (link := self._links.get(task.job_id)) is not None:
                 link.remote.taken(task)
         return found
@@ -515,12 +517,12 @@ class FarmCore:
         link = self._links.get(task.job_id)
         if link is None and not text:  # nothing to read back or wait for: queued, as the assignment line is
             if line:
-                self._files.submit(self.log_line, task, line)
+                self.note(task, line)
             return
         report = await self._in_files(self._read, task, text, link, line)
         if link is not None and report is not None:
             if warning := link.remote.apply(task, report):
-                self.log_line(task, warning)
+                self.note(task, warning)
             if task.status != TaskStatus.ACTIVE:
                 link.remote.settle(task)
 
@@ -693,8 +695,13 @@ class FarmCore:
         private.append_text(self.task_log(task), text)
 
     def log_line(self, task: Task, text: str) -> None:
-        """A line of the manager's own in the task log, with its time."""
-        self.append_log(task, time.strftime("%Y-%m-%dT%H:%M:%S%z ") + text)
+        """A line of the manager's own in the task log, with its time (in the job files' thread)."""
+        self.append_log(task, _stamped(text))
+
+    def note(self, task: Task, text: str) -> None:
+        """``log_line``, queued on the event loop (see ``tasklines``), unawaited: whatever is written to the
+        task's log later comes after it."""
+        self._lines.add(self.task_log(task), _stamped(text))
 
     def last_rendered(self, job_id: str) -> tuple[Path, int] | None:
         """The job's last-rendered image and when it was written (ns), if it has one: an image replaced as it is
@@ -742,6 +749,10 @@ class FarmCore:
                 log.warning("worker %s timed out; its task went back to the queue", worker)
             for task_id in tasks:
                 log.warning("task %s timed out", task_id)
+
+
+def _stamped(text: str) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z ") + text
 
 
 def _unheard(error: BaseException | None) -> None:

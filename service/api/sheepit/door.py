@@ -207,9 +207,9 @@ class Door:
             if taken:
                 session.done = min(self._validated.get(task.id, 0), task.steps_completed, len(work.frames))
                 if archive.left_out:
-                    self.core.log_line(task, f"The SheepIt archive of {work.blend} leaves out what lies outside "
-                                             "its folder and the shared storage, or in the service's data dir: "
-                                             + ", ".join(archive.left_out))
+                    self.core.note(task, f"The SheepIt archive of {work.blend} leaves out what lies outside "
+                                         "its folder and the shared storage, or in the service's data dir: "
+                                         + ", ".join(archive.left_out))
             frame = session.frame
             try:
                 if frame is None:
@@ -253,7 +253,7 @@ class Door:
     async def frame_done(self, session: Session, task: Task, frame: int, path: Path) -> None:
         """A validated frame: the task's steps, completed with its last frame."""
         session.done += 1
-        self.core.log_line(task, f"SheepIt session {session.login}: frame {frame} saved to {path}")
+        self.core.note(task, f"SheepIt session {session.login}: frame {frame} saved to {path}")
         self._validated[task.id] = session.done
         self._validated.move_to_end(task.id)
         if len(self._validated) > MAX_REMEMBERED:
