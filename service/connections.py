@@ -41,7 +41,7 @@ def raise_open_files() -> int:
     return int(soft) if soft != resource.RLIM_INFINITY else 2**20
 
 
-HEADER_TOO_LARGE = "Request header too large."
+HEADER_TOO_LARGE = b"Request header too large."
 
 
 class Part(enum.Enum):
@@ -78,8 +78,6 @@ class Watched(HttpToolsProtocol):
         """The current header's bytes counted so far (see ``data_received``)."""
         self._begun = 0
         """Requests begun in the read being parsed."""
-        self._refusal: tuple[int, str] | None = None
-        """The answer to a request refused from a parser callback (an empty reason: none, only closed)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -112,7 +110,7 @@ class Watched(HttpToolsProtocol):
             if start is Part.IDLE and self._begun == 1:
                 self._head = len(data)  # the read began this request and holds nothing else
             if self._head > self.max_header:
-                self._refuse(431, HEADER_TOO_LARGE)
+                self._refuse_header()
         elif self._part is Part.BODY:
             self._arm()  # each part of a body restarts the wait for the next
         else:
@@ -136,7 +134,7 @@ class Watched(HttpToolsProtocol):
         super().on_headers_complete()
         self._part = Part.BODY
         if len(self.pipeline) > self.max_pipelined:
-            self._refusal = (503, "")  # answers already due would be cut: the connection closes unanswered
+            self.transport.close()  # too many requests ahead of their answers: closed, as an answer would cut one
             raise Refused
 
     def on_message_complete(self) -> None:
@@ -144,11 +142,9 @@ class Watched(HttpToolsProtocol):
         self._part = Part.IDLE
 
     def send_400_response(self, msg: str) -> None:
-        """uvicorn's answer to a parser error, which a refusal raised in a callback also is."""
-        if self._refusal is None:
+        """uvicorn's answer to a parser error, unless the error is a refusal raised in a callback (answered)."""
+        if not self.transport.is_closing():
             super().send_400_response(msg)
-        else:
-            self._refuse(*self._refusal)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -164,18 +160,16 @@ class Watched(HttpToolsProtocol):
         if self._begun:
             self._head += size
             if self._head > self.max_header:
-                self._refusal = (431, HEADER_TOO_LARGE)
+                self._refuse_header()
                 raise Refused
 
-    def _refuse(self, status: int, reason: str) -> None:
-        """Close the connection, answering ``status`` first unless the answer to an earlier request is under way."""
-        if reason and (self.cycle is None or self.cycle.response_complete) and not self.pipeline:
-            body = reason.encode()
-            self.transport.write(b"".join([STATUS_LINE[status], *(name + b": " + value + b"\r\n"
-                                                                  for name, value in self.server_state.default_headers),
-                                           b"content-type: text/plain; charset=utf-8\r\n",
-                                           b"content-length: %d\r\n" % len(body), b"connection: close\r\n\r\n",
-                                           body]))
+    def _refuse_header(self) -> None:
+        """Close the connection, answering 431 first unless the answer to an earlier request is under way."""
+        if (self.cycle is None or self.cycle.response_complete) and not self.pipeline:
+            defaults = (name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers)
+            self.transport.write(b"".join([STATUS_LINE[431], *defaults, b"content-type: text/plain; charset=utf-8\r\n",
+                                           b"content-length: %d\r\n" % len(HEADER_TOO_LARGE),
+                                           b"connection: close\r\n\r\n", HEADER_TOO_LARGE]))
         self.transport.close()
 
     def _arm(self) -> None:

@@ -73,13 +73,13 @@ def test_an_oversized_header_is_answered_431_and_closed(port: int) -> None:
             assert read_all(sock).startswith(b"HTTP/1.1 431 ")
     with connect(port) as sock:  # an endless field, sent in pieces: refused once past the limit
         sock.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\nX-Endless: ")
-        sent = 0
-        with pytest.raises(OSError):
-            while sent < 100 * MAX_HEADER:
+        try:
+            for _ in range(2 * MAX_HEADER // 4096):
                 sock.sendall(b"v" * 4096)
-                sent += 4096
-                time.sleep(0.001)
-        assert sent <= 4 * MAX_HEADER
+                time.sleep(0.01)
+        except OSError:
+            pass  # refused and closed while sending
+        assert read_all(sock).startswith(b"HTTP/1.1 431 ")
     with connect(port) as sock:  # a header just under the limit is answered
         sock.sendall(f"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Fits: {'v' * (MAX_HEADER - 64)}"
                      "\r\n\r\n".encode())
