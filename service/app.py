@@ -93,8 +93,8 @@ def create_app(manager: Manager, stop: Callable[[], Awaitable[None]], policy: Po
         await manager.shutdown()
         farm.close()
 
-    app = Starlette(routes=[*renderplus.routes, *ws.routes, *flamenco.routes, *cinnamon.routes, *sheepit.routes,
-                            *web.routes],
+    app = Starlette(routes=[*flamenco.routes, *renderplus.routes, *ws.routes, *cinnamon.routes, *sheepit.routes,
+                            *web.routes],  # Starlette tries each in turn: the farm's workers ask most
                     middleware=[Middleware(Guard, policy=policy, shape=_refusal,
                                            own_auth=lambda path: flamenco.authenticates_itself(path)
                                            or cinnamon.authenticates_itself(path)

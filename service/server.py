@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import logging
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,26 +12,13 @@ from pathlib import Path
 import uvicorn
 
 from service import connections
-from service.api.flamenco.common import PREFIXES
+from service.access import AccessLog
 from service.app import create_app
 from service.core.manager import Manager
 from service.core.openings import Openings
 from service.settings import KEEP_ALIVE, Policy
 from service.web.live import Stream
 from shared.recipe import Recipe
-
-WORKER_PATHS = tuple(prefix + "worker/" for prefix in PREFIXES)
-
-
-class QuietWorkers(logging.Filter):
-    """Leaves out of the access log the worker API's requests that succeeded: a hundred workers ask several times
-    a second each, and each line was written on the event loop (a tenth of its time at a thousand requests a
-    second); refused and failed requests are still logged."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        return not (isinstance(args, tuple) and len(args) == 5 and str(args[2]).startswith(WORKER_PATHS)
-                    and isinstance(args[4], int) and args[4] < 400)
 
 
 class _Server(uvicorn.Server):
@@ -89,12 +75,11 @@ async def serve(manager: Manager, policy: Policy, recipe: Recipe | None = None,
     # A thread decoding a large recipe hands the GIL back to the event loop's thread within 1 ms, not 5.
     sys.setswitchinterval(0.001)
     app = create_app(manager, stop, policy, recipe)
-    if not any(isinstance(f, QuietWorkers) for f in logging.getLogger("uvicorn.access").filters):
-        logging.getLogger("uvicorn.access").addFilter(QuietWorkers())
     certfile, keyfile = tls or (None, None)
     http = connections.watched(policy.read_timeout, connections.raise_open_files())
-    server = _Server(uvicorn.Config(app, host=policy.bind, port=policy.port, log_level="info", lifespan="on",
-                                    ws="wsproto", http=http, timeout_keep_alive=KEEP_ALIVE,
+    server = _Server(uvicorn.Config(AccessLog(app), host=policy.bind, port=policy.port, log_level="info",
+                                    lifespan="on", access_log=False, ws="wsproto", http=http,
+                                    timeout_keep_alive=KEEP_ALIVE,
                                     ssl_certfile=certfile, ssl_keyfile=keyfile), app.state.stream,
                      manager.farm.openings)
 

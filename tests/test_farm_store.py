@@ -8,6 +8,7 @@ import pytest
 
 from service.core.changes import Changes
 from service.core.errors import Conflict, MoveRefused
+from service.core.passwords import secret_matches
 from service.core.rules import Rules
 from service.settings import Limits
 from service.store.sqlfarm import SqlFarm
@@ -145,9 +146,9 @@ def test_secrets_are_stored_hashed(farm: Rules, store: Store):
     worker = awake(farm, "a")
     stored = store.query("SELECT secret_hash FROM workers")[0][0]
     assert "secret" not in stored
-    found = farm.authenticate(worker, "secret")
+    stored, found = farm.credentials(worker) or ("", None)
     assert found is not None and found.id == worker
-    assert farm.authenticate(worker, "wrong") is None
+    assert secret_matches("secret", stored) and not secret_matches("wrong", stored)
     farm.seen(Changes(), found, "10.0.0.1")
     assert farm.worker(worker).address == "10.0.0.1"
 

@@ -49,7 +49,8 @@ def test_a_notice_is_heard_when_its_transaction_commits_and_never_when_it_rolls_
         assert peers.heard(heard[0], "a") is None  # a manager's own notice
         got = peers.heard(heard[0], "b")
         assert got is not None and not got.everything
-        assert (got.changes.changed, got.changes.opened) == (changes.changed, changes.opened)
+        assert (got.changes.changed, got.changes.opened, got.changes.records) == (
+            changes.changed, changes.opened, changes.records)
     finally:
         listener.close()
 
@@ -242,6 +243,17 @@ def test_a_worker_waiting_on_one_manager_gets_work_submitted_through_the_other_w
     thread.join(timeout=30)
     assert answer["task"] is not None and answer["task"]["job"] == job_id
     assert answer["at"] - submitted < 1.0, answer["at"] - submitted
+
+
+def test_a_worker_asked_to_sleep_through_one_manager_is_told_so_by_the_other(pair: Pair) -> None:
+    worker = LightWorker(pair.a)
+    assert worker.take() is None  # no job: a remembers the worker as awake
+    assert http(f"{pair.b.url}{V3}/worker-mgt/workers/{worker.id}/setstatus", "POST",
+                {"status": "asleep", "is_lazy": False})[0] == 204
+    wait_for(lambda: worker.call("task") == (423, {"status_requested": "asleep"}), 5, "manager a to hear it")
+    assert http(f"{pair.b.url}{V3}/worker-mgt/workers/{worker.id}", "DELETE")[0] == 204
+    wait_for(lambda: worker.call("task")[0] == 403, 5, "manager a to hear the worker was deleted")
+    worker.close()
 
 
 def test_the_dashboard_of_one_manager_hears_what_happens_through_the_other(pair: Pair) -> None:

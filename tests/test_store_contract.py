@@ -20,6 +20,7 @@ from service.core import jobtypes
 from service.core.batch import stored_recipe
 from service.core.changes import Changes
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
+from service.core.passwords import secret_matches
 from service.core.rules import Rules
 from service.settings import Limits
 from service.store import open_farm_store
@@ -359,9 +360,9 @@ def test_a_task_not_updated_in_time_fails_as_if_its_worker_failed_it(rules: Rule
 def test_workers_sign_on_off_and_keep_unique_names(rules: Rules) -> None:
     worker = rules.register(Changes(), "render-1", "s3cret", "linux", ["blender"], "192.0.2.9")
     assert worker.status == WorkerStatus.OFFLINE
-    found = rules.authenticate(worker.id, "s3cret")
+    stored, found = rules.credentials(worker.id) or ("", None)
     assert found is not None and found.id == worker.id
-    assert rules.authenticate(worker.id, "wrong") is None
+    assert secret_matches("s3cret", stored) and not secret_matches("wrong", stored)
     rules.seen(Changes(), found, "192.0.2.10")
     assert rules.worker(worker.id).address == "192.0.2.10"
     with pytest.raises(NameTaken):

@@ -16,7 +16,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -28,7 +28,9 @@ from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.changes import ANY, Changes
 from service.core.errors import Conflict, NotFound
+from service.core.known import KnownWorkers
 from service.core.openings import Openings
+from service.core.passwords import secret_matches
 from service.core.peers import Peers
 from service.core.policy import Policy, slot_here, slot_name, worker_name
 from service.core.rules import Rules
@@ -37,7 +39,7 @@ from service.domain.workers import LOCAL, seen_due
 from service.settings import JOB_FILES, SHARED, FarmOptions
 from service.store import open_farm_store, open_link
 from service.store.sqlite import Database
-from service.store.sqlite.writer import Writer
+from service.store.sqlite.writer import Done, Work, Writer
 from service.store.store import Store
 from service.worker.executor import task_types
 from shared import recipe as recipes
@@ -109,6 +111,7 @@ class FarmCore:
         self.blender = blender
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir), str(self.files))
         self._links: dict[str, FarmLink] = {}
+        self._known = KnownWorkers()
 
     # The database thread, and what is published after each operation
 
@@ -140,32 +143,48 @@ class FarmCore:
                                       if changes.changed or changes.opened else None):
                 return operation(changes, *args, **kwargs)
 
-        future = self._submit(run)
         waiter: asyncio.Future[T] = loop.create_future()
 
-        def settle(done: Future[T]) -> None:  # on the event loop: one wake-up publishes and answers
+        def settle(value: T, error: BaseException | None) -> None:  # on the event loop: publishes and answers
             self.publish(changes)
             if waiter.cancelled():
                 return
-            if (error := done.exception()) is not None:
+            if error is not None:
                 waiter.set_exception(error)
             else:
-                waiter.set_result(done.result())
+                waiter.set_result(value)
 
-        future.add_done_callback(lambda done: loop.call_soon_threadsafe(settle, done))
+        def done(value: T, error: BaseException | None) -> None:  # in the writer's thread
+            loop.call_soon_threadsafe(settle, value, error)
+
+        work = self._submit(run, done)
         try:
             return await waiter
         except asyncio.CancelledError:
-            future.cancel()  # not run if the writer has not begun it
+            work.cancel()  # not run if the writer has not begun it
             raise
 
-    def _submit(self, work: Callable[[], T]) -> Future[T]:
-        """Where an operation that writes runs: in the SQLite writer's next group, or in the database thread."""
-        return self._writer.submit(work) if self._writer is not None else self._database.submit(work)
+    def _submit(self, work: Callable[[], T], done: Done = lambda value, error: _unheard(error)) -> Work[T] | Future[T]:
+        """Where an operation that writes runs: in the SQLite writer's next group, or in the database thread;
+        ``done`` is told, in that thread, its value or what it raised once it is committed (or failed)."""
+        if self._writer is not None:
+            return self._writer.post(work, done)
+        def ran(future: Future[T]) -> None:
+            if future.cancelled():
+                done(None, CancelledError())
+            elif (error := future.exception()) is not None:
+                done(None, error)
+            else:
+                done(future.result(), None)
+
+        future = self._database.submit(work)
+        future.add_done_callback(ran)
+        return future
 
     def publish(self, changes: Changes) -> None:
-        """Tell what an operation of the rules changed, after its commit: the bus's listeners, and the held task
-        requests it may concern."""
+        """Tell what an operation of the rules changed, after its commit: what is known of the workers it
+        changed, the bus's listeners, and the held task requests it may concern."""
+        self._known.forget(changes.records)
         for changed in changes.changed:
             self.announce(changed)
         for types, worker in changes.opened:
@@ -174,6 +193,7 @@ class FarmCore:
     def everything(self) -> None:
         """Tell that anything may have changed (another manager's notices were too large or lost): the pages
         fetch all they show again, and every held task request asks once more."""
+        self._known.forget_all()
         if self.bus is not None:
             self.bus.publish(Event(Kind.FARM, None, dict(peers.EVERYTHING)))
         self.openings.tell(ANY)
@@ -312,12 +332,23 @@ class FarmCore:
         return await self._run(sign_on)
 
     async def authenticate(self, worker_id: str, secret: str, address: str) -> Worker | None:
-        """The worker, if ``secret`` is its own, as it is now (read beside the writer); it is heard from now (last
-        seen, written with the next group of writes, unawaited: no answer depends on it)."""
-        found = await self._look(self._rules.authenticate, worker_id, secret)
-        if found is not None and seen_due(found.last_seen, found.address, time.time(), address):
-            self._submit(functools.partial(self._rules.seen, Changes(), found, address))
-        return found
+        """The worker, if ``secret`` is its own, as it is now (as last read: see ``known``); it is heard from now
+        (last seen, written with the next group of writes, unawaited: no answer depends on it)."""
+        found = self._known.get(worker_id)
+        if found is None:
+            generation = self._known.generation
+            found = await self._look(self._rules.credentials, worker_id)
+            if found is None:
+                return None
+            self._known.remember(generation, worker_id, found)
+        stored, worker = found
+        if not secret_matches(secret, stored):
+            return None
+        now = time.time()
+        if seen_due(worker.last_seen, worker.address, now, address):
+            self._submit(functools.partial(self._rules.seen, Changes(), worker, address))
+            self._known.seen(worker_id, now, address)
+        return worker
 
     async def seen(self, worker_id: str, address: str) -> Worker | None:
         """A worker its door authenticated itself is heard from now; it as it is now, None when it is gone."""
@@ -711,6 +742,12 @@ class FarmCore:
                 log.warning("worker %s timed out; its task went back to the queue", worker)
             for task_id in tasks:
                 log.warning("task %s timed out", task_id)
+
+
+def _unheard(error: BaseException | None) -> None:
+    """What became of an operation no caller waits for: logged when it failed."""
+    if error is not None:
+        log.warning("a write no request waited for failed: %s", error)
 
 
 def _written(paths: Iterable[Path]) -> Iterator[tuple[Path, int]]:

@@ -34,7 +34,8 @@ class Heard:
 def notice(changes: Changes, origin: str) -> str:
     """The notice of ``changes`` committed by the manager ``origin``."""
     opened = [[sorted(types) if types is not None else None, worker] for types, worker in changes.opened]
-    text = json.dumps({"from": origin, "changed": changes.changed, "opened": opened}, separators=(",", ":"))
+    text = json.dumps({"from": origin, "changed": changes.changed, "opened": opened,
+                       "records": sorted(changes.records)}, separators=(",", ":"))
     if len(text.encode()) <= MAX_NOTICE:
         return text
     return json.dumps({"from": origin, "all": True})
@@ -54,6 +55,8 @@ def heard(text: str, origin: str) -> Heard | None:
         for types, worker in data["opened"]:
             changes.opened.append((None if types is None else frozenset(map(str, types)),
                                    None if worker is None else str(worker)))
+        records = data.get("records")  # none said: every worker told of
+        changes.records = set(map(str, records)) if records is not None else changes.workers
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return Heard(changes)

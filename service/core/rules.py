@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from service.core import jobtypes
 from service.core.changes import ANY, NONE, Changes
 from service.core.errors import Conflict, MoveRefused, NameTaken, NotFound
-from service.core.passwords import hash_secret, secret_matches
+from service.core.passwords import hash_secret
 from service.core.persistence import FarmStore, FarmTx, NewTask
 from service.core.policy import plain
 from service.domain import cascade, completion, failures, states, stuck
@@ -215,13 +215,11 @@ class Rules:
             raise NameTaken(f"a worker named {taken!r} exists already, whose name reads as {name!r}; give this one "
                             f"another name, or delete that one")
 
-    def authenticate(self, worker_id: str, secret: str) -> Worker | None:
-        """The worker, if the secret is its own (a read: the caller records it as ``seen``)."""
+    def credentials(self, worker_id: str) -> tuple[str, Worker] | None:
+        """The hash of the worker's secret (see ``passwords.secret_matches``) and the worker, if it exists (a
+        read: the caller records it as ``seen``)."""
         with self.store.read() as tx:
-            found = tx.worker_secret(worker_id)
-            if found is None or not secret_matches(secret, found[0]):
-                return None
-            return found[1]
+            return tx.worker_secret(worker_id)
 
     def seen(self, changes: Changes, worker: Worker, address: str) -> None:
         """The worker, as just read, is heard from now at ``address``: stored once a second at most (a worker's
@@ -337,7 +335,7 @@ class Rules:
             if task is None:
                 return None
             tx.move_job_if(task.job_id, JobStatus.QUEUED, JobStatus.ACTIVE, "", now)  # its first task runs
-        changes.change(task.job_id, task.id, worker_id)
+        changes.change(task.job_id, task.id, worker_id, record=False)
         return task
 
     def held(self, worker_id: str, task_id: str) -> Task:
@@ -367,9 +365,9 @@ class Rules:
                 raise MoveRefused(f"a worker cannot set its task to {status}")
             updated = _found(tx.task(task_id), f"task {task_id}")
         if status is None or status == TaskStatus.ACTIVE:
-            changes.change(task.job_id, task_id, worker_id)
+            changes.change(task.job_id, task_id, worker_id, record=False)
         else:
-            changes.tell(task.job_id, task_id, worker_id, opens)
+            changes.tell(task.job_id, task_id, worker_id, opens, record=False)
         return updated
 
     def set_task_status(self, changes: Changes, task_id: str, status: str, reason: str) -> Task:

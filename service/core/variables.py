@@ -42,7 +42,7 @@ class Variables:
             return [self.expand(v, platform) for v in value]
         if isinstance(value, dict):
             return {k: self.expand(v, platform) for k, v in value.items()}
-        if not isinstance(value, str):
+        if not isinstance(value, str) or "{" not in value:
             return value
         path = False
         for name in (*self.one_way, *self.two_way):

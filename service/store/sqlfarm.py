@@ -336,7 +336,7 @@ class SqlTx:
 
     def claim_task(self, worker_id: str, task_types: Sequence[str], now: float) -> Task | None:
         row = self._one("claim_task", worker=worker_id, types=_array(task_types), now=now)
-        return self.task(row["id"]) if row is not None else None
+        return _task(row) if row is not None else None
 
     def requeue_worker_tasks(self, worker_id: str, activity: str, now: float) -> None:
         self._run("requeue_worker_tasks", worker=worker_id, activity=activity, now=now,

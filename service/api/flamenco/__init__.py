@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from service.api.flamenco import jobs, meta, workers
 from service.api.flamenco.common import PREFIXES
 
-_ROUTES = [
+_ROUTES = [  # Starlette tries each in turn: first what every worker asks in its loop
+    ("worker/task", workers.schedule, ["POST"]),
+    ("worker/task/{task_id}", workers.task_update, ["POST"]),
+    ("worker/task/{task_id}/may-i-run", workers.may_i_run, ["GET"]),
+    ("worker/task/{task_id}/output-produced", workers.output_produced, ["POST"]),
     ("version", meta.version, ["GET"]),
     ("configuration", meta.configuration, ["GET"]),
     ("configuration/check/shared-storage", meta.check_shared_storage, ["POST"]),
@@ -23,10 +27,6 @@ _ROUTES = [
     ("worker/sign-off", workers.sign_off, ["POST"]),
     ("worker/state", workers.state, ["GET"]),
     ("worker/state-changed", workers.state_changed, ["POST"]),
-    ("worker/task", workers.schedule, ["POST"]),
-    ("worker/task/{task_id}", workers.task_update, ["POST"]),
-    ("worker/task/{task_id}/may-i-run", workers.may_i_run, ["GET"]),
-    ("worker/task/{task_id}/output-produced", workers.output_produced, ["POST"]),
     ("worker-mgt/workers", workers.list_workers, ["GET"]),
     ("worker-mgt/workers/{worker_id}", workers.get_worker, ["GET"]),
     ("worker-mgt/workers/{worker_id}", workers.delete_worker, ["DELETE"]),
@@ -57,8 +57,10 @@ _ROUTES = [
     ("tasks/{task_id}/setstatus", jobs.set_task_status, ["POST"]),
 ]
 
-routes: list[BaseRoute] = [Route(prefix + path, handler, methods=methods)
-                           for prefix in PREFIXES for path, handler, methods in _ROUTES]
+routes: list[BaseRoute] = [Mount(prefix.rstrip("/"), routes=[Route("/" + path, handler, methods=methods)
+                                                         for path, handler, methods in _ROUTES])
+                           for prefix in PREFIXES]
+"""One mount per prefix, the longer first (/api's would take /api/v3's paths), each path tried once."""
 routes.append(Route("/job-files/{job_id}/{name}", jobs.job_file, methods=["GET"]))
 
 

@@ -130,7 +130,7 @@ WHERE id = %(id)s
 -- The runnable jobs by priority then age, each asked for its best ready task this worker may take (by the task's
 -- priority then place); the first found becomes the worker's. A task another transaction is claiming is skipped,
 -- not waited for; the jobs are walked in order and the walk stops at the first job with a task, so only that
--- task is locked.
+-- task is locked. The task is returned as get_task reads it.
 WITH jobs AS (
     SELECT j.id FROM farm_jobs j
     WHERE j.status IN (%(job_queued)s, %(job_active)s) AND j.delete_requested_at IS NULL
@@ -154,7 +154,8 @@ WITH jobs AS (
 UPDATE tasks SET status = %(task_active)s, ready = false, worker_id = %(worker)s, last_touched = %(now)s,
     updated = %(now)s, started = %(now)s, activity = ''
 FROM found WHERE tasks.id = found.id
-RETURNING tasks.id
+RETURNING tasks.*, (SELECT json_agg(worker_id)::text FROM task_failures WHERE task_id = tasks.id) AS failed_by,
+    (SELECT json_agg(depends_on)::text FROM task_deps WHERE task_id = tasks.id) AS depends_on
 
 -- name: requeue_worker_tasks
 UPDATE tasks SET status = %(task_queued)s, ready = %(ready)s::int::boolean, worker_id = NULL, activity = %(activity)s, updated = %(now)s

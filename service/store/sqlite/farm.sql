@@ -116,7 +116,7 @@ WHERE id = :id
 
 -- name: claim_task
 -- The runnable jobs by priority then age, each asked for its best ready task this worker may take (by the task's
--- priority then place); the first found becomes the worker's.
+-- priority then place); the first found becomes the worker's, returned as get_task reads it.
 UPDATE tasks SET status = :task_active, ready = 0, worker_id = :worker, last_touched = :now, updated = :now,
     started = :now, activity = ''
 WHERE id = (
@@ -137,7 +137,8 @@ WHERE id = (
         LIMIT -1)
     WHERE found IS NOT NULL
     LIMIT 1)
-RETURNING id
+RETURNING *, (SELECT json_group_array(worker_id) FROM task_failures WHERE task_id = tasks.id) AS failed_by,
+    (SELECT json_group_array(depends_on) FROM task_deps WHERE task_id = tasks.id) AS depends_on
 
 -- name: requeue_worker_tasks
 UPDATE tasks SET status = :task_queued, ready = :ready, worker_id = NULL, activity = :activity, updated = :now

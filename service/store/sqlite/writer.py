@@ -1,9 +1,10 @@
 """Group commit: one thread writes to the SQLite file, and what callers submitted meanwhile is committed at once.
 
-A caller submits a transaction function and waits for its future. The writer takes every function queued since
-its last commit, opens one transaction, runs each function in a SAVEPOINT of its own (a function that raises
-rolls back only itself), commits once (one fsync with ``synchronous = FULL``), and only then resolves the futures:
-no caller hears of its change before it is on disk, and a hundred callers cost one fsync instead of a hundred.
+A caller posts a transaction function with what to call when it is done (or submits it and waits for its future).
+The writer takes every function queued since its last commit, opens one transaction, runs each function in a
+SAVEPOINT of its own (a function that raises rolls back only itself), commits once (one fsync with
+``synchronous = FULL``), and only then tells each caller: no caller hears of its change before it is on disk, and
+a hundred callers cost one fsync instead of a hundred.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 log = logging.getLogger("shepherd.store")
@@ -24,10 +24,20 @@ GROUP = 512
 """Functions committed together at most (a flood of callers still gets answers every few milliseconds)."""
 
 
-@dataclass
-class _Work(Generic[T]):
-    function: Callable[[], T]
-    future: Future[T]
+Done = Callable[[Any, BaseException | None], None]
+"""Told, in the writer's thread, a function's value or what it raised, once its group is committed (or failed)."""
+
+
+class Work(Generic[T]):
+    """A function posted to the writer; ``cancel`` keeps it from running if its group has not begun."""
+
+    __slots__ = ("cancelled", "done", "function")
+
+    def __init__(self, function: Callable[[], T], done: Done) -> None:
+        self.function, self.done, self.cancelled = function, done, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
 class WriterClosed(RuntimeError):
@@ -45,19 +55,35 @@ class Writer:
                  name: str = "sqlite-writer") -> None:
         self.connection = connection
         self._hold = hold
-        self._queue: queue.SimpleQueue[_Work[Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Work[Any] | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, function: Callable[[], T]) -> Future[T]:
-        """Run ``function`` in the next group; its future is resolved once the group is committed (or failed)."""
+    def post(self, function: Callable[[], T], done: Done) -> Work[T]:
+        """Run ``function`` in the next group; ``done`` is told how it went once the group is committed (or
+        failed)."""
         if self._closed:
             raise WriterClosed("the database is closed")
         if threading.current_thread() is self._thread:
             raise RuntimeError("a function the writer runs cannot submit another and wait for it")
+        work = Work(function, done)
+        self._queue.put(work)
+        return work
+
+    def submit(self, function: Callable[[], T]) -> Future[T]:
+        """``post``, with a future resolved once the group is committed (or failed)."""
         future: Future[T] = Future()
-        self._queue.put(_Work(function, future))
+
+        def done(value: Any, error: BaseException | None) -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+        self.post(function, done)
         return future
 
     def close(self) -> None:
@@ -70,7 +96,7 @@ class Writer:
     def _loop(self) -> None:
         while True:
             first = self._queue.get()
-            group: list[_Work[Any]] = []
+            group: list[Work[Any]] = []
             stop = first is None
             if first is not None:
                 group.append(first)
@@ -84,13 +110,13 @@ class Writer:
                 else:
                     group.append(more)
             if group:
-                self._commit([w for w in group if w.future.set_running_or_notify_cancel()])
+                self._commit([work for work in group if not work.cancelled])
             if stop:
                 return
 
-    def _commit(self, group: list[_Work[Any]]) -> None:
-        """Run the group as one transaction, each function in its own savepoint; then resolve their futures."""
-        outcomes: list[tuple[_Work[Any], Any, BaseException | None]] = []
+    def _commit(self, group: list[Work[Any]]) -> None:
+        """Run the group as one transaction, each function in its own savepoint; then tell each caller."""
+        outcomes: list[tuple[Work[Any], Any, BaseException | None]] = []
         db = self.connection
         try:
             with self._hold():
@@ -106,15 +132,12 @@ class Writer:
         except BaseException as exc:  # nothing of the group is stored: each caller hears why
             log.exception("a group of %d transactions failed", len(group))
             for work in group:
-                work.future.set_exception(exc)
+                work.done(None, exc)
             return
         for work, value, error in outcomes:
-            if error is None:
-                work.future.set_result(value)
-            else:
-                work.future.set_exception(error)
+            work.done(value, error)
 
-    def _one(self, work: _Work[T]) -> tuple[_Work[T], T | None, BaseException | None]:
+    def _one(self, work: Work[T]) -> tuple[Work[T], T | None, BaseException | None]:
         """Run one function in a savepoint of the group's transaction: released, or rolled back if it raised."""
         db = self.connection
         db.execute("SAVEPOINT work")
