@@ -1,22 +1,24 @@
 """Bounds on the connections a remote party may hold: how long it may take to send a request's header and each
-part of its body, how many connections one address and all addresses beyond loopback may keep open, and the
-process's open-file limit raised as far as it goes.
+part of its body, how large that header may be, how many requests it may send ahead of their answers, how many
+connections one address and all addresses beyond loopback may keep open, and the process's open-file limit raised
+as far as it goes.
 
 uvicorn closes a kept-alive connection that stays silent (``timeout_keep_alive``), but not one that sends
-nothing, half a header or half a body; its h11 protocol is given a watchdog here.
+nothing, half a header or half a body, nor does its httptools protocol bound a header's size or the requests
+queued behind the one answered; ``Watched`` adds those bounds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import sys
 from collections import Counter
 from typing import Any, ClassVar
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from service.settings import PER_ADDRESS, READ_TIMEOUT
+from service.settings import MAX_HEADER, MAX_PIPELINED, PER_ADDRESS, READ_TIMEOUT
 from shared.net import is_loopback
 
 FALLBACK_FILES = 1024
@@ -39,10 +41,28 @@ def raise_open_files() -> int:
     return int(soft) if soft != resource.RLIM_INFINITY else 2**20
 
 
-class Watched(H11Protocol):
-    """uvicorn's h11 protocol with a read watchdog and caps on connections from beyond loopback."""
+HEADER_TOO_LARGE = b"Request header too large."
+
+
+class Part(enum.Enum):
+    """Where the parser stands in a connection's current request."""
+
+    IDLE = "between requests"
+    HEAD = "reading a header"
+    BODY = "reading a body"
+
+
+class Refused(Exception):
+    """Raised from a parser callback to stop parsing a request refused (the parser wraps it)."""
+
+
+class Watched(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a read watchdog, a bound on a request's header and on the requests queued
+    behind the one answered, and caps on connections from beyond loopback."""
 
     read_timeout = READ_TIMEOUT
+    max_header = MAX_HEADER
+    max_pipelined = MAX_PIPELINED
     per_address = PER_ADDRESS
     foreign = FALLBACK_FILES // 2
     """Connections all addresses beyond loopback may hold together: loopback keeps the other file descriptors."""
@@ -53,6 +73,11 @@ class Watched(H11Protocol):
         super().__init__(*args, **kwargs)
         self._watch: asyncio.TimerHandle | None = None
         self._peer: str | None = None
+        self._part = Part.IDLE
+        self._head = 0
+        """The current header's bytes counted so far (see ``data_received``)."""
+        self._begun = 0
+        """Requests begun in the read being parsed."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -66,13 +91,60 @@ class Watched(H11Protocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        if self._watch is None and self.conn.their_state is h11.IDLE:
+        """Parse a read; the header's size is counted exactly where the parser reports it (the URL's pieces and
+        each whole field of a request begun in this read) and as whole reads where a read starts inside a header,
+        so a header sent piece by piece is refused once past the limit, and one that ends in the read it began in
+        too (a pipelined one's unfinished field in its first read is the one part counted late)."""
+        start = self._part
+        if start is Part.IDLE and self._watch is None:
             self._arm()  # a new request's first byte: its header is due within the timeout
+        elif start is Part.HEAD:
+            self._head += len(data)
+        self._begun = 0
         super().data_received(data)
-        if self.transport.get_protocol() is not self or self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
-            self._disarm()  # upgraded to a websocket, or the whole request is in: the app answers at its pace
-        elif self.conn.their_state is h11.SEND_BODY:
+        if self.transport.is_closing():
+            return
+        if self.transport.get_protocol() is not self:
+            self._disarm()  # upgraded to a websocket: its own protocol bounds it
+        elif self._part is Part.HEAD:
+            if start is Part.IDLE and self._begun == 1:
+                self._head = len(data)  # the read began this request and holds nothing else
+            if self._head > self.max_header:
+                self._refuse_header()
+        elif self._part is Part.BODY:
             self._arm()  # each part of a body restarts the wait for the next
+        else:
+            self._disarm()  # the whole request is in: the app answers at its pace
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._part = Part.HEAD
+        self._head = 0
+        self._begun += 1
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        self._count(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._count(len(name) + len(value))
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._part = Part.BODY
+        if len(self.pipeline) > self.max_pipelined:
+            self.transport.close()  # too many requests ahead of their answers: closed, as an answer would cut one
+            raise Refused
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._part = Part.IDLE
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a parser error, unless the error is a refusal raised in a callback (answered)."""
+        if not self.transport.is_closing():
+            super().send_400_response(msg)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -82,6 +154,23 @@ class Watched(H11Protocol):
                 del self.peers[self._peer]
             self._peer = None
         super().connection_lost(exc)
+
+    def _count(self, size: int) -> None:
+        """Count header bytes the parser reported from a request begun in this read; refuse past the limit."""
+        if self._begun:
+            self._head += size
+            if self._head > self.max_header:
+                self._refuse_header()
+                raise Refused
+
+    def _refuse_header(self) -> None:
+        """Close the connection, answering 431 first unless the answer to an earlier request is under way."""
+        if (self.cycle is None or self.cycle.response_complete) and not self.pipeline:
+            defaults = (name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers)
+            self.transport.write(b"".join([STATUS_LINE[431], *defaults, b"content-type: text/plain; charset=utf-8\r\n",
+                                           b"content-length: %d\r\n" % len(HEADER_TOO_LARGE),
+                                           b"connection: close\r\n\r\n", HEADER_TOO_LARGE]))
+        self.transport.close()
 
     def _arm(self) -> None:
         self._disarm()
@@ -94,13 +183,13 @@ class Watched(H11Protocol):
 
     def _expired(self) -> None:
         self._watch = None
-        if self.flow.read_paused and self.conn.their_state is h11.SEND_BODY:
-            self._arm()  # the app has not read what came yet: the client is not the slow one
+        if self.flow.read_paused and self._part is not Part.IDLE:
+            self._arm()  # reading waits on the app (a queued request, or a body not read yet): the client is not slow
         elif not self.transport.is_closing():
             self.transport.close()
 
 
 def watched(read_timeout: float, open_files: int) -> type[Watched]:
     """The protocol class for a server with this read timeout, in a process allowed ``open_files``."""
-    return type("WatchedH11", (Watched,), {"read_timeout": read_timeout, "foreign": max(16, open_files // 2),
-                                           "peers": Counter()})
+    return type("WatchedHttpTools", (Watched,), {"read_timeout": read_timeout,
+                                                 "foreign": max(16, open_files // 2), "peers": Counter()})

@@ -36,6 +36,10 @@ KEEP_ALIVE = 5
 READ_TIMEOUT = 10.0
 """Seconds from a connection's start (or a new request's first byte) to its whole header, and the longest a
 request's body may pause."""
+MAX_HEADER = 16 * 1024
+"""Bytes a request's header may hold (its URL and its fields' names and values); a larger one is answered 431."""
+MAX_PIPELINED = 32
+"""Requests a connection may send ahead of the answers it waits for; more close it."""
 PER_ADDRESS = 32
 """Connections one address beyond loopback may hold open at once; more are closed as they come."""
 MAX_WAIT = 30.0

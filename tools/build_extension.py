@@ -1,9 +1,9 @@
 """Build the add-on into dist/: one zip per platform, each the add-on with shared/, service/ and its wheels.
 
 Usage: python tools/build_extension.py [--source]. With --source, only the add-on's source tree is put together in
-build/source/addon (for mypy and the tests that import it). psutil and psycopg-binary are compiled, so there is one
-package per platform Blender knows (PLATFORMS): the wheels pinned in requirements.txt are downloaded for each (kept
-in build/wheels/PLATFORM, so a second build fetches nothing new), and together must be exactly the ones
+build/source/addon (for mypy and the tests that import it). psutil, psycopg-binary and httptools are compiled, so there
+is one package per platform Blender knows (PLATFORMS): the wheels pinned in requirements.txt are downloaded for each
+(kept in build/wheels/PLATFORM, so a second build fetches nothing new), and together must be exactly the ones
 blender_manifest.toml lists. Blender's own extension tool (shipped in the bpy wheel) builds the packages with
 ``--split-platforms``, which gives each zip its platform's wheels and its manifest that platform alone, and
 validates them. Each zip's files are then put under one top-level folder, so the same zip installs as an extension
