@@ -22,7 +22,7 @@ def touch(path: Path) -> Path:
     return path
 
 
-def append_text(path: Path, text: str) -> None:
+def append_text(path: str | Path, text: str) -> None:
     """Add ``text``, ended by a newline, to a file readable by the user alone; the file and its folder are made
     when missing. Three system calls when the file exists (a task's log gets a line on every report)."""
     if not text:
@@ -31,11 +31,12 @@ def append_text(path: Path, text: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     except FileNotFoundError:
-        if not path.parent.is_dir():
-            directory(path.parent)
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            directory(Path(folder))
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         if os.fstat(fd).st_mode & 0o777 != FILE_MODE:  # the umask took some of it (a chmod costs a journal write)
-            path.chmod(FILE_MODE)
+            os.chmod(path, FILE_MODE)
     try:
         view = memoryview(data)
         while view:

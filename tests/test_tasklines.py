@@ -20,13 +20,13 @@ def test_lines_are_written_in_order_before_what_is_asked_afterwards(tmp_path: Pa
     lines = TaskLines(thread)
     first, second = tmp_path / "job" / "task-1.txt", tmp_path / "job" / "task-2.txt"
     for number in range(3):
-        lines.add(first, f"one {number}")
-        lines.add(second, f"two {number}")
+        lines.add(str(first), f"one {number}")
+        lines.add(str(second), f"two {number}")
     after = thread.submit(lambda: first.read_text())
     held.set()
     assert after.result(10) == "one 0\none 1\none 2\n"
     assert second.read_text() == "two 0\ntwo 1\ntwo 2\n"
-    lines.add(first, "one 3")
+    lines.add(str(first), "one 3")
     thread.shutdown(wait=True)
     assert first.read_text().splitlines()[-1] == "one 3"
 
@@ -36,8 +36,8 @@ def test_a_log_that_cannot_be_written_is_said_and_the_others_are_written(tmp_pat
     (tmp_path / "file").write_text("")
     thread = ThreadPoolExecutor(1)
     lines = TaskLines(thread)
-    lines.add(tmp_path / "file" / "task-1.txt", "lost")  # its folder is a file
-    lines.add(tmp_path / "job" / "task-2.txt", "kept")
+    lines.add(str(tmp_path / "file" / "task-1.txt"), "lost")  # its folder is a file
+    lines.add(str(tmp_path / "job" / "task-2.txt"), "kept")
     with caplog.at_level(logging.WARNING):
         thread.shutdown(wait=True)
     assert (tmp_path / "job" / "task-2.txt").read_text() == "kept\n"

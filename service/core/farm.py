@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import secrets
 import shutil
 import time
@@ -110,6 +111,7 @@ class FarmCore:
         self.data_dir = data_dir
         self.files = Path(self.options.job_files) if self.options.job_files else data_dir / JOB_FILES
         """The folder of every job's task logs and last-rendered image."""
+        self._files_text = str(self.files)
         self.blender = blender
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir), str(self.files))
         self._links: dict[str, FarmLink] = {}
@@ -689,7 +691,7 @@ class FarmCore:
         return path if path.parent.parent == root and not name.startswith(".") and path.is_file() else None
 
     def task_log(self, task: Task) -> Path:
-        return self.job_files(task.job_id) / f"task-{task.id}.txt"
+        return self.job_files(task.job_id) / _log_name(task)
 
     def append_log(self, task: Task, text: str) -> None:
         private.append_text(self.task_log(task), text)
@@ -701,7 +703,7 @@ class FarmCore:
     def note(self, task: Task, text: str) -> None:
         """``log_line``, queued on the event loop (see ``tasklines``), unawaited: whatever is written to the
         task's log later comes after it."""
-        self._lines.add(self.task_log(task), _stamped(text))
+        self._lines.add(os.path.join(self._files_text, task.job_id, _log_name(task)), _stamped(text))
 
     def last_rendered(self, job_id: str) -> tuple[Path, int] | None:
         """The job's last-rendered image and when it was written (ns), if it has one: an image replaced as it is
@@ -749,6 +751,10 @@ class FarmCore:
                 log.warning("worker %s timed out; its task went back to the queue", worker)
             for task_id in tasks:
                 log.warning("task %s timed out", task_id)
+
+
+def _log_name(task: Task) -> str:
+    return f"task-{task.id}.txt"
 
 
 def _stamped(text: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from service import private
 
@@ -19,11 +18,11 @@ class TaskLines:
     def __init__(self, thread: ThreadPoolExecutor) -> None:
         self._thread = thread
         """The job files' thread: one thread, which runs what it is given in order."""
-        self._queued: deque[tuple[Path, str]] = deque()
+        self._queued: deque[tuple[str, str]] = deque()
         self._asked = False
         """Whether the thread was asked to write and has not begun: what is queued meanwhile goes with it."""
 
-    def add(self, path: Path, line: str) -> None:
+    def add(self, path: str, line: str) -> None:
         """Queue ``line`` for the log at ``path`` (on the event loop)."""
         self._queued.append((path, line))
         if not self._asked:
@@ -32,7 +31,7 @@ class TaskLines:
 
     def _write(self) -> None:
         self._asked = False  # before taking the lines: one queued from now on asks again
-        lines: dict[Path, list[str]] = {}
+        lines: dict[str, list[str]] = {}
         while self._queued:
             path, line = self._queued.popleft()
             lines.setdefault(path, []).append(line)
