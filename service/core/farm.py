@@ -168,11 +168,14 @@ class FarmCore:
             work.cancel()  # not run if the writer has not begun it
             raise
 
-    def _submit(self, work: Callable[[], T], done: Done = lambda value, error: _unheard(error)) -> Work[T] | Future[T]:
+    def _submit(self, work: Callable[[], T], done: Done | None = None) -> Work[T] | Future[T]:
         """Where an operation that writes runs: in the SQLite writer's next group, or in the database thread;
-        ``done`` is told, in that thread, its value or what it raised once it is committed (or failed)."""
+        ``done`` is told, in that thread, its value or what it raised once it is committed (or failed); without
+        one, a failure is logged."""
+        done = done or _unheard
         if self._writer is not None:
             return self._writer.post(work, done)
+
         def ran(future: Future[T]) -> None:
             if future.cancelled():
                 done(None, CancelledError())
@@ -761,7 +764,7 @@ def _stamped(text: str) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z ") + text
 
 
-def _unheard(error: BaseException | None) -> None:
+def _unheard(_: Any, error: BaseException | None) -> None:
     """What became of an operation no caller waits for: logged when it failed."""
     if error is not None:
         log.warning("a write no request waited for failed: %s", error)
