@@ -78,6 +78,11 @@ class Watched(HttpToolsProtocol):
         """The current header's bytes counted so far (see ``data_received``)."""
         self._begun = 0
         """Requests begun in the read being parsed."""
+        self._framing = 0
+        """The current body's bytes that came in reads carrying none of its data (a chunked body's sizes and
+        extensions, past the limit only for a client sending something else)."""
+        self._bodied = False
+        """Whether the read being parsed carried some of a body's data."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -93,17 +98,22 @@ class Watched(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         """Parse a read; the header's size is counted exactly where the parser reports it (the URL's pieces and
         each whole field of a request begun in this read) and as whole reads where a read starts inside a header,
-        so a header sent piece by piece is refused once past the limit, and one that ends in the read it began in
-        too (a pipelined one's unfinished field in its first read is the one part counted late)."""
+        so a header is refused once past the limit, by a read more at most (a pipelined one's unfinished field in
+        its first read is counted late; a read that ends a header may hold the start of its body)."""
         start = self._part
         if start is Part.IDLE and self._watch is None:
             self._arm()  # a new request's first byte: its header is due within the timeout
         elif start is Part.HEAD:
             self._head += len(data)
-        self._begun = 0
+        self._begun, self._bodied = 0, False
         super().data_received(data)
         if self.transport.is_closing():
             return
+        if start is Part.BODY and self._part is Part.BODY and not self._bodied:
+            self._framing += len(data)
+            if self._framing > self.max_header:
+                self.transport.close()  # endless framing between a body's parts: no client sends that
+                return
         if self.transport.get_protocol() is not self:
             self._disarm()  # upgraded to a websocket: its own protocol bounds it
         elif self._part is Part.HEAD:
@@ -119,7 +129,7 @@ class Watched(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._part = Part.HEAD
-        self._head = 0
+        self._head = self._framing = 0
         self._begun += 1
 
     def on_url(self, url: bytes) -> None:
@@ -127,15 +137,40 @@ class Watched(HttpToolsProtocol):
         self._count(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._part is Part.BODY:  # a chunked body's trailer: no client of the service sends one
+            self.transport.close()
+            raise Refused
         super().on_header(name, value)
         self._count(len(name) + len(value))
 
     def on_headers_complete(self) -> None:
+        if self._head > self.max_header:  # a header ended in a read that began inside it (counted whole)
+            self._refuse_header()
+            raise Refused
         super().on_headers_complete()
         self._part = Part.BODY
         if len(self.pipeline) > self.max_pipelined:
             self.transport.close()  # too many requests ahead of their answers: closed, as an answer would cut one
             raise Refused
+
+    def on_body(self, body: bytes) -> None:
+        self._bodied = True
+        super().on_body(body)
+
+    def handle_websocket_upgrade(self) -> None:
+        """The connection becomes a websocket's: its address's count is given back when that one ends."""
+        self._disarm()
+        super().handle_websocket_upgrade()
+        peer, self._peer = self._peer, None
+        if peer is not None:
+            websocket = self.transport.get_protocol()
+            lost = websocket.connection_lost
+
+            def connection_lost(exc: Exception | None) -> None:
+                self._release(peer)
+                lost(exc)
+
+            websocket.connection_lost = connection_lost  # type: ignore[method-assign]
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -149,11 +184,14 @@ class Watched(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         if self._peer is not None:
-            self.peers[self._peer] -= 1
-            if not self.peers[self._peer]:
-                del self.peers[self._peer]
+            self._release(self._peer)
             self._peer = None
         super().connection_lost(exc)
+
+    def _release(self, peer: str) -> None:
+        self.peers[peer] -= 1
+        if not self.peers[peer]:
+            del self.peers[peer]
 
     def _count(self, size: int) -> None:
         """Count header bytes the parser reported from a request begun in this read; refuse past the limit."""

@@ -132,3 +132,59 @@ def test_a_websocket_upgrade_still_works(port: int) -> None:
         time.sleep(READ_TIMEOUT * 1.5)  # the read watchdog stopped at the upgrade
         ws.send("hello")
         assert ws.recv(timeout=10) == "hello"
+
+
+def test_a_chunked_body_is_read_but_a_trailer_or_endless_framing_closes(port: int) -> None:
+    with connect(port) as sock:
+        sock.sendall(b"POST /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"4\r\nbody\r\n0\r\n\r\n")
+        assert read_all(sock).endswith(b"/a:body")
+    with connect(port) as sock:  # no client of the service sends a trailer: one could grow without end
+        sock.sendall(b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"4\r\nbody\r\n0\r\nX-Trailer: " + b"v" * 100 + b"\r\n\r\n")
+        assert b"200" not in read_all(sock)
+    with connect(port) as sock:  # a chunk's extension sent without end, in pieces
+        sock.sendall(b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n1;x=")
+        try:
+            for _ in range(4 * MAX_HEADER // 4096):
+                sock.sendall(b"v" * 4096)
+                time.sleep(0.01)
+        except OSError:
+            pass  # closed while sending
+        assert b"200" not in read_all(sock)
+
+
+def test_a_header_that_ends_in_a_later_read_is_bounded_too(port: int) -> None:
+    with connect(port) as sock:
+        sock.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\nX-First: " + b"v" * (MAX_HEADER // 2))
+        time.sleep(0.2)  # the first part is read on its own
+        sock.sendall(b"v" * MAX_HEADER + b"\r\n\r\n")
+        assert read_all(sock).startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_websocket_gives_its_address_count_back_when_it_ends() -> None:
+    lan = "192.0.2.2"
+    with socket.socket() as probe:
+        try:
+            probe.bind((lan, 0))
+        except OSError:
+            pytest.skip(f"this machine has no address {lan}")
+    from websockets.sync.client import connect as ws_connect
+
+    protocol = connections.watched(READ_TIMEOUT, 1024)
+    app = Starlette(routes=[WebSocketRoute("/ws", ws_echo)])
+    chosen = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host=lan, port=chosen, log_level="warning", ws="wsproto",
+                                           http=protocol, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, 10, "the server to start")
+        for _ in range(protocol.per_address + 2):  # more than one address may hold at once
+            with ws_connect(f"ws://{lan}:{chosen}/ws", open_timeout=10) as ws:
+                ws.send("hello")
+                assert ws.recv(timeout=10) == "hello"
+        wait_for(lambda: not protocol.peers, 10, "the websockets' connections to be counted out")
+    finally:
+        server.should_exit = True
+        thread.join(10)

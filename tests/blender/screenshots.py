@@ -74,7 +74,8 @@ def setup() -> None:
     batch = bpy.context.scene.shepherd
     bpy.ops.shepherd.job_add(source="CAMERAS")
     for job in batch.jobs:
-        job.size, job.samples, job.animated, job.frame_start, job.frame_end = (160, 90), 16, True, 1, 3
+        # 600 samples: frames slow enough to be seen rendering on a fast machine (a job's samples are the scene's)
+        job.size, job.samples, job.animated, job.frame_start, job.frame_end = (160, 90), 600, True, 1, 3
         job.output = str(OUT / "renders" / f"{job.name.replace(' ', '_')}_#")
     bpy.ops.shepherd.job_add(source="CURRENT")
     lost = batch.jobs[-1]
@@ -114,9 +115,8 @@ def step(state: dict) -> float | None:
             (OUT / "service.pid").write_text(str(status.service.pid))
             results["start"] = status.reports[-1]
             bpy.context.scene.frame_current = 2  # an unsaved change: the popup offers Save and Render
-            for scene in bpy.data.scenes:  # frames slow enough to be seen rendering on a fast machine
-                scene.cycles.use_adaptive_sampling = False  # which would stop this simple scene early
-                scene.cycles.samples = 400
+            for scene in bpy.data.scenes:  # adaptive sampling would stop this simple scene's samples early
+                scene.cycles.use_adaptive_sampling = False
             press("batch_submit", save=True)
             state["sent"] = True
         elif "sent" in state and "rendering" not in state and view and view["jobs"][0]["status"] == "FAILED" and any(
