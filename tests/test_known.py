@@ -3,6 +3,8 @@ changes, so that a worker is told at once what was asked of it, and refused once
 
 from __future__ import annotations
 
+import time
+
 from service.core import peers
 from service.core.changes import Changes
 from service.core.known import KnownWorkers
@@ -27,6 +29,14 @@ def test_a_read_begun_before_something_was_forgotten_is_not_remembered() -> None
     found = known.get("id-1")
     assert found is not None and (found[1].last_seen, found[1].address) == (5.0, "192.0.2.9")
     known.forget_all()
+    assert known.get("id-1") is None
+
+
+def test_on_a_shared_database_a_worker_is_read_again_after_a_while() -> None:
+    known = KnownWorkers(lasting=0.05)
+    known.remember(known.generation, "id-1", ("hash", worker()))
+    assert known.get("id-1") is not None
+    time.sleep(0.06)
     assert known.get("id-1") is None
 
 

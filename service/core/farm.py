@@ -29,7 +29,7 @@ from service.core.batchjob import RemoteJobs, Report
 from service.core.bus import Bus
 from service.core.changes import ANY, Changes
 from service.core.errors import Conflict, NotFound
-from service.core.known import KnownWorkers
+from service.core.known import SHARED_FOR, KnownWorkers
 from service.core.openings import Openings
 from service.core.passwords import secret_matches
 from service.core.peers import Peers
@@ -115,7 +115,7 @@ class FarmCore:
         self.blender = blender
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir), str(self.files))
         self._links: dict[str, FarmLink] = {}
-        self._known = KnownWorkers()
+        self._known = KnownWorkers(SHARED_FOR if self.peers.link is not None else None)
 
     # The database thread, and what is published after each operation
 

@@ -5,33 +5,49 @@ writer held the interpreter.
 A door decides by what is remembered: the worker's secret, status, requested status, name, platform and task
 types. It is forgotten as soon as the core publishes a change of the worker's record (``Changes.records``, which
 every change of those is), whichever manager on the database made it; and all of it when another manager's
-notices were lost. A hand-out or a report changes only the worker's task: its ``task_id`` (and its tags) are
-left as read, and no door decides by them."""
+notices were lost. On a database shared with other managers, whose notices may come late or be lost unnoticed
+(a connection that died without a word), a worker is also read again after ``SHARED_FOR`` seconds; and whatever
+a door read, the rules hand a task only to a worker awake as stored. A hand-out or a report changes only the
+worker's task: its ``task_id`` (and its tags) are left as read, and no door decides by them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 
 from shared.model import Worker
 
+SHARED_FOR = 2.0
+"""Seconds a worker is remembered on a database other managers share."""
+
 
 class KnownWorkers:
-    """Worker id → (its secret's hash, the worker as last read)."""
+    """Worker id → (its secret's hash, the worker as last read); ``lasting``: for how many seconds (None: until
+    forgotten)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lasting: float | None = None) -> None:
+        self.lasting = lasting
         self._known: dict[str, tuple[str, Worker]] = {}
+        self._read: dict[str, float] = {}
+        """When each was read (monotonic), where what is remembered lasts a while only."""
         self.generation = 0
         """Counts what was forgotten: a read begun before a change and ended after its publication must not be
         remembered (``remember`` is given the generation seen when the read began)."""
 
     def get(self, worker_id: str) -> tuple[str, Worker] | None:
+        if self.lasting is not None and time.monotonic() - self._read.get(worker_id, 0.0) >= self.lasting:
+            self._known.pop(worker_id, None)  # read long enough ago: read again (nothing changed that is known)
+            self._read.pop(worker_id, None)
+            return None
         return self._known.get(worker_id)
 
     def remember(self, generation: int, worker_id: str, found: tuple[str, Worker]) -> None:
         """``found`` as read by a read begun at ``generation``; kept unless something was forgotten since."""
         if generation == self.generation:
             self._known[worker_id] = found
+            if self.lasting is not None:
+                self._read[worker_id] = time.monotonic()
 
     def seen(self, worker_id: str, last_seen: float, address: str) -> None:
         """The worker's record as it was just written: heard from now at ``address``."""
@@ -42,7 +58,9 @@ class KnownWorkers:
         for worker_id in worker_ids:
             self.generation += 1
             self._known.pop(worker_id, None)
+            self._read.pop(worker_id, None)
 
     def forget_all(self) -> None:
         self.generation += 1
         self._known.clear()
+        self._read.clear()

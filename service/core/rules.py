@@ -323,13 +323,15 @@ class Rules:
     # Scheduling and task updates
 
     def schedule(self, changes: Changes, worker_id: str) -> Task | None:
-        """The task this worker is to run: the one it has, else the best one it may take (highest job priority,
-        then oldest job, then first in the job), taken in the same transaction."""
+        """The task this worker is to run: the one it has, else, if it is awake, the best one it may take (highest
+        job priority, then oldest job, then first in the job), taken in the same transaction."""
         with self.store.transaction() as tx:
             task = tx.worker_task(worker_id)
             if task is not None:
                 return task
             worker = _found(tx.worker(worker_id), f"worker {worker_id}")
+            if worker.status != WorkerStatus.AWAKE:  # as stored now, whatever its door last read of it
+                return None
             now = time.time()
             task = tx.claim_task(worker_id, worker_rules.task_types(worker), now)
             if task is None:
