@@ -23,11 +23,12 @@ def touch(path: Path) -> Path:
 
 
 def append_text(path: str | Path, text: str) -> None:
-    """Add ``text``, ended by a newline, to a file readable by the user alone; the file and its folder are made
-    when missing. Three system calls when the file exists (a task's log gets a line on every report)."""
+    """Add ``text``, ended by a newline, to a file readable by the user alone (what UTF-8 cannot hold, a lone
+    surrogate, written escaped); the file and its folder are made when missing. Three system calls when the file
+    exists (a task's log gets a line on every report)."""
     if not text:
         return
-    data = (text if text.endswith("\n") else text + "\n").encode("utf-8")
+    data = (text if text.endswith("\n") else text + "\n").encode("utf-8", "backslashreplace")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     except FileNotFoundError:

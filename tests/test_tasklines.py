@@ -42,3 +42,18 @@ def test_a_log_that_cannot_be_written_is_said_and_the_others_are_written(tmp_pat
         thread.shutdown(wait=True)
     assert (tmp_path / "job" / "task-2.txt").read_text() == "kept\n"
     assert "task-1.txt" in caplog.text
+
+
+def test_lines_queued_after_other_work_of_the_thread_are_written_after_it(tmp_path: Path) -> None:
+    thread = ThreadPoolExecutor(1)
+    held = Event()
+    thread.submit(held.wait)
+    lines = TaskLines(thread)
+    log = tmp_path / "job" / "task-1.txt"
+    lines.add(str(log), "assigned")
+    lines.cut()  # as the core does before it asks the thread for a worker's log chunk
+    thread.submit(lambda: log.open("a").write("the worker's chunk\n"))
+    lines.add(str(log), "canceled")
+    held.set()
+    thread.shutdown(wait=True)
+    assert log.read_text().splitlines() == ["assigned", "the worker's chunk", "canceled"]

@@ -176,3 +176,11 @@ def test_a_group_that_cannot_begin_fails_its_callers_and_the_writer_goes_on(tmp_
     assert writer.submit(lambda: insert(db, "kept")).result(30) == 1
     writer.close()
     db.close()
+
+
+def test_a_caller_that_cannot_be_told_does_not_stop_the_writer(writer: Writer, tmp_path: Path) -> None:
+    def unheard(value: object, error: BaseException | None) -> None:
+        raise RuntimeError("the caller's event loop is closed")
+
+    writer.post(lambda: insert(writer.connection, "told"), unheard)
+    assert writer.submit(lambda: insert(writer.connection, "next")).result(30) == 2

@@ -291,7 +291,7 @@ class FarmCore:
         while await self._run(self._rules.delete_tasks, job_id, DELETE_CHUNK):
             pass
         await self._run(self._rules.delete_job, job_id)
-        await asyncio.to_thread(shutil.rmtree, self.job_files(job_id), ignore_errors=True)
+        await self._in_files(shutil.rmtree, self.job_files(job_id), ignore_errors=True)  # after its queued lines
 
     async def blocklist(self, job_id: str) -> list[tuple[str, str, str]]:
         """(worker id, task type, worker name) of each entry of the job's blocklist (NotFound)."""
@@ -532,7 +532,8 @@ class FarmCore:
                 link.remote.settle(task)
 
     async def _in_files(self, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``operation(*args)`` in the job files' thread, after what was asked there before."""
+        """``operation(*args)`` in the job files' thread, after what was asked or noted there before."""
+        self._lines.cut()
         return await asyncio.wrap_future(self._files.submit(operation, *args, **kwargs))
 
     def _read(self, task: Task, text: str, link: FarmLink | None, line: str = "") -> Report | None:
@@ -698,6 +699,10 @@ class FarmCore:
 
     def append_log(self, task: Task, text: str) -> None:
         private.append_text(self.task_log(task), text)
+
+    async def add_log(self, task: Task, text: str) -> None:
+        """``text`` at the end of the task's log, written beside the event loop after what was queued there."""
+        await self._in_files(self.append_log, task, text)
 
     def log_line(self, task: Task, text: str) -> None:
         """A line of the manager's own in the task log, with its time (in the job files' thread)."""

@@ -276,7 +276,7 @@ class Door:
             task = await self.core.report(session.worker_id, task_id, TaskStatus.FAILED, reason)
         except (Conflict, NotFound):
             return
-        self.core.append_log(task, log)
+        await self.core.add_log(task, log)
 
     def session_log(self, session: Session, text: str) -> None:
         """A report of the client's that is about no frame (its configuration log), kept after the earlier ones

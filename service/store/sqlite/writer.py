@@ -72,7 +72,8 @@ class Writer:
         return work
 
     def submit(self, function: Callable[[], T]) -> Future[T]:
-        """``post``, with a future resolved once the group is committed (or failed)."""
+        """``post``, with a future resolved once the group is committed (or failed); cancelled before its group
+        begins, the function does not run."""
         future: Future[T] = Future()
 
         def done(value: Any, error: BaseException | None) -> None:
@@ -83,7 +84,8 @@ class Writer:
             else:
                 future.set_result(value)
 
-        self.post(function, done)
+        work = self.post(function, done)
+        future.add_done_callback(lambda ended: work.cancel() if ended.cancelled() else None)
         return future
 
     def close(self) -> None:
@@ -132,10 +134,10 @@ class Writer:
         except BaseException as exc:  # nothing of the group is stored: each caller hears why
             log.exception("a group of %d transactions failed", len(group))
             for work in group:
-                work.done(None, exc)
+                _tell(work, None, exc)
             return
         for work, value, error in outcomes:
-            work.done(value, error)
+            _tell(work, value, error)
 
     def _one(self, work: Work[T]) -> tuple[Work[T], T | None, BaseException | None]:
         """Run one function in a savepoint of the group's transaction: released, or rolled back if it raised."""
@@ -151,3 +153,12 @@ class Writer:
             return work, None, exc
         db.execute("RELEASE work")
         return work, value, None
+
+
+def _tell(work: Work[Any], value: Any, error: BaseException | None) -> None:
+    """Tell a caller how its function went; a caller that cannot be told (its event loop closed) is logged, and
+    the writer goes on."""
+    try:
+        work.done(value, error)
+    except Exception:
+        log.exception("a writer's caller could not be told how its transaction went")
