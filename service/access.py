@@ -10,9 +10,8 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
-from service.api.flamenco.common import PREFIXES
+from service.api.flamenco.common import WORKER_PATHS
 
-WORKER_PATHS = tuple(prefix + "worker/" for prefix in PREFIXES)
 log = logging.getLogger("shepherd.access")
 
 

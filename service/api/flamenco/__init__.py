@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 
 from service.api.flamenco import jobs, meta, workers
-from service.api.flamenco.common import PREFIXES
+from service.api.flamenco.common import PREFIXES, WORKER_PATHS
 
 _ROUTES = [  # Starlette tries each in turn: first what every worker asks in its loop
     ("worker/task", workers.schedule, ["POST"]),
@@ -66,4 +66,4 @@ routes.append(Route("/job-files/{job_id}/{name}", jobs.job_file, methods=["GET"]
 
 def authenticates_itself(path: str) -> bool:
     """Worker routes check the worker's own id and secret, so they need no service token; registering does."""
-    return any(path.startswith(prefix + "worker/") and not path.endswith("/register-worker") for prefix in PREFIXES)
+    return path.startswith(WORKER_PATHS) and not path.endswith("/register-worker")

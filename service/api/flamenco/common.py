@@ -22,6 +22,8 @@ from shared.model import Worker
 from shared.recipe import MAX_DEPTH, json_depth
 
 PREFIXES = ("/api/v3/", "/api/")
+WORKER_PATHS = tuple(prefix + "worker/" for prefix in PREFIXES)
+"""Where the worker API's routes begin."""
 NUL = "\x00"
 MAX_NAME = 256
 """Characters in a worker's or tag's name or id: PostgreSQL indexes them, and an index row holds 2 704 bytes."""
