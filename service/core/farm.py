@@ -111,7 +111,6 @@ class FarmCore:
         self.data_dir = data_dir
         self.files = Path(self.options.job_files) if self.options.job_files else data_dir / JOB_FILES
         """The folder of every job's task logs and last-rendered image."""
-        self._files_text = str(self.files)
         self.blender = blender
         self.policy = Policy(blender, self.options.storage, self.options.variables, str(data_dir), str(self.files))
         self._links: dict[str, FarmLink] = {}
@@ -711,7 +710,7 @@ class FarmCore:
     def note(self, task: Task, text: str) -> None:
         """``log_line``, queued on the event loop (see ``tasklines``), unawaited: whatever is written to the
         task's log later comes after it."""
-        self._lines.add(os.path.join(self._files_text, task.job_id, _log_name(task)), _stamped(text))
+        self._lines.add(os.path.join(self.files, task.job_id, _log_name(task)), _stamped(text))
 
     def last_rendered(self, job_id: str) -> tuple[Path, int] | None:
         """The job's last-rendered image and when it was written (ns), if it has one: an image replaced as it is

@@ -23,44 +23,41 @@ SHARED_FOR = 2.0
 
 
 class KnownWorkers:
-    """Worker id → (its secret's hash, the worker as last read); ``lasting``: for how many seconds (None: until
+    """Worker id → its secret's hash and the worker, as last read; ``lasting``: for how many seconds (None: until
     forgotten)."""
 
     def __init__(self, lasting: float | None = None) -> None:
         self.lasting = lasting
-        self._known: dict[str, tuple[str, Worker]] = {}
-        self._read: dict[str, float] = {}
-        """When each was read (monotonic), where what is remembered lasts a while only."""
+        self._known: dict[str, tuple[str, Worker, float]] = {}
+        """… and when each was read (monotonic)."""
         self.generation = 0
         """Counts what was forgotten: a read begun before a change and ended after its publication must not be
         remembered (``remember`` is given the generation seen when the read began)."""
 
     def get(self, worker_id: str) -> tuple[str, Worker] | None:
-        if self.lasting is not None and time.monotonic() - self._read.get(worker_id, 0.0) >= self.lasting:
-            self._known.pop(worker_id, None)  # read long enough ago: read again (nothing changed that is known)
-            self._read.pop(worker_id, None)
+        found = self._known.get(worker_id)
+        if found is None:
             return None
-        return self._known.get(worker_id)
+        if self.lasting is not None and time.monotonic() - found[2] >= self.lasting:
+            del self._known[worker_id]  # read long enough ago: read again (nothing changed that is known)
+            return None
+        return found[0], found[1]
 
     def remember(self, generation: int, worker_id: str, found: tuple[str, Worker]) -> None:
         """``found`` as read by a read begun at ``generation``; kept unless something was forgotten since."""
         if generation == self.generation:
-            self._known[worker_id] = found
-            if self.lasting is not None:
-                self._read[worker_id] = time.monotonic()
+            self._known[worker_id] = (*found, time.monotonic())
 
     def seen(self, worker_id: str, last_seen: float, address: str) -> None:
         """The worker's record as it was just written: heard from now at ``address``."""
         if (found := self._known.get(worker_id)) is not None:
-            self._known[worker_id] = found[0], replace(found[1], last_seen=last_seen, address=address)
+            self._known[worker_id] = found[0], replace(found[1], last_seen=last_seen, address=address), found[2]
 
     def forget(self, worker_ids: Iterable[str]) -> None:
         for worker_id in worker_ids:
             self.generation += 1
             self._known.pop(worker_id, None)
-            self._read.pop(worker_id, None)
 
     def forget_all(self) -> None:
         self.generation += 1
         self._known.clear()
-        self._read.clear()
