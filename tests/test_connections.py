@@ -65,6 +65,17 @@ def read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def send_endlessly(sock: socket.socket, start: bytes, size: int) -> None:
+    """``start``, then ``size`` bytes more of one field, in pieces, until the server closes the connection."""
+    sock.sendall(start)
+    try:
+        for _ in range(size // 4096):
+            sock.sendall(b"v" * 4096)
+            time.sleep(0.01)
+    except OSError:
+        pass  # refused and closed while sending
+
+
 def test_an_oversized_header_is_answered_431_and_closed(port: int) -> None:
     for request in (f"GET /a HTTP/1.1\r\nHost: x\r\nX-Big: {'v' * MAX_HEADER}\r\n\r\n",  # whole, in one send
                     f"GET /{'u' * (MAX_HEADER + 1)} HTTP/1.1\r\nHost: x\r\n\r\n"):  # a long URL
@@ -72,13 +83,7 @@ def test_an_oversized_header_is_answered_431_and_closed(port: int) -> None:
             sock.sendall(request.encode())
             assert read_all(sock).startswith(b"HTTP/1.1 431 ")
     with connect(port) as sock:  # an endless field, sent in pieces: refused once past the limit
-        sock.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\nX-Endless: ")
-        try:
-            for _ in range(2 * MAX_HEADER // 4096):
-                sock.sendall(b"v" * 4096)
-                time.sleep(0.01)
-        except OSError:
-            pass  # refused and closed while sending
+        send_endlessly(sock, b"GET /a HTTP/1.1\r\nHost: x\r\nX-Endless: ", 2 * MAX_HEADER)
         assert read_all(sock).startswith(b"HTTP/1.1 431 ")
     with connect(port) as sock:  # a header just under the limit is answered
         sock.sendall(f"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Fits: {'v' * (MAX_HEADER - 64)}"
@@ -144,13 +149,8 @@ def test_a_chunked_body_is_read_but_a_trailer_or_endless_framing_closes(port: in
                      b"4\r\nbody\r\n0\r\nX-Trailer: " + b"v" * 100 + b"\r\n\r\n")
         assert b"200" not in read_all(sock)
     with connect(port) as sock:  # a chunk's extension sent without end, in pieces
-        sock.sendall(b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n1;x=")
-        try:
-            for _ in range(4 * MAX_HEADER // 4096):
-                sock.sendall(b"v" * 4096)
-                time.sleep(0.01)
-        except OSError:
-            pass  # closed while sending
+        send_endlessly(sock, b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n1;x=",
+                       4 * MAX_HEADER)
         assert b"200" not in read_all(sock)
 
 
