@@ -26,8 +26,9 @@ def wheel_paths() -> list[str]:
 
 
 def compiled_paths() -> list[str]:
-    """Folders holding the package's compiled wheels (psutil), which no zip import can load: where Blender
-    installed them (an extension, 4.2+), else the wheel unpacked once into the package's ``wheels/unpacked``."""
+    """Folders holding the package's compiled wheels (psutil, psycopg-binary, httptools), which no zip import can
+    load: where Blender installed them (an extension, 4.2+), else the wheel unpacked once into the package's
+    ``wheels/unpacked``."""
     paths = []
     for wheel in sorted((PACKAGE / "wheels").glob("*.whl")):
         if wheel.name.endswith("-none-any.whl"):
